@@ -1,0 +1,3 @@
+from calsink.cli import main
+
+main()

@@ -1,0 +1,373 @@
+"""The flow file: typed settings, loading from YAML with line numbers, JSON Schema export."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+_ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSettings(_Settings):
+    """Where the records come from."""
+
+    path: str | None = Field(
+        default=None,
+        description='A .csv, .jsonl, .ndjson, .json or .parquet file, or "-" for stdin.',
+    )
+    format: Literal["csv", "jsonl", "json", "parquet"] | None = Field(
+        default=None, description="Overrides the format the file name suggests (needed for stdin)."
+    )
+    delimiter: str | None = Field(
+        default=None, min_length=1, max_length=1, description="CSV delimiter; sniffed when absent."
+    )
+    encoding: str = Field(default="utf-8", description="Text encoding of CSV and JSON files.")
+    calcom: (
+        Literal["event-types", "bookings", "slots", "schedules", "webhooks", "ooo", "me"] | None
+    ) = Field(default=None, description="Read records from Cal.com itself instead of a file.")
+    filters: dict[str, Any] = Field(
+        default_factory=dict, description="Query filters for a `calcom` source."
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> SourceSettings:
+        if (self.path is None) == (self.calcom is None):
+            raise ValueError("give exactly one of `path` (a file or '-') and `calcom` (a kind)")
+        return self
+
+
+class TransformSettings(_Settings):
+    """How upstream fields become Cal.com's fields."""
+
+    where: str | None = Field(
+        default=None, description="A safe expression over the record; false drops it (skipped)."
+    )
+    map: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The outgoing record. Values are '{field}' templates, expressions such as "
+            "'int(event_type_id)', or constants; nested keys make nested objects."
+        ),
+    )
+
+
+class FlowReference(_Settings):
+    """A path parameter taken from what an earlier flow's ledger holds."""
+
+    flow: str = Field(pattern=NAME_PATTERN, description="The name of the flow that created it.")
+    key: list[str] = Field(
+        min_length=1,
+        description="Field names (or '{field}' templates) of this record that give the key values.",
+    )
+    field: str = Field(
+        default="uid", description="Which identifier the earlier flow recorded: uid or id."
+    )
+
+
+class ManualSettings(_Settings):
+    """Any Cal.com API v2 endpoint, configured by hand."""
+
+    method: Literal["POST", "PATCH", "PUT", "DELETE"]
+    url: str = Field(description="Full URL; '{field}' macros become single path segments.")
+    content_format: Literal["json"] = "json"
+    headers: str | dict[str, str] | None = Field(
+        default=None, description='Extra headers: "h1:v1,h2:v2" or a mapping.'
+    )
+
+
+class BatchSettings(_Settings):
+    """Records grouped into one JSON-array body (Cal.com has no batch endpoints)."""
+
+    size: int = Field(default=100, ge=1, le=10_000)
+    group_by: str | None = Field(default=None, description="Records with equal values share a batch.")
+
+
+class DestinationSettings(_Settings):
+    """Where and how the records are sent."""
+
+    credential: str | None = Field(default=None, description="A stored credential's name.")
+    api_key_env: str | None = Field(
+        default=None, description="The environment variable that holds the API key."
+    )
+    base_url: str = Field(default="https://api.cal.com")
+    template: str | None = Field(default=None, description="One of `calsink templates`.")
+    params: dict[str, str | FlowReference] = Field(
+        default_factory=dict, description="Path parameters of the template, as macros."
+    )
+    api_version: str | None = Field(
+        default=None, description="Overrides the template's cal-api-version."
+    )
+    manual: ManualSettings | None = None
+    exclude: list[str] = Field(
+        default_factory=list, description="Attributes left out of the body (dotted paths)."
+    )
+    batch: BatchSettings | None = None
+    check_availability: bool = Field(
+        default=False, description="create/reschedule: ask /v2/slots before sending."
+    )
+    unknown_fields: Literal["warn", "reject", "drop"] = Field(
+        default="warn", description="What to do with body fields the endpoint does not know."
+    )
+    verify_tls: bool = Field(default=True, description="Must stay true; false is refused.")
+
+    @model_validator(mode="after")
+    def _template_or_manual(self) -> DestinationSettings:
+        if (self.template is None) == (self.manual is None):
+            raise ValueError("give exactly one of `template` and `manual`")
+        if self.credential is not None and self.api_key_env is not None:
+            raise ValueError("give at most one of `credential` and `api_key_env`")
+        if not self.verify_tls:
+            raise ValueError("TLS verification cannot be turned off: remove `verify_tls`")
+        return self
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", value):
+            raise ValueError("expected an http(s) URL such as https://api.cal.com")
+        return value.rstrip("/")
+
+
+class DeliverySettings(_Settings):
+    """How fast, how often and how carefully records are sent."""
+
+    key: list[str] | None = Field(
+        default=None,
+        description="What makes a record the same across runs; default: its rendered request.",
+    )
+    concurrency: int = Field(default=8, ge=1, le=256)
+    rate_limit: Literal["auto"] | int = Field(
+        default="auto", description="'auto' follows Cal.com's rate-limit headers; or per minute."
+    )
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    allow_destructive: bool = False
+    max_destructive: int = Field(default=100, ge=0)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _positive_rate(cls, value: Literal["auto"] | int) -> Literal["auto"] | int:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("expected 'auto' or a number of requests per minute ≥ 1")
+        return value
+
+
+class ResponseWebhook(_Settings):
+    url: str
+    secret_env: str | None = Field(
+        default=None, description="Environment variable with the HMAC-SHA256 signing secret."
+    )
+
+
+class ResponsesSettings(_Settings):
+    """Where every API response goes (the response webhook)."""
+
+    jsonl: str | None = None
+    stdout: bool = False
+    webhook: str | ResponseWebhook | None = None
+
+
+class Flow(_Settings):
+    """A calsink flow: a source, an optional transform, a destination, and how to deliver."""
+
+    version: Literal[1] = 1
+    name: str = Field(pattern=NAME_PATTERN, description="The ledger keys state by this name.")
+    source: SourceSettings
+    transform: TransformSettings | None = None
+    destination: DestinationSettings
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
+    dead_letters: str = "out/dead-letters.jsonl"
+    ledger: str = ".calsink/ledger.db"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFlow:
+    """A validated flow and where it was read from; relative paths resolve against ``base_dir``."""
+
+    flow: Flow
+    path: Path | None
+    base_dir: Path
+
+    def resolve(self, value: str) -> Path:
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+
+class FlowError(Exception):
+    """A flow file that cannot be used, with every problem and its line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "\n  ".join(["invalid flow file", *problems]))
+
+
+def flow_json_schema() -> dict[str, Any]:
+    schema = Flow.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "calsink flow file"
+    return schema
+
+
+def load_flow(
+    path: str | Path, *, base_dir: Path | None = None, environ: dict[str, str] | None = None
+) -> LoadedFlow:
+    """Read and validate a flow file; raise FlowError naming each bad key and its line."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    flow = parse_flow(text, source=str(file), environ=environ)
+    return LoadedFlow(flow=flow, path=file, base_dir=base_dir or Path.cwd())
+
+
+def parse_flow(
+    text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None
+) -> Flow:
+    env = os.environ if environ is None else environ
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise FlowError(source, [f"{where}not valid YAML: {problem}"]) from None
+    if node is None:
+        raise FlowError(source, ["the file is empty; start from `calsink init TEMPLATE`"])
+    lines: dict[tuple[str | int, ...], int] = {}
+    problems: list[str] = []
+    data = _to_python(node, (), lines, env, problems)
+    if problems:
+        raise FlowError(source, problems)
+    if not isinstance(data, dict):
+        raise FlowError(source, ["line 1: expected a mapping with version, name, source, ..."])
+    try:
+        return Flow.model_validate(data)
+    except ValidationError as exc:
+        raise FlowError(source, _describe(exc, lines)) from None
+
+
+def _to_python(
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    lines: dict[tuple[str | int, ...], int],
+    env: os._Environ[str] | dict[str, str],
+    problems: list[str],
+) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in result:
+                problems.append(
+                    f"line {key_node.start_mark.line + 1}: `{_dotted((*path, key))}` is given twice"
+                )
+            result[key] = _to_python(value_node, (*path, key), lines, env, problems)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _to_python(item, (*path, index), lines, env, problems)
+            for index, item in enumerate(node.value)
+        ]
+    value = yaml.SafeLoader("").construct_object(node)
+    if isinstance(value, str) and "$" in value:
+        return _interpolate(value, path, lines[path], env, problems)
+    return value
+
+
+def _interpolate(
+    value: str,
+    path: tuple[str | int, ...],
+    line: int,
+    env: os._Environ[str] | dict[str, str],
+    problems: list[str],
+) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        if name not in env:
+            problems.append(
+                f"line {line}: `{_dotted(path)}` refers to ${{{name}}}, which is not set in the "
+                f"environment (set it, or write $${{{name}}} for a literal)"
+            )
+            return ""
+        return env[name]
+
+    return _ENV_REFERENCE.sub(replace, value)
+
+
+def _describe(exc: ValidationError, lines: dict[tuple[str | int, ...], int]) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        line = _nearest_line(loc, lines)
+        key = _dotted(loc) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            message = f"unknown key; allowed here: {', '.join(allowed)}" if allowed else message
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(f"line {line}: `{key}`: {message}")
+    return problems
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (
+        part in {"str", "int", "FlowReference", "ResponseWebhook", "ManualSettings"}
+        or part.startswith(("literal[", "function-", "dict[", "list["))
+    )
+
+
+def _nearest_line(loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    model: type[BaseModel] | None = Flow
+    for part in loc:
+        if model is None or isinstance(part, int):
+            return []
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return []
+        model = _model_of(info.annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
