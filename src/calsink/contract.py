@@ -1,0 +1,653 @@
+"""Cal.com's input rules per template, checked before anything is sent.
+
+Hand-written and cheap (this runs once per record, for millions of records): each rule
+names the field, what Cal.com expects and what the record holds. The rules follow
+``calcom/CONTRACT.md``; fields Cal.com does not know are reported separately, because
+Cal.com strips them silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from calsink.endpoints import Endpoint
+from calsink.instants import is_instant
+from calsink.records import Problem, Record
+
+ATTENDEE_LANGUAGES = frozenset(
+    [
+        "ar",
+        "ca",
+        "de",
+        "es",
+        "eu",
+        "he",
+        "id",
+        "ja",
+        "lv",
+        "pl",
+        "ro",
+        "sr",
+        "th",
+        "vi",
+        "az",
+        "cs",
+        "el",
+        "es-419",
+        "fi",
+        "hr",
+        "it",
+        "km",
+        "nl",
+        "pt",
+        "ru",
+        "sv",
+        "tr",
+        "zh-CN",
+        "bg",
+        "da",
+        "en",
+        "et",
+        "fr",
+        "hu",
+        "iw",
+        "ko",
+        "no",
+        "pt-BR",
+        "sk",
+        "ta",
+        "uk",
+        "zh-TW",
+        "bn",
+    ]
+)
+INTERFACE_LANGUAGES = frozenset(
+    [
+        "en",
+        "ar",
+        "az",
+        "bg",
+        "bn",
+        "ca",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "es",
+        "es-419",
+        "eu",
+        "et",
+        "fi",
+        "fr",
+        "he",
+        "hu",
+        "it",
+        "ja",
+        "km",
+        "ko",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "pt",
+        "ro",
+        "ru",
+        "sk-SK",
+        "sr",
+        "sv",
+        "tr",
+        "uk",
+        "vi",
+        "zh-CN",
+        "zh-TW",
+    ]
+) | {""}
+WEBHOOK_TRIGGERS = frozenset(
+    [
+        "BOOKING_CREATED",
+        "BOOKING_PAYMENT_INITIATED",
+        "BOOKING_PAID",
+        "BOOKING_RESCHEDULED",
+        "BOOKING_REQUESTED",
+        "BOOKING_CANCELLED",
+        "BOOKING_REJECTED",
+        "BOOKING_NO_SHOW_UPDATED",
+        "FORM_SUBMITTED",
+        "MEETING_ENDED",
+        "MEETING_STARTED",
+        "RECORDING_READY",
+        "INSTANT_MEETING",
+        "RECORDING_TRANSCRIPTION_GENERATED",
+        "OOO_CREATED",
+        "AFTER_HOSTS_CAL_VIDEO_NO_SHOW",
+        "AFTER_GUESTS_CAL_VIDEO_NO_SHOW",
+        "FORM_SUBMITTED_NO_EVENT",
+        "DELEGATION_CREDENTIAL_ERROR",
+        "WRONG_ASSIGNMENT_REPORT",
+    ]
+)
+OOO_REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# The WHATWG HTML e-mail syntax: fast (well under a microsecond) and what browsers accept.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_OOO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The problems that stop a body, and the fields the endpoint does not know."""
+
+    problems: list[Problem] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def is_email(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 254 and _EMAIL.match(value) is not None
+
+
+def describe(value: Any) -> str:
+    """How a found value reads in a message."""
+    if value is _MISSING:
+        return "nothing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        if value == "":
+            return "an empty text"
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return repr(shown)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+class _Checker:
+    """Collects the problems of one body."""
+
+    __slots__ = ("body", "problems")
+
+    def __init__(self, body: Record) -> None:
+        self.body = body
+        self.problems: list[Problem] = []
+
+    def problem(
+        self, path: str, expected: str, value: Any = _MISSING, hint: str | None = None
+    ) -> None:
+        self.problems.append(Problem(path, expected, describe(value), hint))
+
+    def get(self, path: str) -> Any:
+        current: Any = self.body
+        for part in path.split("."):
+            if not isinstance(current, dict):
+                return _MISSING
+            current = current.get(part, _MISSING)
+            if current is _MISSING:
+                return _MISSING
+        return current
+
+    def present(self, path: str) -> bool:
+        value = self.get(path)
+        return value is not _MISSING and value is not None and value != ""
+
+    def _fetch(self, path: str, required: bool, what: str) -> Any:
+        value = self.get(path)
+        if value is _MISSING or value is None:
+            if required:
+                self.problem(path, f"{what} (required)", value)
+            return _MISSING
+        return value
+
+    def string(self, path: str, *, required: bool = False, nonempty: bool = False) -> str | None:
+        what = "a non-empty text" if nonempty or required else "a text"
+        value = self._fetch(path, required, what)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str) or ((nonempty or required) and not value.strip()):
+            self.problem(path, what, value)
+            return None
+        return value
+
+    def integer(
+        self, path: str, *, required: bool = False, minimum: int | None = None
+    ) -> int | None:
+        what = "a whole number" if minimum is None else f"a whole number ≥ {minimum}"
+        value = self._fetch(path, required, what)
+        if value is _MISSING:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            hint = "convert it in the map, e.g. int(column)" if isinstance(value, str) else None
+            self.problem(path, what, value, hint)
+            return None
+        if minimum is not None and value < minimum:
+            self.problem(path, what, value)
+            return None
+        return value
+
+    def boolean(self, path: str, *, required: bool = False) -> None:
+        value = self._fetch(path, required, "true or false")
+        if value is not _MISSING and not isinstance(value, bool):
+            hint = "convert it in the map, e.g. bool(column)" if isinstance(value, str) else None
+            self.problem(path, "true or false", value, hint)
+
+    def obj(self, path: str, *, required: bool = False) -> dict[str, Any] | None:
+        value = self._fetch(path, required, "an object")
+        if value is _MISSING:
+            return None
+        if not isinstance(value, dict):
+            self.problem(path, "an object", value)
+            return None
+        return value
+
+    def array(self, path: str, *, required: bool = False, what: str = "a list") -> list[Any] | None:
+        value = self._fetch(path, required, what)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, list):
+            self.problem(path, what, value)
+            return None
+        return value
+
+    def instant(self, path: str, *, required: bool = False) -> str | None:
+        what = "an ISO 8601 date-time such as 2030-01-07T14:00:00Z"
+        value = self._fetch(path, required, what)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str) or not is_instant(value):
+            self.problem(path, what, value)
+            return None
+        return value
+
+    def timezone(self, path: str, *, required: bool = False) -> None:
+        what = "an IANA time zone such as America/New_York"
+        value = self._fetch(path, required, what)
+        if value is not _MISSING and (not isinstance(value, str) or value not in time_zones()):
+            self.problem(path, what, value)
+
+    def email(self, path: str, *, required: bool = False) -> None:
+        value = self._fetch(path, required, "an e-mail address")
+        if value is not _MISSING and not is_email(value):
+            self.problem(path, "an e-mail address", value)
+
+    def phone(self, path: str) -> None:
+        what = "a phone number in E.164 form such as +14155550123"
+        value = self._fetch(path, False, what)
+        if value is not _MISSING and (not isinstance(value, str) or not _E164.match(value)):
+            self.problem(path, what, value)
+
+    def enum(self, path: str, allowed: Iterable[str], *, required: bool = False) -> None:
+        options = tuple(allowed)
+        what = "one of " + ", ".join(o for o in options if o)
+        value = self._fetch(path, required, what)
+        if value is not _MISSING and value not in options:
+            self.problem(path, what, value)
+
+    def hh_mm(self, path: str) -> None:
+        what = "a 24-hour time HH:MM such as 09:00"
+        value = self._fetch(path, True, what)
+        if value is not _MISSING and (not isinstance(value, str) or not _HH_MM.match(value)):
+            self.problem(path, what, value)
+
+    def iso_date(self, path: str) -> None:
+        what = "a date YYYY-MM-DD"
+        value = self._fetch(path, True, what)
+        if value is _MISSING:
+            return
+        try:
+            ok = isinstance(value, str) and bool(_ISO_DATE.match(value))
+            ok = ok and bool(date.fromisoformat(value))
+        except ValueError:
+            ok = False
+        if not ok:
+            self.problem(path, what, value)
+
+
+# --- per template -------------------------------------------------------------------------
+
+
+def _create_booking(c: _Checker) -> None:
+    c.instant("start", required=True)
+    has_id = c.present("eventTypeId")
+    if has_id:
+        c.integer("eventTypeId", minimum=1)
+    slug = c.string("eventTypeSlug", nonempty=True)
+    owner = c.string("username", nonempty=True) or c.string("teamSlug", nonempty=True)
+    if not has_id and not (slug and owner):
+        found = "eventTypeSlug alone" if slug else ("no event type" if not owner else "no slug")
+        c.problems.append(
+            Problem(
+                "eventTypeId",
+                "eventTypeId, or eventTypeSlug with username or teamSlug",
+                found,
+            )
+        )
+    if c.present("teamSlug"):
+        c.string("teamSlug", nonempty=True)
+    c.string("organizationSlug", nonempty=True)
+    attendee = c.obj("attendee", required=True)
+    if attendee is not None:
+        c.string("attendee.name", required=True)
+        c.timezone("attendee.timeZone", required=True)
+        if c.present("attendee.email") or c.get("attendee.email") == "":
+            c.email("attendee.email")
+        if c.present("attendee.phoneNumber") or c.get("attendee.phoneNumber") == "":
+            c.phone("attendee.phoneNumber")
+        if not c.present("attendee.email") and not c.present("attendee.phoneNumber"):
+            c.problems.append(
+                Problem("attendee.email", "an e-mail address or attendee.phoneNumber", "neither")
+            )
+        c.enum("attendee.language", sorted(ATTENDEE_LANGUAGES))
+    guests = c.array("guests", what="a list of e-mail addresses")
+    for index, guest in enumerate(guests or ()):
+        if not is_email(guest):
+            c.problem(f"guests[{index}]", "an e-mail address", guest)
+    location = c.get("location")
+    if location is not _MISSING and location is not None:
+        if isinstance(location, dict):
+            if not isinstance(location.get("type"), str):
+                c.problem("location.type", "a location type such as address or integration")
+        elif not isinstance(location, str):
+            c.problem("location", "a location object (or a URL text)", location)
+    c.string("meetingUrl")
+    metadata = c.obj("metadata")
+    if metadata is not None:
+        if len(metadata) > 50:
+            c.problem("metadata", "at most 50 keys", f"{len(metadata)} keys")
+        for key, value in metadata.items():
+            if len(str(key)) > 40:
+                c.problem(f"metadata.{key}", "a key of at most 40 characters", str(key))
+            if isinstance(value, str) and len(value) > 500:
+                c.problem(f"metadata.{key}", "a text of at most 500 characters", value)
+    c.obj("bookingFieldsResponses")
+    c.integer("lengthInMinutes", minimum=1)
+    routing = c.obj("routing")
+    if routing is not None:
+        ids = c.array("routing.teamMemberIds", required=True, what="a list of user ids")
+        for index, member in enumerate(ids or ()):
+            if not isinstance(member, int) or isinstance(member, bool):
+                c.problem(f"routing.teamMemberIds[{index}]", "a user id (a number)", member)
+    c.string("emailVerificationCode")
+    c.boolean("instant")
+    c.integer("recurrenceCount", minimum=1)
+    c.boolean("allowConflicts")
+    c.boolean("allowBookingOutOfBounds")
+
+
+def _cancel_booking(c: _Checker) -> None:
+    c.string("cancellationReason")
+    c.boolean("cancelSubsequentBookings")
+    c.string("seatUid", nonempty=True)
+
+
+def _reschedule_booking(c: _Checker) -> None:
+    c.instant("start", required=True)
+    c.string("reschedulingReason")
+    if c.get("rescheduledBy") is not _MISSING:
+        c.email("rescheduledBy")
+    c.string("seatUid", nonempty=True)
+    c.string("emailVerificationCode")
+
+
+def _confirm_booking(c: _Checker) -> None:
+    c.string("reason")
+
+
+_EVENT_TYPE_BOOLEANS = (
+    "disableGuests",
+    "onlyShowFirstAvailableSlot",
+    "requiresBookerEmailVerification",
+    "hideCalendarNotes",
+    "lockTimeZoneToggleOnBookingPage",
+    "useDestinationCalendarEmail",
+    "hideCalendarEventDetails",
+    "hideOrganizerEmail",
+    "hidden",
+    "bookingRequiresAuthentication",
+    "allowReschedulingPastBookings",
+    "allowReschedulingCancelledBookings",
+    "showOptimizedSlots",
+)
+_EVENT_TYPE_OBJECTS = (
+    "bookingLimitsCount",
+    "bookerActiveBookingsLimit",
+    "bookingLimitsDuration",
+    "bookingWindow",
+    "bookerLayouts",
+    "confirmationPolicy",
+    "recurrence",
+    "seats",
+    "color",
+    "destinationCalendar",
+    "calVideoSettings",
+    "disableCancelling",
+    "disableRescheduling",
+)
+_EVENT_TYPE_COUNTS = (
+    "slotInterval",
+    "minimumBookingNotice",
+    "beforeEventBuffer",
+    "afterEventBuffer",
+    "offsetStart",
+)
+
+
+def _event_type(c: _Checker, *, creating: bool) -> None:
+    c.string("title", required=creating, nonempty=True)
+    c.string("slug", required=creating, nonempty=True)
+    length = c.integer("lengthInMinutes", required=creating, minimum=1)
+    options = c.array("lengthInMinutesOptions", what="a list of durations in minutes")
+    if options is not None:
+        if not options or not all(
+            isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in options
+        ):
+            c.problem("lengthInMinutesOptions", "a non-empty list of whole minutes ≥ 1", options)
+        elif len(set(options)) != len(options):
+            c.problem("lengthInMinutesOptions", "each duration once", options)
+        elif length is not None and length not in options:
+            c.problem(
+                "lengthInMinutesOptions",
+                f"a list that includes lengthInMinutes ({length})",
+                options,
+            )
+    c.string("description")
+    c.string("customName")
+    c.string("successRedirectUrl")
+    c.integer("scheduleId", minimum=1)
+    for name in _EVENT_TYPE_COUNTS:
+        c.integer(name, minimum=0)
+    for name in _EVENT_TYPE_BOOLEANS:
+        c.boolean(name)
+    for name in _EVENT_TYPE_OBJECTS:
+        c.obj(name)
+    for name in ("locations", "bookingFields"):
+        items = c.array(name, what="a list of objects")
+        for index, item in enumerate(items or ()):
+            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+                c.problem(f"{name}[{index}]", "an object with a `type`", item)
+    c.enum("interfaceLanguage", sorted(INTERFACE_LANGUAGES))
+    recurrence = c.get("recurrence")
+    limit = c.get("bookerActiveBookingsLimit")
+    if _enabled(recurrence) and _enabled(limit):
+        c.problem(
+            "recurrence",
+            "recurrence or bookerActiveBookingsLimit, not both",
+            "both",
+        )
+    if not creating and not c.body:
+        c.problems.append(
+            Problem(None, "at least one field to change", "an empty record", "map the fields")
+        )
+
+
+def _enabled(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("disabled") is not True
+
+
+def _create_event_type(c: _Checker) -> None:
+    _event_type(c, creating=True)
+
+
+def _update_event_type(c: _Checker) -> None:
+    _event_type(c, creating=False)
+
+
+def _delete_event_type(c: _Checker) -> None:
+    return None
+
+
+def _create_schedule(c: _Checker) -> None:
+    c.string("name", required=True)
+    c.timezone("timeZone", required=True)
+    c.boolean("isDefault", required=True)
+    availability = c.array("availability", required=True, what="a list of opening hours")
+    for index, item in enumerate(availability or ()):
+        path = f"availability[{index}]"
+        if not isinstance(item, dict):
+            c.problem(path, "an object {days, startTime, endTime}", item)
+            continue
+        days = item.get("days", _MISSING)
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(d, str) and d in WEEKDAYS for d in days)
+        ):
+            c.problem(f"{path}.days", "a non-empty list of weekdays such as Monday", days)
+        _times(c, item, path)
+    overrides = c.array("overrides", what="a list of date overrides")
+    for index, item in enumerate(overrides or ()):
+        path = f"overrides[{index}]"
+        if not isinstance(item, dict):
+            c.problem(path, "an object {date, startTime, endTime}", item)
+            continue
+        sub = _Checker(item)
+        sub.iso_date("date")
+        c.problems.extend(
+            Problem(f"{path}.{p.field}", p.expected, p.found, p.hint) for p in sub.problems
+        )
+        _times(c, item, path)
+
+
+def _times(c: _Checker, item: dict[str, Any], path: str) -> None:
+    sub = _Checker(item)
+    sub.hh_mm("startTime")
+    sub.hh_mm("endTime")
+    c.problems.extend(
+        Problem(f"{path}.{p.field}", p.expected, p.found, p.hint) for p in sub.problems
+    )
+
+
+def _create_webhook(c: _Checker) -> None:
+    url = c.string("subscriberUrl", required=True)
+    if url is not None and not _HTTP_URL.match(url):
+        c.problem("subscriberUrl", "an http(s) URL", url)
+    triggers = c.get("triggers")
+    what = "a non-empty list of webhook triggers such as BOOKING_CREATED"
+    if triggers is _MISSING or triggers is None:
+        c.problem("triggers", f"{what} (required)", triggers)
+    elif not isinstance(triggers, list) or not triggers:
+        hint = "write a list, e.g. [BOOKING_CREATED]" if isinstance(triggers, str) else None
+        c.problem("triggers", what, triggers, hint)
+    else:
+        for index, trigger in enumerate(triggers):
+            if trigger not in WEBHOOK_TRIGGERS:
+                c.problem(
+                    f"triggers[{index}]",
+                    "a webhook trigger: " + ", ".join(sorted(WEBHOOK_TRIGGERS)),
+                    trigger,
+                )
+    c.boolean("active", required=True)
+    c.string("payloadTemplate")
+    c.string("secret")
+    c.enum("version", ("2021-10-20",))
+
+
+def _create_out_of_office(c: _Checker) -> None:
+    start = _ooo_instant(c, "start")
+    end = _ooo_instant(c, "end")
+    if start is not None and end is not None and start > end:
+        c.problem("end", f"an end not before start ({c.get('start')})", c.get("end"))
+    c.enum("reason", OOO_REASONS)
+    c.string("notes")
+    c.integer("toUserId", minimum=1)
+
+
+def _ooo_instant(c: _Checker, name: str) -> datetime | None:
+    what = "a UTC date-time YYYY-MM-DDTHH:MM:SSZ such as 2030-01-21T00:00:00Z"
+    value = c.get(name)
+    if value is _MISSING or value is None:
+        c.problem(name, f"{what} (required)", value)
+        return None
+    if isinstance(value, str) and _OOO_INSTANT.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    c.problem(name, what, value)
+    return None
+
+
+_RULES: dict[str, Callable[[_Checker], None]] = {
+    "create-booking": _create_booking,
+    "cancel-booking": _cancel_booking,
+    "reschedule-booking": _reschedule_booking,
+    "confirm-booking": _confirm_booking,
+    "create-event-type": _create_event_type,
+    "update-event-type": _update_event_type,
+    "delete-event-type": _delete_event_type,
+    "create-schedule": _create_schedule,
+    "create-webhook": _create_webhook,
+    "create-out-of-office": _create_out_of_office,
+}
+
+
+def unknown_fields(endpoint: Endpoint, body: Record) -> list[str]:
+    """Dotted names of the body's fields that ``endpoint`` does not know."""
+    known = endpoint.known_fields
+    nested = endpoint.nested_fields
+    unknown = [name for name in body if name not in known]
+    for parent, children in nested.items():
+        value = body.get(parent)
+        if isinstance(value, dict):
+            unknown.extend(f"{parent}.{name}" for name in value if name not in children)
+    return unknown
+
+
+def check(endpoint: Endpoint, body: Record) -> CheckResult:
+    """Every problem Cal.com would refuse ``body`` for, and the fields it would strip."""
+    rule = _RULES.get(endpoint.name)
+    checker = _Checker(body)
+    if rule is not None:
+        rule(checker)
+    return CheckResult(checker.problems, unknown_fields(endpoint, body))

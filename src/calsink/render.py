@@ -1,0 +1,543 @@
+"""Render: one record and the destination settings → the HTTP request, or why not.
+
+``Renderer.render`` is pure: the same record always gives the same request, byte for
+byte, and nothing is sent or stored. Preview, test and run all call it, so what a
+preview shows is what goes on the wire (less Authorization, which the transport adds).
+
+Safety rules kept here:
+- every ``{macro}`` value becomes one percent-encoded path segment (``quote(value,
+  safe="")``), so no record can change the host, the port or the path above it, and a
+  segment that decodes to ``.`` or ``..`` is refused;
+- header values never carry CR, LF or NUL, and Authorization is never set from a flow;
+- a manual URL at a versioned Cal.com route without the right ``cal-api-version``, or
+  at the retired ``/v1/`` API, is refused before any record is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import orjson
+
+from calsink import dotted
+from calsink.contract import check
+from calsink.endpoints import Endpoint, find_known_endpoint, get_template
+from calsink.flow import DestinationSettings, FlowReference
+from calsink.headers import HeaderError, check_header, header_value, parse_headers
+from calsink.instants import is_instant, normalise_instant
+from calsink.records import Position, Problem, Record, Rejection, Request
+
+ResolveReference = Callable[[FlowReference, tuple[str, ...]], "str | None"]
+
+_MACRO = re.compile(r"\{([^{}]*)\}")
+_MISSING: Any = object()
+
+BATCH_WARNING = (
+    "Cal.com has no batch endpoints: with `batch` each request body is a JSON array of "
+    "records, which Cal.com's own endpoints refuse; use it only for an endpoint that "
+    "accepts arrays"
+)
+
+
+class RenderConfigError(ValueError):
+    """The destination settings cannot produce any request: what is wrong, what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Macro:
+    """A ``{name}`` in a URL: a path parameter (from ``params``) or a record field."""
+
+    name: str
+
+
+_Part = str | _Macro
+
+
+def key_string(values: Sequence[str]) -> str:
+    """The canonical text of a record key: a compact JSON array of its values."""
+    return orjson.dumps(list(values)).decode()
+
+
+def key_value(value: Any) -> str:
+    """One key value as text; instants in UTC so that equal moments give equal keys."""
+    if isinstance(value, str | datetime) and is_instant(value):
+        return normalise_instant(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return str(value)
+
+
+def _lookup(path: str, record: Record, source_record: Record) -> Any:
+    value = dotted.get(record, path, _MISSING)
+    if value is _MISSING or value is None or value == "":
+        fallback = dotted.get(source_record, path, _MISSING)
+        if fallback is not _MISSING:
+            return fallback
+    return value
+
+
+def _parse_macros(text: str) -> list[_Part]:
+    parts: list[_Part] = []
+    position = 0
+    for match in _MACRO.finditer(text):
+        if match.start() > position:
+            parts.append(text[position : match.start()])
+        name = match.group(1).strip()
+        if not name:
+            raise RenderConfigError(f"empty macro {{}} in {text!r}: name a field, e.g. {{uid}}")
+        parts.append(_Macro(name))
+        position = match.end()
+    if position < len(text):
+        parts.append(text[position:])
+    return parts
+
+
+def _check_origin(url: str, what: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise RenderConfigError(f"{what}: expected an http(s) URL, found {url!r}")
+    if parts.username or parts.password:
+        raise RenderConfigError(
+            f"{what}: credentials in the URL are not allowed; use `credential` or `api_key_env`"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise RenderConfigError(
+            f"{what}: plain http is allowed only for this machine (localhost, 127.0.0.1); "
+            f"use https for {parts.hostname}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _to_segment_text(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+
+
+def encode_body(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=_json_default)
+
+
+def _copy_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_tree(item) for key, item in value.items()}
+    return value
+
+
+class Renderer:
+    """Turns records into requests for one destination; immutable once built."""
+
+    def __init__(
+        self,
+        destination: DestinationSettings,
+        *,
+        key_fields: list[str] | None = None,
+        resolve_reference: ResolveReference | None = None,
+    ) -> None:
+        self.destination = destination
+        self.key_fields = tuple(key_fields or ())
+        self.resolve_reference = resolve_reference
+        self.warnings: list[str] = []
+        self.params: dict[str, str | FlowReference] = dict(destination.params)
+        self.exclude = tuple(destination.exclude)
+        self.unknown_policy = destination.unknown_fields
+        base = destination.base_url.rstrip("/")
+        _check_origin(base, "destination.base_url")
+        self.base_url = base
+        self.endpoint: Endpoint | None = None
+        extra_headers: tuple[tuple[str, str], ...] = ()
+        if destination.template is not None:
+            try:
+                self.endpoint = get_template(destination.template)
+            except ValueError as exc:
+                raise RenderConfigError(f"destination.template: {exc}") from None
+            self.method: str = self.endpoint.method
+            self.url_parts = _parse_macros(base + self.endpoint.path)
+            self.prefix = base + "/v2/"
+            version = destination.api_version or self.endpoint.api_version
+            self.has_body = self.endpoint.has_body
+            for name in self.params:
+                if name not in self.endpoint.param_names:
+                    allowed = ", ".join(self.endpoint.param_names) or "none"
+                    raise RenderConfigError(
+                        f"destination.params.{name}: {self.endpoint.name} has no path parameter "
+                        f"{name!r} (its path parameters: {allowed})"
+                    )
+        else:
+            manual = destination.manual
+            assert manual is not None
+            self.method = manual.method
+            try:
+                extra_headers = parse_headers(manual.headers)
+            except HeaderError as exc:
+                raise RenderConfigError(f"destination.manual.{exc}") from None
+            url = manual.url.strip()
+            if url.startswith("/"):
+                url = base + url
+            self.url_parts = _parse_macros(url)
+            self.prefix = self._manual_prefix(url)
+            self.has_body = manual.method != "DELETE"
+            version = header_value(extra_headers, "cal-api-version")
+            if destination.api_version is not None:
+                if version is not None and version != destination.api_version:
+                    raise RenderConfigError(
+                        "destination.api_version and the cal-api-version header disagree "
+                        f"({destination.api_version} vs {version}); keep one"
+                    )
+                if version is None:
+                    extra_headers = (*extra_headers, ("cal-api-version", destination.api_version))
+                version = destination.api_version
+            self._version_guard(url, version)
+        if version is not None:
+            try:
+                check_header("cal-api-version", version)
+            except HeaderError as exc:
+                raise RenderConfigError(f"destination.api_version: {exc}") from None
+        self.headers = self._headers(version, extra_headers)
+        self.macro_names = [p.name for p in self.url_parts if isinstance(p, _Macro)]
+        if destination.batch is not None:
+            if not self.has_body:
+                raise RenderConfigError(
+                    f"destination.batch: {self.method} requests have no body to batch; remove it"
+                )
+            self.warnings.append(BATCH_WARNING)
+
+    # --- configuration --------------------------------------------------------------------
+
+    def _manual_prefix(self, url: str) -> str:
+        fixed = url.split("{", 1)[0]
+        _check_origin(fixed if "{" in url else url, "destination.manual.url")
+        parts = urlsplit(fixed)
+        if "{" in url and not parts.path.startswith("/"):
+            raise RenderConfigError(
+                "destination.manual.url: macros may only stand in the path or the query, "
+                f"not in the scheme, host or port; found {url!r}"
+            )
+        for segment in urlsplit(url).path.split("/"):
+            if segment in {".", ".."}:
+                raise RenderConfigError(
+                    f"destination.manual.url: the path may not contain {segment!r} segments"
+                )
+        return fixed
+
+    def _version_guard(self, url: str, version: str | None) -> None:
+        path = urlsplit(_MACRO.sub("x", url)).path
+        if path == "/v1" or "/v1/" in path + "/":
+            fix = path.replace("/v1/", "/v2/", 1)
+            raise RenderConfigError(
+                f"destination.manual.url points at Cal.com's retired /v1/ API ({path}); "
+                f"use the /v2/ API instead, e.g. {fix}, or a template (calsink templates)"
+            )
+        v2 = path.find("/v2/")
+        if v2 < 0:
+            return
+        known = find_known_endpoint(self.method, path[v2:].rstrip("/") or "/")
+        if known is None or known.recommended is None:
+            return
+        if version not in known.versions:
+            found = f"cal-api-version {version}" if version else "no cal-api-version header"
+            raise RenderConfigError(
+                f"destination.manual: {self.method} {known.display} needs the header "
+                f"cal-api-version: {known.recommended} (found {found}); without it Cal.com "
+                "silently falls back to an older contract. Add it: "
+                f'headers: "cal-api-version:{known.recommended}"'
+            )
+
+    def _headers(
+        self, version: str | None, extra: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[str, str], ...]:
+        base: list[tuple[str, str]] = [("Accept", "application/json")]
+        if self.has_body:
+            base.append(("Content-Type", "application/json"))
+        if version is not None and header_value(extra, "cal-api-version") is None:
+            base.append(("cal-api-version", version))
+        overridden = {name.lower() for name, _ in extra}
+        merged = [(n, v) for n, v in base if n.lower() not in overridden]
+        return (*merged, *extra)
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def render(
+        self, position: Position, source_record: Record, record: Record
+    ) -> Request | Rejection:
+        """The request for one record, or a Rejection naming every problem found."""
+        problems: list[Problem] = []
+        consumed: list[str] = []
+        url = self._url(record, source_record, problems, consumed)
+        key = self._key(record, source_record, problems) if self.key_fields else None
+        payload: Any = None
+        warnings: list[str] = []
+        if self.has_body:
+            payload = self._body(record, consumed, problems, warnings)
+        if problems:
+            return Rejection(position, tuple(problems), record)
+        assert url is not None
+        body: bytes | None = None
+        if self.has_body:
+            try:
+                body = encode_body(payload)
+            except TypeError as exc:
+                problem = Problem(None, "values that JSON can carry", str(exc))
+                return Rejection(position, (problem,), record)
+        if key is None:
+            digest = hashlib.sha256(f"{self.method} {url}\n".encode())
+            digest.update(body or b"")
+            key = digest.hexdigest()
+        return Request(
+            method=self.method,
+            url=url,
+            headers=self.headers,
+            body=body,
+            payload=payload,
+            positions=(position,),
+            records=(record,),
+            key=key,
+            template=self.endpoint.name if self.endpoint else None,
+            warnings=tuple(warnings),
+        )
+
+    def render_batch(self, requests: Sequence[Request]) -> Request:
+        """One request whose body is the JSON array of the given requests' bodies."""
+        first = requests[0]
+        body = b"[" + b",".join(r.body or b"null" for r in requests) + b"]"
+        return Request(
+            method=first.method,
+            url=first.url,
+            headers=first.headers,
+            body=body,
+            payload=[r.payload for r in requests],
+            positions=tuple(p for r in requests for p in r.positions),
+            records=tuple(rec for r in requests for rec in r.records),
+            key=hashlib.sha256("\n".join(r.key for r in requests).encode()).hexdigest(),
+            template=first.template,
+            warnings=tuple(w for r in requests for w in r.warnings),
+        )
+
+    def batch_group(self, request: Request, source_record: Record) -> tuple[str, str]:
+        """Which batch a rendered request may join: same URL and same group_by value."""
+        batch = self.destination.batch
+        group = ""
+        if batch is not None and batch.group_by:
+            value = _lookup(batch.group_by, request.records[0], source_record)
+            group = "" if value is _MISSING else key_value(value)
+        return request.url, group
+
+    def _url(
+        self, record: Record, source: Record, problems: list[Problem], consumed: list[str]
+    ) -> str | None:
+        pieces: list[str] = []
+        ok = True
+        for part in self.url_parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            segment = self._param(part.name, record, source, problems, consumed)
+            if segment is None:
+                ok = False
+                continue
+            if unquote(segment) in {".", ".."}:
+                problems.append(
+                    Problem(part.name, "a path parameter other than '.' or '..'", repr(segment))
+                )
+                ok = False
+                continue
+            pieces.append(quote(segment, safe=""))
+        if not ok:
+            return None
+        url = "".join(pieces)
+        if not url.startswith(self.prefix):
+            problems.append(Problem(None, f"a URL under {self.prefix}", repr(url)))
+            return None
+        return url
+
+    def _param(
+        self,
+        name: str,
+        record: Record,
+        source: Record,
+        problems: list[Problem],
+        consumed: list[str],
+    ) -> str | None:
+        label = name
+        if self.endpoint is not None:
+            label = dict(self.endpoint.path_params).get(name, name)
+        spec = self.params.get(name)
+        if isinstance(spec, FlowReference):
+            return self._reference(name, spec, record, source, problems)
+        if spec is None:
+            spec = "{" + name + "}"
+        pieces: list[str] = []
+        for part in _parse_macros(spec):
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            value = _lookup(part.name, record, source)
+            text = None if value is _MISSING else _to_segment_text(value)
+            if text is None:
+                problems.append(
+                    Problem(
+                        part.name,
+                        f"a value for the path parameter {name} ({label})",
+                        "nothing" if value is _MISSING or value in (None, "") else repr(value),
+                        f"give each record a {part.name}, or set destination.params.{name}",
+                    )
+                )
+                return None
+            pieces.append(text)
+            if dotted.has(record, part.name):
+                consumed.append(part.name)
+        return "".join(pieces)
+
+    def _reference(
+        self,
+        name: str,
+        reference: FlowReference,
+        record: Record,
+        source: Record,
+        problems: list[Problem],
+    ) -> str | None:
+        values: list[str] = []
+        for field in reference.key:
+            text = self._key_part(field, record, source)
+            if text is None:
+                problems.append(
+                    Problem(
+                        field,
+                        f"a value for the key that finds {name} in flow {reference.flow}",
+                        "nothing",
+                    )
+                )
+                return None
+            values.append(text)
+        found = None
+        if self.resolve_reference is not None:
+            found = self.resolve_reference(reference, tuple(values))
+        if found is None:
+            hint = (
+                f"run flow {reference.flow} first, or check the key"
+                if self.resolve_reference is not None
+                else "no ledger to look in"
+            )
+            problems.append(
+                Problem(
+                    name,
+                    f"a {reference.field} from flow {reference.flow}",
+                    f"no {reference.field} recorded by flow {reference.flow} "
+                    f"for key {key_string(values)}",
+                    hint,
+                )
+            )
+            return None
+        return found
+
+    def _key_part(self, field: str, record: Record, source: Record) -> str | None:
+        if "{" in field:
+            pieces: list[str] = []
+            for part in _parse_macros(field):
+                if isinstance(part, str):
+                    pieces.append(part)
+                    continue
+                value = _lookup(part.name, record, source)
+                if value is _MISSING or value is None or value == "":
+                    return None
+                pieces.append(key_value(value))
+            return "".join(pieces)
+        value = _lookup(field, record, source)
+        if value is _MISSING or value is None or value == "":
+            return None
+        return key_value(value)
+
+    def _key(self, record: Record, source: Record, problems: list[Problem]) -> str | None:
+        values: list[str] = []
+        for field in self.key_fields:
+            text = self._key_part(field, record, source)
+            if text is None:
+                problems.append(
+                    Problem(field, "a value for the delivery key", "nothing", "see delivery.key")
+                )
+                return None
+            values.append(text)
+        return key_string(values)
+
+    def _body(
+        self,
+        record: Record,
+        consumed: list[str],
+        problems: list[Problem],
+        warnings: list[str],
+    ) -> Any:
+        endpoint = self.endpoint
+        if endpoint is not None and endpoint.body_rule == "empty":
+            return {
+                name: record[name]
+                for name in endpoint.optional
+                if name in record and record[name] not in (None, "")
+            }
+        body: Record = _copy_tree(record)
+        for path in self.exclude:
+            dotted.delete(body, path)
+        for path in consumed:
+            dotted.delete(body, path)
+        if endpoint is None:
+            return body
+        for name, value in endpoint.defaults:
+            if body.get(name) is None:
+                body[name] = value
+        result = check(endpoint, body)
+        problems.extend(result.problems)
+        if result.unknown:
+            if self.unknown_policy == "reject":
+                problems.extend(
+                    Problem(
+                        name,
+                        f"a field {endpoint.name} knows",
+                        "an unknown field",
+                        "map it to a known field, remove it, or set unknown_fields: drop",
+                    )
+                    for name in result.unknown
+                )
+            elif self.unknown_policy == "drop":
+                for name in result.unknown:
+                    dotted.delete(body, name)
+            else:
+                warnings.extend(
+                    f"{name}: {endpoint.name} does not know this field; Cal.com drops it "
+                    "silently (map it to a known field, or set unknown_fields: drop)"
+                    for name in result.unknown
+                )
+        return body
