@@ -1,0 +1,61 @@
+"""What the page is shown: library values turned into plain JSON, with secrets kept out."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from calsink.endpoints import Endpoint
+from calsink.records import Filtered, Rejection, Request
+
+
+def template_view(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "name": endpoint.name,
+        "method": endpoint.method,
+        "path": endpoint.path,
+        "api_version": endpoint.api_version,
+        "path_params": [{"name": name, "label": label} for name, label in endpoint.path_params],
+        "required": list(endpoint.required),
+        "optional": list(endpoint.optional),
+        "description": endpoint.description,
+        "notes": list(endpoint.notes),
+        "example": endpoint.example,
+        "destructive": endpoint.destructive,
+    }
+
+
+def request_view(request: Request) -> dict[str, Any]:
+    """A request exactly as `calsink preview --json` shows it, plus where its record is."""
+    from calsink.cli.validate import preview_json
+
+    shown = preview_json(request)
+    shown["headers"] = list(shown["headers"].items())
+    shown.setdefault("positions", [str(request.position)])
+    return {"kind": "request", "index": request.position.index, **shown}
+
+
+def rejection_view(rejection: Rejection) -> dict[str, Any]:
+    return {"kind": "rejection", **rejection.to_json()}
+
+
+def filtered_view(filtered: Filtered) -> dict[str, Any]:
+    return {"kind": "filtered", "position": str(filtered.position), "reason": filtered.reason}
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON values (for reports whose shape may grow)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        to_json = getattr(value, "to_json", None)
+        if callable(to_json):
+            return plain(to_json())
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
