@@ -230,6 +230,11 @@ class Renderer:
                 raise RenderConfigError(f"destination.api_version: {exc}") from None
         self.headers = self._headers(version, extra_headers)
         self.macro_names = [p.name for p in self.url_parts if isinstance(p, _Macro)]
+        for name in self.params:
+            if name not in self.macro_names:
+                raise RenderConfigError(
+                    f"destination.params.{name}: the URL has no {{{name}}} macro to fill"
+                )
         if destination.batch is not None:
             if not self.has_body:
                 raise RenderConfigError(
@@ -419,7 +424,7 @@ class Renderer:
                 )
                 return None
             pieces.append(text)
-            if dotted.has(record, part.name):
+            if dotted.get(record, part.name, _MISSING) is not _MISSING:
                 consumed.append(part.name)
         return "".join(pieces)
 
@@ -451,7 +456,7 @@ class Renderer:
             hint = (
                 f"run flow {reference.flow} first, or check the key"
                 if self.resolve_reference is not None
-                else "no ledger to look in"
+                else f"there is no ledger to look in yet: run flow {reference.flow} first"
             )
             problems.append(
                 Problem(

@@ -1,0 +1,57 @@
+"""What every command shares: JSON on stdout, human text on stderr, exit codes, flow errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import orjson
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ABORTED = 3
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON value on one line of stdout."""
+    sys.stdout.buffer.write(orjson.dumps(obj, default=str) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def console() -> Console:
+    """A console on stderr for human output: no markup, no wrapping of long lines."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def say(text: str, *, style: str | None = None) -> None:
+    console().print(text, style=style)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    from calsink.redact import redact_text
+
+    console().print(f"error: {redact_text(message)}", style="bold red")
+    raise SystemExit(code)
+
+
+@contextmanager
+def flow_errors() -> Iterator[None]:
+    """Turn a flow that cannot be used into a clear message and exit code 2, never a traceback."""
+    from calsink.flow import FlowError
+    from calsink.render import RenderConfigError
+    from calsink.sources import SourceError
+    from calsink.transform import TransformConfigError
+
+    try:
+        yield
+    except (FlowError, SourceError, TransformConfigError, RenderConfigError) as exc:
+        fail(str(exc), EXIT_USAGE)

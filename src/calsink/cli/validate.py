@@ -1,0 +1,200 @@
+"""``calsink validate`` and ``calsink preview``: render every record, send nothing.
+
+Neither command needs an API key. Path parameters taken from an earlier flow
+(``params: {uid: {flow: ..., key: [...]}}``) are looked up in the flow's ledger when
+that file exists (``--ledger`` names another one); without a ledger entry the record
+is rejected with that reason, exactly as a run would reject it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from calsink.cli._output import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    console,
+    emit_json,
+    flow_errors,
+)
+
+if TYPE_CHECKING:
+    from calsink.flow import FlowReference, LoadedFlow
+    from calsink.records import Request
+
+MAX_WARNING_LINES = 50
+
+_ledger_option = click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Ledger to look up path parameters from earlier flows (default: the flow's ledger).",
+)
+_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable output on stdout."
+)
+
+
+@contextmanager
+def _reference_resolver(
+    loaded: LoadedFlow, ledger_path: str | None
+) -> Iterator[Callable[[FlowReference, tuple[str, ...]], str | None] | None]:
+    from calsink.flow import FlowReference
+
+    uses_references = any(
+        isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
+    )
+    path = Path(ledger_path) if ledger_path else loaded.resolve(loaded.flow.ledger)
+    if not uses_references or not path.exists():
+        yield None
+        return
+    from calsink.ledger import Ledger
+
+    ledger = Ledger(path)
+    try:
+        yield ledger.resolve_reference
+    finally:
+        ledger.close()
+
+
+def _outcomes(loaded: LoadedFlow, resolver: Any) -> Iterator[Any]:
+    from calsink.pipeline import build_renderer, prepare
+    from calsink.sources import open_source
+    from calsink.transform import Transformer
+
+    renderer = build_renderer(loaded, resolver)
+    transformer = Transformer(loaded.flow.transform)
+    for warning in renderer.warnings:
+        console().print(f"warning: {warning}", style="yellow")
+    items = open_source(loaded.flow.source, loaded.base_dir, stdin=sys.stdin.buffer)
+    yield from prepare(loaded, items, renderer=renderer, transformer=transformer)
+
+
+@click.command()
+@click.argument("flow", type=click.Path(dir_okay=False))
+@_json_option
+@_ledger_option
+def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
+    """Check every record of FLOW against the endpoint's contract; send nothing.
+
+    Lists each rejected record with its position, field and reason. Exit 1 if any
+    record is rejected, 0 otherwise, 2 when the flow file cannot be used.
+    """
+    from calsink.flow import load_flow
+    from calsink.records import Filtered, Rejection, Request
+
+    out = console()
+    read = valid = rejected = filtered = warned = 0
+    with flow_errors():
+        loaded = load_flow(flow)
+        with _reference_resolver(loaded, ledger_path) as resolver:
+            for outcome in _outcomes(loaded, resolver):
+                if isinstance(outcome, Rejection):
+                    read += 1
+                    rejected += 1
+                    if as_json:
+                        emit_json(outcome.to_json())
+                    else:
+                        out.print(f"{outcome.position}  {outcome.reason}")
+                elif isinstance(outcome, Filtered):
+                    read += 1
+                    filtered += 1
+                elif isinstance(outcome, Request):
+                    count = len(outcome.positions)
+                    read += count
+                    valid += count
+                    for warning in outcome.warnings:
+                        warned += 1
+                        if warned <= MAX_WARNING_LINES:
+                            out.print(f"{outcome.position}  warning: {warning}", style="yellow")
+    if warned > MAX_WARNING_LINES:
+        out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
+    summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
+    if warned:
+        summary += f" · warnings {warned}"
+    out.print(summary, style="bold")
+    raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
+
+
+def preview_json(request: Request) -> dict[str, Any]:
+    """One request as ``preview --json`` shows it: secrets redacted, body decoded."""
+    import orjson
+
+    from calsink.redact import preview_headers, redact_payload
+
+    body = orjson.loads(request.body) if request.body is not None else None
+    shown: dict[str, Any] = {
+        "position": str(request.position),
+        "method": request.method,
+        "url": request.url,
+        "headers": dict(preview_headers(request.headers)),
+        "body": redact_payload(body),
+        "warnings": list(request.warnings),
+        "key": request.key,
+        "template": request.template,
+    }
+    if len(request.positions) > 1:
+        shown["positions"] = [str(p) for p in request.positions]
+    return shown
+
+
+@click.command()
+@click.argument("flow", type=click.Path(dir_okay=False))
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many requests to show.",
+)
+@_json_option
+@_ledger_option
+def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> None:
+    """Show the first requests of FLOW exactly as they would be sent (secrets redacted)."""
+    import orjson
+
+    from calsink.flow import load_flow
+    from calsink.records import Rejection, Request
+
+    out = console()
+    shown = 0
+    with flow_errors():
+        loaded = load_flow(flow)
+        with _reference_resolver(loaded, ledger_path) as resolver:
+            for outcome in _outcomes(loaded, resolver):
+                if isinstance(outcome, Rejection):
+                    out.print(f"{outcome.position}  rejected: {outcome.reason}", style="red")
+                    continue
+                if not isinstance(outcome, Request):
+                    continue
+                view = preview_json(outcome)
+                if as_json:
+                    emit_json(view)
+                else:
+                    positions = ", ".join(view.get("positions", [view["position"]]))
+                    out.print(f"── {positions} ──", style="bold")
+                    out.print(f"{view['method']} {view['url']}", style="bold cyan")
+                    for name, value in view["headers"].items():
+                        out.print(f"{name}: {value}")
+                    if view["body"] is None:
+                        out.print("(no body)", style="dim")
+                    else:
+                        text = orjson.dumps(view["body"], option=orjson.OPT_INDENT_2).decode()
+                        out.print("\n" + text)
+                    for warning in view["warnings"]:
+                        out.print(f"warning: {warning}", style="yellow")
+                    out.print("")
+                shown += 1
+                if shown >= count:
+                    break
+    if shown == 0:
+        out.print("no request to show: every record read was rejected or filtered", style="bold")
+    raise SystemExit(EXIT_OK)

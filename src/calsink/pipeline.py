@@ -1,0 +1,70 @@
+"""transform → render (with the contract check), streaming: what validate, preview, test and
+run all share, so that each of them sees the same requests and the same rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from calsink.flow import LoadedFlow
+from calsink.records import Filtered, Problem, Rejection, Request, SourceItem
+from calsink.render import Renderer, ResolveReference
+from calsink.transform import RecordError, Transformer
+
+Outcome = Request | Rejection | Filtered
+
+
+def build_renderer(
+    loaded: LoadedFlow, resolve_reference: ResolveReference | None = None
+) -> Renderer:
+    """The flow's Renderer; RenderConfigError when its destination cannot work."""
+    flow = loaded.flow
+    return Renderer(
+        flow.destination, key_fields=flow.delivery.key, resolve_reference=resolve_reference
+    )
+
+
+def prepare(
+    loaded: LoadedFlow,
+    items: Iterable[SourceItem],
+    *,
+    resolve_reference: ResolveReference | None = None,
+    renderer: Renderer | None = None,
+    transformer: Transformer | None = None,
+) -> Iterator[Outcome]:
+    """Each source item as a Request, a Rejection or a Filtered, in order.
+
+    With ``destination.batch`` the requests come grouped (same URL, same ``group_by``
+    value, at most ``size`` records) and the last partial batches at the end.
+    Configuration problems (TransformConfigError, RenderConfigError) are raised before
+    the first item is read.
+    """
+    renderer = renderer or build_renderer(loaded, resolve_reference)
+    transformer = transformer or Transformer(loaded.flow.transform)
+    where = loaded.flow.transform.where if loaded.flow.transform else None
+    batch = loaded.flow.destination.batch
+    groups: dict[tuple[str, str], list[Request]] = {}
+    for item in items:
+        if item.record is None:
+            problem = Problem(None, "a readable record", item.error or "an unreadable row")
+            yield Rejection(item.position, (problem,))
+            continue
+        try:
+            record = transformer.apply(item.record)
+        except RecordError as exc:
+            yield Rejection(item.position, tuple(exc.problems), item.record)
+            continue
+        if record is None:
+            yield Filtered(item.position, f"where is false: {where}")
+            continue
+        outcome = renderer.render(item.position, item.record, record)
+        if batch is None or not isinstance(outcome, Request):
+            yield outcome
+            continue
+        group = renderer.batch_group(outcome, item.record)
+        members = groups.setdefault(group, [])
+        members.append(outcome)
+        if len(members) >= batch.size:
+            del groups[group]
+            yield renderer.render_batch(members)
+    for members in groups.values():
+        yield renderer.render_batch(members)
