@@ -1,0 +1,158 @@
+"""CSV: a header row names the columns; every other row is one record of strings."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from calsink.records import Position, SourceItem
+from calsink.sources._errors import SourceError
+from calsink.sources._text import DecodedLines
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+DELIMITERS = ",;\t|"
+FIELD_SIZE_LIMIT = 128 * 1024 * 1024
+_SAMPLE_LINES = 50
+_SAMPLE_CHARS = 64 * 1024
+
+
+def read_csv(
+    stream: BinaryIO, label: str, codec: codecs.CodecInfo, delimiter: str | None
+) -> Iterator[SourceItem]:
+    """Read the header now (SourceError if it is unusable); return the rows as an iterator."""
+    _allow_large_fields()
+    lines = DecodedLines(stream, codec)
+    line_iter = iter(lines)
+    sample = list(itertools.islice(line_iter, _SAMPLE_LINES))
+    chosen = delimiter or sniff_delimiter(sample)
+    reader = csv.reader(itertools.chain(sample, line_iter), delimiter=chosen, strict=True)
+    names, header_end = _header(reader, lines, label, chosen)
+    return _rows(reader, lines, label, names, header_end)
+
+
+def _allow_large_fields() -> None:
+    # The limit is process-wide; it is only ever raised, so that a 10 MB cell can be read.
+    if csv.field_size_limit() < FIELD_SIZE_LIMIT:
+        csv.field_size_limit(FIELD_SIZE_LIMIT)
+
+
+def sniff_delimiter(sample_lines: list[str]) -> str:
+    """The delimiter of the header line if only one candidate occurs there, else csv.Sniffer's."""
+    header = next((line for line in sample_lines if line.strip()), "")
+    present = [candidate for candidate in DELIMITERS if candidate in header]
+    if len(present) == 1:
+        return present[0]
+    sample = "".join(sample_lines)[:_SAMPLE_CHARS]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        if not present:
+            return ","
+        return max(present, key=header.count)
+
+
+def _header(
+    reader: Reader, lines: DecodedLines, label: str, delimiter: str
+) -> tuple[list[str], int]:
+    line_num = 0
+    while True:
+        start = line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            raise SourceError(
+                f"{label}: no header row (the file is empty); "
+                "the first line of a CSV file must name the columns"
+            ) from None
+        except csv.Error as exc:
+            raise SourceError(
+                f"{label}:{start}: cannot read the header row: {_describe(exc)}"
+            ) from None
+        line_num = reader.line_num
+        if row:
+            break
+    bad = lines.reason(start, line_num)
+    if bad:
+        raise SourceError(f"{label}:{start}: cannot read the header row: {bad}")
+    names = [name.strip() for name in row]
+    empty = [str(number) for number, name in enumerate(names, 1) if not name]
+    if empty:
+        raise SourceError(
+            f"{label}:{start}: column {', '.join(empty)} of the header row has no name; "
+            f"name every column (a trailing {_show_delimiter(delimiter)} makes an empty "
+            "last column)"
+        )
+    seen: dict[str, list[int]] = {}
+    for number, name in enumerate(names, 1):
+        seen.setdefault(name, []).append(number)
+    duplicates = [
+        f"{name!r} (columns {', '.join(map(str, cols))})"
+        for name, cols in seen.items()
+        if len(cols) > 1
+    ]
+    if duplicates:
+        raise SourceError(
+            f"{label}:{start}: the header row names the same column more than once: "
+            f"{'; '.join(duplicates)}; give every column its own name"
+        )
+    return names, line_num
+
+
+def _rows(
+    reader: Reader,
+    lines: DecodedLines,
+    label: str,
+    names: list[str],
+    header_end: int,
+) -> Iterator[SourceItem]:
+    width = len(names)
+    previous_end = header_end
+    index = 0
+    while True:
+        error: str | None = None
+        row: list[str] | None
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row = None
+            error = _describe(exc)
+        end = reader.line_num
+        start = previous_end + 1
+        previous_end = end
+        if row is not None and (not row or (width > 1 and len(row) == 1 and not row[0].strip())):
+            lines.reason(start, end)
+            continue
+        bad = lines.reason(start, end) if lines.bad else None
+        position = Position(label, index, start)
+        index += 1
+        if error is None and bad is not None:
+            error = bad
+        if error is not None or row is None:
+            yield SourceItem(position, None, error)
+        elif len(row) != width:
+            fields = "1 field" if len(row) == 1 else f"{len(row)} fields"
+            yield SourceItem(position, None, f"row has {fields} but the header has {width}")
+        else:
+            yield SourceItem(position, dict(zip(names, row, strict=True)))
+
+
+def _describe(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return 'the file ends inside a quoted field (a closing " is missing)'
+    if "field larger than field limit" in text:
+        return f"a field is larger than {FIELD_SIZE_LIMIT // (1024 * 1024)} MB"
+    return f"malformed CSV: {text}"
+
+
+def _show_delimiter(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(
+        delimiter, repr(delimiter)
+    )

@@ -1,0 +1,101 @@
+"""JSON Lines: one JSON object per line; a line that is not one is a rejection, not the end."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import orjson
+
+from calsink.records import Position, SourceItem
+from calsink.sources._text import DecodedLines, is_ascii_compatible
+
+
+def read_jsonl(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
+    if codec.name == "utf-8" and is_ascii_compatible(codec):
+        return _utf8_lines(stream, label)
+    return _decoded_lines(stream, label, codec)
+
+
+def _utf8_lines(stream: BinaryIO, label: str) -> Iterator[SourceItem]:
+    index = 0
+    for number, raw in enumerate(stream, 1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        if not raw.strip():
+            continue
+        position = Position(label, index, number)
+        index += 1
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield _explain(position, raw)
+            continue
+        yield _item(position, value)
+
+
+def _decoded_lines(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
+    lines = DecodedLines(stream, codec)
+    index = 0
+    for text in lines:
+        number = lines.count
+        bad = lines.reason(number, number)
+        if not text.strip():
+            continue
+        position = Position(label, index, number)
+        index += 1
+        if bad is not None:
+            yield SourceItem(position, None, bad)
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            yield _explain(position, text.encode())
+            continue
+        yield _item(position, value)
+
+
+def _item(position: Position, value: Any) -> SourceItem:
+    if isinstance(value, dict):
+        return SourceItem(position, value)
+    return SourceItem(
+        position, None, f"expected a JSON object {{...}} on the line, found {kind(value)}"
+    )
+
+
+def kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _explain(position: Position, raw: bytes) -> SourceItem:
+    """Why a line is not JSON, in the standard library's words (it names the column)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SourceItem(
+            position,
+            None,
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}): "
+            "set source.encoding, e.g. latin-1 or cp1252",
+        )
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return SourceItem(position, None, f"invalid JSON: {exc.msg} at column {exc.colno}")
+    except (ValueError, RecursionError) as exc:
+        return SourceItem(position, None, f"invalid JSON: {exc}")
+    return _item(position, value)
