@@ -1,0 +1,78 @@
+"""`calsink sandbox`: serve the local Cal.com API v2 emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5555, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help="An accepted API key (repeatable). Without one a cal_test_ key is generated and printed.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the sandbox's records in this file across restarts.",
+)
+@click.option("--empty", is_flag=True, help="Start without the demo account's schedules and event types.")
+@click.option(
+    "--rate-limit",
+    default=120,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests per API key per 60 s window.",
+)
+@click.option("--faults", "faults", help='Fault rules, e.g. "503@0.3,latency=200ms@1,seed=7".')
+@click.option("--admin", is_flag=True, help="Serve the /_sandbox/ admin routes (request log, faults, state).")
+def sandbox(
+    host: str,
+    port: int,
+    api_keys: tuple[str, ...],
+    state_path: Path | None,
+    empty: bool,
+    rate_limit: int,
+    faults: str | None,
+    admin: bool,
+) -> None:
+    """Serve the local Cal.com API v2 emulator until interrupted."""
+    from calsink.sandbox import FaultSpecError, SandboxApp, SandboxConfig, bind, generate_api_key, serve
+    from calsink.sandbox.persistence import StateFileError
+
+    keys = list(api_keys)
+    generated = not keys
+    if generated:
+        keys = [generate_api_key()]
+    config = SandboxConfig(
+        api_keys=keys,
+        state_path=state_path,
+        empty=empty,
+        rate_limit=rate_limit,
+        faults=faults,
+        admin=admin,
+    )
+    try:
+        app = SandboxApp(config)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from exc
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    actual_port = sock.getsockname()[1]
+
+    def ready() -> None:
+        if generated:
+            click.echo(f"calsink sandbox api key: {keys[0]}")
+        click.echo(f"calsink sandbox listening on http://{host}:{actual_port}", color=False)
+
+    serve(app, sock, on_ready=ready)

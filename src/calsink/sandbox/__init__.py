@@ -1,0 +1,31 @@
+"""A local emulator of the Cal.com API v2 endpoints calsink uses.
+
+It imports nothing from the client side of calsink. ``create_app`` returns the ASGI
+application; ``serve`` runs it with uvicorn on a bound socket.
+"""
+
+from __future__ import annotations
+
+from calsink.sandbox.app import SandboxApp, SandboxConfig, generate_api_key
+from calsink.sandbox.delivery import NO_SECRET, signature
+from calsink.sandbox.faults import FaultRule, FaultSpecError, parse_spec
+from calsink.sandbox.server import bind, serve
+
+
+def create_app(config: SandboxConfig) -> SandboxApp:
+    return SandboxApp(config)
+
+
+__all__ = [
+    "NO_SECRET",
+    "FaultRule",
+    "FaultSpecError",
+    "SandboxApp",
+    "SandboxConfig",
+    "bind",
+    "create_app",
+    "generate_api_key",
+    "parse_spec",
+    "serve",
+    "signature",
+]

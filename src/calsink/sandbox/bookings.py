@@ -1,0 +1,774 @@
+"""Bookings: create (single, recurring, seated), read, list, cancel, reschedule, confirm, decline."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from calsink.sandbox import output
+from calsink.sandbox.availability import unavailable_reason
+from calsink.sandbox.context import BOOKINGS_VERSIONS, Call, Env, Reply, success
+from calsink.sandbox.errors import ApiError, bad_request, not_found
+from calsink.sandbox.model import Booking, EventType, Store
+from calsink.sandbox.timeutil import parse_iso
+from calsink.sandbox.validation import (
+    Validator,
+    at_least,
+    each,
+    is_array,
+    is_boolean,
+    is_date_string,
+    is_email,
+    is_in,
+    is_int,
+    is_object,
+    is_string,
+    is_time_zone_check,
+    is_url,
+    matches,
+    require_object,
+    validation_error,
+)
+
+LANGUAGES = (
+    "ar ca de es eu he id ja lv pl ro sr th vi az cs el es-419 fi hr it km nl pt ru sv tr "
+    "zh-CN bg da en et fr hu iw ko no pt-BR sk ta uk zh-TW bn"
+).split()
+
+INTEGRATION_LOCATIONS = {"cal-video": "integrations:daily"}
+
+
+def new_uid() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _attendee_rules(v: Validator) -> None:
+    v.field("name", is_string, required=True)
+    email = v.field("email", is_email)
+    v.field("timeZone", is_time_zone_check, required=True)
+    phone = v.field(
+        "phoneNumber", matches(r"^\+[1-9]\d{6,14}$", "{prop} must be a valid phone number")
+    )
+    v.field("language", is_in(LANGUAGES))
+    if email is None and phone is None and "email" not in {e["property"] for e in v.errors}:
+        message = "Attendee must have at least one contact method (email or phone number)"
+        v.add("email", None, {"hasContactMethod": message})
+
+
+def _check_metadata(v: Validator, metadata: Any) -> None:
+    if not isinstance(metadata, dict):
+        return
+    problem = None
+    if len(metadata) > 50:
+        problem = "metadata can have at most 50 keys"
+    elif any(len(str(key)) > 40 for key in metadata):
+        problem = "metadata keys can be at most 40 characters long"
+    elif any(isinstance(value, str) and len(value) > 500 for value in metadata.values()):
+        problem = "metadata string values can be at most 500 characters long"
+    if problem:
+        v.add("metadata", metadata, {"validateMetadata": problem})
+
+
+def validate_create(body: Any) -> dict[str, Any]:
+    v = Validator(require_object(body))
+    v.field("start", is_date_string, required=True)
+    v.nested("attendee", _attendee_rules, required=True)
+    event_type_id = v.field("eventTypeId", is_int, at_least(1))
+    slug = v.field("eventTypeSlug", is_string)
+    username = v.field("username", is_string)
+    team_slug = v.field("teamSlug", is_string)
+    v.field("organizationSlug", is_string)
+    v.field("guests", is_array, each(is_email))
+    v.field("meetingUrl", is_url)
+    location = v.data.get("location")
+    if location is not None:
+        if isinstance(location, str | dict):
+            v.clean["location"] = location
+        else:
+            v.add("location", location, {"isObject": "location must be an object"})
+    _check_metadata(v, v.field("metadata", is_object))
+    v.field("bookingFieldsResponses", is_object)
+    v.field("lengthInMinutes", is_int, at_least(1))
+    v.field("recurrenceCount", is_int, at_least(1))
+    v.field("instant", is_boolean)
+    v.field("allowConflicts", is_boolean)
+    v.field("allowBookingOutOfBounds", is_boolean)
+    v.field("routing", is_object)
+    v.field("emailVerificationCode", is_string)
+    if event_type_id is None and not (slug and (username or team_slug)):
+        if not any(e["property"] == "eventTypeId" for e in v.errors):
+            message = (
+                "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug "
+                "must be provided"
+            )
+            v.add("eventTypeId", None, {"eventTypeIdOrSlug": message})
+    v.raise_if_invalid()
+    return v.clean
+
+
+def resolve_event_type(store: Store, data: dict[str, Any]) -> EventType:
+    event_type_id = data.get("eventTypeId")
+    if event_type_id is not None:
+        found = store.event_types.get(event_type_id)
+        if found is None:
+            raise not_found(f"Event type with id={event_type_id} was not found.")
+        return found
+    if data.get("teamSlug") and not data.get("username"):
+        raise not_found(f"Team with slug={data['teamSlug']} was not found.")
+    username, slug = data.get("username"), data.get("eventTypeSlug")
+    for candidate in store.event_types.values():
+        owner = store.users.get(candidate.owner_id)
+        if owner and owner.username == username and candidate.slug == slug:
+            return candidate
+    raise not_found(f"Event type with slug={slug} belonging to user {username} not found.")
+
+
+def _location(event_type: EventType, data: dict[str, Any]) -> str:
+    chosen = data.get("location")
+    if isinstance(chosen, str) and chosen:
+        return chosen
+    if isinstance(chosen, dict):
+        kind = chosen.get("type")
+        for key in ("address", "location", "phone"):
+            if kind in {"attendeeAddress", "attendeeDefined", "attendeePhone"} and chosen.get(key):
+                return str(chosen[key])
+        if kind == "integration":
+            name = str(chosen.get("integration", "cal-video"))
+            return INTEGRATION_LOCATIONS.get(name, f"integrations:{name}")
+        for option in event_type.spec.get("locations", []):
+            if option.get("type") == kind:
+                return str(option.get("address") or option.get("link") or option.get("phone") or "")
+    if data.get("meetingUrl"):
+        return str(data["meetingUrl"])
+    locations = event_type.spec.get("locations") or output.DEFAULT_LOCATIONS
+    first = locations[0]
+    if first.get("type") == "integration":
+        name = str(first.get("integration", "cal-video"))
+        return INTEGRATION_LOCATIONS.get(name, f"integrations:{name}")
+    return str(first.get("address") or first.get("link") or first.get("phone") or "")
+
+
+def _length(event_type: EventType, data: dict[str, Any]) -> int:
+    requested = data.get("lengthInMinutes")
+    if requested is None or requested == event_type.length:
+        return event_type.length
+    options = event_type.spec.get("lengthInMinutesOptions")
+    if not options:
+        raise bad_request(
+            "Can't specify 'lengthInMinutes' because event type does not have multiple possible "
+            "lengths. Please, remove the 'lengthInMinutes' field from the request."
+        )
+    if requested not in options:
+        raise bad_request(
+            f"Provided 'lengthInMinutes' is not one of the possible lengths for the event type. "
+            f"The possible lengths are: {', '.join(str(o) for o in options)}"
+        )
+    return int(requested)
+
+
+def _series_starts(event_type: EventType, first: datetime, count: int) -> list[datetime]:
+    recurrence = event_type.recurrence or {}
+    interval = int(recurrence.get("interval", 1))
+    frequency = recurrence.get("frequency", "weekly")
+    starts = []
+    for index in range(count):
+        if frequency == "weekly":
+            starts.append(first + timedelta(weeks=interval * index))
+        else:
+            months = interval * index * (12 if frequency == "yearly" else 1)
+            year, month = divmod(first.month - 1 + months, 12)
+            starts.append(first.replace(year=first.year + year, month=month + 1))
+    return starts
+
+
+def _attendee_record(attendee: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    record = {
+        "name": attendee["name"],
+        "email": attendee.get("email")
+        or f"{attendee.get('phoneNumber', 'guest').lstrip('+')}@sms.cal.com",
+        "timeZone": attendee["timeZone"],
+        "language": attendee.get("language", "en"),
+    }
+    if attendee.get("phoneNumber"):
+        record["phoneNumber"] = attendee["phoneNumber"]
+    return record
+
+
+def _new_booking(
+    env: Env,
+    event_type: EventType,
+    start: datetime,
+    length: int,
+    data: dict[str, Any],
+    now: datetime,
+    status: str,
+) -> Booking:
+    store = env.store
+    attendee = _attendee_record(data["attendee"], data)
+    responses = {"name": attendee["name"], "email": attendee["email"]}
+    responses.update(data.get("bookingFieldsResponses") or {})
+    if data.get("guests"):
+        responses["guests"] = data["guests"]
+    owner = store.users[event_type.owner_id]
+    uid = new_uid()
+    return Booking(
+        id=store.next_id("booking"),
+        uid=uid,
+        event_type_id=event_type.id,
+        host_id=owner.id,
+        title=f"{event_type.spec['title']} between {owner.name} and {attendee['name']}",
+        description=str(event_type.spec.get("description") or ""),
+        status=status,
+        start=start,
+        end=start + timedelta(minutes=length),
+        attendees=[attendee],
+        guests=list(data.get("guests") or []),
+        location=_location(event_type, data),
+        metadata=dict(data.get("metadata") or {}),
+        responses=responses,
+        created_at=now,
+        updated_at=now,
+        ics_uid=f"{uid}@sandbox.calsink",
+        before_buffer=event_type.before_buffer,
+        after_buffer=event_type.after_buffer,
+        seated=event_type.seats is not None,
+    )
+
+
+def _trigger_for(record: Booking) -> str:
+    return "BOOKING_REQUESTED" if record.status == "pending" else "BOOKING_CREATED"
+
+
+def _emit_booking(env: Env, trigger: str, record: Booking, **extra: Any) -> None:
+    payload = output.booking_webhook_payload(env.store, record)
+    payload.update(extra)
+    env.emit(trigger, record.host_id, payload)
+
+
+def create_booking(call: Call, env: Env) -> Reply:
+    if call.version not in BOOKINGS_VERSIONS:
+        return create_legacy_booking(call, env)
+    data = validate_create(call.body)
+    return _book(call, env, data, legacy=False)
+
+
+def _book(call: Call, env: Env, data: dict[str, Any], *, legacy: bool) -> Reply:
+    store = env.store
+    event_type = resolve_event_type(store, data)
+    length = _length(event_type, data)
+    start = parse_iso(data["start"])
+    assert start is not None
+    status = "pending" if event_type.requires_confirmation else "accepted"
+    host_override = (
+        call.version == "2026-02-25"
+        and data.get("allowConflicts") is True
+        and call.user is not None
+        and call.user.id == event_type.owner_id
+    )
+    if event_type.recurrence is not None and not legacy:
+        return _book_series(call, env, event_type, data, start, length, status, host_override)
+    end = start + timedelta(minutes=length)
+    reason, joinable = unavailable_reason(store, event_type, start, end, call.now)
+    if reason is not None and not host_override:
+        raise bad_request(reason)
+    if event_type.seats is not None:
+        return _take_seat(call, env, event_type, data, start, length, status, joinable)
+    record = _new_booking(env, event_type, start, length, data, call.now, status)
+    store.add_booking(record)
+    _emit_booking(env, _trigger_for(record), record)
+    if legacy:
+        return success(output.legacy_booking(store, record), 201)
+    return success(output.booking(store, record, version=call.version or ""), 201)
+
+
+def _take_seat(
+    call: Call,
+    env: Env,
+    event_type: EventType,
+    data: dict[str, Any],
+    start: datetime,
+    length: int,
+    status: str,
+    joinable: Booking | None,
+) -> Reply:
+    seat_uid = new_uid()
+    attendee = _attendee_record(data["attendee"], data)
+    attendee["seatUid"] = seat_uid
+    attendee["bookingFieldsResponses"] = dict(data.get("bookingFieldsResponses") or {})
+    attendee["metadata"] = dict(data.get("metadata") or {})
+    if joinable is not None:
+        if any(seat["email"] == attendee["email"] for seat in joinable.attendees):
+            raise bad_request("Already signed up for this booking.")
+        joinable.attendees.append(attendee)
+        joinable.updated_at = call.now
+        env.store.touch()
+        record = joinable
+    else:
+        record = _new_booking(env, event_type, start, length, data, call.now, status)
+        record.attendees = [attendee]
+        env.store.add_booking(record)
+    _emit_booking(env, _trigger_for(record), record, seatUid=seat_uid)
+    return success(output.created_seat(env.store, record, seat_uid), 201)
+
+
+def _book_series(
+    call: Call,
+    env: Env,
+    event_type: EventType,
+    data: dict[str, Any],
+    first: datetime,
+    length: int,
+    status: str,
+    host_override: bool,
+) -> Reply:
+    store = env.store
+    occurrences = int((event_type.recurrence or {}).get("occurrences", 1))
+    count = int(data.get("recurrenceCount") or occurrences)
+    if count > occurrences:
+        raise bad_request(
+            f"recurrenceCount ({count}) is higher than the event type's occurrences ({occurrences})."
+        )
+    starts = _series_starts(event_type, first, count)
+    for start in starts:
+        end = start + timedelta(minutes=length)
+        reason, _ = unavailable_reason(store, event_type, start, end, call.now)
+        if reason is not None and not host_override:
+            raise bad_request(reason)
+    series_uid = new_uid()
+    created = []
+    for start in starts:
+        record = _new_booking(env, event_type, start, length, data, call.now, status)
+        record.recurring_booking_uid = series_uid
+        store.add_booking(record)
+        created.append(record)
+    for record in created:
+        _emit_booking(env, _trigger_for(record), record)
+    return success([output.booking(store, r, version=call.version or "") for r in created], 201)
+
+
+def _find(store: Store, uid: str) -> Booking:
+    record = store.bookings.get(uid)
+    if record is None:
+        raise not_found(f"Booking with uid={uid} was not found in the database")
+    return record
+
+
+def _series(store: Store, series_uid: str) -> list[Booking]:
+    members = [b for b in store.bookings.values() if b.recurring_booking_uid == series_uid]
+    return sorted(members, key=lambda b: b.start)
+
+
+def get_booking(call: Call, env: Env) -> Reply:
+    uid = call.params["uid"]
+    store = env.store
+    if uid not in store.bookings:
+        members = _series(store, uid)
+        if members:
+            if call.version not in BOOKINGS_VERSIONS:
+                return success([output.legacy_booking(store, b) for b in members])
+            return success([output.booking(store, b, version=call.version) for b in members])
+    record = _find(store, uid)
+    if call.version not in BOOKINGS_VERSIONS:
+        return success(output.legacy_booking(store, record))
+    return success(output.booking(store, record, version=call.version))
+
+
+def _validate_cancel(body: Any) -> dict[str, Any]:
+    v = Validator(require_object(body))
+    v.field("cancellationReason", is_string)
+    v.field("cancelSubsequentBookings", is_boolean)
+    v.field("seatUid", is_string)
+    v.field("allRemainingBookings", is_boolean)
+    v.raise_if_invalid()
+    return v.clean
+
+
+def _cancel_one(call: Call, env: Env, record: Booking, reason: str | None) -> None:
+    record.status = "cancelled"
+    record.cancellation_reason = reason
+    if call.user is not None:
+        record.cancelled_by_email = call.user.email
+    record.updated_at = call.now
+    env.store.touch()
+    _emit_booking(env, "BOOKING_CANCELLED", record)
+
+
+def _ensure_cancellable(record: Booking) -> None:
+    if record.status == "cancelled":
+        raise bad_request("Can't cancel booking that has already been cancelled.")
+    if record.status == "rejected":
+        raise bad_request("Can't cancel booking that has been rejected.")
+
+
+def cancel_booking(call: Call, env: Env) -> Reply:
+    data = _validate_cancel(call.body)
+    store = env.store
+    uid = call.params["uid"]
+    reason = data.get("cancellationReason")
+    version = call.version or ""
+    if uid not in store.bookings:
+        members = [b for b in _series(store, uid) if b.active]
+        if members:
+            for member in members:
+                _cancel_one(call, env, member, reason)
+            return success([output.booking(store, b, version=version) for b in _series(store, uid)])
+    record = _find(store, uid)
+    _ensure_cancellable(record)
+    if record.seated and data.get("seatUid"):
+        return _cancel_seat(call, env, record, data["seatUid"])
+    if record.seated and (call.user is None or call.user.id != record.host_id):
+        raise bad_request("Cancelling a seat of a seated booking requires seatUid.")
+    subsequent = data.get("cancelSubsequentBookings") or data.get("allRemainingBookings")
+    if subsequent and record.recurring_booking_uid:
+        series = _series(store, record.recurring_booking_uid)
+        for member in series:
+            if member.start >= record.start and member.active:
+                _cancel_one(call, env, member, reason)
+        return success([output.booking(store, b, version=version) for b in series])
+    _cancel_one(call, env, record, reason)
+    if call.version not in BOOKINGS_VERSIONS:
+        return success(output.legacy_booking(store, record))
+    return success(output.booking(store, record, version=version))
+
+
+def _cancel_seat(call: Call, env: Env, record: Booking, seat_uid: str) -> Reply:
+    remaining = [seat for seat in record.attendees if seat.get("seatUid") != seat_uid]
+    if len(remaining) == len(record.attendees):
+        raise bad_request(f"Seat with uid={seat_uid} was not found in booking {record.uid}.")
+    record.attendees = remaining
+    record.updated_at = call.now
+    env.store.touch()
+    if not remaining:
+        _cancel_one(call, env, record, None)
+    else:
+        _emit_booking(env, "BOOKING_CANCELLED", record, seatUid=seat_uid)
+    return success(output.booking(env.store, record, version=call.version or ""))
+
+
+def _validate_reschedule(body: Any) -> dict[str, Any]:
+    v = Validator(require_object(body))
+    v.field("start", is_date_string, required=True)
+    v.field("rescheduledBy", is_email)
+    v.field("reschedulingReason", is_string)
+    v.field("seatUid", is_string)
+    v.field("emailVerificationCode", is_string)
+    v.raise_if_invalid()
+    return v.clean
+
+
+def reschedule_booking(call: Call, env: Env) -> Reply:
+    data = _validate_reschedule(call.body)
+    store = env.store
+    old = _find(store, call.params["uid"])
+    if old.status in {"cancelled", "rejected"}:
+        raise bad_request(f"Can't reschedule a booking that is {old.status}.")
+    event_type = store.event_types.get(old.event_type_id)
+    if event_type is None:
+        raise bad_request("The event type of this booking no longer exists.")
+    start = parse_iso(data["start"])
+    assert start is not None
+    length = int((old.end - old.start).total_seconds() // 60)
+    end = start + timedelta(minutes=length)
+    reason, joinable = unavailable_reason(
+        store, event_type, start, end, call.now, ignore_uid=old.uid
+    )
+    if reason is not None:
+        raise bad_request(reason)
+    owner = store.users[event_type.owner_id]
+    by_owner = data.get("rescheduledBy") == owner.email
+    status = "pending" if event_type.requires_confirmation and not by_owner else "accepted"
+    if old.seated and data.get("seatUid"):
+        return _move_seat(call, env, old, event_type, data, start, length, status, joinable)
+    new = Booking(
+        id=store.next_id("booking"),
+        uid=new_uid(),
+        event_type_id=old.event_type_id,
+        host_id=old.host_id,
+        title=old.title,
+        description=old.description,
+        status=status,
+        start=start,
+        end=end,
+        attendees=[dict(a) for a in old.attendees],
+        guests=list(old.guests),
+        location=old.location,
+        metadata=dict(old.metadata),
+        responses=dict(old.responses),
+        created_at=call.now,
+        updated_at=call.now,
+        ics_uid=old.ics_uid,
+        before_buffer=old.before_buffer,
+        after_buffer=old.after_buffer,
+        seated=old.seated,
+        rescheduling_reason=data.get("reschedulingReason"),
+        rescheduled_by_email=data.get("rescheduledBy"),
+        rescheduled_from_uid=old.uid,
+    )
+    old.status = "cancelled"
+    old.rescheduled_to_uid = new.uid
+    old.rescheduled_by_email = data.get("rescheduledBy")
+    old.updated_at = call.now
+    store.add_booking(new)
+    _emit_booking(
+        env,
+        "BOOKING_RESCHEDULED",
+        new,
+        rescheduleId=old.id,
+        rescheduleStartTime=output.format_utc(old.start),
+        rescheduleEndTime=output.format_utc(old.end),
+    )
+    return success(output.booking(store, new, version=call.version or ""), 201)
+
+
+def _move_seat(
+    call: Call,
+    env: Env,
+    old: Booking,
+    event_type: EventType,
+    data: dict[str, Any],
+    start: datetime,
+    length: int,
+    status: str,
+    joinable: Booking | None,
+) -> Reply:
+    seat_uid = data["seatUid"]
+    seat = next((a for a in old.attendees if a.get("seatUid") == seat_uid), None)
+    if seat is None:
+        raise bad_request(f"Seat with uid={seat_uid} was not found in booking {old.uid}.")
+    old.attendees = [a for a in old.attendees if a is not seat]
+    if not old.attendees:
+        old.status = "cancelled"
+    old.updated_at = call.now
+    if joinable is not None:
+        joinable.attendees.append(seat)
+        joinable.updated_at = call.now
+        target = joinable
+    else:
+        target = Booking(
+            id=env.store.next_id("booking"),
+            uid=new_uid(),
+            event_type_id=old.event_type_id,
+            host_id=old.host_id,
+            title=old.title,
+            description=old.description,
+            status=status,
+            start=start,
+            end=start + timedelta(minutes=length),
+            attendees=[seat],
+            guests=[],
+            location=old.location,
+            metadata=dict(old.metadata),
+            responses=dict(old.responses),
+            created_at=call.now,
+            updated_at=call.now,
+            ics_uid=old.ics_uid,
+            before_buffer=old.before_buffer,
+            after_buffer=old.after_buffer,
+            seated=True,
+            rescheduled_from_uid=old.uid,
+            rescheduling_reason=data.get("reschedulingReason"),
+            rescheduled_by_email=data.get("rescheduledBy"),
+        )
+        env.store.add_booking(target)
+    env.store.touch()
+    _emit_booking(env, "BOOKING_RESCHEDULED", target, seatUid=seat_uid)
+    return success(output.created_seat(env.store, target, seat_uid), 201)
+
+
+def _owned(call: Call, env: Env) -> Booking:
+    user = call.require_user()
+    record = _find(env.store, call.params["uid"])
+    if record.host_id != user.id:
+        raise ApiError(403, f"User with id={user.id} is not the host of booking {record.uid}.")
+    return record
+
+
+def confirm_booking(call: Call, env: Env) -> Reply:
+    record = _owned(call, env)
+    if record.status == "accepted":
+        raise bad_request("Booking already confirmed")
+    if record.status != "pending":
+        raise bad_request(f"Booking with uid={record.uid} is {record.status}, not pending.")
+    record.status = "accepted"
+    record.updated_at = call.now
+    env.store.touch()
+    _emit_booking(env, "BOOKING_CREATED", record)
+    return success(output.booking(env.store, record, version=call.version or ""))
+
+
+def decline_booking(call: Call, env: Env) -> Reply:
+    v = Validator(require_object(call.body))
+    v.field("reason", is_string)
+    v.raise_if_invalid()
+    record = _owned(call, env)
+    if record.status != "pending":
+        raise bad_request(f"Booking with uid={record.uid} is {record.status}, not pending.")
+    record.status = "rejected"
+    record.updated_at = call.now
+    env.store.touch()
+    _emit_booking(env, "BOOKING_REJECTED", record, rejectionReason=v.clean.get("reason"))
+    return success(output.booking(env.store, record, version=call.version or ""))
+
+
+def create_legacy_booking(call: Call, env: Env) -> Reply:
+    """Cal.com routes a missing or unknown cal-api-version to its 2024-04-15 controller."""
+    v = Validator(require_object(call.body))
+    v.field("start", is_date_string, required=True)
+    v.field("end", is_date_string)
+    v.field("eventTypeId", is_int, required=True)
+    v.field("timeZone", is_time_zone_check, required=True)
+    v.field("language", is_string, required=True)
+    _check_metadata(v, v.field("metadata", is_object, required=True))
+
+    def responses(inner: Validator) -> None:
+        inner.field("name", is_string, required=True)
+        inner.field("email", is_email, required=True)
+        inner.field("guests", is_array, each(is_email))
+        inner.field("notes", is_string)
+
+    v.nested("responses", responses, required=True)
+    v.raise_if_invalid()
+    clean = v.clean
+    answers = clean["responses"]
+    data = {
+        "start": clean["start"],
+        "eventTypeId": clean["eventTypeId"],
+        "metadata": clean["metadata"],
+        "guests": answers.get("guests") or [],
+        "attendee": {
+            "name": answers["name"],
+            "email": answers["email"],
+            "timeZone": clean["timeZone"],
+            "language": clean["language"] if clean["language"] in LANGUAGES else "en",
+        },
+    }
+    return _book(call, env, data, legacy=True)
+
+
+def not_in_legacy(call: Call, env: Env) -> Reply:
+    raise ApiError(404, f"Cannot {call.method} {call.path}")
+
+
+# Listing -------------------------------------------------------------------------------------
+
+STATUS_FILTERS = ("upcoming", "recurring", "past", "cancelled", "unconfirmed")
+
+
+def _matches_status(record: Booking, wanted: set[str], now: datetime) -> bool:
+    upcoming = record.end >= now
+    checks = {
+        "upcoming": upcoming and record.active,
+        "recurring": upcoming and record.active and record.recurring_booking_uid is not None,
+        "past": not upcoming and record.status not in {"cancelled", "rejected"},
+        "cancelled": record.status in {"cancelled", "rejected"},
+        "unconfirmed": upcoming and record.status == "pending",
+    }
+    return any(checks[name] for name in wanted)
+
+
+def _bound(query: dict[str, str], name: str, errors: list[dict[str, Any]]) -> datetime | None:
+    if name not in query:
+        return None
+    moment = parse_iso(query[name])
+    if moment is None:
+        message = f"{name} must be a valid ISO 8601 date string"
+        errors.append(
+            {"value": query[name], "property": name, "children": [], "constraints": {"isDateString": message}}
+        )
+    return moment
+
+
+def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int, errors: list[dict[str, Any]]) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low or value > high:
+        message = f"{name} must be an integer between {low} and {high}"
+        errors.append({"value": raw, "property": name, "children": [], "constraints": {"isInt": message}})
+    return value
+
+
+def list_bookings(call: Call, env: Env) -> Reply:
+    user = call.require_user()
+    query = call.query
+    errors: list[dict[str, Any]] = []
+    wanted: set[str] = set()
+    if query.get("status"):
+        wanted = {part.strip() for part in query["status"].split(",") if part.strip()}
+        unknown = wanted - set(STATUS_FILTERS)
+        if unknown:
+            message = "each value in status must be one of the following values: " + ", ".join(STATUS_FILTERS)
+            errors.append({"value": query["status"], "property": "status", "children": [], "constraints": {"isEnum": message}})
+    bounds = {name: _bound(query, name, errors) for name in (
+        "afterStart", "beforeEnd", "afterCreatedAt", "beforeCreatedAt", "afterUpdatedAt", "beforeUpdatedAt")}
+    take = _int_param(query, "take", 100, 1, 250, errors)
+    skip = _int_param(query, "skip", 0, 0, 10**9, errors)
+    for name in ("sortStart", "sortEnd", "sortCreated", "sortUpdatedAt"):
+        if name in query and query[name] not in ("asc", "desc"):
+            message = f"{name} must be one of the following values: asc, desc"
+            errors.append({"value": query[name], "property": name, "children": [], "constraints": {"isEnum": message}})
+    type_ids: set[int] | None = None
+    raw_ids = query.get("eventTypeIds") or query.get("eventTypeId")
+    if raw_ids:
+        try:
+            type_ids = {int(part) for part in raw_ids.split(",") if part.strip()}
+        except ValueError:
+            errors.append({"value": raw_ids, "property": "eventTypeIds", "children": [], "constraints": {"isNumberString": "eventTypeIds must be a comma separated list of numbers"}})
+    if errors:
+        raise validation_error(errors)
+    email = query.get("attendeeEmail", "").lower()
+    name = query.get("attendeeName", "").lower()
+    uid = query.get("bookingUid")
+    found = []
+    for record in env.store.bookings.values():
+        if record.host_id != user.id and not any(a["email"] == user.email for a in record.attendees):
+            continue
+        if wanted and not _matches_status(record, wanted, call.now):
+            continue
+        if uid and record.uid != uid:
+            continue
+        if type_ids is not None and record.event_type_id not in type_ids:
+            continue
+        if email and not any(a["email"].lower() == email for a in record.attendees):
+            continue
+        if name and not any(name in a["name"].lower() for a in record.attendees):
+            continue
+        limits = (
+            ("afterStart", record.start, True), ("beforeEnd", record.end, False),
+            ("afterCreatedAt", record.created_at, True), ("beforeCreatedAt", record.created_at, False),
+            ("afterUpdatedAt", record.updated_at, True), ("beforeUpdatedAt", record.updated_at, False),
+        )
+        if any(
+            bounds[key] is not None and (value < bounds[key] if after else value > bounds[key])  # type: ignore[operator]
+            for key, value, after in limits
+        ):
+            continue
+        found.append(record)
+    sort_keys = (("sortStart", "start"), ("sortEnd", "end"), ("sortCreated", "created_at"), ("sortUpdatedAt", "updated_at"))
+    found.sort(key=lambda b: (b.start, b.id))
+    for param, attribute in sort_keys:
+        if param in query:
+            found.sort(key=lambda b, a=attribute: getattr(b, a), reverse=query[param] == "desc")
+            break
+    total = len(found)
+    page = found[skip : skip + take]
+    if call.version not in BOOKINGS_VERSIONS:
+        legacy = [output.legacy_booking(env.store, b) for b in page]
+        return success({"bookings": legacy, "recurringInfo": [], "nextCursor": None})
+    pagination = {
+        "totalItems": total,
+        "remainingItems": max(total - skip - len(page), 0),
+        "returnedItems": len(page),
+        "itemsPerPage": take,
+        "currentPage": skip // take + 1,
+        "totalPages": -(-total // take),
+        "hasNextPage": skip + len(page) < total,
+        "hasPreviousPage": skip > 0,
+    }
+    data = [output.booking(env.store, b, version=call.version or "") for b in page]
+    return success(data, pagination=pagination)

@@ -1,0 +1,56 @@
+"""Cal.com's default throttler: a fixed window of N requests per key per 60 seconds.
+
+``X-RateLimit-Reset-Default`` carries the whole seconds until the current window ends
+(Cal.com sends the throttler's time-to-expire; the unit is not documented upstream).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+DEFAULT_LIMIT = 120
+DEFAULT_WINDOW_S = 60.0
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"x-ratelimit-limit-default", str(self.limit).encode()),
+            (b"x-ratelimit-remaining-default", str(self.remaining).encode()),
+            (b"x-ratelimit-reset-default", str(self.reset_s).encode()),
+        ]
+
+
+class RateLimiter:
+    def __init__(self, limit: int = DEFAULT_LIMIT, window_s: float = DEFAULT_WINDOW_S) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._windows: dict[str, list[float]] = {}
+
+    def configure(self, limit: int, window_s: float | None = None) -> None:
+        self.limit = limit
+        if window_s is not None:
+            self.window_s = window_s
+        self._windows.clear()
+
+    def hit(self, key: str, now: float | None = None) -> Verdict:
+        moment = time.monotonic() if now is None else now
+        window = self._windows.get(key)
+        if window is None or moment >= window[0] + self.window_s:
+            if len(self._windows) > 100_000:
+                self._windows.clear()
+            window = [moment, 0.0]
+            self._windows[key] = window
+        reset_s = max(math.ceil(window[0] + self.window_s - moment), 0)
+        if window[1] >= self.limit:
+            return Verdict(False, self.limit, 0, reset_s)
+        window[1] += 1
+        return Verdict(True, self.limit, self.limit - int(window[1]), reset_s)
