@@ -22,7 +22,9 @@ import click
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep the sandbox's records in this file across restarts.",
 )
-@click.option("--empty", is_flag=True, help="Start without the demo account's schedules and event types.")
+@click.option(
+    "--empty", is_flag=True, help="Start without the demo account's schedules and event types."
+)
 @click.option(
     "--rate-limit",
     default=120,
@@ -31,7 +33,9 @@ import click
     help="Requests per API key per 60 s window.",
 )
 @click.option("--faults", "faults", help='Fault rules, e.g. "503@0.3,latency=200ms@1,seed=7".')
-@click.option("--admin", is_flag=True, help="Serve the /_sandbox/ admin routes (request log, faults, state).")
+@click.option(
+    "--admin", is_flag=True, help="Serve the /_sandbox/ admin routes (request log, faults, state)."
+)
 def sandbox(
     host: str,
     port: int,
@@ -43,7 +47,14 @@ def sandbox(
     admin: bool,
 ) -> None:
     """Serve the local Cal.com API v2 emulator until interrupted."""
-    from calsink.sandbox import FaultSpecError, SandboxApp, SandboxConfig, bind, generate_api_key, serve
+    from calsink.sandbox import (
+        FaultSpecError,
+        SandboxApp,
+        SandboxConfig,
+        bind,
+        generate_api_key,
+        serve,
+    )
     from calsink.sandbox.persistence import StateFileError
 
     keys = list(api_keys)

@@ -41,7 +41,11 @@ def _availability_rules(v: Validator) -> None:
 
 
 def _override_rules(v: Validator) -> None:
-    v.field("date", matches(r"^\d{4}-\d{2}-\d{2}$", "{prop} must be a valid ISO 8601 date string"), required=True)
+    v.field(
+        "date",
+        matches(r"^\d{4}-\d{2}-\d{2}$", "{prop} must be a valid ISO 8601 date string"),
+        required=True,
+    )
     v.field("startTime", is_hh_mm, required=True)
     v.field("endTime", is_hh_mm, required=True)
 
@@ -57,8 +61,13 @@ def create_schedule(call: Call, env: Env) -> Reply:
     v.raise_if_invalid()
     data = v.clean
     for rule in (availability or []) + (overrides or []):
-        if minutes_of(rule["endTime"]) <= minutes_of(rule["startTime"]) and rule["endTime"] != "00:00":
-            raise bad_request(f"endTime {rule['endTime']} must be after startTime {rule['startTime']}.")
+        if (
+            minutes_of(rule["endTime"]) <= minutes_of(rule["startTime"])
+            and rule["endTime"] != "00:00"
+        ):
+            raise bad_request(
+                f"endTime {rule['endTime']} must be after startTime {rule['startTime']}."
+            )
     store = env.store
     record = Schedule(
         id=store.next_id("schedule"),
@@ -99,7 +108,11 @@ REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
 
 
 def _ooo_date(prop: str, value: Any) -> tuple[str, str] | None:
-    ok = isinstance(value, str) and _OOO_DATE.match(value) is not None and parse_iso(value) is not None
+    ok = (
+        isinstance(value, str)
+        and _OOO_DATE.match(value) is not None
+        and parse_iso(value) is not None
+    )
     return None if ok else ("isDate", "Invalid Date.")
 
 
@@ -157,8 +170,19 @@ def list_ooo(call: Call, env: Env) -> Reply:
             raw = query[name]
             value = int(raw) if raw.isdigit() else -1
             if not low <= value <= high:
-                message = f"{name} must not be less than {low}" if value < low else f"{name} must not be greater than {high}"
-                errors.append({"value": raw, "property": name, "children": [], "constraints": {"min" if value < low else "max": message}})
+                message = (
+                    f"{name} must not be less than {low}"
+                    if value < low
+                    else f"{name} must not be greater than {high}"
+                )
+                errors.append(
+                    {
+                        "value": raw,
+                        "property": name,
+                        "children": [],
+                        "constraints": {"min" if value < low else "max": message},
+                    }
+                )
             elif name == "take":
                 take = value
             else:
@@ -169,7 +193,7 @@ def list_ooo(call: Call, env: Env) -> Reply:
     mine.sort(key=lambda e: e.id)
     for param, attribute in (("sortStart", "start"), ("sortEnd", "end")):
         if query.get(param) in ("asc", "desc"):
-            mine.sort(key=lambda e, a=attribute: getattr(e, a), reverse=query[param] == "desc")
+            mine.sort(key=lambda e: getattr(e, attribute), reverse=query[param] == "desc")
     return success([output.ooo(e) for e in mine[skip : skip + take]])
 
 

@@ -139,7 +139,10 @@ def unavailable_reason(
         return "User is out of office at the requested time.", None
     busy, joinable = blocking_booking(store, event_type, start, end, ignore_uid=ignore_uid)
     if busy is not None:
-        return "User either lacks availability at the time or already has booking at the time.", None
+        return (
+            "User either lacks availability at the time or already has booking at the time.",
+            None,
+        )
     return None, joinable
 
 
@@ -164,13 +167,13 @@ def candidates(
         moment = opens
         while moment + duration <= closes:
             end = moment + duration
-            if first <= moment <= last and moment >= earliest:
-                if not any(_overlaps(moment, end, s, e) for s, e in ooo):
-                    busy, joinable = blocking_booking(
-                        store, event_type, moment, end, ignore_uid=ignore_uid
-                    )
-                    if busy is None:
-                        yield Candidate(moment, end, joinable)
+            wanted = first <= moment <= last and moment >= earliest
+            if wanted and not any(_overlaps(moment, end, s, e) for s, e in ooo):
+                busy, joinable = blocking_booking(
+                    store, event_type, moment, end, ignore_uid=ignore_uid
+                )
+                if busy is None:
+                    yield Candidate(moment, end, joinable)
             moment += step
 
 

@@ -1,4 +1,5 @@
-"""Bookings: create (single, recurring, seated), read, list, cancel, reschedule, confirm, decline."""
+"""Bookings: create (single, recurring, seated), read, list, cancel, reschedule, confirm,
+decline."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from calsink.sandbox.availability import unavailable_reason
 from calsink.sandbox.context import BOOKINGS_VERSIONS, Call, Env, Reply, success
 from calsink.sandbox.errors import ApiError, bad_request, not_found
 from calsink.sandbox.model import Booking, EventType, Store
-from calsink.sandbox.timeutil import parse_iso
+from calsink.sandbox.timeutil import format_utc, parse_iso
 from calsink.sandbox.validation import (
     Validator,
     at_least,
@@ -31,10 +32,55 @@ from calsink.sandbox.validation import (
     validation_error,
 )
 
-LANGUAGES = (
-    "ar ca de es eu he id ja lv pl ro sr th vi az cs el es-419 fi hr it km nl pt ru sv tr "
-    "zh-CN bg da en et fr hu iw ko no pt-BR sk ta uk zh-TW bn"
-).split()
+LANGUAGES = [
+    "ar",
+    "ca",
+    "de",
+    "es",
+    "eu",
+    "he",
+    "id",
+    "ja",
+    "lv",
+    "pl",
+    "ro",
+    "sr",
+    "th",
+    "vi",
+    "az",
+    "cs",
+    "el",
+    "es-419",
+    "fi",
+    "hr",
+    "it",
+    "km",
+    "nl",
+    "pt",
+    "ru",
+    "sv",
+    "tr",
+    "zh-CN",
+    "bg",
+    "da",
+    "en",
+    "et",
+    "fr",
+    "hu",
+    "iw",
+    "ko",
+    "no",
+    "pt-BR",
+    "sk",
+    "ta",
+    "uk",
+    "zh-TW",
+    "bn",
+]
+
+IDENTIFY_EVENT_TYPE = (
+    "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided"
+)
 
 INTEGRATION_LOCATIONS = {"cal-video": "integrations:daily"}
 
@@ -96,13 +142,9 @@ def validate_create(body: Any) -> dict[str, Any]:
     v.field("allowBookingOutOfBounds", is_boolean)
     v.field("routing", is_object)
     v.field("emailVerificationCode", is_string)
-    if event_type_id is None and not (slug and (username or team_slug)):
-        if not any(e["property"] == "eventTypeId" for e in v.errors):
-            message = (
-                "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug "
-                "must be provided"
-            )
-            v.add("eventTypeId", None, {"eventTypeIdOrSlug": message})
+    identified = event_type_id is not None or bool(slug and (username or team_slug))
+    if not identified and not any(e["property"] == "eventTypeId" for e in v.errors):
+        v.add("eventTypeId", None, {"eventTypeIdOrSlug": IDENTIFY_EVENT_TYPE})
     v.raise_if_invalid()
     return v.clean
 
@@ -327,7 +369,8 @@ def _book_series(
     count = int(data.get("recurrenceCount") or occurrences)
     if count > occurrences:
         raise bad_request(
-            f"recurrenceCount ({count}) is higher than the event type's occurrences ({occurrences})."
+            f"recurrenceCount ({count}) is higher than the event type's occurrences "
+            f"({occurrences})."
         )
     starts = _series_starts(event_type, first, count)
     for start in starts:
@@ -515,8 +558,8 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
         "BOOKING_RESCHEDULED",
         new,
         rescheduleId=old.id,
-        rescheduleStartTime=output.format_utc(old.start),
-        rescheduleEndTime=output.format_utc(old.end),
+        rescheduleStartTime=format_utc(old.start),
+        rescheduleEndTime=format_utc(old.end),
     )
     return success(output.booking(store, new, version=call.version or ""), 201)
 
@@ -674,12 +717,24 @@ def _bound(query: dict[str, str], name: str, errors: list[dict[str, Any]]) -> da
     if moment is None:
         message = f"{name} must be a valid ISO 8601 date string"
         errors.append(
-            {"value": query[name], "property": name, "children": [], "constraints": {"isDateString": message}}
+            {
+                "value": query[name],
+                "property": name,
+                "children": [],
+                "constraints": {"isDateString": message},
+            }
         )
     return moment
 
 
-def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int, errors: list[dict[str, Any]]) -> int:
+def _int_param(
+    query: dict[str, str],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    errors: list[dict[str, Any]],
+) -> int:
     raw = query.get(name)
     if raw is None:
         return default
@@ -689,7 +744,9 @@ def _int_param(query: dict[str, str], name: str, default: int, low: int, high: i
         value = low - 1
     if value < low or value > high:
         message = f"{name} must be an integer between {low} and {high}"
-        errors.append({"value": raw, "property": name, "children": [], "constraints": {"isInt": message}})
+        errors.append(
+            {"value": raw, "property": name, "children": [], "constraints": {"isInt": message}}
+        )
     return value
 
 
@@ -702,23 +759,57 @@ def list_bookings(call: Call, env: Env) -> Reply:
         wanted = {part.strip() for part in query["status"].split(",") if part.strip()}
         unknown = wanted - set(STATUS_FILTERS)
         if unknown:
-            message = "each value in status must be one of the following values: " + ", ".join(STATUS_FILTERS)
-            errors.append({"value": query["status"], "property": "status", "children": [], "constraints": {"isEnum": message}})
-    bounds = {name: _bound(query, name, errors) for name in (
-        "afterStart", "beforeEnd", "afterCreatedAt", "beforeCreatedAt", "afterUpdatedAt", "beforeUpdatedAt")}
+            message = "each value in status must be one of the following values: " + ", ".join(
+                STATUS_FILTERS
+            )
+            errors.append(
+                {
+                    "value": query["status"],
+                    "property": "status",
+                    "children": [],
+                    "constraints": {"isEnum": message},
+                }
+            )
+    bounds = {
+        name: _bound(query, name, errors)
+        for name in (
+            "afterStart",
+            "beforeEnd",
+            "afterCreatedAt",
+            "beforeCreatedAt",
+            "afterUpdatedAt",
+            "beforeUpdatedAt",
+        )
+    }
     take = _int_param(query, "take", 100, 1, 250, errors)
     skip = _int_param(query, "skip", 0, 0, 10**9, errors)
     for name in ("sortStart", "sortEnd", "sortCreated", "sortUpdatedAt"):
         if name in query and query[name] not in ("asc", "desc"):
             message = f"{name} must be one of the following values: asc, desc"
-            errors.append({"value": query[name], "property": name, "children": [], "constraints": {"isEnum": message}})
+            errors.append(
+                {
+                    "value": query[name],
+                    "property": name,
+                    "children": [],
+                    "constraints": {"isEnum": message},
+                }
+            )
     type_ids: set[int] | None = None
     raw_ids = query.get("eventTypeIds") or query.get("eventTypeId")
     if raw_ids:
         try:
             type_ids = {int(part) for part in raw_ids.split(",") if part.strip()}
         except ValueError:
-            errors.append({"value": raw_ids, "property": "eventTypeIds", "children": [], "constraints": {"isNumberString": "eventTypeIds must be a comma separated list of numbers"}})
+            errors.append(
+                {
+                    "value": raw_ids,
+                    "property": "eventTypeIds",
+                    "children": [],
+                    "constraints": {
+                        "isNumberString": "eventTypeIds must be a comma separated list of numbers"
+                    },
+                }
+            )
     if errors:
         raise validation_error(errors)
     email = query.get("attendeeEmail", "").lower()
@@ -726,7 +817,9 @@ def list_bookings(call: Call, env: Env) -> Reply:
     uid = query.get("bookingUid")
     found = []
     for record in env.store.bookings.values():
-        if record.host_id != user.id and not any(a["email"] == user.email for a in record.attendees):
+        if record.host_id != user.id and not any(
+            a["email"] == user.email for a in record.attendees
+        ):
             continue
         if wanted and not _matches_status(record, wanted, call.now):
             continue
@@ -739,9 +832,12 @@ def list_bookings(call: Call, env: Env) -> Reply:
         if name and not any(name in a["name"].lower() for a in record.attendees):
             continue
         limits = (
-            ("afterStart", record.start, True), ("beforeEnd", record.end, False),
-            ("afterCreatedAt", record.created_at, True), ("beforeCreatedAt", record.created_at, False),
-            ("afterUpdatedAt", record.updated_at, True), ("beforeUpdatedAt", record.updated_at, False),
+            ("afterStart", record.start, True),
+            ("beforeEnd", record.end, False),
+            ("afterCreatedAt", record.created_at, True),
+            ("beforeCreatedAt", record.created_at, False),
+            ("afterUpdatedAt", record.updated_at, True),
+            ("beforeUpdatedAt", record.updated_at, False),
         )
         if any(
             bounds[key] is not None and (value < bounds[key] if after else value > bounds[key])  # type: ignore[operator]
@@ -749,11 +845,16 @@ def list_bookings(call: Call, env: Env) -> Reply:
         ):
             continue
         found.append(record)
-    sort_keys = (("sortStart", "start"), ("sortEnd", "end"), ("sortCreated", "created_at"), ("sortUpdatedAt", "updated_at"))
+    sort_keys = (
+        ("sortStart", "start"),
+        ("sortEnd", "end"),
+        ("sortCreated", "created_at"),
+        ("sortUpdatedAt", "updated_at"),
+    )
     found.sort(key=lambda b: (b.start, b.id))
     for param, attribute in sort_keys:
         if param in query:
-            found.sort(key=lambda b, a=attribute: getattr(b, a), reverse=query[param] == "desc")
+            found.sort(key=lambda b: getattr(b, attribute), reverse=query[param] == "desc")
             break
     total = len(found)
     page = found[skip : skip + take]

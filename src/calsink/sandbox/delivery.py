@@ -26,7 +26,7 @@ from calsink.sandbox.timeutil import format_utc
 if TYPE_CHECKING:
     import aiohttp
 
-NO_SECRET = "no-secret-provided"
+NO_SECRET = "no-secret-provided"  # noqa: S105 (the literal Cal.com sends without a secret)
 
 
 def signature(body: bytes, secret: str | None) -> str:
@@ -160,7 +160,9 @@ class WebhookDispatcher:
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
         self._record(delivery, self.attempts, status, problem)
 
-    def _record(self, delivery: Delivery, attempts: int, status: int | None, problem: str | None) -> None:
+    def _record(
+        self, delivery: Delivery, attempts: int, status: int | None, problem: str | None
+    ) -> None:
         self.log.append(
             {
                 "webhook_id": delivery.webhook_id,

@@ -53,9 +53,20 @@ SETTING_BOOLEANS = (
 SETTING_COUNTS = ("minimumBookingNotice", "offsetStart", "beforeEventBuffer", "afterEventBuffer")
 
 SYSTEM_FIELDS = {"name", "email", "title", "location", "notes", "guests", "rescheduleReason"}
-CUSTOM_FIELD_TYPES = (
-    "phone address text number textarea select multiselect multiemail checkbox radio boolean url"
-).split()
+CUSTOM_FIELD_TYPES = [
+    "phone",
+    "address",
+    "text",
+    "number",
+    "textarea",
+    "select",
+    "multiselect",
+    "multiemail",
+    "checkbox",
+    "radio",
+    "boolean",
+    "url",
+]
 
 
 def _recurrence_rules(v: Validator) -> None:
@@ -77,7 +88,15 @@ def _seats_rules(v: Validator) -> None:
 
 
 def _location_rules(v: Validator) -> None:
-    kinds = ("address", "link", "integration", "phone", "attendeeAddress", "attendeePhone", "attendeeDefined")
+    kinds = (
+        "address",
+        "link",
+        "integration",
+        "phone",
+        "attendeeAddress",
+        "attendeePhone",
+        "attendeeDefined",
+    )
     kind = v.field("type", is_in(kinds), required=True)
     if kind in ("address", "link", "phone"):
         v.field(kind, is_string, required=True)
@@ -135,7 +154,9 @@ def validate_event_type(body: Any, *, creating: bool) -> dict[str, Any]:
         if length is not None and length not in options:
             raise bad_request("lengthInMinutesOptions must include lengthInMinutes.")
     if fields is not None:
-        email = next((f for f in fields if f.get("type") == "email" or f.get("slug") == "email"), None)
+        email = next(
+            (f for f in fields if f.get("type") == "email" or f.get("slug") == "email"), None
+        )
         if email is not None and (email.get("required") is False or email.get("hidden") is True):
             raise bad_request("The email booking field must stay required and visible.")
     recurrence, limit = data.get("recurrence"), data.get("bookerActiveBookingsLimit")
@@ -226,13 +247,19 @@ def list_event_types(call: Call, env: Env) -> Reply:
         raise bad_request("eventSlug requires username.")
     if usernames:
         owners = {u.id for u in store.users.values() if u.username in usernames}
-        found = [et for et in store.event_types.values() if et.owner_id in owners and not et.spec.get("hidden")]
+        found = [
+            et
+            for et in store.event_types.values()
+            if et.owner_id in owners and not et.spec.get("hidden")
+        ]
         if query.get("eventSlug"):
             found = [et for et in found if et.slug == query["eventSlug"]]
     else:
         user = call.user
         if user is None:
-            raise bad_request("Provide username or usernames, or authenticate to list your own event types.")
+            raise bad_request(
+                "Provide username or usernames, or authenticate to list your own event types."
+            )
         found = [et for et in store.event_types.values() if et.owner_id == user.id]
     if query.get("sortCreatedAt") == "desc":
         found.sort(key=lambda et: et.id, reverse=True)

@@ -24,7 +24,16 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("status", "latency", "timeout", "drop-before", "drop-after", "malformed", "truncated", "huge")
+KINDS = (
+    "status",
+    "latency",
+    "timeout",
+    "drop-before",
+    "drop-after",
+    "malformed",
+    "truncated",
+    "huge",
+)
 DEFAULT_TIMEOUT_MS = 30_000
 
 

@@ -186,7 +186,13 @@ def event_type(store: Store, record: EventType) -> dict[str, Any]:
     policy = spec.get("confirmationPolicy")
     if isinstance(policy, dict):
         out["confirmationPolicy"] = policy
-    for key in ("bookingLimitsCount", "bookingLimitsDuration", "color", "customName", "offsetStart"):
+    for key in (
+        "bookingLimitsCount",
+        "bookingLimitsDuration",
+        "color",
+        "customName",
+        "offsetStart",
+    ):
         if key in spec:
             out[key] = spec[key]
     return out
@@ -323,7 +329,12 @@ def ooo_webhook_payload(store: Store, record: OutOfOffice) -> dict[str, Any]:
             "updatedAt": format_utc(record.created_at),
             "notes": record.notes,
             "reason": {"reason": record.reason},
-            "user": {"id": user.id, "name": user.name, "email": user.email, "timeZone": user.time_zone}
+            "user": {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email,
+                "timeZone": user.time_zone,
+            }
             if user
             else None,
             "toUser": {"id": to_user.id, "name": to_user.name, "email": to_user.email}

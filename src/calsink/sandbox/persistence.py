@@ -23,7 +23,9 @@ def load(path: Path) -> Store | None:
     try:
         return Store.from_json(orjson.loads(path.read_bytes()))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise StateFileError(f"{path} is not a sandbox state file ({exc}); move it away or pass --empty") from exc
+        raise StateFileError(
+            f"{path} is not a sandbox state file ({exc}); move it away or pass --empty"
+        ) from exc
 
 
 def write(path: Path, data: bytes) -> None:

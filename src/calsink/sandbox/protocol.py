@@ -7,6 +7,8 @@ connection looks like to a client.
 
 from __future__ import annotations
 
+from typing import Any
+
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from calsink.sandbox.app import ABORT_EXTENSION
@@ -15,5 +17,5 @@ from calsink.sandbox.app import ABORT_EXTENSION
 class AbortableHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        transport = self.transport
-        self.scope["extensions"] = {ABORT_EXTENSION: transport.abort}  # type: ignore[typeddict-unknown-key]
+        extensions: dict[str, Any] = {ABORT_EXTENSION: self.transport.abort}
+        self.scope["extensions"] = extensions

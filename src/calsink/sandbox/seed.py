@@ -17,16 +17,22 @@ def base_store() -> Store:
     """The users only: what `--empty` starts from."""
     store = Store()
     store.users[1] = User(1, "demo", "demo@example.com", "Demo User", "America/New_York", None, [2])
-    store.users[2] = User(2, "teammate", "teammate@example.com", "Team Mate", "America/New_York", None, [1])
+    store.users[2] = User(
+        2, "teammate", "teammate@example.com", "Team Mate", "America/New_York", None, [1]
+    )
     store.counters["user"] = 2
     return store
 
 
 def seeded_store() -> Store:
     store = base_store()
-    store.schedules[1] = Schedule(1, 1, "Working hours", "America/New_York", WORKING_HOURS, True, [])
+    store.schedules[1] = Schedule(
+        1, 1, "Working hours", "America/New_York", WORKING_HOURS, True, []
+    )
     store.users[1].default_schedule_id = 1
-    store.schedules[2] = Schedule(2, 2, "Working hours", "America/New_York", WORKING_HOURS, True, [])
+    store.schedules[2] = Schedule(
+        2, 2, "Working hours", "America/New_York", WORKING_HOURS, True, []
+    )
     store.users[2].default_schedule_id = 2
     store.counters["schedule"] = 2
     specs = [
@@ -47,7 +53,11 @@ def seeded_store() -> Store:
             "title": "Group Workshop",
             "slug": "workshop",
             "lengthInMinutes": 60,
-            "seats": {"seatsPerTimeSlot": 5, "showAttendeeInfo": False, "showAvailabilityCount": True},
+            "seats": {
+                "seatsPerTimeSlot": 5,
+                "showAttendeeInfo": False,
+                "showAvailabilityCount": True,
+            },
         },
     ]
     for index, spec in enumerate(specs, start=1):

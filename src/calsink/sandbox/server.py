@@ -32,7 +32,7 @@ def serve(
 
     loop_kind = "uvloop"
     try:
-        import uvloop  # noqa: F401
+        import uvloop
     except ImportError:
         loop_kind = "asyncio"
     config = uvicorn.Config(

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from calsink.sandbox import availability
-from calsink.sandbox.bookings import resolve_event_type
+from calsink.sandbox.bookings import IDENTIFY_EVENT_TYPE, resolve_event_type
 from calsink.sandbox.context import Call, Env, Reply, success
 from calsink.sandbox.errors import bad_request
 from calsink.sandbox.timeutil import is_date_only, is_time_zone, parse_iso
@@ -27,16 +27,24 @@ def get_slots(call: Call, env: Env) -> Reply:
         raw = query.get(name)
         moment = parse_iso(raw)
         if moment is None:
-            errors.append(_error(name, raw, "isDateString", f"{name} must be a valid ISO 8601 date string"))
+            errors.append(
+                _error(name, raw, "isDateString", f"{name} must be a valid ISO 8601 date string")
+            )
         elif name == "end" and raw is not None and is_date_only(raw):
             moment = moment + timedelta(days=1, milliseconds=-1)
         bounds[name] = moment
     tz_name = query.get("timeZone")
     if tz_name is not None and not is_time_zone(tz_name):
-        errors.append(_error("timeZone", tz_name, "isTimeZone", "timeZone must be a valid IANA time-zone"))
+        errors.append(
+            _error("timeZone", tz_name, "isTimeZone", "timeZone must be a valid IANA time-zone")
+        )
     fmt = query.get("format", "time")
     if fmt not in ("time", "range"):
-        errors.append(_error("format", fmt, "isEnum", "format must be one of the following values: range, time"))
+        errors.append(
+            _error(
+                "format", fmt, "isEnum", "format must be one of the following values: range, time"
+            )
+        )
     data: dict[str, Any] = {}
     raw_id = query.get("eventTypeId")
     if raw_id is not None:
@@ -47,8 +55,7 @@ def get_slots(call: Call, env: Env) -> Reply:
     elif query.get("eventTypeSlug") and (query.get("username") or query.get("teamSlug")):
         data.update({k: query[k] for k in ("eventTypeSlug", "username", "teamSlug") if k in query})
     else:
-        message = "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided"
-        errors.append(_error("eventTypeId", None, "eventTypeIdOrSlug", message))
+        errors.append(_error("eventTypeId", None, "eventTypeIdOrSlug", IDENTIFY_EVENT_TYPE))
     duration = query.get("duration")
     if duration is not None and not duration.isdigit():
         errors.append(_error("duration", duration, "isInt", "duration must be an integer number"))

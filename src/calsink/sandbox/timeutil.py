@@ -38,7 +38,9 @@ def is_date_only(value: str) -> bool:
 
 def format_utc(moment: datetime) -> str:
     """Cal.com's output form: 2030-01-07T14:00:00.000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def format_local(moment: datetime, zone: ZoneInfo) -> str:

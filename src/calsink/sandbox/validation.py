@@ -38,7 +38,11 @@ def is_int(prop: str, value: Any) -> Failure | None:
 
 def is_number(prop: str, value: Any) -> Failure | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return None if ok else ("isNumber", f"{prop} must be a number conforming to the specified constraints")
+    return (
+        None
+        if ok
+        else ("isNumber", f"{prop} must be a number conforming to the specified constraints")
+    )
 
 
 def is_boolean(prop: str, value: Any) -> Failure | None:

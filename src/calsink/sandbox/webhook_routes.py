@@ -21,13 +21,28 @@ from calsink.sandbox.validation import (
     validation_error,
 )
 
-TRIGGERS = (
-    "BOOKING_CREATED BOOKING_PAYMENT_INITIATED BOOKING_PAID BOOKING_RESCHEDULED BOOKING_REQUESTED "
-    "BOOKING_CANCELLED BOOKING_REJECTED BOOKING_NO_SHOW_UPDATED FORM_SUBMITTED MEETING_ENDED "
-    "MEETING_STARTED RECORDING_READY INSTANT_MEETING RECORDING_TRANSCRIPTION_GENERATED OOO_CREATED "
-    "AFTER_HOSTS_CAL_VIDEO_NO_SHOW AFTER_GUESTS_CAL_VIDEO_NO_SHOW FORM_SUBMITTED_NO_EVENT "
-    "DELEGATION_CREDENTIAL_ERROR WRONG_ASSIGNMENT_REPORT"
-).split()
+TRIGGERS = [
+    "BOOKING_CREATED",
+    "BOOKING_PAYMENT_INITIATED",
+    "BOOKING_PAID",
+    "BOOKING_RESCHEDULED",
+    "BOOKING_REQUESTED",
+    "BOOKING_CANCELLED",
+    "BOOKING_REJECTED",
+    "BOOKING_NO_SHOW_UPDATED",
+    "FORM_SUBMITTED",
+    "MEETING_ENDED",
+    "MEETING_STARTED",
+    "RECORDING_READY",
+    "INSTANT_MEETING",
+    "RECORDING_TRANSCRIPTION_GENERATED",
+    "OOO_CREATED",
+    "AFTER_HOSTS_CAL_VIDEO_NO_SHOW",
+    "AFTER_GUESTS_CAL_VIDEO_NO_SHOW",
+    "FORM_SUBMITTED_NO_EVENT",
+    "DELEGATION_CREDENTIAL_ERROR",
+    "WRONG_ASSIGNMENT_REPORT",
+]
 
 
 def _validate(body: Any, *, creating: bool) -> dict[str, Any]:
@@ -40,7 +55,9 @@ def _validate(body: Any, *, creating: bool) -> dict[str, Any]:
     v.field("version", is_in(("2021-10-20",)))
     v.raise_if_invalid()
     if "DELEGATION_CREDENTIAL_ERROR" in (v.clean.get("triggers") or []):
-        raise bad_request("DELEGATION_CREDENTIAL_ERROR trigger is only allowed for organization webhooks.")
+        raise bad_request(
+            "DELEGATION_CREDENTIAL_ERROR trigger is only allowed for organization webhooks."
+        )
     return v.clean
 
 
@@ -122,7 +139,9 @@ def list_webhooks(call: Call, env: Env) -> Reply:
         value = default if raw is None else (int(raw) if raw.isdigit() else -1)
         if not low <= value <= high:
             message = f"{name} must be between {low} and {high}"
-            errors.append({"value": raw, "property": name, "children": [], "constraints": {"isInt": message}})
+            errors.append(
+                {"value": raw, "property": name, "children": [], "constraints": {"isInt": message}}
+            )
         values[name] = value
     if errors:
         raise validation_error(errors)
