@@ -246,13 +246,12 @@ class Renderer:
 
     def _manual_prefix(self, url: str) -> str:
         fixed = url.split("{", 1)[0]
-        _check_origin(fixed if "{" in url else url, "destination.manual.url")
-        parts = urlsplit(fixed)
-        if "{" in url and not parts.path.startswith("/"):
+        if "{" in url and not urlsplit(fixed).path.startswith("/"):
             raise RenderConfigError(
                 "destination.manual.url: macros may only stand in the path or the query, "
                 f"not in the scheme, host or port; found {url!r}"
             )
+        _check_origin(fixed if "{" in url else url, "destination.manual.url")
         for segment in urlsplit(url).path.split("/"):
             if segment in {".", ".."}:
                 raise RenderConfigError(
@@ -461,7 +460,7 @@ class Renderer:
             problems.append(
                 Problem(
                     name,
-                    f"a {reference.field} from flow {reference.flow}",
+                    f"the {reference.field} that flow {reference.flow} recorded for this key",
                     f"no {reference.field} recorded by flow {reference.flow} "
                     f"for key {key_string(values)}",
                     hint,

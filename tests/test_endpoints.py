@@ -1,0 +1,144 @@
+"""The ten templates match SPEC.md's table; the version guard knows Cal.com's versioned routes."""
+
+from __future__ import annotations
+
+import pytest
+
+from calsink.endpoints import TEMPLATES, find_known_endpoint, get_template
+
+SPEC_TABLE = {
+    # name: (method, path, cal-api-version, path parameters, body rule, required, defaults)
+    "create-booking": (
+        "POST",
+        "/v2/bookings",
+        "2026-02-25",
+        (),
+        "record",
+        {"start", "attendee"},
+        {},
+    ),
+    "cancel-booking": (
+        "POST",
+        "/v2/bookings/{uid}/cancel",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        set(),
+        {},
+    ),
+    "reschedule-booking": (
+        "POST",
+        "/v2/bookings/{uid}/reschedule",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        {"start"},
+        {},
+    ),
+    "confirm-booking": (
+        "POST",
+        "/v2/bookings/{uid}/confirm",
+        "2026-02-25",
+        ("uid",),
+        "empty",
+        set(),
+        {},
+    ),
+    "create-event-type": (
+        "POST",
+        "/v2/event-types",
+        "2024-06-14",
+        (),
+        "record",
+        {"title", "slug", "lengthInMinutes"},
+        {},
+    ),
+    "update-event-type": (
+        "PATCH",
+        "/v2/event-types/{id}",
+        "2024-06-14",
+        ("id",),
+        "fields",
+        set(),
+        {},
+    ),
+    "delete-event-type": (
+        "DELETE",
+        "/v2/event-types/{id}",
+        "2024-06-14",
+        ("id",),
+        "none",
+        set(),
+        {},
+    ),
+    "create-schedule": (
+        "POST",
+        "/v2/schedules",
+        "2024-06-11",
+        (),
+        "record",
+        {"name", "timeZone", "availability"},
+        {"isDefault": False},
+    ),
+    "create-webhook": (
+        "POST",
+        "/v2/webhooks",
+        None,
+        (),
+        "record",
+        {"subscriberUrl", "triggers"},
+        {"active": True},
+    ),
+    "create-out-of-office": ("POST", "/v2/me/ooo", None, (), "record", {"start", "end"}, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_TABLE))
+def test_template_matches_the_spec_table(name: str) -> None:
+    method, path, version, params, rule, required, defaults = SPEC_TABLE[name]
+    endpoint = get_template(name)
+    assert (endpoint.method, endpoint.path, endpoint.api_version) == (method, path, version)
+    assert endpoint.param_names == params
+    assert endpoint.body_rule == rule
+    assert set(endpoint.required) == required
+    assert dict(endpoint.defaults) == defaults
+
+
+def test_there_are_exactly_the_ten_templates() -> None:
+    assert set(TEMPLATES) == set(SPEC_TABLE)
+
+
+def test_destructive_and_created_resources() -> None:
+    destructive = {name for name, e in TEMPLATES.items() if e.destructive}
+    assert destructive == {"cancel-booking", "delete-event-type"}
+    assert TEMPLATES["create-booking"].creates == "booking"
+    assert TEMPLATES["create-booking"].identifier == "uid"
+    assert TEMPLATES["create-event-type"].identifier == "id"
+    assert TEMPLATES["create-out-of-office"].creates == "ooo"
+
+
+def test_unknown_template_lists_the_names() -> None:
+    with pytest.raises(ValueError, match="create-booking") as info:
+        get_template("create-bookings")
+    assert "unknown template 'create-bookings'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "version"),
+    [
+        ("POST", "/v2/bookings/x/decline", "2026-02-25"),
+        ("POST", "/v2/bookings", "2026-02-25"),
+        ("PATCH", "/v2/event-types/x", "2024-06-14"),
+        ("POST", "/v2/schedules", "2024-06-11"),
+        ("GET", "/v2/slots", "2024-09-04"),
+    ],
+)
+def test_known_endpoints_for_the_version_guard(method: str, path: str, version: str) -> None:
+    known = find_known_endpoint(method, path)
+    assert known is not None
+    assert known.recommended == version
+
+
+def test_unversioned_routes_are_not_guarded() -> None:
+    assert find_known_endpoint("POST", "/v2/webhooks") is None
+    assert find_known_endpoint("POST", "/v2/me/ooo") is None
