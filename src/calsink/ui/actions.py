@@ -39,6 +39,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     count = max(1, min(count, MAX_SAMPLES))
     samples: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
+    rejected_records: list[dict[str, Any]] = []
     with _reference_resolver(loaded) as resolver:
         renderer = build_renderer(loaded, resolver)
         transformer = Transformer(loaded.flow.transform)
@@ -54,14 +55,15 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
                 elif isinstance(outcome, Rejection):
                     samples.append(rejection_view(outcome))
                     if outcome.record is not None:
-                        records.append(outcome.record)
+                        rejected_records.append(outcome.record)
                 else:
                     samples.append(filtered_view(outcome))
         finally:
             close = getattr(outcomes, "close", None)
             if callable(close):
                 close()
-    attributes = attribute_paths(records)
+    # A rejected record may be the source row rather than the mapped one: a last resort.
+    attributes = attribute_paths(records or rejected_records)
     for excluded in loaded.flow.destination.exclude:
         if excluded not in attributes:
             attributes.append(excluded)

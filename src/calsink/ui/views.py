@@ -30,7 +30,7 @@ def request_view(request: Request) -> dict[str, Any]:
     from calsink.cli.validate import preview_json
 
     shown = preview_json(request)
-    shown["headers"] = list(shown["headers"].items())
+    shown["headers"] = [[name, value] for name, value in shown["headers"].items()]
     shown.setdefault("positions", [str(request.position)])
     return {"kind": "request", "index": request.position.index, **shown}
 

@@ -73,6 +73,10 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+function put(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+}
+
 function setOptions(select, options, selected) {
   select.replaceChildren(
     ...options.map(([value, label]) => el("option", { value, selected: value === selected }, label)),
@@ -230,7 +234,7 @@ function renderTemplateInfo(params = {}) {
     holder.replaceChildren();
     return;
   }
-  info.replaceChildren(
+  put(info,
     el("p", {}, el("code", { text: `${template.method} ${template.path}` }),
       template.api_version ? ` · cal-api-version ${template.api_version}` : " · no cal-api-version"),
     el("p", { text: template.description }),

@@ -1,0 +1,250 @@
+"""`calsink ui` driven in headless Chromium against the sandbox, as a user would drive it.
+
+Configure a create-booking flow from a CSV, watch the Sample Payload panel follow the
+settings, send a test payload, save, activate, and find the bookings in the sandbox.
+Screenshots of each step go to $CALSINK_TEST_ARTIFACTS/ui (or the test's tmp_path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+LEADS = """\
+internal_id,first_name,last_name,email,tz,demo_at,event_type_id
+crm-1,Ada,Lovelace,ada@example.com,Europe/London,2030-01-07T14:00:00Z,1
+crm-2,Grace,Hopper,grace@example.com,America/New_York,2030-01-07T15:00:00Z,1
+crm-3,Alan,Turing,alan@example.com,Europe/London,2030-01-07T16:00:00Z,1
+"""
+
+MAP = """\
+start: "{demo_at}"
+eventTypeId: "int(event_type_id)"
+internal_id: "{internal_id}"
+attendee:
+  name: "{first_name} {last_name}"
+  email: "{email}"
+  timeZone: "{tz}"
+"""
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    root = os.environ.get("CALSINK_TEST_ARTIFACTS")
+    directory = (Path(root) / "ui") if root else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots of the page: {directory}")
+    return directory
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the page tests drive Debian's Chromium. "
+            "Install it with `apt-get install chromium` (CI installs it)."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "leads.csv").write_text(LEADS, encoding="utf-8")
+    return work
+
+
+@pytest.fixture
+def ui_server(workdir: Path, tmp_path: Path) -> Iterator[str]:
+    """`calsink ui` started as a user starts it; yields the URL it printed."""
+    env = {**os.environ, "CALSINK_CONFIG_DIR": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsink", "ui", "--port", "0"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+        if match is None:
+            process.kill()
+            _, err = process.communicate(timeout=5)
+            pytest.fail(f"calsink ui printed {line!r} instead of its URL; stderr: {err}")
+        yield match.group(0)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def shot(page: Any, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def sample(page: Any, number: int) -> Any:
+    return page.locator("#sample-list > li").nth(number - 1)
+
+
+def test_configure_preview_test_save_and_activate_a_booking_flow(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    started = time.monotonic()
+    page.goto(ui_server)
+    expect(page.get_by_label("Endpoint")).to_have_value("create-booking")
+
+    # 1. A credential (the key never comes back), the source file and the template's fields.
+    page.get_by_text("Add a credential").click()
+    page.get_by_label("Credential name").fill("sandbox")
+    page.get_by_label("API key").fill(sandbox.api_key)
+    page.get_by_label("Base URL of the credential (optional)").fill(sandbox.url)
+    page.get_by_role("button", name="Add credential").click()
+    expect(page.get_by_label("Credential", exact=True)).to_have_value("sandbox")
+    expect(page.get_by_label("Cal.com API base URL")).to_have_value(sandbox.url)
+    assert sandbox.api_key not in page.content()
+    page.get_by_label("Flow name").fill("book-demos")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(MAP)
+    expect(page.locator("#template-info")).to_contain_text("Required fields: start, attendee")
+    expect(page.locator("#sample-list > li")).to_have_count(3)
+    first = sample(page, 1)
+    expect(first).to_contain_text("leads.csv:2 POST /v2/bookings")
+    expect(first).to_contain_text("1 warning")
+    first.locator("summary").click()
+    payload = first.get_by_label("Payload of sample 1", exact=False)
+    expect(payload).to_have_value(re.compile(r'"internal_id": "crm-1"'))
+    expect(first).to_contain_text("internal_id: create-booking does not know this field")
+    shot(page, artifacts, "01-configured")
+
+    # 2. Excluding an attribute changes the sample at once.
+    page.get_by_label("Exclude attributes").select_option("internal_id")
+    expect(page.get_by_role("button", name="Remove internal_id from the excluded attributes"))
+    expect(payload).not_to_have_value(re.compile("internal_id"))
+    expect(first).not_to_contain_text("warning")
+    shot(page, artifacts, "02-excluded-attribute")
+
+    # 3. A request header in the Advanced tab shows in the sample's request.
+    page.get_by_role("tab", name="Advanced").click()
+    expect(page.get_by_label("URL", exact=False)).to_have_value(f"{sandbox.url}/v2/bookings")
+    headers = page.get_by_label("Request headers", exact=False)
+    expect(headers).to_have_value("cal-api-version:2026-02-25")
+    headers.fill("cal-api-version:2026-02-25,x-source:crm")
+    expect(sample(page, 1).locator(".request-line")).to_contain_text("x-source: crm")
+    shot(page, artifacts, "03-advanced-header")
+    page.get_by_role("tab", name="Template").click()
+    expect(sample(page, 1).locator(".request-line")).not_to_contain_text("x-source")
+
+    # 4. Send Test Data with an edited payload: Cal.com's 201 and the new booking's uid.
+    first = sample(page, 1)
+    if first.locator("details").get_attribute("open") is None:
+        first.locator("summary").click()
+    payload = first.get_by_label("Payload of sample 1", exact=False)
+    edited = json.loads(payload.input_value())
+    edited["start"] = "2030-01-08T17:00:00Z"
+    edited["attendee"]["name"] = "Ada Test"
+    edited["attendee"]["email"] = "ada.test@example.com"
+    payload.fill(json.dumps(edited, indent=2))
+    first.get_by_role("button", name="Send Test Data").click()
+    result = first.locator(".result")
+    expect(result).to_contain_text("HTTP 201")
+    uid = re.search(r"uid (\S+)", result.locator(".status-line").inner_text())
+    assert uid is not None
+    shot(page, artifacts, "04-test-sent")
+    tested = [b for b in sandbox.state()["bookings"] if b["uid"] == uid.group(1)]
+    assert len(tested) == 1
+    assert tested[0]["attendees"][0]["email"] == "ada.test@example.com"
+
+    # 5. Done saves the flow file and shows its YAML.
+    page.get_by_label("Save every API response").check()
+    page.get_by_label("Flow file", exact=True).fill("book-demos.yaml")
+    page.get_by_role("button", name="Done").click()
+    saved = page.locator("#saved-yaml")
+    expect(saved).to_contain_text("template: create-booking")
+    expect(saved).to_contain_text("- internal_id")
+    written = (workdir / "book-demos.yaml").read_text(encoding="utf-8")
+    assert written == saved.inner_text().rstrip("\n") + "\n"
+    assert sandbox.api_key not in written
+    shot(page, artifacts, "05-saved")
+
+    # 6. Activate runs it: progress, summary, captured responses; the bookings exist.
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator("#run-status")).to_contain_text("finished", timeout=30_000)
+    summary = page.locator("#run-summary")
+    expect(summary.get_by_role("row", name="delivered")).to_contain_text("3")
+    expect(page.locator("#dead-letters")).to_contain_text("No dead letters")
+    expect(page.locator("#responses > li")).to_have_count(3)
+    shot(page, artifacts, "06-activated")
+    emails = {b["attendees"][0]["email"] for b in sandbox.state()["bookings"] if b.get("attendees")}
+    assert {"ada@example.com", "grace@example.com", "alan@example.com"} <= emails
+    print(f"page walk-through took {time.monotonic() - started:.1f} s")
+
+
+def test_requests_without_the_token_are_refused(ui_server: str) -> None:
+    origin, _, token = ui_server.partition("/?token=")
+
+    def status(path: str, headers: dict[str, str], body: bytes | None = None) -> int:
+        request = urllib.request.Request(origin + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    json_headers = {"Content-Type": "application/json"}
+    draft = json.dumps({"flow": {}}).encode()
+    assert status("/", {}) == 403
+    assert status("/?token=wrong", {}) == 403
+    assert status("/api/state", {}) == 403
+    assert status("/api/preview", json_headers, draft) == 403
+    assert status("/api/preview", {**json_headers, "X-Calsink-Token": "wrong"}, draft) == 403
+    foreign = {**json_headers, "X-Calsink-Token": token, "Origin": "http://evil.example"}
+    assert status("/api/preview", foreign, draft) == 403
+    assert status("/api/state", {"X-Calsink-Token": token}) == 200
+    assert status(f"/?token={token}", {}) == 200
