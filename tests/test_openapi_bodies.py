@@ -1,0 +1,175 @@
+"""Every body the example flows render is valid against Cal.com's published request schema.
+
+The schemas are Cal.com's own (``tests/data/openapi-subset.json``, a copy of
+``calcom/openapi-subset.json``). Their known quirks (CONTRACT.md §12) are corrected
+here, explicitly, before validating:
+
+- ``TIME_FORMAT_HH_MM`` is a literal pattern (the constant's name, not its regex);
+- webhook ``triggers`` is typed as one string of the enum, but Cal.com takes a list;
+- ``lengthInMinutesOptions`` items are typed string, but are minutes (numbers);
+- schedule ``days`` carries the weekday enum on the array itself as well as on its items;
+- POST /v2/bookings is ``oneOf`` three variants that a plain booking matches two of
+  (nothing forbids extra properties), so the variants are tried as ``anyOf``;
+- ``/v2/me/ooo`` is not in the subset: OOO bodies are checked against
+  ``CreateOutOfOfficeEntryDto`` of the org route, which Cal.com's source shares.
+
+Top-level request schemas are made strict (no additional properties) so that a field
+Cal.com would silently strip fails the test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from openapi_schema_validator import OAS30Validator
+
+from calsink.flow import FlowReference, load_flow
+from calsink.pipeline import prepare
+from calsink.records import Request
+from calsink.sources import open_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBSET = ROOT / "tests" / "data" / "openapi-subset.json"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+# Flow file -> the request schema its bodies must satisfy (None: no body is sent;
+# "{}": an empty object, for confirm which has no request schema).
+SCHEMAS = {
+    "create-booking.yaml": "booking",
+    "cancel-booking.yaml": "CancelBookingInput_2024_08_13",
+    "reschedule-booking.yaml": "RescheduleBookingInput_2024_08_13",
+    "confirm-booking.yaml": "{}",
+    "create-event-type.yaml": "CreateEventTypeInput_2024_06_14",
+    "update-event-type.yaml": "UpdateEventTypeInput_2024_06_14",
+    "delete-event-type.yaml": None,
+    "create-schedule.yaml": "CreateScheduleInput_2024_06_11",
+    "create-webhook.yaml": "CreateWebhookInputDto",
+    "create-out-of-office.yaml": "CreateOutOfOfficeEntryDto",
+    "manual-decline-booking.yaml": "DeclineBookingInput_2024_08_13",
+}
+STRICT = {
+    "CreateRecurringBookingInput_2024_08_13",
+    "CreateInstantBookingInput_2024_08_13",
+    "CreateBookingInput_2024_08_13",
+    "CreateBookingAttendee",
+    "CancelBookingInput_2024_08_13",
+    "RescheduleBookingInput_2024_08_13",
+    "CreateEventTypeInput_2024_06_14",
+    "UpdateEventTypeInput_2024_06_14",
+    "CreateScheduleInput_2024_06_11",
+    "ScheduleAvailabilityInput_2024_06_11",
+    "ScheduleOverrideInput_2024_06_11",
+    "CreateWebhookInputDto",
+    "CreateOutOfOfficeEntryDto",
+    "DeclineBookingInput_2024_08_13",
+}
+
+
+def _corrected_components() -> dict[str, Any]:
+    document = json.loads(SUBSET.read_text(encoding="utf-8"))
+    schemas: dict[str, Any] = copy.deepcopy(document["components"]["schemas"])
+    for name in ("ScheduleAvailabilityInput_2024_06_11", "ScheduleOverrideInput_2024_06_11"):
+        for field in ("startTime", "endTime"):
+            assert schemas[name]["properties"][field]["pattern"] == "TIME_FORMAT_HH_MM"
+            schemas[name]["properties"][field]["pattern"] = HH_MM
+    days = schemas["ScheduleAvailabilityInput_2024_06_11"]["properties"]["days"]
+    assert days["type"] == "array" and "enum" in days
+    del days["enum"]
+    triggers = schemas["CreateWebhookInputDto"]["properties"]["triggers"]
+    assert triggers["type"] == "string"
+    schemas["CreateWebhookInputDto"]["properties"]["triggers"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "enum": triggers["enum"]},
+    }
+    for name in ("CreateEventTypeInput_2024_06_14", "UpdateEventTypeInput_2024_06_14"):
+        options = schemas[name]["properties"]["lengthInMinutesOptions"]
+        assert options["items"] == {"type": "string"}
+        options["items"] = {"type": "number"}
+    for name in STRICT:
+        schemas[name]["additionalProperties"] = False
+    booking_variants = document["paths"]["/v2/bookings"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]["oneOf"]
+    schemas["booking"] = {"anyOf": booking_variants}
+    schemas["{}"] = {"type": "object", "additionalProperties": False, "properties": {}}
+    return schemas
+
+
+COMPONENTS = _corrected_components()
+
+
+def _validator(schema_name: str) -> OAS30Validator:
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": COMPONENTS}}
+    return OAS30Validator(root, format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def _resolve(reference: FlowReference, values: tuple[str, ...]) -> str:
+    return "bk_" + "_".join(values).replace("@", "_at_") if reference.field == "uid" else "5"
+
+
+def _requests(flow_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Request]:
+    monkeypatch.chdir(ROOT)
+    loaded = load_flow(flow_file)
+    items = open_source(loaded.flow.source, loaded.base_dir)
+    for outcome in prepare(loaded, items, resolve_reference=_resolve):
+        if isinstance(outcome, Request):
+            yield outcome
+        else:
+            assert outcome.__class__.__name__ == "Filtered", outcome
+
+
+def test_every_example_flow_has_a_schema() -> None:
+    assert sorted(p.name for p in EXAMPLES) == sorted(SCHEMAS)
+
+
+@pytest.mark.parametrize("flow_file", EXAMPLES, ids=lambda p: p.name)
+def test_example_bodies_match_the_request_schema(
+    flow_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = SCHEMAS[flow_file.name]
+    requests = list(_requests(flow_file, monkeypatch))
+    assert requests, f"{flow_file.name} renders no request"
+    for request in requests:
+        if schema is None:
+            assert request.body is None
+            continue
+        body = orjson.loads(request.body or b"")
+        errors = sorted(_validator(schema).iter_errors(body), key=str)
+        assert not errors, f"{request.position}: {errors[0].message}"
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        ("CreateWebhookInputDto", {"subscriberUrl": "u", "triggers": ["NOPE"], "active": True}),
+        (
+            "CreateScheduleInput_2024_06_11",
+            {
+                "name": "x",
+                "timeZone": "UTC",
+                "isDefault": False,
+                "availability": [{"days": ["Monday"], "startTime": "9:00", "endTime": "10:00"}],
+            },
+        ),
+        (
+            "booking",
+            {
+                "start": "2030-01-07T14:00:00Z",
+                "eventTypeId": 1,
+                "attendee": {"name": "A", "timeZone": "UTC"},
+                "email": "a@example.com",
+            },
+        ),
+        ("CreateOutOfOfficeEntryDto", {"start": "soon", "end": "2030-01-01T00:00:00Z"}),
+    ],
+)
+def test_the_corrected_schemas_still_refuse_bad_bodies(schema: str, body: dict[str, Any]) -> None:
+    assert list(_validator(schema).iter_errors(body))
