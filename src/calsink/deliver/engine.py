@@ -1,0 +1,660 @@
+"""The async delivery engine: rendered requests in, one outcome per record out.
+
+`Engine.run` takes an iterator (sync or async) of what the pipeline yields —
+`Request`, `Rejection`, `Filtered` — and sends the requests with bounded
+concurrency under a `RateLimiter`, retrying what is worth retrying, looking a
+resource up before resending a create that may have taken effect, and committing
+every outcome to the ledger (and the dead-letter file) before it counts.
+
+The first request goes alone: only when it has been answered with something other
+than 401/403 do the other workers start, so that a wrong key stops the run at the
+first record. A 401 at any time aborts the run; so do three 403s before any success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from calsink.deadletters import DeadLetterWriter
+from calsink.deliver.outcomes import Outcome, Summary
+from calsink.deliver.ratelimit import RateLimiter
+from calsink.deliver.reconcile import (
+    Action,
+    action_of,
+    already_done,
+    fingerprint,
+    identifiers,
+    look_up,
+    primary_identifier,
+    rescheduled_to,
+    stamp,
+)
+from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
+from calsink.deliver.transport import Response, Transport, TransportError
+from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter
+from calsink.records import Filtered, Position, Record, Rejection, Request
+from calsink.responses import ResponseSinks
+
+Item = Request | Rejection | Filtered
+
+ABORT_AUTH = "authentication failed"
+ABORT_FORBIDDEN = "permission denied on every request"
+ABORT_DESTRUCTIVE = "destructive cap reached"
+ABORT_INTERRUPTED = "interrupted"
+FORBIDDEN_STREAK = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Explicit settings of one run (nothing is read from the environment)."""
+
+    flow: str
+    concurrency: int = 8
+    rate_limit: int | None = None
+    max_attempts: int = 6
+    timeout_s: float = 30.0
+    max_destructive: int | None = None
+    force: bool = False
+    dry_run: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    max_throttled: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Counts so far, requests in flight, elapsed time and the rate of finished records."""
+
+    summary: Summary
+    in_flight: int
+    elapsed_s: float
+    rate_per_s: float
+    throttled: int
+    done: bool = False
+
+
+@dataclass(slots=True)
+class EngineResult:
+    """What a run did: the summary, why it stopped early (if it did), and what is left."""
+
+    summary: Summary
+    aborted: str | None = None
+    abort_detail: str | None = None
+    unfinished: int = 0
+    planned: int = 0
+    throttled: int = 0
+    destroyed: int = 0
+    elapsed_s: float = 0.0
+
+
+SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
+
+
+def _no_source(positions: tuple[Position, ...]) -> list[Record | None]:
+    return [None for _ in positions]
+
+
+class _Stop(Exception):
+    """Raised inside a worker when the run stops before its record finished."""
+
+
+class Engine:
+    """One run of one flow. Build it, then ``await engine.run(items)`` once."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        transport: Transport,
+        ledger: Ledger | None,
+        writer: LedgerWriter | None,
+        limiter: RateLimiter,
+        sinks: ResponseSinks | None = None,
+        dead_letters: DeadLetterWriter | None = None,
+        source_records: SourceRecords = _no_source,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        progress_every_s: float = 0.1,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.ledger = ledger
+        self.writer = writer
+        self.limiter = limiter
+        self.sinks = sinks
+        self.dead_letters = dead_letters
+        self.source_records = source_records
+        self.on_progress = on_progress
+        self.progress_every_s = progress_every_s
+        self.result = EngineResult(Summary())
+        self._seen: set[str] = set()
+        self._prior: dict[str, Entry | None] = {}
+        self._queue: asyncio.Queue[Request | None] = asyncio.Queue(
+            maxsize=max(2, settings.concurrency * 2)
+        )
+        self._stopping = False
+        self._gate = asyncio.Condition()
+        self._gate_open = False
+        self._probing = False
+        self._forbidden = 0
+        self._busy: set[asyncio.Task[None]] = set()
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._started = time.monotonic()
+        self._last_progress = 0.0
+        self._in_flight = 0
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
+        """Deliver every item; on cancellation finish what is in flight and report it."""
+        self._started = time.monotonic()
+        workers = [
+            asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.concurrency))
+        ]
+        producer = asyncio.create_task(self._produce(items))
+        try:
+            await asyncio.wait([producer])
+            producer.result()
+            for _ in workers:
+                await self._queue.put(None)
+            await asyncio.wait(workers)
+            for worker in workers:
+                worker.result()
+        except asyncio.CancelledError:
+            self._interrupt(ABORT_INTERRUPTED)
+            producer.cancel()
+            await self._wind_down(workers)
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except BaseException:
+            self._stopping = True
+            producer.cancel()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(producer, *workers, return_exceptions=True)
+            raise
+        self.result.unfinished += self._drain_queue()
+        self.result.throttled = self.limiter.throttled
+        self.result.elapsed_s = time.monotonic() - self._started
+        self._progress(done=True)
+        return self.result
+
+    async def _wind_down(self, workers: list[asyncio.Task[None]]) -> None:
+        """Let requests on the wire finish and be recorded; cancel workers that are waiting."""
+        for worker in workers:
+            if worker not in self._busy and worker not in self._finishing:
+                worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    def _interrupt(self, reason: str, detail: str | None = None) -> None:
+        if self.result.aborted is None:
+            self.result.aborted = reason
+            self.result.abort_detail = detail
+        self._stopping = True
+
+    def _drain_queue(self) -> int:
+        left = 0
+        while not self._queue.empty():
+            request = self._queue.get_nowait()
+            if request is not None:
+                left += len(request.positions)
+        return left
+
+    async def _produce(self, items: Iterable[Item] | AsyncIterable[Item]) -> None:
+        if isinstance(items, AsyncIterable):
+            async for item in items:
+                if self._stopping or not await self._accept(item):
+                    return
+        else:
+            for item in items:
+                if self._stopping or not await self._accept(item):
+                    return
+
+    async def _accept(self, item: Item) -> bool:
+        """Route one item; False when the run must stop before it."""
+        if isinstance(item, Filtered):
+            self._count(Outcome.SKIPPED, 1)
+            return True
+        if isinstance(item, Rejection):
+            if self.dead_letters is not None:
+                self.dead_letters.write(
+                    flow=self.settings.flow,
+                    outcome="rejected",
+                    reason=item.reason,
+                    field=item.field,
+                    position=item.position,
+                    record=self.source_records((item.position,))[0] or item.record,
+                )
+            self._count(Outcome.REJECTED, 1)
+            return True
+        count = len(item.positions)
+        if item.key in self._seen:
+            self._count(Outcome.SKIPPED, count)
+            return True
+        self._seen.add(item.key)
+        prior = self.ledger.get(self.settings.flow, item.key) if self.ledger else None
+        if prior is not None and prior.state == Outcome.DELIVERED and not self.settings.force:
+            self._count(Outcome.SKIPPED, count)
+            return True
+        if action_of(item.method, item.url).destructive:
+            cap = self.settings.max_destructive
+            if cap is not None and self.result.destroyed + count > cap:
+                self._interrupt(
+                    ABORT_DESTRUCTIVE,
+                    f"this run would destroy more than max_destructive={cap} resources; "
+                    "raise delivery.max_destructive to go on",
+                )
+                self.result.unfinished += count
+                return False
+            self.result.destroyed += count
+        if self.settings.dry_run:
+            self.result.planned += count
+            return True
+        self._prior[item.key] = prior
+        await self._queue.put(item)
+        return True
+
+    async def _worker(self) -> None:
+        while (request := await self._queue.get()) is not None:
+            if self._stopping:
+                self.result.unfinished += len(request.positions)
+                continue
+            try:
+                await self._deliver(request)
+            except (_Stop, asyncio.CancelledError):
+                self.result.unfinished += len(request.positions)
+                if not self._stopping:
+                    raise
+
+    # -- one record --------------------------------------------------------------------------
+
+    async def _deliver(self, request: Request) -> None:
+        flow = self.settings.flow
+        prior = self._prior.pop(request.key, None)
+        action = action_of(request.method, request.url)
+        request = stamp(request, flow)
+        mark = fingerprint(flow, request.key) if action.creates == "booking" else None
+        attempts = prior.attempts if prior else 0
+        unsure = (
+            prior is not None
+            and prior.state != Outcome.DELIVERED
+            and (prior.state == IN_FLIGHT or prior.unsure)
+        )
+        if unsure and action.creates is not None:
+            if await self._settled_by_look_up(request, attempts, mark):
+                return
+        assert self.writer is not None
+        tries = 0
+        throttled = 0
+        last: Response | None = None
+        last_error: str | None = None
+        while True:
+            await self._wait_for_gate()
+            if tries == 0 and throttled == 0:
+                await self.writer.mark_in_flight(
+                    request.key,
+                    attempts=attempts + 1,
+                    fingerprint=mark,
+                    position=str(request.position),
+                )
+            await self.limiter.acquire()
+            attempts += 1
+            tries += 1
+            task = asyncio.current_task()
+            assert task is not None
+            self._busy.add(task)
+            self._in_flight += 1
+            try:
+                response = await self.transport.send(
+                    request.method, request.url, headers=request.headers, body=request.body
+                )
+            except TransportError as exc:
+                self.limiter.release()
+                await self._answered(None)
+                unsure = unsure or exc.maybe_sent
+                last_error, last = f"no answer ({exc.detail})", None
+            else:
+                wait = self.limiter.observe(response.status, response.headers)
+                await self._answered(response.status)
+                last, last_error = response, None
+                self._emit(request, response, attempts)
+                verdict = classify_status(response.status)
+                if verdict is Verdict.DELIVERED:
+                    await self._finish(
+                        request,
+                        Outcome.DELIVERED,
+                        attempts=attempts,
+                        response=response,
+                        ids=identifiers(_data(response)),
+                        mark=mark,
+                    )
+                    return
+                if verdict is Verdict.ABORT_AUTH:
+                    await self._finish(
+                        request,
+                        Outcome.FAILED,
+                        attempts=attempts,
+                        response=response,
+                        reason="authentication failed: Cal.com refused the API key (401)",
+                        mark=mark,
+                        unsure=unsure,
+                    )
+                    return
+                if verdict is Verdict.THROTTLED:
+                    tries -= 1
+                    throttled += 1
+                    if throttled <= self.settings.max_throttled:
+                        self._busy.discard(task)
+                        self._in_flight -= 1
+                        if wait is None:
+                            await self._pause(self.settings.backoff.delay(throttled))
+                        continue
+                    last_error = f"still throttled (429) after {throttled} waits"
+                elif verdict is Verdict.FAILED:
+                    if unsure and await self._earlier_attempt_counted(
+                        request, action, response, attempts, mark
+                    ):
+                        return
+                    await self._finish(
+                        request,
+                        Outcome.FAILED,
+                        attempts=attempts,
+                        response=response,
+                        reason=f"Cal.com refused it ({response.status}): "
+                        f"{response.error_message()}",
+                        mark=mark,
+                        unsure=unsure,
+                    )
+                    return
+                else:
+                    unsure = unsure or may_have_taken_effect(response.status)
+                    last_error = f"{response.status}: {response.error_message()}"
+            finally:
+                if task in self._busy:
+                    self._busy.discard(task)
+                    self._in_flight -= 1
+            if tries >= self.settings.max_attempts or throttled > self.settings.max_throttled:
+                await self._finish(
+                    request,
+                    Outcome.DEAD,
+                    attempts=attempts,
+                    response=last,
+                    reason=f"gave up after {tries} attempts; last: {last_error}",
+                    mark=mark,
+                    unsure=unsure,
+                )
+                return
+            if self._stopping:
+                raise _Stop
+            await self._pause(self.settings.backoff.delay(tries))
+            if unsure and action.creates is not None:
+                if await self._settled_by_look_up(request, attempts, mark):
+                    return
+
+    async def _settled_by_look_up(self, request: Request, attempts: int, mark: str | None) -> bool:
+        """Look the resource up; True when that settled the record (found, or cannot tell)."""
+        result = await look_up(request, self.settings.flow, self._get)
+        if result.exists:
+            await self._finish(
+                request,
+                Outcome.DELIVERED,
+                attempts=attempts,
+                ids=identifiers(result.found),
+                mark=mark,
+                note="found by look-up: an earlier attempt had created it",
+            )
+            return True
+        if not result.known:
+            await self._finish(
+                request,
+                Outcome.DEAD,
+                attempts=attempts,
+                mark=mark,
+                unsure=True,
+                reason="an earlier attempt may have created it, and Cal.com could not be asked "
+                "whether it exists; not sent again to avoid a duplicate (the next run looks "
+                "it up first)",
+            )
+            return True
+        return False
+
+    async def _earlier_attempt_counted(
+        self,
+        request: Request,
+        action: Action,
+        response: Response,
+        attempts: int,
+        mark: str | None,
+    ) -> bool:
+        """A 4xx that means an earlier, unanswered attempt of this record took effect."""
+        if already_done(action, response):
+            ids: dict[str, Any] = {}
+            if action.change == "reschedule":
+                new_uid = await rescheduled_to(request, self._get)
+                if new_uid is not None:
+                    ids["uid"] = new_uid
+            elif action.target is not None:
+                ids["uid" if action.change != "delete-event-type" else "id"] = action.target
+            await self._finish(
+                request,
+                Outcome.DELIVERED,
+                attempts=attempts,
+                response=response,
+                ids=ids,
+                mark=mark,
+                note="already done by an earlier attempt",
+            )
+            return True
+        if action.creates is not None and response.status in (400, 409):
+            return await self._settled_by_look_up(request, attempts, mark)
+        return False
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Response | None:
+        """A look-up GET under the limiter, retried; None when no answer could be had."""
+        tries = 0
+        throttled = 0
+        while tries < self.settings.max_attempts and throttled <= self.settings.max_throttled:
+            await self.limiter.acquire()
+            try:
+                response = await self.transport.send("GET", url, headers=headers)
+            except TransportError:
+                self.limiter.release()
+                tries += 1
+            else:
+                wait = self.limiter.observe(response.status, response.headers)
+                verdict = classify_status(response.status)
+                if verdict is Verdict.ABORT_AUTH:
+                    self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+                    return None
+                if verdict is Verdict.THROTTLED:
+                    throttled += 1
+                    if wait is None:
+                        await self._pause(self.settings.backoff.delay(throttled))
+                    continue
+                if verdict is not Verdict.RETRY:
+                    return response
+                tries += 1
+            if self._stopping:
+                return None
+            await self._pause(self.settings.backoff.delay(tries))
+        return None
+
+    # -- the first request goes alone ------------------------------------------------------
+
+    async def _wait_for_gate(self) -> None:
+        if self._gate_open:
+            if self._stopping:
+                raise _Stop
+            return
+        async with self._gate:
+            await self._gate.wait_for(
+                lambda: self._gate_open or self._stopping or not self._probing
+            )
+            if self._stopping:
+                raise _Stop
+            if not self._gate_open:
+                self._probing = True
+
+    async def _answered(self, status: int | None) -> None:
+        if status == 401:
+            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+        elif status == 403 and not self._gate_open:
+            self._forbidden += 1
+            if self._forbidden >= FORBIDDEN_STREAK:
+                self._interrupt(
+                    ABORT_FORBIDDEN,
+                    f"the first {self._forbidden} requests were all refused (403): the key "
+                    "lacks the permission this flow needs",
+                )
+        elif status is not None and not self._gate_open:
+            self._gate_open = True
+        if self._gate_open and not self._stopping:
+            return
+        async with self._gate:
+            self._probing = False
+            self._gate.notify_all()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def _emit(self, request: Request, response: Response, attempt: int) -> None:
+        if self.sinks is None or not self.sinks.active:
+            return
+        self.sinks.emit(
+            {
+                "flow": self.settings.flow,
+                "key": request.key,
+                "positions": [p.to_json() for p in request.positions],
+                "method": request.method,
+                "url": request.url,
+                "status": response.status,
+                "body": response.parsed
+                if response.parsed is not None
+                else response.body.decode("utf-8", "replace"),
+                "identifier": primary_identifier(_data(response)) if response.ok else None,
+                "attempt": attempt,
+                "request_id": response.headers.get("x-request-id"),
+                "elapsed_ms": round(response.elapsed_s * 1000, 1),
+                "at": time.time(),
+            }
+        )
+
+    async def _finish(
+        self,
+        request: Request,
+        outcome: Outcome,
+        *,
+        attempts: int,
+        response: Response | None = None,
+        ids: dict[str, Any] | None = None,
+        reason: str | None = None,
+        mark: str | None = None,
+        unsure: bool = False,
+        note: str | None = None,
+    ) -> None:
+        """Write the dead letter (if any), commit the outcome, then count the record."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._finishing.add(task)
+        try:
+            await self._finish_record(
+                request,
+                outcome,
+                attempts=attempts,
+                response=response,
+                ids=ids,
+                reason=reason,
+                mark=mark,
+                unsure=unsure,
+                note=note,
+            )
+        finally:
+            self._finishing.discard(task)
+
+    async def _finish_record(
+        self,
+        request: Request,
+        outcome: Outcome,
+        *,
+        attempts: int,
+        response: Response | None,
+        ids: dict[str, Any] | None,
+        reason: str | None,
+        mark: str | None,
+        unsure: bool,
+        note: str | None,
+    ) -> None:
+        sources = self.source_records(request.positions)
+        stored: Any = None
+        if outcome is not Outcome.DELIVERED:
+            stored = [
+                {"position": p.to_json(), "record": r}
+                for p, r in zip(request.positions, sources, strict=True)
+            ]
+            if self.dead_letters is not None:
+                for position, record in zip(request.positions, sources, strict=True):
+                    self.dead_letters.write(
+                        flow=self.settings.flow,
+                        outcome=outcome.value,
+                        reason=reason or outcome.value,
+                        position=position,
+                        key=request.key,
+                        record=record,
+                        request={
+                            "method": request.method,
+                            "url": request.url,
+                            "body": request.payload,
+                        },
+                        status=response.status if response else None,
+                        error=response.error_message() if response and not response.ok else None,
+                        attempts=attempts,
+                    )
+        ids = ids or {}
+        identifier = ids.get("uid", ids.get("id"))
+        assert self.writer is not None
+        await self.writer.record_outcome(
+            request.key,
+            outcome.value,
+            attempts=attempts,
+            status=response.status if response else None,
+            error=reason if outcome is not Outcome.DELIVERED else note,
+            identifier=None if identifier is None else str(identifier),
+            fingerprint=mark,
+            unsure=unsure and outcome is not Outcome.DELIVERED,
+            position=str(request.position),
+            record=stored,
+            ids=ids or None,
+        )
+        self._count(outcome, len(request.positions))
+
+    def _count(self, outcome: Outcome, count: int) -> None:
+        self.result.summary.add(outcome, count)
+        self._progress()
+
+    def _progress(self, *, done: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not done and now - self._last_progress < self.progress_every_s:
+            return
+        self._last_progress = now
+        elapsed = now - self._started
+        summary = self.result.summary.copy()
+        rate = summary.read / elapsed if elapsed > 0 else 0.0
+        self.on_progress(
+            ProgressEvent(summary, self._in_flight, elapsed, rate, self.limiter.throttled, done)
+        )
+
+
+def _data(response: Response) -> Any:
+    parsed = response.parsed
+    return parsed.get("data") if isinstance(parsed, dict) else None

@@ -1,0 +1,186 @@
+"""Pacing requests so that a long run uses Cal.com's whole budget without provoking 429s.
+
+Cal.com answers every throttled request with ``X-RateLimit-Limit-Default``,
+``X-RateLimit-Remaining-Default`` and ``X-RateLimit-Reset-Default`` (CONTRACT.md §0.4).
+`RateLimiter` spreads the remaining budget over the time left to the reset, keeps the
+requests still in flight out of that budget, never sends when it believes nothing
+remains, and after a 429 holds every worker until Retry-After / the reset has passed.
+
+``auto`` starts from Cal.com's default (120 per 60 s) until the first answer tells
+otherwise; a fixed per-minute rate paces at exactly that rate (a token bucket) while
+still respecting what the headers say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+DEFAULT_LIMIT = 120
+DEFAULT_WINDOW_S = 60.0
+MAX_WAIT_S = 3600.0
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _header(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def reset_seconds(value: float, *, now_epoch: float) -> float:
+    """Seconds until a reset given as seconds-to-reset, milliseconds, or an epoch stamp.
+
+    Cal.com's unit is not documented (CONTRACT.md §0.4 ⚠️): a value up to 3600 is read as
+    seconds to wait, up to 10^9 as milliseconds, beyond that as an epoch time (seconds,
+    or milliseconds past 10^12).
+    """
+    if value <= 3600:
+        return max(0.0, value)
+    if value < 1e9:
+        return value / 1000.0
+    if value < 1e12:
+        return max(0.0, value - now_epoch)
+    return max(0.0, value / 1000.0 - now_epoch)
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now_epoch: float) -> float | None:
+    """The wait a 429 asks for: Retry-After (seconds), else the reset header."""
+    after = _header(headers, "retry-after")
+    if after is not None:
+        return max(0.0, after)
+    reset = _header(headers, "x-ratelimit-reset-default")
+    if reset is not None:
+        return reset_seconds(reset, now_epoch=now_epoch)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What the limiter currently believes: requests left and when the window resets."""
+
+    limit: int
+    remaining: float
+    resets_in_s: float
+    in_flight: int
+
+
+class RateLimiter:
+    """An async pacer shared by every worker of a run.
+
+    ``per_minute=None`` is ``auto``. ``burst`` is how many requests may leave back to
+    back (usually the concurrency); past it requests are spaced evenly. ``clock`` and
+    ``sleep`` are injectable so that tests can run on a fake clock.
+    """
+
+    def __init__(
+        self,
+        per_minute: int | None = None,
+        *,
+        burst: int = 1,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        epoch: Clock = time.time,
+    ) -> None:
+        self._fixed = per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._epoch = epoch
+        self._burst = max(1, burst)
+        now = clock()
+        self._limit = per_minute if per_minute is not None else DEFAULT_LIMIT
+        self._window = DEFAULT_WINDOW_S
+        self._remaining: float = float(self._limit)
+        self._reset_at = now + self._window
+        self._tokens = float(self._burst)
+        self._refilled_at = now
+        self._blocked_until = now
+        self._in_flight = 0
+        self._lock = asyncio.Lock()
+        self.throttled = 0
+
+    def budget(self) -> Budget:
+        now = self._clock()
+        return Budget(self._limit, self._remaining, max(0.0, self._reset_at - now), self._in_flight)
+
+    def _rate(self, now: float) -> float:
+        """Requests per second allowed now."""
+        if self._fixed is not None:
+            return self._fixed / 60.0
+        left = max(self._reset_at - now, 0.001)
+        spread = max(self._remaining, 0.0) / left
+        return max(spread, self._limit / self._window)
+
+    def _roll_window(self, now: float) -> None:
+        if now >= self._reset_at:
+            self._remaining = float(self._limit)
+            self._reset_at = now + self._window
+
+    async def acquire(self) -> None:
+        """Wait until a request may leave; the caller must then call `observe` or `release`."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                if now < self._blocked_until:
+                    await self._sleep(self._blocked_until - now)
+                    continue
+                self._roll_window(now)
+                if self._remaining < 1:
+                    await self._sleep(max(self._reset_at - now, 0.01))
+                    self._roll_window(self._clock())
+                    continue
+                rate = self._rate(now)
+                self._tokens = min(
+                    float(self._burst), self._tokens + (now - self._refilled_at) * rate
+                )
+                self._refilled_at = now
+                if self._tokens < 1:
+                    await self._sleep((1 - self._tokens) / rate)
+                    continue
+                self._tokens -= 1
+                self._remaining -= 1
+                self._in_flight += 1
+                return
+
+    def release(self) -> None:
+        """A request that got no answer (its budget stays spent: the server may have counted it)."""
+        self._in_flight = max(0, self._in_flight - 1)
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
+        """Learn from an answer; return how long a 429 asks everyone to wait, if it was one."""
+        self._in_flight = max(0, self._in_flight - 1)
+        now = self._clock()
+        limit = _header(headers, "x-ratelimit-limit-default")
+        remaining = _header(headers, "x-ratelimit-remaining-default")
+        reset = _header(headers, "x-ratelimit-reset-default")
+        if limit is not None and limit >= 1:
+            self._limit = int(limit)
+        if reset is not None:
+            left = min(reset_seconds(reset, now_epoch=self._epoch()), MAX_WAIT_S)
+            self._reset_at = now + left
+            if left > self._window:
+                self._window = left
+        if remaining is not None:
+            # What the server counted, less what left after this request and is unanswered.
+            self._remaining = max(0.0, remaining) - self._in_flight
+        if status != 429:
+            return None
+        self.throttled += 1
+        wait = retry_after_seconds(headers, now_epoch=self._epoch())
+        if wait is None:
+            wait = max(self._reset_at - now, 1.0)
+        wait = min(wait, MAX_WAIT_S)
+        self._blocked_until = max(self._blocked_until, now + wait)
+        self._remaining = 0.0
+        self._reset_at = max(self._reset_at, now + wait)
+        return wait

@@ -1,0 +1,313 @@
+"""Once-only effects: recognise what a request does, and look a resource up before resending.
+
+POST /v2/bookings (and the other creates) are not idempotent. When such a request may
+have reached Cal.com without an answer coming back, the engine asks here whether the
+resource exists before sending again: bookings by attendee, start and event type (and
+the ``metadata.calsink_key`` fingerprint calsink writes into each booking), event types
+by slug, webhooks by subscriber URL, schedules by name, out-of-office entries by their
+day range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+from calsink.deliver.transport import Response
+from calsink.records import Request
+from calsink.render import encode_body
+
+Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
+Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
+
+FINGERPRINT_FIELD = "calsink_key"
+MAX_METADATA_KEYS = 50
+
+_CREATE_PATHS: dict[str, Creates] = {
+    "/v2/bookings": "booking",
+    "/v2/event-types": "event-type",
+    "/v2/schedules": "schedule",
+    "/v2/webhooks": "webhook",
+    "/v2/me/ooo": "ooo",
+}
+_BOOKING_CHANGE = re.compile(r"^/v2/bookings/([^/]+)/(cancel|reschedule|confirm)$")
+_EVENT_TYPE = re.compile(r"^/v2/event-types/([^/]+)$")
+_ALREADY = {
+    "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
+    "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
+    "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
+}
+_API_VERSIONS: dict[Creates, str | None] = {
+    "booking": "2024-08-13",
+    "event-type": "2024-06-14",
+    "schedule": "2024-06-11",
+    "webhook": None,
+    "ooo": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a request does to Cal.com's state, read from its method and path."""
+
+    creates: Creates | None = None
+    change: Change | None = None
+    target: str | None = None
+
+    @property
+    def destructive(self) -> bool:
+        return self.change in ("cancel", "delete-event-type")
+
+
+def action_of(method: str, url: str) -> Action:
+    path = urlsplit(url).path.rstrip("/")
+    method = method.upper()
+    if method == "POST" and path in _CREATE_PATHS:
+        return Action(creates=_CREATE_PATHS[path])
+    match = _BOOKING_CHANGE.match(path)
+    if method == "POST" and match:
+        return Action(change=match.group(2), target=match.group(1))  # type: ignore[arg-type]
+    match = _EVENT_TYPE.match(path)
+    if method == "DELETE" and match:
+        return Action(change="delete-event-type", target=match.group(1))
+    return Action()
+
+
+def fingerprint(flow: str, key: str) -> str:
+    """A short, stable hash of flow name and record key, written into booking metadata."""
+    return hashlib.sha256(f"{flow}\x00{key}".encode()).hexdigest()[:16]
+
+
+def stamp(request: Request, flow: str) -> Request:
+    """The request with ``metadata.calsink_key`` added when it creates a booking.
+
+    Preview calls this too, so that what it shows is what is sent. The body is
+    re-encoded only when the fingerprint was added.
+    """
+    if action_of(request.method, request.url).creates != "booking":
+        return request
+    payload = request.payload
+    if not isinstance(payload, dict):
+        return request
+    metadata = payload.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or FINGERPRINT_FIELD in metadata:
+        return request
+    if len(metadata) >= MAX_METADATA_KEYS:
+        return request
+    stamped = {
+        **payload,
+        "metadata": {**metadata, FINGERPRINT_FIELD: fingerprint(flow, request.key)},
+    }
+    return dataclasses.replace(request, payload=stamped, body=encode_body(stamped))
+
+
+def already_done(action: Action, response: Response) -> bool:
+    """Cal.com says the change this request asks for has already happened."""
+    if action.change == "delete-event-type":
+        return response.status == 404
+    if action.change is None or not 400 <= response.status < 500:
+        return False
+    return bool(_ALREADY[action.change].search(response.error_message()))
+
+
+def identifiers(data: Any) -> dict[str, Any]:
+    """uid and id of a created resource (the first of a recurring series)."""
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if not isinstance(data, dict):
+        return {}
+    ids = {name: data[name] for name in ("uid", "id") if data.get(name) is not None}
+    if "uid" not in ids and data.get("recurringBookingUid"):
+        ids["uid"] = data["recurringBookingUid"]
+    return ids
+
+
+def primary_identifier(data: Any) -> str | None:
+    ids = identifiers(data)
+    value = ids.get("uid", ids.get("id"))
+    return None if value is None else str(value)
+
+
+# -- look-ups ------------------------------------------------------------------------------
+
+Get = Callable[[str, dict[str, str]], Awaitable[Response | None]]
+"""Sends a GET through the run's limiter and retries; None when no answer could be had."""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """``found`` is the resource when it exists; ``known`` is False when Cal.com could not tell."""
+
+    known: bool
+    found: Any = None
+
+    @property
+    def exists(self) -> bool:
+        return self.found is not None
+
+
+UNKNOWN = LookupResult(known=False)
+ABSENT = LookupResult(known=True)
+
+
+async def look_up(request: Request, flow: str, get: Get) -> LookupResult:
+    """Ask Cal.com whether the resource ``request`` creates already exists."""
+    creates = action_of(request.method, request.url).creates
+    payload = request.payload if isinstance(request.payload, dict) else None
+    if creates is None or payload is None:
+        return UNKNOWN
+    parts = urlsplit(request.url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    headers = {"Accept": "application/json"}
+    version = _API_VERSIONS[creates]
+    if version:
+        headers["cal-api-version"] = version
+    if creates == "booking":
+        return await _look_up_booking(origin, payload, fingerprint(flow, request.key), headers, get)
+    if creates == "event-type":
+        return await _find(get, f"{origin}/v2/event-types", headers, "slug", payload.get("slug"))
+    if creates == "schedule":
+        return await _find(get, f"{origin}/v2/schedules", headers, "name", payload.get("name"))
+    if creates == "webhook":
+        return await _find(
+            get,
+            f"{origin}/v2/webhooks?take=250",
+            headers,
+            "subscriberUrl",
+            payload.get("subscriberUrl"),
+        )
+    return await _look_up_ooo(origin, payload, headers, get)
+
+
+async def _list(get: Get, url: str, headers: dict[str, str]) -> list[Any] | None:
+    response = await get(url, headers)
+    if response is None or not response.ok or not isinstance(response.parsed, dict):
+        return None
+    data = response.parsed.get("data")
+    return data if isinstance(data, list) else None
+
+
+async def _find(
+    get: Get, url: str, headers: dict[str, str], field: str, wanted: Any
+) -> LookupResult:
+    if wanted is None:
+        return UNKNOWN
+    items = await _list(get, url, headers)
+    if items is None:
+        return UNKNOWN
+    for item in items:
+        if isinstance(item, dict) and item.get(field) == wanted:
+            return LookupResult(known=True, found=item)
+    return ABSENT
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(value: Any) -> str | None:
+    moment = _instant(value)
+    return moment.astimezone(UTC).date().isoformat() if moment else None
+
+
+async def _look_up_booking(
+    origin: str, payload: dict[str, Any], mark: str, headers: dict[str, str], get: Get
+) -> LookupResult:
+    attendee = _dict(payload.get("attendee"))
+    start = _instant(payload.get("start"))
+    email = attendee.get("email")
+    if start is None or not (email or attendee.get("name")):
+        return UNKNOWN
+    query: dict[str, Any] = {"take": 100}
+    if email:
+        query["attendeeEmail"] = email
+    else:
+        query["attendeeName"] = attendee["name"]
+    if isinstance(payload.get("eventTypeId"), int):
+        query["eventTypeId"] = payload["eventTypeId"]
+    skip = 0
+    for _ in range(20):
+        items = await _list(
+            get, f"{origin}/v2/bookings?{urlencode({**query, 'skip': skip})}", headers
+        )
+        if items is None:
+            return UNKNOWN
+        for item in items:
+            if isinstance(item, dict) and _same_booking(item, payload, start, mark):
+                return LookupResult(known=True, found=item)
+        if len(items) < 100:
+            return ABSENT
+        skip += 100
+    return UNKNOWN
+
+
+def _same_booking(
+    item: dict[str, Any], payload: dict[str, Any], start: datetime, mark: str
+) -> bool:
+    metadata = _dict(item.get("metadata"))
+    if metadata.get(FINGERPRINT_FIELD) is not None:
+        return bool(metadata[FINGERPRINT_FIELD] == mark)
+    if _instant(item.get("start")) != start:
+        return False
+    if item.get("status") in ("cancelled", "rejected"):
+        return False
+    event_type = _dict(item.get("eventType"))
+    wanted_id = payload.get("eventTypeId")
+    if wanted_id is not None:
+        return wanted_id in (item.get("eventTypeId"), event_type.get("id"))
+    wanted_slug = payload.get("eventTypeSlug")
+    return wanted_slug is None or wanted_slug == event_type.get("slug")
+
+
+async def _look_up_ooo(
+    origin: str, payload: dict[str, Any], headers: dict[str, str], get: Get
+) -> LookupResult:
+    start, end = _day(payload.get("start")), _day(payload.get("end"))
+    if start is None or end is None:
+        return UNKNOWN
+    items = await _list(get, f"{origin}/v2/me/ooo?take=250", headers)
+    if items is None:
+        return UNKNOWN
+    for item in items:
+        if isinstance(item, dict) and (_day(item.get("start")), _day(item.get("end"))) == (
+            start,
+            end,
+        ):
+            return LookupResult(known=True, found=item)
+    return ABSENT
+
+
+async def rescheduled_to(request: Request, get: Get) -> str | None:
+    """The uid of the booking a reschedule produced, read from the old booking."""
+    action = action_of(request.method, request.url)
+    if action.change != "reschedule" or action.target is None:
+        return None
+    parts = urlsplit(request.url)
+    url = f"{parts.scheme}://{parts.netloc}/v2/bookings/{action.target}"
+    response = await get(url, {"cal-api-version": "2024-08-13", "Accept": "application/json"})
+    if response is None or not response.ok or not isinstance(response.parsed, dict):
+        return None
+    data = response.parsed.get("data")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if isinstance(data, dict) and data.get("rescheduledToUid"):
+        return str(data["rescheduledToUid"])
+    return None

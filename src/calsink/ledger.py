@@ -1,0 +1,448 @@
+"""The ledger: what calsink sent for each record of each flow, and what came back.
+
+One SQLite file (WAL journal) holds, per flow name and record key, the state
+(``in_flight`` while a request may be on its way, then the outcome), the number of
+attempts, Cal.com's status and error message, the identifier Cal.com returned
+(uid or id), whether an attempt may have taken effect without an answer
+(``unsure``), and timestamps.
+
+Crash safety. The ``in_flight`` mark is committed before a request leaves and the
+outcome is committed before the record counts as done, so a run killed at any
+instant leaves every record either untouched, in flight (looked up before it is sent
+again), or finished. ``synchronous=NORMAL`` with WAL loses no committed transaction
+when the *process* dies (SIGKILL included): the WAL is in the OS page cache and is
+replayed on the next open. Only an operating-system crash or power loss can drop the
+last commits, which would then be sent again after a look-up.
+
+Writes from concurrent workers are grouped: `LedgerWriter` collects the writes made
+in one turn of the event loop and commits them in one transaction; each writer waits
+for that commit, so the order "mark committed, then send" still holds.
+
+Two runs of one flow cannot overlap: `Ledger.lock` takes an OS file lock next to the
+ledger (released by the OS even after SIGKILL) and raises `FlowBusyError` otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from calsink.flow import FlowReference
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    flow TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,
+    error TEXT,
+    identifier TEXT,
+    fingerprint TEXT,
+    unsure INTEGER NOT NULL DEFAULT 0,
+    position TEXT,
+    record TEXT,
+    key_values TEXT,
+    ids TEXT,
+    run_id INTEGER,
+    first_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (flow, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_key_values ON records (flow, key_values);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    flow TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    summary TEXT,
+    aborted TEXT
+);
+"""
+
+IN_FLIGHT = "in_flight"
+
+_MARK_SQL = """
+INSERT INTO records (flow, key, state, attempts, fingerprint, position, key_values, run_id,
+                     first_at, updated_at)
+VALUES (?, ?, 'in_flight', ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (flow, key) DO UPDATE SET
+    state = 'in_flight', attempts = excluded.attempts, fingerprint = excluded.fingerprint,
+    position = excluded.position, key_values = excluded.key_values, run_id = excluded.run_id,
+    updated_at = excluded.updated_at
+"""
+
+_OUTCOME_SQL = """
+INSERT INTO records (flow, key, state, attempts, status, error, identifier, fingerprint, unsure,
+                     position, record, key_values, ids, run_id, first_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (flow, key) DO UPDATE SET
+    state = excluded.state, attempts = excluded.attempts, status = excluded.status,
+    error = excluded.error, identifier = excluded.identifier,
+    fingerprint = coalesce(excluded.fingerprint, records.fingerprint),
+    unsure = excluded.unsure, position = excluded.position, record = excluded.record,
+    key_values = coalesce(excluded.key_values, records.key_values), ids = excluded.ids,
+    run_id = excluded.run_id,
+    updated_at = excluded.updated_at
+"""
+
+
+class FlowBusyError(RuntimeError):
+    """Another run of the same flow holds the ledger lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record's row in the ledger."""
+
+    flow: str
+    key: str
+    state: str
+    attempts: int
+    status: int | None
+    error: str | None
+    identifier: str | None
+    fingerprint: str | None
+    unsure: bool
+    position: str | None
+    record: Any
+    first_at: float
+    updated_at: float
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state == IN_FLIGHT
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    flow: str
+    kind: str
+    started_at: float
+    ended_at: float | None
+    summary: dict[str, Any] | None
+    aborted: str | None
+
+
+def key_values_text(values: Sequence[Any]) -> str:
+    """The canonical form of a record's key values, as stored and as looked up."""
+    return orjson.dumps([_plain(v) for v in values]).decode()
+
+
+def key_values_of(key: str) -> str:
+    """Key values of a Request key: a JSON array of values, else the key itself."""
+    if key.startswith("["):
+        try:
+            values = orjson.loads(key)
+        except orjson.JSONDecodeError:
+            values = None
+        if isinstance(values, list):
+            return key_values_text(values)
+    return key_values_text([key])
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class Ledger:
+    """The SQLite ledger at ``path`` (created with its folder when missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._guard = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._guard:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._guard:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def lock(self, flow: str) -> Iterator[None]:
+        """Hold the flow's run lock; raise FlowBusyError when another run holds it."""
+        lock_path = self.path.with_name(f"{self.path.name}.{flow}.lock")
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+        try:
+            if not _try_lock(handle):
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise FlowBusyError(
+                    f"flow {flow!r} is already running ({holder}); wait for that run to end, "
+                    f"or stop it — its ledger is {self.path}"
+                )
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, flow: str, key: str) -> Entry | None:
+        with self._guard:
+            row = self._db.execute(
+                "SELECT flow, key, state, attempts, status, error, identifier, fingerprint, "
+                "unsure, position, record, first_at, updated_at FROM records "
+                "WHERE flow = ? AND key = ?",
+                (flow, key),
+            ).fetchone()
+        return _entry(row) if row else None
+
+    def entries(self, flow: str, states: Sequence[str] | None = None) -> list[Entry]:
+        query = (
+            "SELECT flow, key, state, attempts, status, error, identifier, fingerprint, unsure, "
+            "position, record, first_at, updated_at FROM records WHERE flow = ?"
+        )
+        params: list[Any] = [flow]
+        if states:
+            query += f" AND state IN ({', '.join('?' for _ in states)})"
+            params.extend(states)
+        with self._guard:
+            rows = self._db.execute(query + " ORDER BY first_at", params).fetchall()
+        return [_entry(row) for row in rows]
+
+    def counts(self, flow: str) -> dict[str, int]:
+        with self._guard:
+            rows = self._db.execute(
+                "SELECT state, count(*) FROM records WHERE flow = ? GROUP BY state", (flow,)
+            ).fetchall()
+        return {str(state): int(count) for state, count in rows}
+
+    def resolve_reference(self, ref: FlowReference, key_values: tuple[str, ...]) -> str | None:
+        """The uid/id flow ``ref.flow`` recorded for the delivered record with these key values.
+
+        The renderer calls this for a path parameter given as ``{flow: ..., key: [...]}``.
+        Values compare as text (``7`` and ``"7"`` match). None when there is no such record.
+        """
+        with self._guard:
+            row = self._db.execute(
+                "SELECT identifier, ids FROM records WHERE flow = ? AND key_values = ? "
+                "AND state = 'delivered' ORDER BY updated_at DESC LIMIT 1",
+                (ref.flow, key_values_text(key_values)),
+            ).fetchone()
+        if row is None:
+            return None
+        identifier, ids_text = row
+        ids = orjson.loads(ids_text) if ids_text else {}
+        chosen = ids.get(ref.field) if isinstance(ids, dict) else None
+        if chosen is None:
+            chosen = identifier
+        return None if chosen is None else str(chosen)
+
+    def last_run(self, flow: str) -> RunRow | None:
+        with self._guard:
+            row = self._db.execute(
+                "SELECT id, flow, kind, started_at, ended_at, summary, aborted FROM runs "
+                "WHERE flow = ? ORDER BY id DESC LIMIT 1",
+                (flow,),
+            ).fetchone()
+        if row is None:
+            return None
+        summary = orjson.loads(row[5]) if row[5] else None
+        return RunRow(row[0], row[1], row[2], row[3], row[4], summary, row[6])
+
+    # -- writes --------------------------------------------------------------------------
+
+    def begin_run(self, flow: str, kind: str) -> int:
+        with self._guard:
+            cursor = self._db.execute(
+                "INSERT INTO runs (flow, kind, started_at) VALUES (?, ?, ?)",
+                (flow, kind, time.time()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def end_run(self, run_id: int, summary: dict[str, Any], aborted: str | None) -> None:
+        with self._guard:
+            self._db.execute(
+                "UPDATE runs SET ended_at = ?, summary = ?, aborted = ? WHERE id = ?",
+                (time.time(), orjson.dumps(summary).decode(), aborted, run_id),
+            )
+
+    def write_batch(self, marks: list[tuple[Any, ...]], outcomes: list[tuple[Any, ...]]) -> None:
+        """Commit in-flight marks and outcomes (rows for _MARK_SQL / _OUTCOME_SQL) at once."""
+        with self._guard:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if marks:
+                    self._db.executemany(_MARK_SQL, marks)
+                if outcomes:
+                    self._db.executemany(_OUTCOME_SQL, outcomes)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+@dataclass(slots=True)
+class _Pending:
+    marks: list[tuple[Any, ...]]
+    outcomes: list[tuple[Any, ...]]
+    done: asyncio.Future[None]
+
+
+class LedgerWriter:
+    """Group commit for one run: writes made in the same event-loop turn share a transaction."""
+
+    def __init__(self, ledger: Ledger, flow: str, run_id: int) -> None:
+        self.ledger = ledger
+        self.flow = flow
+        self.run_id = run_id
+        self._pending: _Pending | None = None
+
+    def _batch(self) -> _Pending:
+        if self._pending is None:
+            loop = asyncio.get_running_loop()
+            self._pending = _Pending([], [], loop.create_future())
+            loop.call_soon(self._flush)
+        return self._pending
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            self.ledger.write_batch(pending.marks, pending.outcomes)
+        except BaseException as exc:
+            pending.done.set_exception(exc)
+        else:
+            pending.done.set_result(None)
+
+    async def mark_in_flight(
+        self,
+        key: str,
+        *,
+        attempts: int,
+        fingerprint: str | None,
+        position: str | None,
+    ) -> None:
+        """Commit that a request for ``key`` may be on its way (awaited before sending)."""
+        now = time.time()
+        batch = self._batch()
+        batch.marks.append(
+            (
+                self.flow,
+                key,
+                attempts,
+                fingerprint,
+                position,
+                key_values_of(key),
+                self.run_id,
+                now,
+                now,
+            )
+        )
+        await asyncio.shield(batch.done)
+
+    async def record_outcome(
+        self,
+        key: str,
+        state: str,
+        *,
+        attempts: int,
+        status: int | None = None,
+        error: str | None = None,
+        identifier: str | None = None,
+        fingerprint: str | None = None,
+        unsure: bool = False,
+        position: str | None = None,
+        record: Any = None,
+        ids: dict[str, Any] | None = None,
+    ) -> None:
+        """Commit a record's outcome (or, with state IN_FLIGHT, leave it to be looked up)."""
+        now = time.time()
+        batch = self._batch()
+        batch.outcomes.append(
+            (
+                self.flow,
+                key,
+                state,
+                attempts,
+                status,
+                error,
+                identifier,
+                fingerprint,
+                1 if unsure else 0,
+                position,
+                orjson.dumps(record).decode() if record is not None else None,
+                key_values_of(key),
+                orjson.dumps(ids).decode() if ids else None,
+                self.run_id,
+                now,
+                now,
+            )
+        )
+        await asyncio.shield(batch.done)
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    record = orjson.loads(row[10]) if row[10] else None
+    return Entry(
+        flow=row[0],
+        key=row[1],
+        state=row[2],
+        attempts=row[3],
+        status=row[4],
+        error=row[5],
+        identifier=row[6],
+        fingerprint=row[7],
+        unsure=bool(row[8]),
+        position=row[9],
+        record=record,
+        first_at=row[11],
+        updated_at=row[12],
+    )
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True

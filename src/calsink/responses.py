@@ -1,0 +1,217 @@
+"""Response sinks (the "response webhook"): every API response, with its record's key.
+
+Each response becomes one JSON object: flow, key, positions, method, url, status,
+the parsed body, the identifier Cal.com returned, the attempt number and the time.
+It goes to a JSON Lines file, to stdout, and/or is POSTed to a webhook URL. A webhook
+delivery carries ``X-Calsink-Signature-256`` (lowercase hex HMAC-SHA256 of the raw
+body) when a secret is set. A receiver that fails is retried with backoff; what it
+never accepted is written to a fallback JSON Lines file and counted, never lost.
+
+Values under secret-looking keys (``secret``, ``apiKey``, ``password``, ``token``) are
+replaced by ``[redacted]``, and the API key is removed from any string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import aiohttp
+import orjson
+
+from calsink.deliver.retry import Backoff
+from calsink.deliver.transport import check_url
+
+REDACTED = "[redacted]"
+SIGNATURE_HEADER = "X-Calsink-Signature-256"
+_SECRET_KEYS = frozenset({"secret", "apikey", "api_key", "password", "token", "authorization"})
+
+
+def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` with secret fields redacted and every secret string removed."""
+    hidden = [s for s in secrets if s]
+    return _scrub(value, hidden)
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if str(k).lower() in _SECRET_KEYS and v else _scrub(v, secrets))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, str) and secrets:
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+    return value
+
+
+def sign(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SinkReport:
+    """What became of the responses: how many were written, how many a webhook refused."""
+
+    written: int
+    webhook_delivered: int
+    webhook_undelivered: int
+    undelivered_path: Path | None
+    jsonl_path: Path | None
+
+
+class JsonlSink:
+    """Appends one JSON object per line; each line is flushed to the OS at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed by close()
+
+    def write(self, line: bytes) -> None:
+        self._file.write(line)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class WebhookSink:
+    """POSTs each response to ``url`` from a background task; never blocks delivery."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | None,
+        undelivered_path: Path,
+        attempts: int = 5,
+        backoff: Backoff | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        check_url(url)
+        self.url = url
+        self.__secret = secret
+        self.undelivered_path = undelivered_path
+        self.attempts = attempts
+        self.backoff = backoff or Backoff(initial_s=0.2, max_s=5.0, jitter_s=0.2)
+        self.timeout_s = timeout_s
+        self.delivered = 0
+        self.undelivered = 0
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"WebhookSink({self.url!r})"
+
+    def write(self, line: bytes) -> None:
+        if self._task is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+            )
+            self._task = asyncio.get_running_loop().create_task(self._pump())
+        self._queue.put_nowait(line.rstrip(b"\n"))
+
+    async def _pump(self) -> None:
+        while (body := await self._queue.get()) is not None:
+            if await self._post(body):
+                self.delivered += 1
+            else:
+                self.undelivered += 1
+                self._spill(body)
+
+    def _spill(self, body: bytes) -> None:
+        self.undelivered_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.undelivered_path, "ab") as spill:
+            spill.write(body + b"\n")
+
+    async def _post(self, body: bytes) -> bool:
+        headers = {"Content-Type": "application/json"}
+        if self.__secret:
+            headers[SIGNATURE_HEADER] = sign(body, self.__secret)
+        assert self._session is not None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self._session.post(self.url, data=body, headers=headers) as answer:
+                    await answer.read()
+                    if 200 <= answer.status < 300:
+                        return True
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if attempt < self.attempts:
+                await asyncio.sleep(self.backoff.delay(attempt))
+        return False
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            try:
+                await self._task
+            finally:
+                if self._session is not None:
+                    await self._session.close()
+
+
+class ResponseSinks:
+    """All the sinks of a run; `emit` turns one response into one line for each."""
+
+    def __init__(
+        self,
+        *,
+        jsonl: Path | None = None,
+        stdout: IO[str] | None = None,
+        webhook: WebhookSink | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self._jsonl = JsonlSink(jsonl) if jsonl is not None else None
+        self._stdout = stdout
+        self._webhook = webhook
+        self.__secrets = [s for s in secrets if s]
+        self.written = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self._jsonl or self._stdout or self._webhook)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        line = orjson.dumps(scrub(event, self.__secrets)) + b"\n"
+        if self._jsonl is not None:
+            self._jsonl.write(line)
+        if self._stdout is not None:
+            self._stdout.write(line.decode())
+            self._stdout.flush()
+        if self._webhook is not None:
+            self._webhook.write(line)
+        self.written += 1
+
+    async def close(self) -> SinkReport:
+        if self._jsonl is not None:
+            self._jsonl.close()
+        if self._webhook is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook.close()
+        webhook = self._webhook
+        return SinkReport(
+            written=self.written,
+            webhook_delivered=webhook.delivered if webhook else 0,
+            webhook_undelivered=webhook.undelivered if webhook else 0,
+            undelivered_path=webhook.undelivered_path if webhook and webhook.undelivered else None,
+            jsonl_path=self._jsonl.path if self._jsonl else None,
+        )
+
+
+def default_stdout() -> IO[str]:
+    return sys.stdout

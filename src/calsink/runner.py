@@ -1,0 +1,744 @@
+"""The library calls behind `calsink run`, `test`, `status` and `retry`.
+
+Every call takes explicit settings (a LoadedFlow, the API key, overrides) and owns
+nothing global: `arun_flow` runs inside the caller's event loop, `run_flow` is the
+same call wrapped in `asyncio.run`. A run reads the source, renders each record,
+delivers the requests (`calsink.deliver.Engine`), commits every outcome to the
+ledger, writes responses and dead letters, and returns a `RunReport` whose
+``exit_code`` follows SPEC.md: 0 all delivered or skipped, 1 some rejected, failed or
+dead, 3 aborted (authentication failed, destructive cap reached, interrupted).
+Configuration problems raise `RunError` (exit code 2), including a second run of a
+flow that is already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import itertools
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal, TypeVar
+
+from calsink.deadletters import DeadLetterWriter, count_dead_letters, read_dead_letters
+from calsink.deliver.engine import (
+    ABORT_INTERRUPTED,
+    Engine,
+    EngineResult,
+    EngineSettings,
+    Item,
+    ProgressEvent,
+)
+from calsink.deliver.outcomes import Summary
+from calsink.deliver.ratelimit import RateLimiter
+from calsink.deliver.reconcile import action_of, stamp
+from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
+from calsink.flow import LoadedFlow, ResponseWebhook
+from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
+from calsink.records import Position, Record, Rejection, Request, SourceItem
+from calsink.render import encode_body
+from calsink.responses import ResponseSinks, WebhookSink, scrub
+
+__all__ = [
+    "ProgressEvent",
+    "RunError",
+    "RunReport",
+    "StatusReport",
+    "TestResult",
+    "arun_flow",
+    "flow_status",
+    "is_destructive",
+    "retry_flow",
+    "run_flow",
+    "send_test",
+]
+
+
+T = TypeVar("T")
+
+
+class RunError(Exception):
+    """A flow that cannot be run as configured; the message says what to change."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """The account of one run. ``summary`` counts add up to ``summary.read``.
+
+    ``unfinished`` counts records taken from the source that an abort left without an
+    outcome (the next run sends them); ``planned`` counts what a dry run would send.
+    """
+
+    flow: str
+    summary: Summary
+    aborted: str | None
+    abort_detail: str | None
+    exit_code: int
+    duration_s: float
+    unfinished: int = 0
+    planned: int = 0
+    throttled: int = 0
+    dry_run: bool = False
+    responses_path: Path | None = None
+    dead_letters_path: Path | None = None
+    dead_letters: int = 0
+    webhook_undelivered: int = 0
+    webhook_undelivered_path: Path | None = None
+    ledger_path: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            **self.summary.to_json(),
+            "aborted": self.aborted,
+            "abort_detail": self.abort_detail,
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 3),
+            "unfinished": self.unfinished,
+            "planned": self.planned,
+            "throttled": self.throttled,
+            "dry_run": self.dry_run,
+            "responses": str(self.responses_path) if self.responses_path else None,
+            "dead_letters_file": str(self.dead_letters_path) if self.dead_letters_path else None,
+            "dead_letters": self.dead_letters,
+            "webhook_undelivered": self.webhook_undelivered,
+            "webhook_undelivered_file": (
+                str(self.webhook_undelivered_path) if self.webhook_undelivered_path else None
+            ),
+            "ledger": str(self.ledger_path) if self.ledger_path else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    """One request sent by `send_test` and what came back (``error`` when nothing did)."""
+
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: Any
+    position: str
+    status: int | None
+    headers: dict[str, str]
+    body: Any
+    elapsed_s: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """What the ledger knows about a flow."""
+
+    flow: str
+    ledger_path: Path
+    counts: dict[str, int]
+    last_run_kind: str | None
+    last_run_started: float | None
+    last_run_ended: float | None
+    last_run_summary: dict[str, Any] | None
+    last_run_aborted: str | None
+    dead_letters: int
+    dead_letters_path: Path
+    running: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        summary = self.last_run_summary or {}
+        return {
+            "flow": self.flow,
+            "ledger": str(self.ledger_path),
+            "read": sum(self.counts.values()),
+            "delivered": self.counts.get("delivered", 0),
+            "skipped": summary.get("skipped", 0),
+            "rejected": summary.get("rejected", 0),
+            "failed": self.counts.get("failed", 0),
+            "dead": self.counts.get("dead", 0),
+            "in_flight": self.counts.get("in_flight", 0),
+            "last_run": {
+                "kind": self.last_run_kind,
+                "started_at": self.last_run_started,
+                "ended_at": self.last_run_ended,
+                "summary": self.last_run_summary,
+                "aborted": self.last_run_aborted,
+            },
+            "dead_letters": self.dead_letters,
+            "dead_letters_file": str(self.dead_letters_path),
+            "running": self.running,
+        }
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def with_base_url(loaded: LoadedFlow, base_url: str | None) -> LoadedFlow:
+    """The flow with ``destination.base_url`` replaced (for the sandbox or a proxy)."""
+    if not base_url:
+        return loaded
+    destination = loaded.flow.destination.model_copy(update={"base_url": base_url.rstrip("/")})
+    flow = loaded.flow.model_copy(update={"destination": destination})
+    return dataclasses.replace(loaded, flow=flow)
+
+
+def is_destructive(loaded: LoadedFlow) -> bool:
+    """Whether the flow cancels bookings or deletes event types."""
+    destination = loaded.flow.destination
+    if destination.template is not None:
+        from calsink.endpoints import TEMPLATES
+
+        endpoint = TEMPLATES.get(destination.template)
+        return bool(endpoint and endpoint.destructive)
+    assert destination.manual is not None
+    return action_of(destination.manual.method, destination.manual.url).destructive
+
+
+def _check_destructive(loaded: LoadedFlow, yes: bool) -> None:
+    if is_destructive(loaded) and not (loaded.flow.delivery.allow_destructive or yes):
+        what = loaded.flow.destination.template or "this manual request"
+        raise RunError(
+            f"flow {loaded.flow.name!r} uses {what}, which destroys data in Cal.com; set "
+            "`delivery.allow_destructive: true` in the flow file or pass --yes "
+            f"(at most delivery.max_destructive={loaded.flow.delivery.max_destructive} "
+            "records per run)"
+        )
+
+
+def _check_base_url(loaded: LoadedFlow) -> None:
+    try:
+        check_url(loaded.flow.destination.base_url + "/")
+    except InsecureURLError as exc:
+        raise RunError(f"destination.base_url: {exc}") from None
+
+
+def _exit_code(result: EngineResult) -> int:
+    if result.aborted is not None:
+        return 3
+    return 1 if result.summary.not_through else 0
+
+
+class _Book:
+    """Source records by position while their requests are under way (for dead letters)."""
+
+    def __init__(self) -> None:
+        self._records: dict[Position, Record | None] = {}
+
+    def keep(self, items: Iterable[SourceItem]) -> Iterator[SourceItem]:
+        for item in items:
+            self._records[item.position] = item.record
+            yield item
+
+    def take(self, positions: tuple[Position, ...]) -> list[Record | None]:
+        return [self._records.pop(p, None) for p in positions]
+
+
+class FollowFile(io.RawIOBase):
+    """A file read as it grows: at its end, waits for more until ``stop`` is set."""
+
+    def __init__(self, path: Path, stop: threading.Event, poll_s: float = 0.2) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._stop = stop
+        self._poll_s = poll_s
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            data = self._file.read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+            if self._stop.wait(self._poll_s):
+                return 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _open_items(
+    loaded: LoadedFlow, *, follow: bool, stdin: BinaryIO | None, stop: threading.Event
+) -> Iterator[SourceItem]:
+    from calsink.sources import open_source
+
+    settings = loaded.flow.source
+    if not follow or settings.path in (None, "-"):
+        return open_source(settings, loaded.base_dir, stdin=stdin)
+    assert settings.path is not None
+    path = loaded.resolve(settings.path)
+    file_format = settings.format or {
+        ".csv": "csv",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "json",
+    }.get(path.suffix.lower())
+    if file_format not in ("csv", "jsonl"):
+        raise RunError(f"--follow reads CSV and JSON Lines files; {settings.path} is neither")
+    if not path.exists():
+        raise RunError(f"source.path: no such file {path}")
+    tail = io.BufferedReader(FollowFile(path, stop))
+    piped = settings.model_copy(update={"path": "-", "format": file_format})
+    label = settings.path
+
+    def relabel(items: Iterator[SourceItem]) -> Iterator[SourceItem]:
+        for item in items:
+            position = dataclasses.replace(item.position, source=label)
+            yield dataclasses.replace(item, position=position)
+
+    return relabel(open_source(piped, loaded.base_dir, stdin=tail))
+
+
+async def _threaded(items: Iterator[Item], stop: threading.Event) -> AsyncIterator[Item]:
+    """Items produced by a daemon thread (stdin and --follow block while they wait)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    room = threading.BoundedSemaphore(256)
+
+    def pump() -> None:
+        try:
+            for item in items:
+                while not room.acquire(timeout=0.2):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
+        except BaseException as exc:  # handed to the event loop, raised there
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+
+    threading.Thread(target=pump, name="calsink-source", daemon=True).start()
+    while True:
+        kind, value = await queue.get()
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        room.release()
+        yield value
+
+
+def _secret_of(webhook: str | ResponseWebhook | None, environ: Mapping[str, str]) -> str | None:
+    if isinstance(webhook, ResponseWebhook) and webhook.secret_env:
+        secret = environ.get(webhook.secret_env)
+        if not secret:
+            raise RunError(
+                f"responses.webhook.secret_env names {webhook.secret_env}, which is not set"
+            )
+        return secret
+    return None
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+async def arun_flow(
+    loaded: LoadedFlow,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    force: bool = False,
+    yes: bool = False,
+    follow: bool = False,
+    stdin: BinaryIO | None = None,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stdout: IO[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    items: Iterable[SourceItem] | None = None,
+    kind: str = "run",
+) -> RunReport:
+    """Send every record of ``loaded`` (see the module docstring); for use inside a loop.
+
+    ``base_url`` overrides ``destination.base_url``; ``limit`` reads at most that many
+    records; ``force`` sends again records the ledger shows delivered; ``yes`` allows a
+    destructive template; ``follow`` keeps reading a growing file (or stdin) until
+    SIGINT / EOF; ``stdout`` receives responses when ``responses.stdout`` is set
+    (default sys.stdout); ``environ`` supplies ``responses.webhook.secret_env``
+    (default os.environ); ``items`` replaces the flow's source (used by retry).
+    """
+    started = time.monotonic()
+    loaded = with_base_url(loaded, base_url)
+    flow = loaded.flow
+    _check_base_url(loaded)
+    _check_destructive(loaded, yes)
+    env = os.environ if environ is None else environ
+    secrets = [api_key]
+    webhook_secret = _secret_of(flow.responses.webhook, env)
+    if webhook_secret:
+        secrets.append(webhook_secret)
+    ledger_path = loaded.resolve(flow.ledger)
+    ledger = Ledger(ledger_path)
+    try:
+        with ledger.lock(flow.name):
+            return await _run_locked(
+                loaded,
+                ledger,
+                api_key=api_key,
+                dry_run=dry_run,
+                limit=limit,
+                force=force,
+                follow=follow,
+                stdin=stdin,
+                on_progress=on_progress,
+                stdout=stdout,
+                secrets=secrets,
+                webhook_secret=webhook_secret,
+                items=items,
+                kind=kind,
+                started=started,
+            )
+    except FlowBusyError as exc:
+        raise RunError(str(exc)) from None
+    finally:
+        ledger.close()
+
+
+async def _run_locked(
+    loaded: LoadedFlow,
+    ledger: Ledger,
+    *,
+    api_key: str,
+    dry_run: bool,
+    limit: int | None,
+    force: bool,
+    follow: bool,
+    stdin: BinaryIO | None,
+    on_progress: Callable[[ProgressEvent], None] | None,
+    stdout: IO[str] | None,
+    secrets: list[str],
+    webhook_secret: str | None,
+    items: Iterable[SourceItem] | None,
+    kind: str,
+    started: float,
+) -> RunReport:
+    from calsink.pipeline import prepare
+
+    flow = loaded.flow
+    delivery = flow.delivery
+    stop = threading.Event()
+    book = _Book()
+    source = (
+        items if items is not None else _open_items(loaded, follow=follow, stdin=stdin, stop=stop)
+    )
+    if limit is not None:
+        source = itertools.islice(source, limit)
+    prepared = prepare(loaded, book.keep(source), resolve_reference=ledger.resolve_reference)
+    threaded = follow or flow.source.path == "-"
+    pending: Iterable[Item] | AsyncIterator[Item] = (
+        _threaded(prepared, stop) if threaded else prepared
+    )
+
+    responses_path = loaded.resolve(flow.responses.jsonl) if flow.responses.jsonl else None
+    dead_path = loaded.resolve(flow.dead_letters)
+    sinks: ResponseSinks | None = None
+    dead_letters: DeadLetterWriter | None = None
+    if not dry_run:
+        webhook = None
+        if flow.responses.webhook is not None:
+            url = flow.responses.webhook
+            url = url.url if isinstance(url, ResponseWebhook) else url
+            try:
+                webhook = WebhookSink(
+                    url,
+                    secret=webhook_secret,
+                    undelivered_path=dead_path.with_name(dead_path.stem + ".responses.jsonl"),
+                )
+            except InsecureURLError as exc:
+                raise RunError(f"responses.webhook: {exc}") from None
+        sinks = ResponseSinks(
+            jsonl=responses_path,
+            stdout=(stdout or _sys_stdout()) if flow.responses.stdout else None,
+            webhook=webhook,
+            secrets=secrets,
+        )
+        dead_letters = DeadLetterWriter(dead_path, secrets=secrets)
+    run_id = ledger.begin_run(flow.name, "dry-run" if dry_run else kind)
+    settings = EngineSettings(
+        flow=flow.name,
+        concurrency=delivery.concurrency,
+        rate_limit=None if delivery.rate_limit == "auto" else int(delivery.rate_limit),
+        max_attempts=delivery.max_attempts,
+        timeout_s=delivery.timeout_s,
+        max_destructive=delivery.max_destructive,
+        force=force,
+        dry_run=dry_run,
+    )
+    limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
+    result: EngineResult | None = None
+    sink_report = None
+    try:
+        async with Transport(
+            api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency
+        ) as transport:
+            engine = Engine(
+                settings,
+                transport=transport,
+                ledger=ledger,
+                writer=LedgerWriter(ledger, flow.name, run_id),
+                limiter=limiter,
+                sinks=sinks,
+                dead_letters=dead_letters,
+                source_records=book.take,
+                on_progress=on_progress,
+            )
+            result = await engine.run(pending)
+    finally:
+        stop.set()
+        if sinks is not None:
+            sink_report = await sinks.close()
+        if dead_letters is not None:
+            dead_letters.close()
+        if result is not None:
+            ledger.end_run(run_id, result.summary.to_json(), result.aborted)
+    if follow and result.aborted == ABORT_INTERRUPTED:
+        result.aborted = None
+    return RunReport(
+        flow=flow.name,
+        summary=result.summary,
+        aborted=result.aborted,
+        abort_detail=result.abort_detail,
+        exit_code=_exit_code(result),
+        duration_s=time.monotonic() - started,
+        unfinished=result.unfinished,
+        planned=result.planned,
+        throttled=result.throttled,
+        dry_run=dry_run,
+        responses_path=responses_path if not dry_run else None,
+        dead_letters_path=dead_path if dead_letters is not None else None,
+        dead_letters=dead_letters.count if dead_letters is not None else 0,
+        webhook_undelivered=sink_report.webhook_undelivered if sink_report else 0,
+        webhook_undelivered_path=sink_report.undelivered_path if sink_report else None,
+        ledger_path=ledger.path,
+    )
+
+
+def _sys_stdout() -> IO[str]:
+    import sys
+
+    return sys.stdout
+
+
+def run_flow(loaded: LoadedFlow, **options: Any) -> RunReport:
+    """`arun_flow` in a fresh event loop (uvloop when available); same keyword options.
+
+    Ctrl-C finishes the requests on the wire, records them, and returns a report with
+    ``aborted="interrupted"`` and exit code 3.
+    """
+    return _run_sync(arun_flow(loaded, **options))
+
+
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+# -- test, status, retry -------------------------------------------------------------------------
+
+
+def send_test(
+    loaded: LoadedFlow,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    record_index: int = 0,
+    payload: Any | None = None,
+    yes: bool = False,
+    timeout_s: float | None = None,
+) -> TestResult:
+    """Send one request — record number ``record_index`` of the source (0-based), or its
+    URL with ``payload`` as the body — and return the answer. The ledger is not touched."""
+    return _run_sync(
+        asend_test(
+            loaded,
+            api_key=api_key,
+            base_url=base_url,
+            record_index=record_index,
+            payload=payload,
+            yes=yes,
+            timeout_s=timeout_s,
+        )
+    )
+
+
+async def asend_test(
+    loaded: LoadedFlow,
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    record_index: int = 0,
+    payload: Any | None = None,
+    yes: bool = False,
+    timeout_s: float | None = None,
+) -> TestResult:
+    """`send_test` inside a running event loop."""
+    from calsink.pipeline import prepare
+
+    loaded = with_base_url(loaded, base_url)
+    _check_base_url(loaded)
+    _check_destructive(loaded, yes)
+    ledger_path = loaded.resolve(loaded.flow.ledger)
+    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    try:
+        source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event())
+        chosen: Request | Rejection | None = None
+        resolve = ledger.resolve_reference if ledger else None
+        for index, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
+            if index == record_index and not isinstance(item, Request | Rejection):
+                raise RunError(f"record {record_index} is filtered out by transform.where")
+            if index == record_index:
+                chosen = item  # type: ignore[assignment]
+                break
+    finally:
+        if ledger is not None:
+            ledger.close()
+    if chosen is None:
+        raise RunError(f"the source has no record number {record_index} (counting from 0)")
+    if isinstance(chosen, Rejection):
+        raise RunError(f"record {chosen.position} cannot be sent: {chosen.reason}")
+    request = stamp(chosen, loaded.flow.name)
+    body = request.body
+    shown = request.payload
+    if payload is not None:
+        body, shown = encode_body(payload), payload
+    secrets = [api_key]
+    async with Transport(
+        api_key, timeout_s=timeout_s or loaded.flow.delivery.timeout_s, connections=1
+    ) as transport:
+        try:
+            response = await transport.send(
+                request.method, request.url, headers=request.headers, body=body
+            )
+        except TransportError as exc:
+            return TestResult(
+                request.method,
+                request.url,
+                request.headers,
+                scrub(shown, secrets),
+                str(request.position),
+                None,
+                {},
+                None,
+                0.0,
+                error=str(exc),
+            )
+    parsed = (
+        response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
+    )
+    return TestResult(
+        request.method,
+        request.url,
+        request.headers,
+        scrub(shown, secrets),
+        str(request.position),
+        response.status,
+        dict(response.headers),
+        scrub(parsed, secrets),
+        response.elapsed_s,
+    )
+
+
+def flow_status(loaded: LoadedFlow) -> StatusReport:
+    """Counts per outcome in the ledger, the last run, and the dead letters waiting."""
+    flow = loaded.flow
+    ledger_path = loaded.resolve(flow.ledger)
+    dead_path = loaded.resolve(flow.dead_letters)
+    counts: dict[str, int] = {}
+    last = None
+    running = False
+    if ledger_path.exists():
+        with Ledger(ledger_path) as ledger:
+            counts = ledger.counts(flow.name)
+            last = ledger.last_run(flow.name)
+            try:
+                with ledger.lock(flow.name):
+                    pass
+            except FlowBusyError:
+                running = True
+    return StatusReport(
+        flow=flow.name,
+        ledger_path=ledger_path,
+        counts=counts,
+        last_run_kind=last.kind if last else None,
+        last_run_started=last.started_at if last else None,
+        last_run_ended=last.ended_at if last else None,
+        last_run_summary=last.summary if last else None,
+        last_run_aborted=last.aborted if last else None,
+        dead_letters=count_dead_letters(dead_path),
+        dead_letters_path=dead_path,
+        running=running,
+    )
+
+
+def retry_items(
+    loaded: LoadedFlow, only: Literal["failed", "dead"] | None = None
+) -> list[SourceItem]:
+    """The source records to send again: from the dead letters, and failed/dead ledger rows.
+
+    ``only=None`` takes rejected, failed and dead records; records are rendered again, so
+    a fixed flow file applies to them.
+    """
+    flow = loaded.flow
+    wanted = {only} if only else {"rejected", "failed", "dead"}
+    found: dict[str, SourceItem] = {}
+    for letter in read_dead_letters(loaded.resolve(flow.dead_letters)):
+        if letter.outcome in wanted and letter.position is not None and letter.record is not None:
+            found.setdefault(str(letter.position), SourceItem(letter.position, letter.record))
+    ledger_path = loaded.resolve(flow.ledger)
+    if ledger_path.exists():
+        from calsink.deadletters import position_from_json
+
+        states = [s for s in ("failed", "dead") if s in wanted]
+        with Ledger(ledger_path) as ledger:
+            entries = ledger.entries(flow.name, states) if states else []
+        for entry in entries:
+            for stored in entry.record or []:
+                if not isinstance(stored, dict) or stored.get("record") is None:
+                    continue
+                position = position_from_json(stored["position"])
+                found.setdefault(str(position), SourceItem(position, stored["record"]))
+    return sorted(found.values(), key=lambda item: (item.position.source, item.position.index))
+
+
+async def aretry_flow(
+    loaded: LoadedFlow,
+    *,
+    api_key: str,
+    only: Literal["failed", "dead"] | None = None,
+    **options: Any,
+) -> RunReport:
+    """`retry_flow` inside a running event loop."""
+    items = retry_items(loaded, only)
+    return await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+
+
+def retry_flow(
+    loaded: LoadedFlow,
+    *,
+    api_key: str,
+    only: Literal["failed", "dead"] | None = None,
+    **options: Any,
+) -> RunReport:
+    """Send again the records that did not get through (see `retry_items`); the other
+    keyword options are those of `arun_flow` (base_url, yes, on_progress, ...)."""
+    return _run_sync(aretry_flow(loaded, api_key=api_key, only=only, **options))
+
+
+__all__ += ["FollowFile", "aretry_flow", "asend_test", "retry_items", "with_base_url"]
