@@ -1,0 +1,86 @@
+"""`calsink templates` and `calsink init`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from calsink.endpoints import TEMPLATES
+from calsink.flow import load_flow
+
+
+def calsink(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "calsink", *args],
+        cwd=cwd,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_templates_lists_all_ten() -> None:
+    result = calsink("templates")
+    assert result.returncode == 0
+    for name, endpoint in TEMPLATES.items():
+        line = next(line for line in result.stdout.splitlines() if line.startswith(name + " "))
+        assert f"{endpoint.method} {endpoint.path}" in line
+
+
+def test_templates_name_shows_the_details() -> None:
+    result = calsink("templates", "cancel-booking")
+    assert result.returncode == 0
+    out = result.stdout
+    assert "POST /v2/bookings/{uid}/cancel" in out
+    assert "2026-02-25" in out
+    assert "uid (Booking UID)" in out
+    assert "cancellationReason" in out
+    assert "destructive" in out
+    assert '"uid": "bk_0123456789abcdef"' in out
+    booking = calsink("templates", "create-booking").stdout
+    assert "attendee {name, email, timeZone, phoneNumber, language}" in booking
+    schedule = calsink("templates", "create-schedule").stdout
+    assert "isDefault: false" in schedule
+
+
+def test_templates_json() -> None:
+    shown = orjson.loads(calsink("templates", "create-webhook", "--json").stdout)
+    assert shown["method"] == "POST" and shown["path"] == "/v2/webhooks"
+    assert shown["cal_api_version"] is None
+    assert shown["defaults"] == {"active": True}
+
+
+def test_unknown_template_exits_2_and_lists_names() -> None:
+    result = calsink("templates", "create-bookings")
+    assert result.returncode == 2
+    assert "create-booking" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_init_writes_a_flow_that_loads_and_validates(name: str, tmp_path: Path) -> None:
+    result = calsink("init", name, "-o", "flow.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    flow_file = tmp_path / "flow.yaml"
+    text = flow_file.read_text()
+    assert text.startswith("# calsink flow for the")
+    assert f"template: {name}" in text
+    loaded = load_flow(flow_file)
+    assert loaded.flow.destination.template == name
+    validated = calsink("validate", "flow.yaml", cwd=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    assert "read 1 · valid 1 · rejected 0" in validated.stderr
+    again = calsink("init", name, "-o", "flow.yaml", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_init_without_output_prints_the_flow() -> None:
+    result = calsink("init", "create-out-of-office")
+    assert result.returncode == 0
+    assert "template: create-out-of-office" in result.stdout
+    assert "path: create-out-of-office.jsonl" in result.stdout
