@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.sandbox import SandboxHandle, running_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox_process() -> Iterator[SandboxHandle]:
+    with running_sandbox("--rate-limit", "1000000") as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox(sandbox_process: SandboxHandle) -> SandboxHandle:
+    """A running sandbox over a real socket, reset to the seeded demo account for each test."""
+    sandbox_process.reset()
+    return sandbox_process
