@@ -207,6 +207,8 @@ class _Checker:
         self.problems.append(Problem(path, expected, describe(value), hint))
 
     def get(self, path: str) -> Any:
+        if "." not in path:
+            return self.body.get(path, _MISSING)
         current: Any = self.body
         for part in path.split("."):
             if not isinstance(current, dict):
