@@ -365,20 +365,25 @@ _ABSENT: Any = object()
 
 
 class Expression:
-    """One parsed, checked expression; ``evaluate`` runs it over a record."""
+    """One parsed, checked expression; ``evaluate`` runs it over a record.
 
-    __slots__ = ("_evaluator", "_tree", "text")
+    The checked tree is turned once into nested closures that use simpleeval's
+    operator table and this module's functions (the hot path for a million rows);
+    subscripts and slices are evaluated by simpleeval itself.
+    """
+
+    __slots__ = ("_evaluator", "_run", "text")
 
     def __init__(self, text: str, tree: ast.expr) -> None:
         self.text = text
-        self._tree = tree
         self._evaluator = _Evaluator()
+        self._run = _closure(tree, self._evaluator)
 
     def evaluate(self, record: dict[str, Any]) -> Any:
         evaluator = self._evaluator
         evaluator.record = record
         try:
-            return evaluator._eval(self._tree)
+            return self._run(record)
         except EvaluationError:
             raise
         except (simpleeval.NumberTooHigh, simpleeval.IterableTooLong) as exc:
@@ -398,6 +403,122 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
+
+
+Run = Callable[[dict[str, Any]], Any]
+
+
+def _closure(node: ast.expr, evaluator: _Evaluator) -> Run:
+    if isinstance(node, ast.Constant):
+        constant = node.value
+        return lambda record: constant
+    if isinstance(node, ast.Name):
+        return _name_closure(node.id)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return _call_closure(evaluator.functions[node.func.id], node.args, evaluator)
+    if isinstance(node, ast.Compare):
+        return _compare_closure(node, evaluator)
+    if isinstance(node, ast.BoolOp):
+        values = [_closure(value, evaluator) for value in node.values]
+        return _and_closure(values) if isinstance(node.op, ast.And) else _or_closure(values)
+    if isinstance(node, ast.UnaryOp):
+        unary = _OPERATORS[type(node.op)]
+        operand = _closure(node.operand, evaluator)
+        return lambda record: unary(operand(record))
+    if isinstance(node, ast.BinOp):
+        binary = _OPERATORS[type(node.op)]
+        left, right = _closure(node.left, evaluator), _closure(node.right, evaluator)
+        return lambda record: binary(left(record), right(record))
+    if isinstance(node, ast.IfExp):
+        test = _closure(node.test, evaluator)
+        body, orelse = _closure(node.body, evaluator), _closure(node.orelse, evaluator)
+        return lambda record: body(record) if test(record) else orelse(record)
+    if isinstance(node, ast.List | ast.Tuple):
+        items = [_closure(item, evaluator) for item in node.elts]
+        if isinstance(node, ast.Tuple):
+            return lambda record: tuple(item(record) for item in items)
+        return lambda record: [item(record) for item in items]
+    return lambda record: evaluator._eval(node)
+
+
+def _name_closure(name: str) -> Run:
+    if name in CONSTANTS:
+        constant = CONSTANTS[name]
+        return lambda record: constant
+    if "." not in name:
+
+        def read_flat(record: dict[str, Any]) -> Any:
+            try:
+                return record[name]
+            except KeyError:
+                raise MissingField(name, record) from None
+
+        return read_flat
+
+    def read_dotted(record: dict[str, Any]) -> Any:
+        value = dotted.get(record, name, _ABSENT)
+        if value is _ABSENT:
+            raise MissingField(name, record)
+        return value
+
+    return read_dotted
+
+
+def _call_closure(function: Callable[..., Any], args: list[ast.expr], evaluator: _Evaluator) -> Run:
+    arguments = [_closure(arg, evaluator) for arg in args]
+    if len(arguments) == 1:
+        only = arguments[0]
+        return lambda record: function(only(record))
+    if len(arguments) == 2:
+        first, second = arguments
+        return lambda record: function(first(record), second(record))
+    return lambda record: function(*[argument(record) for argument in arguments])
+
+
+def _compare_closure(node: ast.Compare, evaluator: _Evaluator) -> Run:
+    left = _closure(node.left, evaluator)
+    steps = [
+        (_OPERATORS[type(op)], _closure(comparator, evaluator))
+        for op, comparator in zip(node.ops, node.comparators, strict=True)
+    ]
+    if len(steps) == 1:
+        compare, right = steps[0]
+        return lambda record: compare(left(record), right(record))
+
+    def chain(record: dict[str, Any]) -> Any:
+        current = left(record)
+        for compare, right in steps:
+            following = right(record)
+            if not compare(current, following):
+                return False
+            current = following
+        return True
+
+    return chain
+
+
+def _and_closure(values: list[Run]) -> Run:
+    def evaluate(record: dict[str, Any]) -> Any:
+        result: Any = True
+        for value in values:
+            result = value(record)
+            if not result:
+                return result
+        return result
+
+    return evaluate
+
+
+def _or_closure(values: list[Run]) -> Run:
+    def evaluate(record: dict[str, Any]) -> Any:
+        result: Any = False
+        for value in values:
+            result = value(record)
+            if result:
+                return result
+        return result
+
+    return evaluate
 
 
 def compile_expression(text: str) -> Expression:

@@ -225,23 +225,20 @@ def _compile_template(text: str, config_key: str) -> Evaluate:
     if len(parts) == 1 and parts[0][0]:
         return _field_reader(parts[0][1])
 
-    readers: list[Evaluate] = [
-        _text_reader(_field_reader(piece)) if is_field else _constant(piece)
-        for is_field, piece in parts
-    ]
+    fields = {piece: _field_reader(piece) for is_field, piece in parts if is_field}
+    pieces = [(fields.get(piece) if is_field else None, piece) for is_field, piece in parts]
 
     def render(record: Record) -> str:
-        return "".join([read(record) for read in readers])
+        out: list[str] = []
+        for read, piece in pieces:
+            if read is None:
+                out.append(piece)
+            else:
+                value = read(record)
+                out.append(value if type(value) is str else text_of(value))
+        return "".join(out)
 
     return render
-
-
-def _constant(text: str) -> Evaluate:
-    return lambda record: text
-
-
-def _text_reader(read: Evaluate) -> Evaluate:
-    return lambda record: text_of(read(record))
 
 
 def _field_reader(path: str) -> Evaluate:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import codecs
 import io
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
@@ -61,25 +61,24 @@ class SourceReader(Iterator[SourceItem]):
     """The items of one source; closes the file when exhausted, closed or used as a context."""
 
     def __init__(self, items: Iterator[SourceItem], close: Callable[[], None]) -> None:
-        self._items = items
         self._close = close
         self._closed = False
+        self._items = _closing(items, close)
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        return self._items
 
     def __next__(self) -> SourceItem:
-        try:
-            return next(self._items)
-        except BaseException:
-            self.close()
-            raise
+        return next(self._items)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        close_items = getattr(self._items, "close", None)
-        if close_items is not None:
-            close_items()
-        self._close()
+        try:
+            self._items.close()
+        finally:
+            self._close()
 
     def __enter__(self) -> SourceReader:
         return self
@@ -92,8 +91,14 @@ class SourceReader(Iterator[SourceItem]):
     ) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        self.close()
+
+def _closing(
+    items: Iterator[SourceItem], close: Callable[[], None]
+) -> Generator[SourceItem, None, None]:
+    try:
+        yield from items
+    finally:
+        close()
 
 
 def open_source(

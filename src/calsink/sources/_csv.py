@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from calsink.records import Position, SourceItem
 from calsink.sources._errors import SourceError
-from calsink.sources._text import DecodedLines
+from calsink.sources._text import ENCODING_HINT, Watch, bad_character, open_text
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -26,13 +26,16 @@ def read_csv(
 ) -> Iterator[SourceItem]:
     """Read the header now (SourceError if it is unusable); return the rows as an iterator."""
     _allow_large_fields()
-    lines = DecodedLines(stream, codec)
-    line_iter = iter(lines)
-    sample = list(itertools.islice(line_iter, _SAMPLE_LINES))
-    chosen = delimiter or sniff_delimiter(sample)
-    reader = csv.reader(itertools.chain(sample, line_iter), delimiter=chosen, strict=True)
-    names, header_end = _header(reader, lines, label, chosen)
-    return _rows(reader, lines, label, names, header_end)
+    text, watch = open_text(stream, codec)
+    if delimiter is None:
+        sample = list(itertools.islice(text, _SAMPLE_LINES))
+        delimiter = sniff_delimiter(sample)
+        lines: Iterator[str] = itertools.chain(sample, text)
+    else:
+        lines = text
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    names, header_end = _header(reader, label, delimiter, codec.name)
+    return _rows(reader, watch, label, names, header_end, codec.name)
 
 
 def _allow_large_fields() -> None:
@@ -56,9 +59,7 @@ def sniff_delimiter(sample_lines: list[str]) -> str:
         return max(present, key=header.count)
 
 
-def _header(
-    reader: Reader, lines: DecodedLines, label: str, delimiter: str
-) -> tuple[list[str], int]:
+def _header(reader: Reader, label: str, delimiter: str, encoding: str) -> tuple[list[str], int]:
     line_num = 0
     while True:
         start = line_num + 1
@@ -76,9 +77,9 @@ def _header(
         line_num = reader.line_num
         if row:
             break
-    bad = lines.reason(start, line_num)
+    bad = bad_character("".join(row), encoding)
     if bad:
-        raise SourceError(f"{label}:{start}: cannot read the header row: {bad}")
+        raise SourceError(f"{label}:{start}: cannot read the header row: {bad}; {ENCODING_HINT}")
     names = [name.strip() for name in row]
     empty = [str(number) for number, name in enumerate(names, 1) if not name]
     if empty:
@@ -105,42 +106,57 @@ def _header(
 
 def _rows(
     reader: Reader,
-    lines: DecodedLines,
+    watch: Watch,
     label: str,
     names: list[str],
     header_end: int,
+    encoding: str,
 ) -> Iterator[SourceItem]:
     width = len(names)
     previous_end = header_end
     index = 0
+    next_row = reader.__next__
     while True:
         error: str | None = None
-        row: list[str] | None
         try:
-            row = next(reader)
+            row = next_row()
         except StopIteration:
             return
         except csv.Error as exc:
-            row = None
+            row = []
             error = _describe(exc)
         end = reader.line_num
         start = previous_end + 1
         previous_end = end
-        if row is not None and (not row or (width > 1 and len(row) == 1 and not row[0].strip())):
-            lines.reason(start, end)
+        if error is None and len(row) == width and not watch.suspect:
+            yield SourceItem(Position(label, index, start), dict(zip(names, row, strict=False)))
+            index += 1
             continue
-        bad = lines.reason(start, end) if lines.bad else None
+        if error is None and (not row or (width > 1 and len(row) == 1 and not row[0].strip())):
+            continue
+        if error is None and watch.suspect:
+            error = _bad_field(row, names, encoding)
         position = Position(label, index, start)
         index += 1
-        if error is None and bad is not None:
-            error = bad
-        if error is not None or row is None:
+        if error is not None:
             yield SourceItem(position, None, error)
         elif len(row) != width:
             fields = "1 field" if len(row) == 1 else f"{len(row)} fields"
             yield SourceItem(position, None, f"row has {fields} but the header has {width}")
         else:
             yield SourceItem(position, dict(zip(names, row, strict=True)))
+
+
+def _bad_field(row: list[str], names: list[str], encoding: str) -> str | None:
+    if bad_character("".join(row), encoding) is None:
+        return None
+    for number, value in enumerate(row, 1):
+        reason = bad_character(value, encoding)
+        if reason is not None:
+            column = f"`{names[number - 1]}`" if number <= len(names) else f"column {number}"
+            hint = "" if reason.startswith("a NUL") else f": {ENCODING_HINT}"
+            return f"{reason} in {column} (field {number}){hint}"
+    return None
 
 
 def _describe(exc: csv.Error) -> str:

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from calsink.records import Position, SourceItem
-from calsink.sources._text import DecodedLines, is_ascii_compatible
+from calsink.sources._text import ENCODING_HINT, bad_character, is_ascii_compatible, open_text
 
 
 def read_jsonl(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
@@ -37,22 +37,21 @@ def _utf8_lines(stream: BinaryIO, label: str) -> Iterator[SourceItem]:
 
 
 def _decoded_lines(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
-    lines = DecodedLines(stream, codec)
+    text, _ = open_text(stream, codec)
     index = 0
-    for text in lines:
-        number = lines.count
-        bad = lines.reason(number, number)
-        if not text.strip():
+    for number, line in enumerate(text, 1):
+        if not line.strip():
             continue
         position = Position(label, index, number)
         index += 1
+        bad = bad_character(line, codec.name)
         if bad is not None:
-            yield SourceItem(position, None, bad)
+            yield SourceItem(position, None, f"{bad}: {ENCODING_HINT}")
             continue
         try:
-            value = orjson.loads(text)
+            value = orjson.loads(line)
         except orjson.JSONDecodeError:
-            yield _explain(position, text.encode())
+            yield _explain(position, line.encode())
             continue
         yield _item(position, value)
 
@@ -89,8 +88,7 @@ def _explain(position: Position, raw: bytes) -> SourceItem:
         return SourceItem(
             position,
             None,
-            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}): "
-            "set source.encoding, e.g. latin-1 or cp1252",
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}): {ENCODING_HINT}",
         )
     try:
         value = json.loads(text, parse_constant=_reject_constant)

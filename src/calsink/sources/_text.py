@@ -1,15 +1,27 @@
-"""Bytes to text, line by line, so that one bad line costs one record and not the run."""
+"""Bytes to text without stopping at a bad byte: one bad row costs one record, not the run.
+
+Text is decoded with ``surrogateescape``, so an undecodable byte becomes a lone
+surrogate in the row instead of an exception. ``Watch`` sits below the decoder
+and looks at each chunk once (NUL bytes, bytes that do not decode); readers check
+their rows one by one only after it has seen something, so clean files pay nothing
+per row.
+"""
 
 from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
-from typing import BinaryIO
+import re
+from typing import TYPE_CHECKING, BinaryIO
 
 from calsink.sources._errors import SourceError
 
-_UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BAD_CHARACTER = re.compile("[\x00\udc80-\udcff]")
 
 
 def check_encoding(encoding: str, label: str) -> codecs.CodecInfo:
@@ -23,85 +35,74 @@ def check_encoding(encoding: str, label: str) -> codecs.CodecInfo:
 
 
 def is_ascii_compatible(codec: codecs.CodecInfo) -> bool:
-    """Whether every line of the file ends in the byte 0x0A (false for UTF-16 and UTF-32)."""
+    """Whether every line ends in the byte 0x0A and NUL is never part of a character."""
     return not codec.name.startswith(("utf-16", "utf-32"))
 
 
 def check_start(start: bytes, codec: codecs.CodecInfo, label: str) -> None:
     """Refuse a file whose byte-order mark says it is UTF-16/32 when read as something else."""
-    if is_ascii_compatible(codec) and start.startswith(_UTF16_BOMS):
-        kind = "UTF-32" if start.startswith(_UTF16_BOMS[:2]) else "UTF-16"
+    if not is_ascii_compatible(codec):
+        return
+    kind = "UTF-32" if start.startswith(_UTF32_BOMS) else None
+    kind = kind or ("UTF-16" if start.startswith(_UTF16_BOMS) else None)
+    if kind:
         raise SourceError(
             f"{label}: the file starts with a {kind} byte-order mark but is read as "
             f"{codec.name}; set source.encoding: {kind.lower()}"
         )
 
 
-class DecodedLines:
-    """The lines of a binary stream as text, numbered from 1, with the reasons lines were bad.
-
-    A line that does not decode is replaced (U+FFFD) and its reason kept in ``bad``;
-    so is a line with a NUL byte (the NUL is removed). The reader that consumes the
-    lines pops the reasons for the lines its record spans.
-    """
+class Watch(io.RawIOBase):
+    """Passes bytes through and notes whether any of them could make a row unreadable."""
 
     def __init__(self, stream: BinaryIO, codec: codecs.CodecInfo) -> None:
-        self.bad: dict[int, str] = {}
-        self.count = 0
+        super().__init__()
         self._stream = stream
-        self._codec = codec
+        self._narrow = is_ascii_compatible(codec)
+        self._decoder = codec.incrementaldecoder("strict")
+        self.suspect = not self._narrow
 
-    def __iter__(self) -> Iterator[str]:
-        if not is_ascii_compatible(self._codec):
-            yield from self._wide_lines()
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        if (not self.suspect and data and not data.isascii()) or b"\x00" in data:
+            self._inspect(data)
+        return len(data)
+
+    def _inspect(self, data: bytes) -> None:
+        if self.suspect:
             return
-        encoding = self._codec.name
-        first = True
-        for raw in self._stream:
-            self.count += 1
-            if first:
-                first = False
-                if raw.startswith(codecs.BOM_UTF8):
-                    raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                self.bad[self.count] = (
-                    f"not {encoding} (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}): "
-                    "set source.encoding, e.g. latin-1 or cp1252"
-                )
-                text = raw.decode(encoding, errors="replace")
-            if "\x00" in text:
-                self.bad.setdefault(
-                    self.count,
-                    f"a NUL byte at column {text.index(chr(0)) + 1} of line {self.count}",
-                )
-                text = text.replace("\x00", "")
-            yield text
-
-    def _wide_lines(self) -> Iterator[str]:
-        wrapper = io.TextIOWrapper(
-            self._stream, encoding=self._codec.name, errors="replace", newline=""
-        )
+        if self._narrow and b"\x00" in data:
+            self.suspect = True
+            return
         try:
-            for text in wrapper:
-                self.count += 1
-                if self.count == 1:
-                    text = text.removeprefix("\ufeff")
-                if "\x00" in text:
-                    self.bad.setdefault(self.count, f"a NUL character on line {self.count}")
-                    text = text.replace("\x00", "")
-                yield text
-        finally:
-            wrapper.detach()
+            self._decoder.decode(data)
+        except UnicodeDecodeError:
+            self.suspect = True
 
-    def reason(self, first: int, last: int) -> str | None:
-        """The first bad-line reason in ``first..last``; forgets those lines."""
-        if not self.bad:
-            return None
-        found = None
-        for number in range(first, last + 1):
-            reason = self.bad.pop(number, None)
-            if found is None:
-                found = reason
-        return found
+
+def open_text(stream: BinaryIO, codec: codecs.CodecInfo) -> tuple[io.TextIOWrapper, Watch]:
+    """The stream as text (lines kept whole, BOM dropped) and the watch below it."""
+    watch = Watch(stream, codec)
+    encoding = "utf-8-sig" if codec.name == "utf-8" else codec.name
+    buffered = io.BufferedReader(watch, buffer_size=64 * 1024)
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors="surrogateescape", newline="")
+    return text, watch
+
+
+def bad_character(text: str, encoding: str) -> str | None:
+    """Why ``text`` (decoded with surrogateescape) is not clean text, or None if it is."""
+    match = _BAD_CHARACTER.search(text)
+    if match is None:
+        return None
+    char = match.group(0)
+    if char == "\x00":
+        return "a NUL byte"
+    return f"not {encoding} (byte 0x{ord(char) - 0xDC00:02x})"
+
+
+ENCODING_HINT = "set source.encoding, e.g. latin-1 or cp1252"
