@@ -27,7 +27,8 @@ def get(record: dict[str, Any], path: str, default: Any = _MISSING) -> Any:
 
 
 def has(record: dict[str, Any], path: str) -> bool:
-    return get(record, path, _MISSING) is not _MISSING
+    sentinel = object()
+    return get(record, path, sentinel) is not sentinel
 
 
 def set_(record: dict[str, Any], path: str, value: Any) -> None:
