@@ -20,7 +20,11 @@ def cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProces
     env = {**os.environ, "CALSINK_CONFIG_DIR": str(config)}
     return subprocess.run(
         [sys.executable, "-m", "calsink", "credentials", *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 

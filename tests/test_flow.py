@@ -113,7 +113,9 @@ def test_a_missing_file_is_a_flow_error(tmp_path: Path) -> None:
 
 
 def test_tls_verification_cannot_be_turned_off() -> None:
-    text = GOOD.replace("  template: create-booking\n", "  template: create-booking\n  verify_tls: false\n")
+    text = GOOD.replace(
+        "  template: create-booking\n", "  template: create-booking\n  verify_tls: false\n"
+    )
     with pytest.raises(FlowError) as caught:
         parse_flow(text, environ={"RUN_ID": "x"})
     assert "TLS verification cannot be turned off" in str(caught.value)
@@ -126,7 +128,14 @@ def test_schema_command_prints_a_json_schema_that_describes_every_section() -> N
     schema = json.loads(result.stdout)
     assert schema["title"] == "calsink flow file"
     assert set(schema["properties"]) >= {
-        "version", "name", "source", "transform", "destination", "delivery", "responses",
-        "dead_letters", "ledger",
+        "version",
+        "name",
+        "source",
+        "transform",
+        "destination",
+        "delivery",
+        "responses",
+        "dead_letters",
+        "ledger",
     }
     assert "unknown_fields" in json.dumps(schema)

@@ -90,7 +90,9 @@ class BatchSettings(_Settings):
     """Records grouped into one JSON-array body (Cal.com has no batch endpoints)."""
 
     size: int = Field(default=100, ge=1, le=10_000)
-    group_by: str | None = Field(default=None, description="Records with equal values share a batch.")
+    group_by: str | None = Field(
+        default=None, description="Records with equal values share a batch."
+    )
 
 
 class DestinationSettings(_Settings):
@@ -234,9 +236,7 @@ def load_flow(
     return LoadedFlow(flow=flow, path=file, base_dir=base_dir or Path.cwd())
 
 
-def parse_flow(
-    text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None
-) -> Flow:
+def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None) -> Flow:
     env = os.environ if environ is None else environ
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -95,8 +95,9 @@ class Request:
     """One HTTP request exactly as it will be sent, less the Authorization header.
 
     ``body`` is the encoded bytes that go on the wire; ``payload`` is the same body as
-    a Python value, for display. ``key`` is what makes the record the same across runs.  The delivery transport adds Authorization itself so
-    that the key never lives in a Request.
+    a Python value, for display. ``key`` is what makes the record the same across runs.
+    The delivery transport adds Authorization itself so that the key never lives in a
+    Request.
     """
 
     method: str

@@ -77,16 +77,28 @@ def remove(name: str) -> None:
 @click.option("--base-url", default=None, help="Override the credential's API address.")
 def test(name: str, base_url: str | None) -> None:
     """Call GET /v2/me with the credential NAME and say who it belongs to."""
+    import asyncio
+
     from calsink.credentials import CredentialError, CredentialStore
-    from calsink.deliver.transport import TransportError, fetch_me
+    from calsink.deliver.transport import InsecureURLError, Transport, TransportError
 
     try:
         credential = CredentialStore().get(name)
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
-    url = base_url or credential.base_url or "https://api.cal.com"
+    url = (base_url or credential.base_url or "https://api.cal.com").rstrip("/")
+
+    async def fetch_me() -> tuple[int, object]:
+        async with Transport(credential.api_key, timeout_s=30) as transport:
+            answer = await transport.send(
+                "GET", f"{url}/v2/me", headers={"Accept": "application/json"}
+            )
+            return answer.status, answer.parsed
+
     try:
-        status, body = fetch_me(url, credential.api_key)
+        status, body = asyncio.run(fetch_me())
+    except InsecureURLError as exc:
+        fail(str(exc), EXIT_USAGE)
     except TransportError as exc:
         fail(f"could not reach {url}: {exc}", EXIT_ABORTED)
     if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
