@@ -27,6 +27,7 @@ Every expression is parsed and checked once, when the flow is loaded
 from __future__ import annotations
 
 import ast
+import json
 import math
 import operator
 from collections.abc import Callable
@@ -72,8 +73,7 @@ class MissingField(EvaluationError):
     def __init__(self, name: str, record: dict[str, Any]) -> None:
         self.name = name
         super().__init__(
-            f"a field `{name}` in the record",
-            "no such field; the record has: " + describe_keys(record),
+            f"a field `{name}` in the record", "none", "the record has: " + describe_keys(record)
         )
 
 
@@ -110,8 +110,8 @@ def text_of(value: Any) -> str:
         return str(value)
     try:
         return orjson.dumps(value, default=str).decode()
-    except TypeError:
-        return str(value)
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- the functions ------------------------------------------------------------------------
