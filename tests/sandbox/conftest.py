@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from sandbox_contract import Api, check_response
+
 from support.sandbox import Response, SandboxHandle, default_version
 
 

@@ -32,11 +32,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from openapi_schema_validator import OAS30Validator
+
 from support.sandbox import Response
 
 Api = Callable[..., Response]
@@ -71,7 +72,10 @@ def _patched() -> dict[str, Any]:
     webhook["payloadTemplate"] = {"type": "string", "nullable": True}
     for name, schema in schemas.items():
         props = schema.get("properties", {})
-        if name.endswith("FieldOutput_2024_06_14") and props.get("isDefault", {}).get("type") == "object":
+        if (
+            name.endswith("FieldOutput_2024_06_14")
+            and props.get("isDefault", {}).get("type") == "object"
+        ):
             props["isDefault"] = {"type": "boolean"}
     schemas["EmailDefaultFieldOutput_2024_06_14"]["properties"]["required"] = {"type": "boolean"}
     event_type = schemas["EventTypeOutput_2024_06_14"]["properties"]
@@ -88,7 +92,10 @@ def _patched() -> dict[str, Any]:
             "bookingUid": {"type": "string"},
         },
     }
-    schemas["SlotsData"] = {"type": "object", "additionalProperties": {"type": "array", "items": slot}}
+    schemas["SlotsData"] = {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": slot},
+    }
     schemas["SlotsOutput"] = _envelope({"$ref": "#/components/schemas/SlotsData"})
     schemas["ErrorEnvelope"] = {
         "type": "object",
@@ -114,7 +121,10 @@ def _patched() -> dict[str, Any]:
         "properties": {
             "property": {"type": "string"},
             "constraints": {"type": "object", "additionalProperties": {"type": "string"}},
-            "children": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+            "children": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ValidationError"},
+            },
         },
     }
     schemas["ValidationError"] = validation_item
@@ -129,7 +139,10 @@ def _patched() -> dict[str, Any]:
             "start": {"type": "string", "format": "date-time"},
             "end": {"type": "string", "format": "date-time"},
             "notes": {"type": "string"},
-            "reason": {"type": "string", "enum": ["unspecified", "vacation", "travel", "sick", "public_holiday"]},
+            "reason": {
+                "type": "string",
+                "enum": ["unspecified", "vacation", "travel", "sick", "public_holiday"],
+            },
         },
     }
     return schemas
@@ -202,9 +215,17 @@ def _booking_variant(booking: dict[str, Any]) -> str:
     seated = bool(booking.get("attendees")) and "seatUid" in booking["attendees"][0]
     recurring = "recurringBookingUid" in booking
     if "seatUid" in booking:
-        return "CreateRecurringSeatedBookingOutput_2024_08_13" if recurring else "CreateSeatedBookingOutput_2024_08_13"
+        return (
+            "CreateRecurringSeatedBookingOutput_2024_08_13"
+            if recurring
+            else "CreateSeatedBookingOutput_2024_08_13"
+        )
     if seated:
-        return "GetRecurringSeatedBookingOutput_2024_08_13" if recurring else "GetSeatedBookingOutput_2024_08_13"
+        return (
+            "GetRecurringSeatedBookingOutput_2024_08_13"
+            if recurring
+            else "GetSeatedBookingOutput_2024_08_13"
+        )
     return "RecurringBookingOutput_2024_08_13" if recurring else "BookingOutput_2024_08_13"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox_contract import Api
+
 from support.sandbox import SandboxHandle
 
 MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
@@ -14,7 +15,11 @@ def booking(start: str = MONDAY_9AM, event_type_id: int = 1, **extra: Any) -> di
     body: dict[str, Any] = {
         "start": start,
         "eventTypeId": event_type_id,
-        "attendee": {"name": "Ada Lovelace", "email": "ada@example.com", "timeZone": "Europe/London"},
+        "attendee": {
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "timeZone": "Europe/London",
+        },
     }
     body.update(extra)
     return body
@@ -57,7 +62,11 @@ def test_validation_errors_have_cal_coms_shape(api: Api) -> None:
     response = api(
         "POST",
         "/v2/bookings",
-        {"start": "next tuesday", "eventTypeId": 1, "attendee": {"name": "A", "timeZone": "Mars/Base"}},
+        {
+            "start": "next tuesday",
+            "eventTypeId": 1,
+            "attendee": {"name": "A", "timeZone": "Mars/Base"},
+        },
     )
     assert response.status == 400
     errors = response.json["error"]["details"]["errors"]
@@ -117,7 +126,11 @@ def test_reschedule_creates_a_new_booking_and_cancels_the_old_one(api: Api) -> N
     moved = api(
         "POST",
         f"/v2/bookings/{old['uid']}/reschedule",
-        {"start": "2030-01-08T15:00:00Z", "reschedulingReason": "clash", "rescheduledBy": "ada@example.com"},
+        {
+            "start": "2030-01-08T15:00:00Z",
+            "reschedulingReason": "clash",
+            "rescheduledBy": "ada@example.com",
+        },
     )
     assert moved.status == 201
     new = moved.data
@@ -147,11 +160,20 @@ def test_recurring_event_types_create_the_series_and_cancel_subsequent(api: Api)
     assert created.status == 201
     series = created.data
     assert isinstance(series, list) and len(series) == 4
-    assert [b["start"][:10] for b in series] == ["2030-01-07", "2030-01-14", "2030-01-21", "2030-01-28"]
+    assert [b["start"][:10] for b in series] == [
+        "2030-01-07",
+        "2030-01-14",
+        "2030-01-21",
+        "2030-01-28",
+    ]
     assert len({b["recurringBookingUid"] for b in series}) == 1
-    too_many = api("POST", "/v2/bookings", booking("2030-02-04T14:00:00Z", event_type_id=3, recurrenceCount=5))
+    too_many = api(
+        "POST", "/v2/bookings", booking("2030-02-04T14:00:00Z", event_type_id=3, recurrenceCount=5)
+    )
     assert too_many.status == 400
-    cancelled = api("POST", f"/v2/bookings/{series[1]['uid']}/cancel", {"cancelSubsequentBookings": True})
+    cancelled = api(
+        "POST", f"/v2/bookings/{series[1]['uid']}/cancel", {"cancelSubsequentBookings": True}
+    )
     assert cancelled.status == 200
     statuses = [api("GET", f"/v2/bookings/{b['uid']}").data["status"] for b in series]
     assert statuses == ["accepted", "cancelled", "cancelled", "cancelled"]
@@ -163,7 +185,11 @@ def test_seated_event_types_fill_their_seats(api: Api) -> None:
     start = "2030-01-09T15:00:00Z"
     seats = []
     for index in range(5):
-        attendee = {"name": f"Guest {index}", "email": f"guest{index}@example.com", "timeZone": "UTC"}
+        attendee = {
+            "name": f"Guest {index}",
+            "email": f"guest{index}@example.com",
+            "timeZone": "UTC",
+        }
         response = api("POST", "/v2/bookings", booking(start, event_type_id=4, attendee=attendee))
         assert response.status == 201
         seats.append(response.data)
@@ -172,10 +198,16 @@ def test_seated_event_types_fill_their_seats(api: Api) -> None:
     full = api(
         "POST",
         "/v2/bookings",
-        booking(start, event_type_id=4, attendee={"name": "Late", "email": "late@example.com", "timeZone": "UTC"}),
+        booking(
+            start,
+            event_type_id=4,
+            attendee={"name": "Late", "email": "late@example.com", "timeZone": "UTC"},
+        ),
     )
     assert full.status == 400
-    cancelled = api("POST", f"/v2/bookings/{seats[0]['uid']}/cancel", {"seatUid": seats[0]["seatUid"]})
+    cancelled = api(
+        "POST", f"/v2/bookings/{seats[0]['uid']}/cancel", {"seatUid": seats[0]["seatUid"]}
+    )
     assert cancelled.status == 200
     assert len(cancelled.data["attendees"]) == 4
     slots = api("GET", "/v2/slots?eventTypeId=4&start=2030-01-09&end=2030-01-09").data
@@ -202,33 +234,51 @@ def test_listing_filters_and_paginates(api: Api) -> None:
     cancelled = api("GET", "/v2/bookings?status=cancelled&attendeeEmail=grace@example.com")
     assert [b["uid"] for b in cancelled.data] == [made["uid"]]
     desc = api("GET", "/v2/bookings?sortStart=desc&afterStart=2030-01-07T14:30:00Z")
-    assert [b["start"][:16] for b in desc.data] == ["2030-01-08T14:00", "2030-01-07T16:00", "2030-01-07T15:00"]
+    assert [b["start"][:16] for b in desc.data] == [
+        "2030-01-08T14:00",
+        "2030-01-07T16:00",
+        "2030-01-07T15:00",
+    ]
     assert api("GET", "/v2/bookings?status=someday").status == 400
     assert api("GET", "/v2/bookings", api_key=None).status == 401
 
 
 def test_slots_follow_the_schedule_bookings_buffers_and_time_zone(api: Api) -> None:
-    slots = api("GET", "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=America/New_York").data
+    slots = api(
+        "GET", "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=America/New_York"
+    ).data
     monday = [s["start"] for s in slots["2030-01-07"]]
     assert len(monday) == 16
     assert monday[0] == "2030-01-07T09:00:00.000-05:00"
     assert monday[-1] == "2030-01-07T16:30:00.000-05:00"
     weekend = api("GET", "/v2/slots?eventTypeId=1&start=2030-01-12&end=2030-01-13").data
     assert weekend == {}
-    paris = api("GET", "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=Europe/Paris&format=range")
+    paris = api(
+        "GET",
+        "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=Europe/Paris&format=range",
+    )
     first = paris.data["2030-01-07"][0]
-    assert first == {"start": "2030-01-07T15:00:00.000+01:00", "end": "2030-01-07T15:30:00.000+01:00"}
+    assert first == {
+        "start": "2030-01-07T15:00:00.000+01:00",
+        "end": "2030-01-07T15:30:00.000+01:00",
+    }
     buffered = api(
         "POST",
         "/v2/event-types",
         {"title": "Buffered", "slug": "buffered", "lengthInMinutes": 30, "afterEventBuffer": 30},
     ).data
     api("POST", "/v2/bookings", booking("2030-01-07T15:00:00Z", event_type_id=buffered["id"]))
-    after = api("GET", "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=America/New_York").data
+    after = api(
+        "GET", "/v2/slots?eventTypeId=1&start=2030-01-07&end=2030-01-07&timeZone=America/New_York"
+    ).data
     remaining = {s["start"][11:16] for s in after["2030-01-07"]}
     assert "10:00" not in remaining and "10:30" not in remaining
     assert "09:30" in remaining and "11:00" in remaining
-    api("POST", "/v2/me/ooo", {"start": "2030-01-08T00:00:00.000Z", "end": "2030-01-08T23:59:59.999Z"})
+    api(
+        "POST",
+        "/v2/me/ooo",
+        {"start": "2030-01-08T00:00:00.000Z", "end": "2030-01-08T23:59:59.999Z"},
+    )
     away = api("GET", "/v2/slots?eventTypeId=1&start=2030-01-08&end=2030-01-08").data
     assert away == {}
     assert api("POST", "/v2/bookings", booking("2030-01-08T14:00:00Z")).status == 400

@@ -145,7 +145,9 @@ def _request(
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return Response(answer.status, dict(answer.headers.items()), answer.read(), method, path)
+            return Response(
+                answer.status, dict(answer.headers.items()), answer.read(), method, path
+            )
     except urllib.error.HTTPError as error:
         with error:
             return Response(error.code, dict(error.headers.items()), error.read(), method, path)

@@ -152,7 +152,6 @@ class SandboxApp:
                 scope, method, path, query_string, parsed_body, body_ok, decision, entry
             )
         except _Dropped:
-            self.log.add(entry)
             return
         headers.append((b"x-request-id", request_id.encode()))
         action = decision.action if decision else None
@@ -179,27 +178,27 @@ class SandboxApp:
         decision: Decision | None,
         entry: dict[str, Any],
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        token = _bearer(scope)
         if decision is not None:
             entry["fault"] = decision.describe()
             if decision.latency_ms:
                 await asyncio.sleep(decision.latency_ms / 1000)
-            action = decision.action
-            if action is not None:
-                if action.kind == "drop-before":
-                    await _abort(scope, None)
-                    raise _Dropped
-                if action.kind == "timeout":
-                    await asyncio.sleep((action.ms or 0) / 1000)
-                if action.kind == "status":
-                    status = action.status or 500
-                    error = ApiError(status, f"Injected fault: HTTP {status}")
-                    extra: list[tuple[bytes, bytes]] = []
-                    if action.retry_after is not None:
-                        extra.append((b"retry-after", str(action.retry_after).encode()))
-                    return status, self._error_bytes(error, path, query_string), extra
-        token = _bearer(scope)
         verdict = self.limiter.hit(token or _client(scope))
         headers = verdict.headers()
+        action = decision.action if decision is not None else None
+        if action is not None:
+            if action.kind == "drop-before":
+                self.log.add(entry)
+                await _abort(scope, None)
+                raise _Dropped
+            if action.kind == "timeout":
+                await asyncio.sleep((action.ms or 0) / 1000)
+            if action.kind == "status":
+                status = action.status or 500
+                error = ApiError(status, f"Injected fault: HTTP {status}")
+                if action.retry_after is not None:
+                    headers.append((b"retry-after", str(action.retry_after).encode()))
+                return status, self._error_bytes(error, path, query_string), headers
         if not verdict.allowed:
             error = ApiError(429, THROTTLED)
             headers.append((b"retry-after", str(max(verdict.reset_s, 1)).encode()))
