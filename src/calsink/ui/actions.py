@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from calsink.credentials import Credential, CredentialStore, resolve_api_key
-from calsink.endpoints import TEMPLATES
 from calsink.flow import Flow, FlowReference, LoadedFlow
 from calsink.records import Filtered, Rejection, Request
+from calsink.redact import preview_headers
 from calsink.render import ResolveReference
 from calsink.ui.drafts import DraftError, attribute_paths, flow_to_yaml
-from calsink.ui.views import filtered_view, plain, rejection_view, request_view
+from calsink.ui.views import filtered_view, rejection_view, request_view
 
 MAX_SAMPLES = 50
 
@@ -34,6 +34,8 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     from calsink.sources import open_source
     from calsink.transform import Transformer
 
+    if loaded.flow.source.path == "":
+        raise DraftError(["source.path: choose the file to read the records from"])
     if loaded.flow.source.path == "-":
         raise DraftError(["source.path: the page cannot read stdin; choose a file"])
     count = max(1, min(count, MAX_SAMPLES))
@@ -86,15 +88,11 @@ def _reference_resolver(loaded: LoadedFlow) -> Iterator[ResolveReference | None]
         yield ledger.resolve_reference
 
 
-def is_destructive(flow: Flow) -> bool:
-    destination = flow.destination
-    if destination.template is not None:
-        endpoint = TEMPLATES.get(destination.template)
-        return endpoint is not None and endpoint.destructive
-    manual = destination.manual
-    return manual is not None and (
-        manual.method == "DELETE" or manual.url.rstrip("/").endswith("/cancel")
-    )
+def is_destructive(loaded: LoadedFlow) -> bool:
+    """Cancels bookings or deletes event types: the page asks before sending."""
+    from calsink.runner import is_destructive as library_is_destructive
+
+    return library_is_destructive(loaded)
 
 
 def credential_for(flow: Flow, store: CredentialStore) -> Credential:
@@ -107,19 +105,35 @@ def send_test(
     *,
     record_index: int,
     payload: Any | None,
+    yes: bool,
 ) -> dict[str, Any]:
-    """Send one request as `calsink test` does, and describe the response."""
+    """Send one request as `calsink test` does, and describe the response.
+
+    The request goes to the flow's base URL — the one the samples show.
+    """
     from calsink.runner import send_test as library_send_test
 
     credential = credential_for(loaded.flow, store)
     result = library_send_test(
         loaded,
         api_key=credential.api_key,
-        base_url=credential.base_url,
         record_index=record_index,
         payload=payload,
+        yes=yes,
     )
-    return {"result": plain(result)}
+    return {
+        "position": result.position,
+        "method": result.method,
+        "url": result.url,
+        "request_headers": [list(pair) for pair in preview_headers(result.request_headers)],
+        "request_body": result.request_body,
+        "status": result.status,
+        "ok": result.ok,
+        "headers": result.headers,
+        "body": result.body,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "error": result.error,
+    }
 
 
 def save(flow: Flow, path: Path) -> str:

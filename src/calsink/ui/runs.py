@@ -10,7 +10,6 @@ from typing import Any
 from calsink.credentials import CredentialStore
 from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
-from calsink.ui.views import plain
 
 
 @dataclass
@@ -62,9 +61,7 @@ class Runs:
         state = RunState(number=self._count, flow_path=str(loaded.path or ""))
         self.current = state
         self._task = asyncio.create_task(
-            self._run(
-                state, loaded, api_key=credential.api_key, base_url=credential.base_url, yes=yes
-            )
+            self._run(state, loaded, api_key=credential.api_key, yes=yes)
         )
         return state
 
@@ -74,25 +71,28 @@ class Runs:
         loaded: LoadedFlow,
         *,
         api_key: str,
-        base_url: str | None,
         yes: bool,
     ) -> None:
-        from calsink.runner import arun_flow
+        from calsink.runner import ProgressEvent, arun_flow
 
-        def on_progress(progress: Any) -> None:
-            state.progress = plain(progress)
+        def on_progress(event: ProgressEvent) -> None:
+            state.progress = {
+                **event.summary.to_json(),
+                "in_flight": event.in_flight,
+                "rate_per_s": round(event.rate_per_s, 1),
+                "throttled": event.throttled,
+            }
 
         try:
-            report = await arun_flow(
-                loaded, api_key=api_key, base_url=base_url, yes=yes, on_progress=on_progress
-            )
+            # The flow's own base URL: the one the page's samples showed.
+            report = await arun_flow(loaded, api_key=api_key, yes=yes, on_progress=on_progress)
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
             from calsink.redact import redact_text
 
             state.error = redact_text(str(exc) or type(exc).__name__, [api_key])
             state.state = "failed"
         else:
-            state.report = plain(report)
+            state.report = report.to_json()
             state.state = "finished"
         finally:
             state.finished = time.time()

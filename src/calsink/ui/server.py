@@ -120,14 +120,15 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         except Exception as exc:  # a source or render failure the user must see beside the form
             return _problems([_readable(exc)])
         result["yaml"] = flow_to_yaml(loaded.flow)
-        result["destructive"] = actions.is_destructive(loaded.flow)
+        result["destructive"] = actions.is_destructive(loaded)
         return _json(result)
 
     async def send_test(request: HttpRequest) -> Response:
         body = await _body(request)
         try:
             loaded = load_draft(body.get("flow"), base_dir=context.base_dir)
-            if actions.is_destructive(loaded.flow) and body.get("confirmed") is not True:
+            confirmed = body.get("confirmed") is True
+            if actions.is_destructive(loaded) and not confirmed:
                 return _problems(
                     ["this endpoint changes or deletes data in Cal.com: confirm to send"],
                     status=409,
@@ -138,6 +139,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                     context.store,
                     record_index=_int(body.get("record_index"), 0),
                     payload=body.get("payload"),
+                    yes=confirmed,
                 )
             )
         except DraftError as exc:
@@ -146,7 +148,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems([str(exc)])
         except Exception as exc:
             return _problems([_readable(exc)])
-        return _json(result)
+        return _json({"result": result})
 
     async def save(request: HttpRequest) -> Response:
         body = await _body(request)
@@ -175,7 +177,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             loaded = await run_in_threadpool(load_flow, path, base_dir=context.base_dir)
         except FlowError as exc:
             return _problems(exc.problems)
-        if actions.is_destructive(loaded.flow) and body.get("confirmed") is not True:
+        if actions.is_destructive(loaded) and body.get("confirmed") is not True:
             return _problems(
                 ["this flow changes or deletes data in Cal.com: confirm to activate"],
                 status=409,

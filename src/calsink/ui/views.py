@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from calsink.endpoints import Endpoint
@@ -41,21 +40,3 @@ def rejection_view(rejection: Rejection) -> dict[str, Any]:
 
 def filtered_view(filtered: Filtered) -> dict[str, Any]:
     return {"kind": "filtered", "position": str(filtered.position), "reason": filtered.reason}
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses, tuples and paths as JSON values (for reports whose shape may grow)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_json = getattr(value, "to_json", None)
-        if callable(to_json):
-            return plain(to_json())
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)

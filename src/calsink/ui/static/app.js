@@ -493,17 +493,19 @@ async function sendTest(sample, key, textarea, generated, resultBox, button) {
 }
 
 function renderTestResult(result) {
-  const status = result.status;
-  const ok = typeof status === "number" && status >= 200 && status < 300;
-  const body = result.body !== undefined ? result.body : result.response;
+  const body = result.body;
   const data = body && typeof body === "object" ? body.data : null;
   const identifier = data && typeof data === "object" && !Array.isArray(data)
     ? (data.uid !== undefined ? `uid ${data.uid}` : data.id !== undefined ? `id ${data.id}` : null)
     : null;
-  return el("div", { className: `result ${ok ? "ok" : "bad"}` },
-    el("p", { className: "status-line" }, `HTTP ${status}`, identifier ? ` · ${identifier}` : ""),
+  const line = result.status === null
+    ? `No answer from ${result.url}`
+    : `HTTP ${result.status}${identifier ? ` · ${identifier}` : ""} · ${result.elapsed_s} s`;
+  return el("div", { className: `result ${result.ok ? "ok" : "bad"}` },
+    el("p", { className: "status-line", text: line }),
     result.error ? el("p", { text: result.error }) : null,
-    el("pre", { tabindex: "0", text: pretty(body === undefined ? result : body) }));
+    el("p", { className: "muted", text: `${result.method} ${result.url} (${result.position})` }),
+    body === null || body === undefined ? null : el("pre", { tabindex: "0", text: pretty(body) }));
 }
 
 // ---------------------------------------------------------------- Done / Activate
@@ -572,32 +574,31 @@ const OUTCOMES = ["read", "delivered", "skipped", "rejected", "failed", "dead"];
 
 function counts(value) {
   if (!value || typeof value !== "object") return {};
-  const source = value.counts && typeof value.counts === "object" ? value.counts : value;
   const found = {};
-  for (const name of OUTCOMES) if (typeof source[name] === "number") found[name] = source[name];
+  for (const name of OUTCOMES) if (typeof value[name] === "number") found[name] = value[name];
   return found;
 }
 
 function showRun(run) {
   const progress = counts(run.progress);
-  const done = ["delivered", "skipped", "rejected", "failed", "dead"]
-    .reduce((sum, name) => sum + (progress[name] || 0), 0);
-  const total = run.progress && typeof run.progress.total === "number" ? run.progress.total : progress.read;
   const bar = $("run-progress");
-  if (run.state !== "running") {
+  if (run.state === "running") {
+    bar.removeAttribute("value");  // a stream has no known end: the bar shows activity
+  } else {
     bar.max = 1;
     bar.value = 1;
-  } else if (total) {
-    bar.max = total;
-    bar.value = Math.min(done, total);
-  } else {
-    bar.removeAttribute("value");
   }
-  const parts = Object.entries(progress).map(([k, v]) => `${k} ${v}`).join(" · ");
+  const parts = Object.entries(progress).map(([k, v]) => `${k} ${v}`);
+  if (run.progress && run.state === "running") {
+    parts.push(`${run.progress.in_flight} in flight`, `${run.progress.rate_per_s} records/s`);
+  }
+  const report = run.report || {};
   let text;
-  if (run.state === "running") text = `Run ${run.number} running for ${run.elapsed_s} s${parts ? ": " + parts : ""}`;
-  else if (run.state === "failed") text = `Run ${run.number} stopped after ${run.elapsed_s} s: ${run.error}`;
-  else text = `Run ${run.number} finished in ${run.elapsed_s} s.`;
+  if (run.state === "running") text = `Run ${run.number} running for ${run.elapsed_s} s: ${parts.join(" · ") || "starting"}`;
+  else if (run.state === "failed") text = `Run ${run.number} could not run: ${run.error}`;
+  else if (report.aborted) text = `Run ${run.number} aborted after ${run.elapsed_s} s (${report.aborted}): ${report.abort_detail || ""}`;
+  else if (report.exit_code === 0) text = `Run ${run.number} finished in ${run.elapsed_s} s: every record delivered or skipped.`;
+  else text = `Run ${run.number} finished in ${run.elapsed_s} s: some records did not get through (see the dead letters).`;
   $("run-status").textContent = text;
 
   const summary = counts(run.report);
@@ -638,6 +639,14 @@ async function start() {
   setOptions($("template"), data.templates.map((t) => [t.name, `${t.name} — ${t.method} ${t.path}`]), "create-booking");
   $("source-files").replaceChildren(...data.source_files.map((f) => el("option", { value: f })));
   $("flow-path").value = data.flow_path || `${data.flow.name || "my-flow"}.yaml`;
+  // Without a flow file given, the file follows the flow's name until the user names it.
+  state.flowPathFollowsName = !data.flow_path;
+  $("flow-path").addEventListener("input", () => {
+    state.flowPathFollowsName = false;
+  });
+  $("flow-name").addEventListener("input", () => {
+    if (state.flowPathFollowsName) $("flow-path").value = `${$("flow-name").value.trim() || "my-flow"}.yaml`;
+  });
   fillForm(data.flow);
   if (data.flow_problems.length) showProblems(data.flow_problems);
   if (data.run) {
