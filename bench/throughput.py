@@ -67,11 +67,11 @@ class Contender:
     slow: bool = False
 
 
-def write_flow(spec: RunSpec) -> Path:
-    """The calsink flow for ``spec``: validation, ledger, responses file all on."""
-    path = spec.workdir / "bench.yaml"
+def write_flow(workdir: Path, csv: Path, concurrency: int) -> Path:
+    """A calsink flow in ``workdir`` reading ``csv``: validation, ledger, responses file all on."""
+    path = workdir / "bench.yaml"
     path.write_text(
-        FLOW_TEMPLATE.format(csv=spec.csv.name, key_env=API_KEY_ENV, concurrency=spec.concurrency),
+        FLOW_TEMPLATE.format(csv=csv, key_env=API_KEY_ENV, concurrency=concurrency),
         encoding="utf-8",
     )
     return path
@@ -80,7 +80,7 @@ def write_flow(spec: RunSpec) -> Path:
 def calsink_argv(spec: RunSpec) -> list[str]:
     if harness.CALSINK is None:
         raise RuntimeError("the calsink script is not installed in this environment")
-    flow = write_flow(spec)
+    flow = write_flow(spec.workdir, spec.csv, spec.concurrency)
     return [harness.CALSINK, "run", str(flow), "--yes", "--json", "--base-url", spec.url]
 
 
@@ -245,7 +245,7 @@ def bench(
     runs: int = 3,
     slow_runs: int = 1,
     contenders: Sequence[str] = tuple(CONTENDERS),
-    ceiling: bool = True,
+    ceiling_requests: int = 20_000,
 ) -> dict[str, Any]:
     names = [name for name in CONTENDERS if name in contenders]
     if "calsink" in names and harness.CALSINK is None:
@@ -254,7 +254,7 @@ def bench(
     plan_runs = {name: (slow_runs if CONTENDERS[name].slow else runs) for name in names}
     with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
         source = write_csv(Path(tmp) / "records.csv", records)
-        ceiling_result = measure_ceiling(records, concurrency) if ceiling else {}
+        ceiling_result = measure_ceiling(ceiling_requests, concurrency) if ceiling_requests else {}
         all_runs: list[RunRecord] = []
         for round_, name in harness.interleave(names, plan_runs):
             run = run_once(CONTENDERS[name], round_, source, records, concurrency)
