@@ -7,8 +7,8 @@ the row could not be read (a malformed row is a rejection, not the end of the ru
 - The format comes from ``source.format`` or the extension: ``.csv``, ``.tsv``
   (tab-delimited), ``.jsonl``/``.ndjson``, ``.json`` (an array), ``.parquet``.
   On stdin (``path: "-"``) without ``format``, the first non-space byte decides:
-  ``{`` means JSON Lines, ``[`` a JSON array, anything else CSV. Parquet cannot be
-  read from stdin.
+  ``{`` means JSON Lines, ``[`` a JSON array, anything else CSV; an empty stdin
+  has no records. Parquet cannot be read from stdin.
 - CSV: a header row is required; header names are stripped of surrounding spaces;
   an empty or a repeated header name makes the source unusable (SourceError
   naming the columns). Values stay strings (an empty cell is ``""``). The
@@ -159,6 +159,8 @@ def _open_stdin(
         )
     head = stream.read(_PEEK)
     check_start(head[:4], codec, STDIN_LABEL)
+    if settings.format is None and not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
+        return SourceReader(iter(()), lambda: None)
     buffered = io.BufferedReader(_Prefixed(head, stream))
     file_format = settings.format or _guess_format(head)
     items = _read_text(file_format, buffered, STDIN_LABEL, codec, settings.delimiter)

@@ -91,7 +91,7 @@ def _explain(position: Position, raw: bytes) -> SourceItem:
             f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}): {ENCODING_HINT}",
         )
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text.rstrip("\r\n"), parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return SourceItem(position, None, f"invalid JSON: {exc.msg} at column {exc.colno}")
     except (ValueError, RecursionError) as exc:
