@@ -1,4 +1,4 @@
-"""The page's server answers only the holder of this start's token, from its own origin."""
+"""The page's server: only the holder of this start's token, from its own origin, drives it."""
 
 from __future__ import annotations
 
@@ -161,3 +161,67 @@ def test_the_credential_list_never_carries_a_key(app: Any) -> None:
     assert status == 200
     assert "cal_live_other_key" not in json.dumps(added)
     assert [c["name"] for c in added["credentials"]] == ["other", "sandbox"]
+
+
+# --- what the page's calls answer -------------------------------------------------------------
+
+LEADS = "name,email,demo_at\nAda,ada@example.com,2030-01-07T14:00:00Z\n"
+
+
+def booking_draft(**destination: object) -> dict[str, object]:
+    return {
+        "version": 1,
+        "name": "book-demos",
+        "source": {"path": "leads.csv"},
+        "transform": {
+            "map": 'start: "{demo_at}"\neventTypeId: 1\n'
+            'attendee: {name: "{name}", email: "{email}", timeZone: UTC}\n'
+        },
+        "destination": {
+            "credential": "sandbox",
+            "base_url": "http://127.0.0.1:1",
+            "template": "create-booking",
+            **destination,
+        },
+    }
+
+
+def test_an_incomplete_draft_gets_problems_naming_the_setting(app: Any) -> None:
+    status, body = call(app, "POST", "/api/preview", OWN, {"flow": {"name": "x"}})
+    assert status == 422
+    assert "source: required" in body["problems"]
+    assert "destination: required" in body["problems"]
+
+
+def test_the_preview_answers_samples_and_the_yaml_to_save(app: Any, tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
+    status, body = call(app, "POST", "/api/preview", OWN, {"flow": booking_draft(), "count": 3})
+    assert status == 200, body
+    [only] = body["samples"]
+    assert only["body"]["attendee"]["email"] == "ada@example.com"
+    assert body["destructive"] is False
+    assert "template: create-booking" in body["yaml"]
+
+
+def test_done_writes_the_flow_file_and_returns_it(app: Any, tmp_path: Path) -> None:
+    status, body = call(
+        app, "POST", "/api/save", OWN, {"flow": booking_draft(), "path": "flows/book.yaml"}
+    )
+    assert status == 200, body
+    assert body["path"] == "flows/book.yaml"
+    assert (tmp_path / "flows" / "book.yaml").read_text(encoding="utf-8") == body["yaml"]
+
+
+def test_a_destructive_test_needs_a_confirmation(app: Any, tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("uid\nbk_1\n", encoding="utf-8")
+    draft = booking_draft(template="cancel-booking", params={"uid": "{uid}"})
+    draft["transform"] = None
+    status, body = call(app, "POST", "/api/test", OWN, {"flow": draft, "record_index": 0})
+    assert status == 409
+    assert "confirm" in body["problems"][0]
+
+
+def test_activate_runs_only_a_saved_flow(app: Any) -> None:
+    status, body = call(app, "POST", "/api/activate", OWN, {})
+    assert status == 422
+    assert "Done" in body["problems"][0]
