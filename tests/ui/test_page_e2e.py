@@ -220,7 +220,9 @@ def test_configure_preview_test_save_and_activate_a_booking_flow(
     summary = page.locator("#run-summary")
     expect(summary.get_by_role("row", name="delivered")).to_contain_text("3")
     expect(page.locator("#dead-letters")).to_contain_text("No dead letters")
-    expect(page.locator("#responses > li")).to_have_count(3)
+    responses = page.locator("#responses > li")
+    expect(responses).to_have_count(3)
+    expect(responses.first).to_contain_text("leads.csv:2 · HTTP 201 · uid ")
     shot(page, artifacts, "06-activated")
     emails = {b["attendees"][0]["email"] for b in sandbox.state()["bookings"] if b.get("attendees")}
     assert {"ada@example.com", "grace@example.com", "alan@example.com"} <= emails

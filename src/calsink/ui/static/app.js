@@ -15,6 +15,7 @@ const state = {
   savedDraft: null,      // JSON of the draft last saved by Done
   previewSeq: 0,
   edited: new Map(),     // sample position -> edited payload text
+  results: new Map(),    // sample position -> the last test result shown under it
   open: new Set(),       // sample positions whose details are open
   destructive: false,
   polling: null,
@@ -424,7 +425,8 @@ function requestItem(sample, number, key) {
   const textareaId = `payload-${number}`;
   const textarea = el("textarea", { id: textareaId, spellcheck: "false" });
   textarea.value = edited !== undefined ? edited : generated;
-  const resultBox = el("div", { "aria-live": "polite" });
+  const resultBox = el("div", { "aria-live": "polite", "data-result-for": key });
+  if (state.results.has(key)) resultBox.replaceChildren(state.results.get(key));
   const reset = el("button", {
     type: "button", text: "Reset", hidden: edited === undefined,
     onclick: () => {
@@ -483,11 +485,14 @@ async function sendTest(sample, key, textarea, generated, resultBox, button) {
       method: "POST",
       body: { flow: readDraft(), record_index: sample.index, payload, confirmed },
     });
-    resultBox.replaceChildren(renderTestResult(data.result));
+    state.results.set(key, renderTestResult(data.result));
   } catch (error) {
-    resultBox.replaceChildren(el("div", { className: "result bad" },
+    state.results.set(key, el("div", { className: "result bad" },
       el("ul", {}, (error.problems || [error.message]).map((p) => el("li", { text: p })))));
   } finally {
+    // The samples may have been redrawn while the request was out: show it in the current one.
+    const current = document.querySelector(`[data-result-for="${CSS.escape(key)}"]`) || resultBox;
+    current.replaceChildren(state.results.get(key));
     button.disabled = false;
   }
 }
@@ -617,7 +622,26 @@ function fillEntries(list, entries, empty) {
     list.replaceChildren(el("li", { className: "muted", text: empty }));
     return;
   }
-  list.replaceChildren(...entries.map((entry) => el("li", {}, el("pre", { tabindex: "0", text: pretty(entry) }))));
+  list.replaceChildren(...entries.map((entry) =>
+    el("li", {}, el("details", {}, el("summary", { text: entryLine(entry) }),
+      el("pre", { tabindex: "0", text: pretty(entry) })))));
+}
+
+function entryLine(entry) {
+  // One line per dead letter or captured response: where, what happened, what came back.
+  const where = [];
+  const positions = entry.positions || (entry.position ? [entry.position] : []);
+  for (const position of positions) where.push(typeof position === "object" ? position.text : position);
+  const parts = [where.join(", ") || "(no position)"];
+  if (entry.outcome) parts.push(entry.outcome);
+  if (entry.status !== undefined && entry.status !== null) parts.push(`HTTP ${entry.status}`);
+  const data = entry.body && typeof entry.body === "object" ? entry.body.data : null;
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    if (data.uid !== undefined) parts.push(`uid ${data.uid}`);
+    else if (data.id !== undefined) parts.push(`id ${data.id}`);
+  }
+  if (entry.reason) parts.push(entry.reason);
+  return parts.join(" · ");
 }
 
 // ---------------------------------------------------------------- start
