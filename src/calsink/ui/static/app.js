@@ -308,7 +308,7 @@ function tabKeys(event) {
 
 function renderExclude() {
   const available = state.attributes.filter((a) => !state.exclude.includes(a));
-  setOptions($("exclude-add"), [["", "add an attribute to exclude…"], ...available.map((a) => [a, a])], "");
+  setOptions($("exclude-add"), [["", "choose an attribute…"], ...available.map((a) => [a, a])], "");
   $("excluded").replaceChildren(
     ...state.exclude.map((name) =>
       el("li", {}, name,
@@ -689,11 +689,7 @@ async function start() {
     if (event.target.id === "credential") useCredentialBaseUrl();
     if (event.target.id === "template") renderTemplateInfo({});
     if (event.target.id === "batch-group") state.batchGroup = event.target.value;
-    if (event.target.id === "exclude-add") {
-      const name = event.target.value;
-      if (name && !state.exclude.includes(name)) state.exclude.push(name);
-      renderExclude();
-    }
+    if (event.target.id === "exclude-add") return;  // the Exclude button adds it
     changed();
   });
   form.addEventListener("submit", (event) => event.preventDefault());
@@ -703,6 +699,13 @@ async function start() {
   $("tab-template").addEventListener("keydown", tabKeys);
   $("tab-advanced").addEventListener("keydown", tabKeys);
   $("add-credential").addEventListener("click", addCredential);
+  $("exclude-button").addEventListener("click", () => {
+    const name = $("exclude-add").value;
+    if (!name || state.exclude.includes(name)) return;
+    state.exclude.push(name);
+    renderExclude();
+    changed();
+  });
   $("remove-credential").addEventListener("click", removeCredential);
   $("done").addEventListener("click", done);
   $("activate").addEventListener("click", activate);
