@@ -45,6 +45,18 @@ def test_a_booking_is_created_accepted_and_unknown_fields_are_stripped(
     assert logged[-1]["status"] == 201
 
 
+def test_an_event_type_can_be_named_by_slug_and_username(api: Api) -> None:
+    body = booking()
+    del body["eventTypeId"]
+    made = api("POST", "/v2/bookings", {**body, "eventTypeSlug": "intro-call", "username": "demo"})
+    assert made.status == 201
+    assert made.data["eventType"] == {"id": 2, "slug": "intro-call"}
+    assert made.data["status"] == "pending"
+    unknown = api("POST", "/v2/bookings", {**body, "eventTypeSlug": "nope", "username": "demo"})
+    assert unknown.status == 404
+    assert api("POST", "/v2/bookings", booking(event_type_id=99)).status == 404
+
+
 def test_a_taken_slot_and_an_unavailable_time_are_refused_with_400(api: Api) -> None:
     assert api("POST", "/v2/bookings", booking()).status == 201
     taken = api("POST", "/v2/bookings", booking())

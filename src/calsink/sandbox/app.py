@@ -27,7 +27,7 @@ from calsink.sandbox.errors import ApiError, error_body
 from calsink.sandbox.faults import Decision, FaultPlan, FaultSpecError, parse_spec, rules_from_json
 from calsink.sandbox.model import Store, User
 from calsink.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_S, RateLimiter
-from calsink.sandbox.requestlog import DEFAULT_CAPACITY, RequestLog
+from calsink.sandbox.requestlog import DEFAULT_CAPACITY, LogEntry, RequestLog
 from calsink.sandbox.seed import base_store, seeded_store
 from calsink.sandbox.timeutil import format_utc, now
 
@@ -134,18 +134,10 @@ class SandboxApp:
         query_string: bytes = scope.get("query_string", b"")
         request_id = str(uuid.uuid4())
         raw_body = await _read_body(receive)
-        entry: dict[str, Any] = {
-            "time": time.time(),
-            "method": method,
-            "path": path,
-            "query": query_string.decode("latin-1"),
-            "status": None,
-            "request_id": request_id,
-            "fault": None,
-            "json": None,
-        }
+        entry = LogEntry(
+            time.time(), method, path, query_string.decode("latin-1"), request_id, raw_body
+        )
         parsed_body, body_ok = _parse_json(raw_body)
-        entry["json"] = parsed_body if body_ok else None
         decision = self.faults.decide(method, path)
         try:
             status, body, headers = await self._respond(
@@ -156,14 +148,14 @@ class SandboxApp:
         headers.append((b"x-request-id", request_id.encode()))
         action = decision.action if decision else None
         if action is not None and action.kind in ("drop-after", "malformed", "truncated", "huge"):
-            entry["status"] = status
+            entry.status = status
             if action.kind == "drop-after":
                 self.log.add(entry)
                 with contextlib.suppress(_Dropped):
                     await _abort(scope, send)
                 return
             body = _spoil(action.kind, body)
-        entry["status"] = status
+        entry.status = status
         self.log.add(entry)
         await _send(send, status, body, headers)
 
@@ -176,11 +168,11 @@ class SandboxApp:
         parsed_body: Any,
         body_ok: bool,
         decision: Decision | None,
-        entry: dict[str, Any],
+        entry: LogEntry,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         token = _bearer(scope)
         if decision is not None:
-            entry["fault"] = decision.describe()
+            entry.fault = decision.describe()
             if decision.latency_ms:
                 await asyncio.sleep(decision.latency_ms / 1000)
         verdict = self.limiter.hit(token or _client(scope))
@@ -301,6 +293,7 @@ class SandboxApp:
             empty = isinstance(body, dict) and body.get("empty") is True
             self.replace_store(base_store() if empty else seeded_store())
             self.log.clear()
+            self.dispatcher.log.clear()
             self.faults.replace([], None)
             self.limiter.configure(self.config.rate_limit, self.config.window_s)
             return 200, {"reset": True}
