@@ -42,6 +42,14 @@ def zone(name: str) -> tzinfo:
 
 def normalise_instant(value: object, default_tz: str | None = None) -> str:
     """``value`` as ``YYYY-MM-DDTHH:MM:SS[.mmm]Z``; InstantError (a ValueError) saying why not."""
+    if type(value) is str and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        try:  # already canonical: only check that it is a real date and time
+            datetime.fromisoformat(value[:19])
+        except ValueError:
+            pass
+        else:
+            if value[4] + value[7] + value[13] + value[16] == "--::" and value[:4].isdigit():
+                return value
     moment = _parse(value)
     if moment.tzinfo is None or moment.utcoffset() is None:
         if default_tz is None:
