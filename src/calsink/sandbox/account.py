@@ -156,7 +156,7 @@ def create_ooo(call: Call, env: Env) -> Reply:
     )
     store.ooo[record.id] = record
     store.touch()
-    env.emit("OOO_CREATED", user.id, output.ooo_webhook_payload(store, record))
+    env.emit("OOO_CREATED", user.id, lambda: output.ooo_webhook_payload(store, record))
     return success(output.ooo(record), 201)
 
 

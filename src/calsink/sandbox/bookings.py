@@ -283,8 +283,11 @@ def _trigger_for(record: Booking) -> str:
 
 
 def _emit_booking(env: Env, trigger: str, record: Booking, **extra: Any) -> None:
-    payload = output.booking_webhook_payload(env.store, record)
-    payload.update(extra)
+    def payload() -> dict[str, Any]:
+        built = output.booking_webhook_payload(env.store, record)
+        built.update(extra)
+        return built
+
     env.emit(trigger, record.host_id, payload)
 
 

@@ -13,7 +13,7 @@ from calsink.sandbox.model import Store, User
 BOOKINGS_VERSIONS = frozenset({"2024-08-13", "2026-02-25"})
 LEGACY_BOOKINGS_VERSION = "2024-04-15"
 
-Emit = Callable[[str, int, dict[str, Any]], None]
+Emit = Callable[[str, int, Callable[[], dict[str, Any]]], None]
 
 
 @dataclass

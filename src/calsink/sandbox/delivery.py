@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,8 @@ class WebhookDispatcher:
         self.log: deque[dict[str, Any]] = deque(maxlen=1000)
         self.dropped = 0
 
-    def emit(self, trigger: str, user_id: int, payload: dict[str, Any]) -> None:
+    def emit(self, trigger: str, user_id: int, make_payload: Callable[[], dict[str, Any]]) -> None:
+        """Queue deliveries to the user's subscriptions; the payload is built only if any."""
         hooks = [
             w
             for w in self.store.webhooks.values()
@@ -97,6 +99,7 @@ class WebhookDispatcher:
         ]
         if not hooks:
             return
+        payload = make_payload()
         created_at = format_utc(datetime.now(UTC))
         envelope = {"triggerEvent": trigger, "createdAt": created_at, "payload": payload}
         default_body = orjson.dumps(envelope)
