@@ -106,6 +106,19 @@ def test_bad_rows_are_rejected_with_their_position_and_good_rows_delivered(
     ]
 
 
+def test_a_bad_byte_at_a_read_boundary_is_caught(tmp_path: Path) -> None:
+    header = b"a,b\n"
+    filler = b"".join(b"%05d,x\n" % i for i in range(20_000))
+    cut = 65_535 - len(header)
+    lines_before = filler[:cut].count(b"\n")
+    content = header + filler[:cut] + b"\xc3" + filler[cut:]
+    items = read(tmp_path, "boundary.csv", content)
+    rejected = [(str(item.position), item.error) for item in items if item.error]
+    assert [position for position, _ in rejected] == [f"boundary.csv:{lines_before + 2}"]
+    assert rejected[0][1].startswith("not utf-8 (byte 0xc3) in `a` (field 1)")
+    assert len(items) == 20_000
+
+
 def test_a_cut_short_last_row_is_rejected(tmp_path: Path) -> None:
     assert outcomes(read(tmp_path, "cut.csv", b"a,b,c\n1,2,3\n4,5")) == [
         ("cut.csv:2", {"a": "1", "b": "2", "c": "3"}),

@@ -69,18 +69,19 @@ class Watch(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         data = self._stream.read(len(view))
         view[: len(data)] = data
-        if (not self.suspect and data and not data.isascii()) or b"\x00" in data:
+        if not self.suspect:
             self._inspect(data)
         return len(data)
 
     def _inspect(self, data: bytes) -> None:
-        if self.suspect:
-            return
         if self._narrow and b"\x00" in data:
             self.suspect = True
             return
+        pending = self._decoder.getstate()[0]
+        if data and data.isascii() and not pending:
+            return
         try:
-            self._decoder.decode(data)
+            self._decoder.decode(data, final=not data)
         except UnicodeDecodeError:
             self.suspect = True
 
