@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import io
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -392,6 +393,16 @@ def test_parquet_rows_with_nested_and_null_columns(tmp_path: Path) -> None:
     }
     assert items[2].record is not None
     assert items[2].record["price"] == 3
+
+
+def test_parquet_without_pyarrow_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "p.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(SourceError, match=r"pip install 'calsink\[parquet\]'"):
+        open_source(SourceSettings(path="p.parquet"), tmp_path)
 
 
 def test_a_file_that_is_not_parquet(tmp_path: Path) -> None:
