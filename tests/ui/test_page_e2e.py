@@ -163,6 +163,14 @@ def test_configure_preview_test_save_and_activate_a_booking_flow(
     expect(payload).to_have_value(re.compile(r'"internal_id": "crm-1"'))
     expect(first).to_contain_text("internal_id: create-booking does not know this field")
     shot(page, artifacts, "01-configured")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter((e) => e.type !== 'hidden')
+            .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                           && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+            .map((e) => e.outerHTML)"""
+    )
+    assert unlabelled == [], "controls without a label"
 
     # 2. Excluding an attribute changes the sample at once.
     page.get_by_label("Exclude attributes", exact=True).select_option("internal_id")
