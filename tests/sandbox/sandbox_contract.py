@@ -38,7 +38,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
-from support.sandbox import Response
+from support.sandbox import Response, default_version
 
 Api = Callable[..., Response]
 
@@ -227,6 +227,14 @@ def _booking_variant(booking: dict[str, Any]) -> str:
             else "GetSeatedBookingOutput_2024_08_13"
         )
     return "RecurringBookingOutput_2024_08_13" if recurring else "BookingOutput_2024_08_13"
+
+
+def checked(response: Response, version: str | None = "default") -> Response:
+    """The response, after checking it like ``check_response`` (default: the route's version)."""
+    if version == "default":
+        version = default_version(response.path.split("?", 1)[0])
+    check_response(response.method, response.path, response.status, response.body, version)
+    return response
 
 
 def check_response(method: str, path: str, status: int, body: bytes, version: str | None) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox_contract import checked
+
 from support.sandbox import running_sandbox
 
 BOOKING = {
@@ -21,30 +23,32 @@ def test_ready_quickly_with_a_generated_key_printed() -> None:
         assert sandbox.startup_s < 2.0, f"took {sandbox.startup_s:.2f}s to listen"
         assert sandbox.api_key.startswith("cal_test_")
         assert sandbox.call("GET", "/health", version=None, api_key=None).status == 200
-        assert sandbox.call("GET", "/v2/me").status == 200
-        assert sandbox.call("GET", "/_sandbox/state").status == 404
+        assert checked(sandbox.call("GET", "/v2/me")).status == 200
+        assert checked(sandbox.call("GET", "/_sandbox/state")).status == 404
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
     with running_sandbox("--state", str(state)) as sandbox:
-        made = sandbox.call("POST", "/v2/bookings", BOOKING)
+        made = checked(sandbox.call("POST", "/v2/bookings", BOOKING))
         assert made.status == 201
         uid = made.data["uid"]
     assert json.loads(state.read_text())["bookings"][0]["uid"] == uid
     with running_sandbox("--state", str(state)) as sandbox:
-        assert sandbox.call("GET", f"/v2/bookings/{uid}").data["status"] == "accepted"
-        assert sandbox.call("POST", "/v2/bookings", BOOKING).status == 400
-        second = sandbox.call("POST", "/v2/bookings", {**BOOKING, "start": "2030-01-07T15:00:00Z"})
+        assert checked(sandbox.call("GET", f"/v2/bookings/{uid}")).data["status"] == "accepted"
+        assert checked(sandbox.call("POST", "/v2/bookings", BOOKING)).status == 400
+        second = checked(
+            sandbox.call("POST", "/v2/bookings", {**BOOKING, "start": "2030-01-07T15:00:00Z"})
+        )
         assert second.data["id"] == 2
 
 
 def test_empty_start_and_faults_from_the_command_line() -> None:
     with running_sandbox("--empty", "--faults", "503@1#1:GET /v2/event-types") as sandbox:
-        assert sandbox.call("GET", "/v2/event-types").status == 503
-        listed = sandbox.call("GET", "/v2/event-types")
+        assert checked(sandbox.call("GET", "/v2/event-types")).status == 503
+        listed = checked(sandbox.call("GET", "/v2/event-types"))
         assert listed.status == 200 and listed.data == []
-        assert sandbox.call("GET", "/v2/me").data["defaultScheduleId"] is None
+        assert checked(sandbox.call("GET", "/v2/me")).data["defaultScheduleId"] is None
 
 
 def test_a_bad_fault_spec_is_explained() -> None:

@@ -44,6 +44,7 @@ def serve(
         access_log=False,
         timeout_keep_alive=30,
         backlog=2048,
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 
