@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 DELIMITERS = ",;\t|"
 FIELD_SIZE_LIMIT = 128 * 1024 * 1024
-_SAMPLE_LINES = 50
-_SAMPLE_CHARS = 64 * 1024
+_SAMPLE_LINES = 20
+_SAMPLE_CHARS = 16 * 1024
 
 
 def read_csv(
@@ -28,7 +28,7 @@ def read_csv(
     _allow_large_fields()
     text, watch = open_text(stream, codec)
     if delimiter is None:
-        sample = list(itertools.islice(text, _SAMPLE_LINES))
+        sample = _sample(text)
         delimiter = sniff_delimiter(sample)
         lines: Iterator[str] = itertools.chain(sample, text)
     else:
@@ -38,6 +38,18 @@ def read_csv(
     return _rows(reader, watch, label, names, header_end, codec.name)
 
 
+def _sample(lines: Iterator[str]) -> list[str]:
+    """The first lines, up to ``_SAMPLE_LINES`` lines or ``_SAMPLE_CHARS`` characters."""
+    sample: list[str] = []
+    size = 0
+    for line in lines:
+        sample.append(line)
+        size += len(line)
+        if len(sample) >= _SAMPLE_LINES or size >= _SAMPLE_CHARS:
+            break
+    return sample
+
+
 def _allow_large_fields() -> None:
     # The limit is process-wide; it is only ever raised, so that a 10 MB cell can be read.
     if csv.field_size_limit() < FIELD_SIZE_LIMIT:
@@ -45,18 +57,20 @@ def _allow_large_fields() -> None:
 
 
 def sniff_delimiter(sample_lines: list[str]) -> str:
-    """The delimiter of the header line if only one candidate occurs there, else csv.Sniffer's."""
+    """The only candidate in the header line; csv.Sniffer's choice when there are several.
+
+    A header without any candidate is one column (the delimiter does not matter).
+    """
     header = next((line for line in sample_lines if line.strip()), "")
     present = [candidate for candidate in DELIMITERS if candidate in header]
-    if len(present) == 1:
-        return present[0]
+    if len(present) <= 1:
+        return present[0] if present else ","
     sample = "".join(sample_lines)[:_SAMPLE_CHARS]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(present)).delimiter
     except csv.Error:
-        if not present:
-            return ","
-        return max(present, key=header.count)
+        sniffed = ""
+    return sniffed if sniffed in present else max(present, key=header.count)
 
 
 def _header(reader: Reader, label: str, delimiter: str, encoding: str) -> tuple[list[str], int]:
