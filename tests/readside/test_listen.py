@@ -27,7 +27,7 @@ from support.sandbox import SandboxHandle
 pytestmark = pytest.mark.e2e
 
 SECRET_ENV = "READSIDE_WEBHOOK_SECRET"
-SECRET = "whsec_readside_test_secret"  # noqa: S105 (a test value)
+SECRET = "whsec_readside_test_secret"
 READY = "calsink listen listening on "
 
 
@@ -112,7 +112,7 @@ def raw_recorder() -> Iterator[tuple[str, list[tuple[bytes, str | None]]]]:
     seen: list[tuple[bytes, str | None]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             seen.append((body, self.headers.get("X-Cal-Signature-256")))
             self.send_response(200)
