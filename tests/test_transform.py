@@ -131,6 +131,18 @@ def test_a_missing_field_names_the_key_and_the_fields_there_are() -> None:
     assert "email, name" in problem.hint
 
 
+def test_a_record_nested_too_deeply_is_a_record_error() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]
+    for t in (Transformer(None), transformer(map={"copy": "{x}", "text": "a {x}"})):
+        with pytest.raises(RecordError) as caught:
+            t.apply(deep)
+        assert "nested" in caught.value.problems[0].expected
+
+
 def test_a_where_that_cannot_be_evaluated_is_a_record_error() -> None:
     with pytest.raises(RecordError) as caught:
         transformer("int(n) > 1").apply({"n": "x"})

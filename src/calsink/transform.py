@@ -106,14 +106,23 @@ class Transformer:
                 raise RecordError([_problem("where", exc)]) from None
             if not keep:
                 return None
-        if self._map is None:
-            copied: Record = _copy(record)
-            return copied
         try:
+            if self._map is None:
+                copied: Record = _copy(record)
+                return copied
             result: Record = self._map(record)
         except _Failure as failure:
             raise RecordError(failure.problems) from None
+        except RecursionError:
+            raise RecordError([_TOO_DEEP]) from None
         return result
+
+
+_TOO_DEEP = Problem(
+    field=None,
+    expected="a record nested fewer than a few hundred levels deep",
+    found="deeper nesting",
+)
 
 
 def _problem(field: str, exc: EvaluationError) -> Problem:
