@@ -39,7 +39,8 @@ class _Buffer:
         """Read more text; False at the end of the file."""
         if self.eof:
             return False
-        chunk = self._stream.read(CHUNK)
+        # an item longer than a chunk doubles the read, so that reading it stays linear
+        chunk = self._stream.read(max(CHUNK, len(self.text) - self.pos))
         self.eof = not chunk
         text = self._decoder.decode(chunk, final=self.eof)
         if not self._started and text:
