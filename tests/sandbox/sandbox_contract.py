@@ -212,7 +212,8 @@ def _validate(instance: Any, schema: dict[str, Any]) -> None:
 
 
 def _booking_variant(booking: dict[str, Any]) -> str:
-    seated = bool(booking.get("attendees")) and "seatUid" in booking["attendees"][0]
+    # seated variants carry answers per attendee, never a booking-level bookingFieldsResponses
+    seated = "bookingFieldsResponses" not in booking
     recurring = "recurringBookingUid" in booking
     if "seatUid" in booking:
         return (

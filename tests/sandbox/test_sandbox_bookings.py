@@ -226,6 +226,13 @@ def test_seated_event_types_fill_their_seats(api: Api) -> None:
     at_ten = [s for s in slots["2030-01-09"] if s["start"].startswith("2030-01-09T15:00")]
     assert at_ten[0]["attendeesCount"] == 4
     assert at_ten[0]["bookingUid"] == seats[0]["uid"]
+    by_guest = api("POST", f"/v2/bookings/{seats[0]['uid']}/cancel", {}, api_key=None)
+    assert by_guest.status == 400  # a guest cancels a seat, not the whole booking
+    by_host = api("POST", f"/v2/bookings/{seats[0]['uid']}/cancel", {})
+    assert by_host.status == 200 and by_host.data["status"] == "cancelled"
+    assert by_host.data["attendees"] == []  # 2024-08-13 hides the seats of a cancelled booking
+    newest = api("GET", f"/v2/bookings/{seats[0]['uid']}", version="2026-02-25")
+    assert len(newest.data["attendees"]) == 4
 
 
 def test_listing_filters_and_paginates(api: Api) -> None:
