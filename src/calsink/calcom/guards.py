@@ -23,7 +23,9 @@ cancel                  cancelled by a reschedule rejected: cancel the new uid i
 "Already done" means the state the record asks for already holds in Cal.com: the
 record ends as skipped, with that reason, and nothing is sent. A recurring series'
 uid (Cal.com answers with every occurrence) is judged only when all occurrences share
-one status; otherwise the request is sent and Cal.com decides.
+one status; otherwise the request is sent and Cal.com decides. So is a request whose
+booking could not be looked up (no answer after the retries, or a refusal other than
+401/404); a 401 raises CalcomReadError, since the run cannot go on with that key.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from calsink.calcom.client import CalcomReader
+from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.deliver.reconcile import action_of
 from calsink.records import Problem, Rejection, Request
 
@@ -126,6 +128,7 @@ class StatusGuard:
     def __init__(self, reader: CalcomReader) -> None:
         self.reader = reader
         self.look_ups = 0
+        self.unchecked = 0
 
     async def check(
         self, request: Request, known_status: str | None = None
@@ -144,7 +147,13 @@ class StatusGuard:
             booking: dict[str, Any] | None = {"status": known_status}
         else:
             self.look_ups += 1
-            booking = _booking_view(await self.reader.booking(uid))
+            try:
+                booking = _booking_view(await self.reader.booking(uid))
+            except CalcomReadError as exc:
+                if exc.auth_failed:
+                    raise
+                self.unchecked += 1  # Cal.com could not be asked: send, and let it decide
+                return None
         decision = decide(change, uid, booking)
         if isinstance(decision, Refused):
             record = request.records[0] if request.records else None
