@@ -60,3 +60,20 @@ def test_a_bad_fault_spec_is_explained() -> None:
     )
     assert result.returncode == 2
     assert "explode" in result.stderr and "--faults" in result.stderr
+
+
+def test_embedded_in_a_thread_for_callers_with_their_own_process() -> None:
+    import urllib.request
+
+    from calsink.sandbox import SandboxApp, SandboxConfig, start_in_thread
+
+    running = start_in_thread(SandboxApp(SandboxConfig(api_keys=["cal_test_embedded"])))
+    try:
+        request = urllib.request.Request(
+            running.url + "/v2/me", headers={"Authorization": "Bearer cal_test_embedded"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.loads(answer.read())["data"]["username"] == "demo"
+    finally:
+        running.stop()
+    assert not running.alive

@@ -1,7 +1,8 @@
 """A local emulator of the Cal.com API v2 endpoints calsink uses.
 
 It imports nothing from the client side of calsink. ``create_app`` returns the ASGI
-application; ``serve`` runs it with uvicorn on a bound socket.
+application; ``serve`` runs it with uvicorn on a bound socket in the foreground,
+``run_server`` inside a caller's event loop, ``start_in_thread`` in a background thread.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from calsink.sandbox.app import SandboxApp, SandboxConfig, generate_api_key
 from calsink.sandbox.delivery import NO_SECRET, signature
 from calsink.sandbox.faults import FaultRule, FaultSpecError, parse_spec
-from calsink.sandbox.server import bind, serve
+from calsink.sandbox.server import RunningSandbox, bind, run_server, serve, start_in_thread
 
 
 def create_app(config: SandboxConfig) -> SandboxApp:
@@ -20,12 +21,15 @@ __all__ = [
     "NO_SECRET",
     "FaultRule",
     "FaultSpecError",
+    "RunningSandbox",
     "SandboxApp",
     "SandboxConfig",
     "bind",
     "create_app",
     "generate_api_key",
     "parse_spec",
+    "run_server",
     "serve",
     "signature",
+    "start_in_thread",
 ]
