@@ -234,3 +234,33 @@ def test_a_flow_source_refuses_bad_filters_at_once_and_read_errors_on_first_use(
     with pytest.raises(CalcomSourceError, match="401") as caught:
         next(iter(items))
     assert caught.value.status == 401
+
+
+def test_cancel_every_booking_of_an_attendee_is_one_flow(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    from calsink.flow import load_flow
+    from calsink.runner import run_flow
+
+    ana = [
+        book(sandbox, f"2030-01-07T{h}:00:00Z", email="ana@example.com")["uid"] for h in (14, 15)
+    ]
+    other = book(sandbox, "2030-01-07T16:00:00Z", email="bo@example.com")["uid"]
+    flow_file = tmp_path / "cancel-ana.yaml"
+    flow_file.write_text(
+        "version: 1\nname: cancel-ana\n"
+        "source:\n  calcom: bookings\n  filters: {attendee_email: ana@example.com, "
+        "status: upcoming}\n"
+        f"destination:\n  base_url: {sandbox.url}\n  template: cancel-booking\n"
+        "  params: {uid: '{uid}'}\n  unknown_fields: drop\n"
+        "delivery: {allow_destructive: true}\n"
+        f"ledger: {tmp_path / 'ledger.db'}\ndead_letters: {tmp_path / 'dead.jsonl'}\n"
+    )
+    loaded = load_flow(flow_file)
+    items = open_calcom_source(loaded.flow.source, api_key=sandbox.api_key, base_url=sandbox.url)
+
+    report = run_flow(loaded, api_key=sandbox.api_key, items=items)
+
+    assert report.summary.to_json()["delivered"] == 2, report.to_json()
+    statuses = {b["uid"]: b["status"] for b in sandbox.state()["bookings"]}
+    assert statuses == {ana[0]: "cancelled", ana[1]: "cancelled", other: "accepted"}
