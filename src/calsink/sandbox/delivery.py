@@ -3,7 +3,9 @@
 Each delivery is ``POST <subscriberUrl>`` with body ``{triggerEvent, createdAt, payload}``
 and ``X-Cal-Signature-256`` = lowercase hex HMAC-SHA256 of the raw body keyed by the
 webhook secret (the literal ``no-secret-provided`` when there is none). Deliveries wait
-in a bounded queue served by a few worker tasks, so the API never waits for them.
+in a bounded queue served by a few worker tasks, so the API never waits for them. Only
+loopback subscribers (127.0.0.0/8, ::1, localhost) are called: a delivery to any other
+host is recorded as not sent, so a sandbox never sends traffic off the machine.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -27,7 +31,19 @@ from calsink.sandbox.timeutil import format_utc
 if TYPE_CHECKING:
     import aiohttp
 
+LOCAL_ONLY = "not sent: the sandbox delivers webhooks only to loopback addresses"
 NO_SECRET = "no-secret-provided"  # noqa: S105 (the literal Cal.com sends without a secret)
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (the only place a sandbox may deliver to)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def signature(body: bytes, secret: str | None) -> str:
@@ -141,6 +157,9 @@ class WebhookDispatcher:
     async def _deliver(self, delivery: Delivery) -> None:
         import aiohttp
 
+        if not is_local_url(delivery.url):
+            self._record(delivery, 0, None, LOCAL_ONLY)
+            return
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout_s)
             self._session = aiohttp.ClientSession(timeout=timeout)
