@@ -18,9 +18,8 @@ import contextlib
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from calsink.deadletters import DeadLetterWriter
 from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
@@ -38,7 +37,10 @@ from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_ta
 from calsink.deliver.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request
-from calsink.responses import ResponseSinks
+
+if TYPE_CHECKING:
+    from calsink.deadletters import DeadLetterWriter
+    from calsink.responses import ResponseSinks
 
 Item = Request | Rejection | Filtered
 
@@ -142,6 +144,7 @@ class Engine:
         self._forbidden = 0
         self._busy: set[asyncio.Task[None]] = set()
         self._finishing: set[asyncio.Task[None]] = set()
+        self._producer: asyncio.Task[None] | None = None
         self._started = time.monotonic()
         self._last_progress = 0.0
         self._in_flight = 0
@@ -155,9 +158,13 @@ class Engine:
             asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.concurrency))
         ]
         producer = asyncio.create_task(self._produce(items))
+        self._producer = producer
         try:
             await asyncio.wait([producer])
-            producer.result()
+            if not producer.cancelled():
+                producer.result()
+            if self._stopping:
+                self.result.unfinished += self._drain_queue()
             for _ in workers:
                 await self._queue.put(None)
             await asyncio.wait(workers)
@@ -192,11 +199,16 @@ class Engine:
                 worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
 
-    def _interrupt(self, reason: str, detail: str | None = None) -> None:
+    def _interrupt(self, reason: str, detail: str | None = None, *, hard: bool = True) -> None:
+        """Record why the run stops; ``hard`` also drops the records not yet on their way."""
         if self.result.aborted is None:
             self.result.aborted = reason
             self.result.abort_detail = detail
-        self._stopping = True
+        if hard:
+            self._stopping = True
+            producer = self._producer
+            if producer is not None and producer is not asyncio.current_task():
+                producer.cancel()
 
     def _drain_queue(self) -> int:
         left = 0
@@ -249,6 +261,7 @@ class Engine:
                     ABORT_DESTRUCTIVE,
                     f"this run would destroy more than max_destructive={cap} resources; "
                     "raise delivery.max_destructive to go on",
+                    hard=False,
                 )
                 self.result.unfinished += count
                 return False
@@ -261,7 +274,7 @@ class Engine:
         return True
 
     async def _worker(self) -> None:
-        while (request := await self._queue.get()) is not None:
+        while not self._stopping and (request := await self._queue.get()) is not None:
             if self._stopping:
                 self.result.unfinished += len(request.positions)
                 continue
@@ -286,9 +299,12 @@ class Engine:
             and prior.state != Outcome.DELIVERED
             and (prior.state == IN_FLIGHT or prior.unsure)
         )
-        if unsure and action.creates is not None:
-            if await self._settled_by_look_up(request, attempts, mark):
-                return
+        if (
+            unsure
+            and action.creates is not None
+            and await self._settled_by_look_up(request, attempts, mark)
+        ):
+            return
         assert self.writer is not None
         tries = 0
         throttled = 0
@@ -393,9 +409,12 @@ class Engine:
             if self._stopping:
                 raise _Stop
             await self._pause(self.settings.backoff.delay(tries))
-            if unsure and action.creates is not None:
-                if await self._settled_by_look_up(request, attempts, mark):
-                    return
+            if (
+                unsure
+                and action.creates is not None
+                and await self._settled_by_look_up(request, attempts, mark)
+            ):
+                return
 
     async def _settled_by_look_up(self, request: Request, attempts: int, mark: str | None) -> bool:
         """Look the resource up; True when that settled the record (found, or cannot tell)."""
@@ -433,13 +452,23 @@ class Engine:
         mark: str | None,
     ) -> bool:
         """A 4xx that means an earlier, unanswered attempt of this record took effect."""
+        if action.change == "reschedule" and 400 <= response.status < 500:
+            new_uid = await rescheduled_to(request, self._get)
+            if new_uid is None:
+                return False
+            await self._finish(
+                request,
+                Outcome.DELIVERED,
+                attempts=attempts,
+                response=response,
+                ids={"uid": new_uid},
+                mark=mark,
+                note="already rescheduled by an earlier attempt",
+            )
+            return True
         if already_done(action, response):
             ids: dict[str, Any] = {}
-            if action.change == "reschedule":
-                new_uid = await rescheduled_to(request, self._get)
-                if new_uid is not None:
-                    ids["uid"] = new_uid
-            elif action.target is not None:
+            if action.target is not None:
                 ids["uid" if action.change != "delete-event-type" else "id"] = action.target
             await self._finish(
                 request,
@@ -502,6 +531,8 @@ class Engine:
                 self._probing = True
 
     async def _answered(self, status: int | None) -> None:
+        if self._gate_open and status != 401:
+            return
         if status == 401:
             self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
         elif status == 403 and not self._gate_open:
@@ -514,8 +545,6 @@ class Engine:
                 )
         elif status is not None and not self._gate_open:
             self._gate_open = True
-        if self._gate_open and not self._stopping:
-            return
         async with self._gate:
             self._probing = False
             self._gate.notify_all()

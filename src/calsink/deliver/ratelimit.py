@@ -182,5 +182,5 @@ class RateLimiter:
         wait = min(wait, MAX_WAIT_S)
         self._blocked_until = max(self._blocked_until, now + wait)
         self._remaining = 0.0
-        self._reset_at = max(self._reset_at, now + wait)
+        self._reset_at = now + wait
         return wait

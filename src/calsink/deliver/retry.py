@@ -62,7 +62,9 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        wait = wait_exponential_jitter(initial=self.initial_s, max=self.max_s, jitter=self.jitter_s)
+        wait = wait_exponential_jitter(
+            multiplier=self.initial_s, max=self.max_s, jitter=self.jitter_s
+        )
         state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
         state.attempt_number = max(1, attempt)
         return float(wait(state))

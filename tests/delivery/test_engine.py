@@ -1,0 +1,224 @@
+"""The engine against an in-process API on a real socket: outcomes, retries, once-only."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from calsink.deadletters import DeadLetterWriter, read_dead_letters
+from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
+from calsink.deliver.engine import ABORT_AUTH, ABORT_DESTRUCTIVE, EngineResult
+from calsink.deliver.retry import Backoff
+from calsink.ledger import Ledger, LedgerWriter
+from calsink.records import Filtered, Position, Problem, Rejection, Request
+from calsink.responses import ResponseSinks
+from tests.delivery.fakeapi import KEY, FakeApi, serve
+
+pytestmark = pytest.mark.anyio
+
+FAST = Backoff(initial_s=0.01, max_s=0.05, jitter_s=0.01)
+
+
+def booking(url: str, index: int, *, email: str | None = None) -> Request:
+    payload = {
+        "start": f"2030-01-07T{10 + index % 8:02d}:{index % 60:02d}:00Z",
+        "eventTypeId": 1,
+        "attendee": {
+            "name": f"Lead {index}",
+            "email": email or f"lead{index}@example.com",
+            "timeZone": "UTC",
+        },
+    }
+    return Request(
+        method="POST",
+        url=f"{url}/v2/bookings",
+        headers=(("cal-api-version", "2026-02-25"), ("Content-Type", "application/json")),
+        body=orjson.dumps(payload),
+        payload=payload,
+        positions=(Position("leads.csv", index, index + 2),),
+        records=(payload,),
+        key=orjson.dumps([payload["attendee"]["email"], payload["start"]]).decode(),
+        template="create-booking",
+    )
+
+
+def cancel(url: str, uid: str, index: int) -> Request:
+    return Request(
+        method="POST",
+        url=f"{url}/v2/bookings/{uid}/cancel",
+        headers=(("cal-api-version", "2026-02-25"),),
+        body=b"{}",
+        payload={},
+        positions=(Position("cancel.csv", index, index + 2),),
+        records=({},),
+        key=f'["{uid}"]',
+        template="cancel-booking",
+    )
+
+
+async def deliver(
+    tmp_path: Path, items: list[Any], *, key: str = KEY, flow: str = "book", **options: Any
+) -> tuple[EngineResult, Path]:
+    ledger = Ledger(tmp_path / "ledger.db")
+    run_id = ledger.begin_run(flow, "run")
+    sinks = ResponseSinks(jsonl=tmp_path / "responses.jsonl", secrets=[key])
+    dead = DeadLetterWriter(tmp_path / "dead.jsonl", secrets=[key])
+    settings = EngineSettings(flow=flow, backoff=FAST, **options)
+    try:
+        async with Transport(key, timeout_s=options.get("timeout_s", 5.0)) as transport:
+            engine = Engine(
+                settings,
+                transport=transport,
+                ledger=ledger,
+                writer=LedgerWriter(ledger, flow, run_id),
+                limiter=RateLimiter(600_000, burst=8),
+                sinks=sinks,
+                dead_letters=dead,
+            )
+            result = await engine.run(items)
+    finally:
+        await sinks.close()
+        dead.close()
+        ledger.close()
+    return result, tmp_path
+
+
+async def test_every_record_delivered_once_and_a_rerun_skips_them(tmp_path: Path) -> None:
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(40)]
+        result, _ = await deliver(tmp_path, requests)
+        assert result.summary.to_json() == {
+            "read": 40,
+            "delivered": 40,
+            "skipped": 0,
+            "rejected": 0,
+            "failed": 0,
+            "dead": 0,
+        }
+        again, _ = await deliver(tmp_path, requests)
+    assert again.summary.skipped == 40 and again.summary.delivered == 0
+    assert len(api.bookings) == 40
+    assert all(b["metadata"]["calsink_key"] for b in api.bookings)
+    ledger = Ledger(tmp_path / "ledger.db")
+    assert ledger.counts("book") == {"delivered": 40}
+    entry = ledger.get("book", requests[3].key)
+    ledger.close()
+    assert entry is not None and entry.identifier is not None and entry.attempts == 1
+
+
+async def test_throttling_and_server_errors_are_retried(tmp_path: Path) -> None:
+    async with serve(FakeApi(script=["429", "503", "429", "503", "ok", "503"])) as api:
+        result, _ = await deliver(tmp_path, [booking(api.url, i) for i in range(5)])
+    assert result.summary.delivered == 5
+    assert len(api.bookings) == 5
+
+
+async def test_a_create_answered_with_5xx_after_it_took_effect_is_not_sent_twice(
+    tmp_path: Path,
+) -> None:
+    async with serve(FakeApi(script=["503-after", "drop-after"])) as api:
+        result, _ = await deliver(
+            tmp_path, [booking(api.url, 0), booking(api.url, 1)], concurrency=1
+        )
+    assert result.summary.delivered == 2
+    assert len(api.bookings) == 2, "the look-up found the booking; it was not created again"
+    assert api.gets >= 2
+
+
+async def test_other_4xx_fail_at_once_with_the_message_in_the_dead_letters(
+    tmp_path: Path,
+) -> None:
+    async with serve(FakeApi(script=["ok", "400"])) as api:
+        result, out = await deliver(
+            tmp_path, [booking(api.url, 0), booking(api.url, 1)], concurrency=1
+        )
+    assert (result.summary.delivered, result.summary.failed) == (1, 1)
+    letters = list(read_dead_letters(out / "dead.jsonl"))
+    assert [(d.outcome, d.status) for d in letters] == [("failed", 400)]
+    assert "slot not available" in letters[0].reason
+    assert api.posts == 2
+
+
+async def test_retries_exhausted_make_a_dead_record(tmp_path: Path) -> None:
+    async with serve(FakeApi(script=["503"] * 3)) as api:
+        result, out = await deliver(tmp_path, [booking(api.url, 0)], max_attempts=3)
+    assert result.summary.dead == 1
+    assert [d.outcome for d in read_dead_letters(out / "dead.jsonl")] == ["dead"]
+
+
+async def test_a_wrong_key_stops_at_the_first_record(tmp_path: Path) -> None:
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(30)]
+        result, out = await deliver(tmp_path, requests, key="cal_wrong_key_123456")
+    assert result.aborted == ABORT_AUTH
+    assert api.posts == 1
+    assert result.summary.failed == 1
+    text = (out / "responses.jsonl").read_text() + (out / "dead.jsonl").read_text()
+    assert "cal_wrong_key_123456" not in text
+
+
+async def test_rejections_and_filtered_records_are_counted(tmp_path: Path) -> None:
+    rejection = Rejection(Position("a.csv", 0, 2), (Problem("start", "an ISO date", "tomorrow"),))
+    filtered = Filtered(Position("a.csv", 1, 3), "where is false")
+    async with serve(FakeApi()) as api:
+        result, out = await deliver(tmp_path, [rejection, filtered, booking(api.url, 2)])
+    assert result.summary.to_json()["read"] == 3
+    assert (result.summary.rejected, result.summary.skipped, result.summary.delivered) == (1, 1, 1)
+    letters = list(read_dead_letters(out / "dead.jsonl"))
+    assert letters[0].outcome == "rejected" and "start" in letters[0].reason
+
+
+async def test_destructive_cap_stops_before_it_is_exceeded(tmp_path: Path) -> None:
+    async with serve(FakeApi()) as api:
+        made, _ = await deliver(tmp_path, [booking(api.url, i) for i in range(5)])
+        cancels = [cancel(api.url, b["uid"], i) for i, b in enumerate(api.bookings)]
+        result, _ = await deliver(tmp_path, cancels, flow="cancel", max_destructive=3)
+    assert result.aborted == ABORT_DESTRUCTIVE
+    assert sum(b["status"] == "cancelled" for b in api.bookings) == 3
+    assert result.summary.delivered == 3 and result.unfinished == 1
+
+
+async def test_cancel_of_an_already_cancelled_booking_after_an_unsure_attempt_is_delivered(
+    tmp_path: Path,
+) -> None:
+    async with serve(FakeApi()) as api:
+        await deliver(tmp_path, [booking(api.url, 0)])
+        request = cancel(api.url, api.bookings[0]["uid"], 0)
+        ledger = Ledger(tmp_path / "ledger.db")
+        writer = LedgerWriter(ledger, "cancel", ledger.begin_run("cancel", "run"))
+        await writer.mark_in_flight(request.key, attempts=1, fingerprint=None, position="x")
+        ledger.close()
+        api.bookings[0]["status"] = "cancelled"  # the killed run's request did reach Cal.com
+        result, _ = await deliver(tmp_path, [request], flow="cancel")
+        fresh, _ = await deliver(tmp_path / "other", [cancel(api.url, "bk1", 0)], flow="cancel")
+    assert result.summary.delivered == 1
+    assert fresh.summary.failed == 1, "without an earlier attempt the refusal stands"
+
+
+async def test_interrupting_finishes_what_is_in_flight(tmp_path: Path) -> None:
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(200)]
+
+        async def slow() -> Any:
+            for request in requests:
+                await asyncio.sleep(0.005)
+                yield request
+
+        task = asyncio.create_task(deliver(tmp_path, slow()))  # type: ignore[arg-type]
+        await asyncio.sleep(0.3)
+        task.cancel()
+        result, _ = await task
+    assert result.aborted == "interrupted"
+    ledger = Ledger(tmp_path / "ledger.db")
+    counts = ledger.counts("book")
+    ledger.close()
+    assert counts.get("delivered", 0) == result.summary.delivered == len(api.bookings)
+    assert 0 < result.summary.delivered < 200
+
+
+def test_outcome_values_match_the_spec() -> None:
+    assert [o.value for o in Outcome] == ["delivered", "skipped", "rejected", "failed", "dead"]
