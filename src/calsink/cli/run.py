@@ -1,0 +1,421 @@
+"""`calsink run`, `test`, `status` and `retry`: thin wrappers over calsink.runner."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+
+from calsink.cli._output import (
+    EXIT_ABORTED,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    console,
+    emit_json,
+    fail,
+    flow_errors,
+)
+
+if TYPE_CHECKING:
+    from calsink.credentials import Credential
+    from calsink.flow import LoadedFlow
+    from calsink.runner import ProgressEvent, RunReport
+
+OUTCOME_STYLES = {
+    "delivered": "green",
+    "skipped": "cyan",
+    "rejected": "yellow",
+    "failed": "red",
+    "dead": "bold red",
+}
+
+flow_argument = click.argument("flow", type=click.Path(dir_okay=False, path_type=str))
+base_url_option = click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Send to this API address instead of destination.base_url (e.g. a sandbox).",
+)
+yes_option = click.option(
+    "--yes", is_flag=True, help="Allow a destructive template (cancel, delete) without asking."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+def _load(path: str) -> LoadedFlow:
+    from calsink.flow import load_flow
+
+    with flow_errors():
+        return load_flow(path)
+
+
+def _credential(loaded: LoadedFlow) -> Credential:
+    from calsink.credentials import CredentialError, resolve_api_key
+
+    try:
+        return resolve_api_key(loaded.flow.destination)
+    except CredentialError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+@contextmanager
+def _run_errors() -> Iterator[None]:
+    from calsink.deliver.transport import InsecureURLError
+    from calsink.runner import RunError
+
+    with flow_errors():
+        try:
+            yield
+        except RunError as exc:
+            fail(str(exc), exc.exit_code)
+        except InsecureURLError as exc:
+            fail(str(exc), EXIT_USAGE)
+
+
+def _base_url(option: str | None, credential: Credential | None) -> str | None:
+    if option:
+        return option
+    return credential.base_url if credential is not None else None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[counts]}"),
+        TextColumn("[bold]{task.fields[rate]}[/bold]"),
+        TimeElapsedColumn(),
+        console=console(),
+        transient=True,
+    )
+    task = progress.add_task("sending", total=None, counts="", rate="")
+
+    def update(event: ProgressEvent) -> None:
+        summary = event.summary
+        counts = " · ".join(
+            f"{name} {getattr(summary, name)}"
+            for name in OUTCOME_STYLES
+            if getattr(summary, name) or name == "delivered"
+        )
+        if event.in_flight:
+            counts += f" · in flight {event.in_flight}"
+        if event.throttled:
+            counts += f" · throttled {event.throttled}"
+        progress.update(
+            task, completed=summary.read, counts=counts, rate=f"{event.rate_per_s:,.0f} rec/s"
+        )
+
+    with progress:
+        yield update
+
+
+def _print_report(report: RunReport, *, title: str) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("outcome")
+    table.add_column("records", justify="right")
+    summary = report.summary
+    for name, style in OUTCOME_STYLES.items():
+        table.add_row(
+            name, str(getattr(summary, name)), style=style if getattr(summary, name) else None
+        )
+    table.add_row("read", str(summary.read), style="bold")
+    out.print(table)
+    details = [f"in {report.duration_s:.2f} s"]
+    if report.dry_run:
+        details.append(f"dry run: {report.planned} request(s) would be sent")
+    if report.throttled:
+        details.append(f"throttled {report.throttled} time(s)")
+    out.print(", ".join(details))
+    if report.responses_path:
+        out.print(f"responses: {report.responses_path}")
+    if report.dead_letters:
+        out.print(f"dead letters: {report.dead_letters_path} ({report.dead_letters})")
+    if report.webhook_undelivered:
+        out.print(
+            f"response webhook: {report.webhook_undelivered} response(s) not delivered, "
+            f"kept in {report.webhook_undelivered_path}",
+            style="yellow",
+        )
+    if report.unfinished:
+        out.print(f"{report.unfinished} record(s) left for the next run")
+    if report.aborted:
+        detail = f": {report.abort_detail}" if report.abort_detail else ""
+        out.print(f"aborted — {report.aborted}{detail}", style="bold red")
+
+
+def _finish(report: RunReport, as_json: bool, title: str) -> None:
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_report(report, title=title)
+    raise SystemExit(report.exit_code)
+
+
+def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
+    from calsink.runner import is_destructive
+
+    if yes or loaded.flow.delivery.allow_destructive or not is_destructive(loaded):
+        return yes
+    if not sys.stdin.isatty():
+        fail(
+            f"flow {loaded.flow.name} cancels or deletes in Cal.com: pass --yes, or set "
+            "delivery.allow_destructive: true",
+            EXIT_ABORTED,
+        )
+    cap = loaded.flow.delivery.max_destructive
+    if not click.confirm(
+        f"Flow {loaded.flow.name} cancels or deletes in Cal.com (at most {cap} per run). Go on?",
+        err=True,
+    ):
+        fail("nothing sent", EXIT_ABORTED)
+    return True
+
+
+@click.command()
+@flow_argument
+@click.option("--follow", is_flag=True, help="Keep reading a growing file or stdin.")
+@click.option("--dry-run", is_flag=True, help="Read, render and check everything; send nothing.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most N records.")
+@click.option("--force", is_flag=True, help="Send again records the ledger shows delivered.")
+@yes_option
+@base_url_option
+@json_option
+def run(
+    flow: str,
+    follow: bool,
+    dry_run: bool,
+    limit: int | None,
+    force: bool,
+    yes: bool,
+    base_url: str | None,
+    as_json: bool,
+) -> None:
+    """Send every record of FLOW, with a progress bar and a summary."""
+    from calsink.runner import run_flow
+
+    loaded = _load(flow)
+    credential = None if dry_run else _credential(loaded)
+    if not dry_run:
+        yes = _confirm_destructive(loaded, yes)
+    show_progress = not as_json and sys.stderr.isatty()
+    with _run_errors(), _progress(show_progress) as on_progress:
+        report = run_flow(
+            loaded,
+            api_key=credential.api_key if credential else "",
+            base_url=_base_url(base_url, credential),
+            dry_run=dry_run,
+            limit=limit,
+            force=force,
+            yes=yes or dry_run,
+            follow=follow,
+            on_progress=on_progress,
+        )
+    _finish(report, as_json, title=f"{loaded.flow.name}{' (dry run)' if dry_run else ''}")
+
+
+@click.command()
+@flow_argument
+@click.option(
+    "--only",
+    type=click.Choice(["failed", "dead"]),
+    default=None,
+    help="Only records that failed (Cal.com refused) or died (retries exhausted).",
+)
+@yes_option
+@base_url_option
+@json_option
+def retry(
+    flow: str,
+    only: Literal["failed", "dead"] | None,
+    yes: bool,
+    base_url: str | None,
+    as_json: bool,
+) -> None:
+    """Send again the records of FLOW that did not get through."""
+    from calsink.runner import retry_flow
+
+    loaded = _load(flow)
+    credential = _credential(loaded)
+    yes = _confirm_destructive(loaded, yes)
+    show_progress = not as_json and sys.stderr.isatty()
+    with _run_errors(), _progress(show_progress) as on_progress:
+        report = retry_flow(
+            loaded,
+            api_key=credential.api_key,
+            only=only,
+            base_url=_base_url(base_url, credential),
+            yes=yes,
+            on_progress=on_progress,
+        )
+    _finish(report, as_json, title=f"{loaded.flow.name} (retry)")
+
+
+@click.command()
+@flow_argument
+@json_option
+def status(flow: str, as_json: bool) -> None:
+    """What the ledger knows about FLOW: counts per outcome, last run, dead letters."""
+    from datetime import UTC, datetime
+
+    from calsink.runner import flow_status
+
+    loaded = _load(flow)
+    with _run_errors():
+        report = flow_status(loaded)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    out = console()
+    if not report.ledger_path.exists():
+        out.print(f"{report.flow}: never run (no ledger at {report.ledger_path})")
+        return
+    counts = report.to_json()
+    out.print(f"flow {report.flow} — ledger {report.ledger_path}")
+    for name in ("delivered", "failed", "dead", "in_flight"):
+        if counts.get(name):
+            out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
+    if report.last_run_started:
+        started = datetime.fromtimestamp(report.last_run_started, UTC).isoformat(timespec="seconds")
+        summary = report.last_run_summary or {}
+        line = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "read" and v)
+        out.print(
+            f"  last {report.last_run_kind or 'run'} {started}: read {summary.get('read', 0)}"
+            + (f" ({line})" if line else "")
+        )
+        if report.last_run_aborted:
+            out.print(f"  aborted: {report.last_run_aborted}", style="red")
+    if report.running:
+        out.print("  a run of this flow is in progress now")
+    if report.dead_letters:
+        out.print(
+            f"  dead letters: {report.dead_letters} in {report.dead_letters_path} "
+            f"(`calsink retry {flow}` sends them again)"
+        )
+
+
+@click.command()
+@flow_argument
+@click.option(
+    "--record",
+    "record_index",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Which record of the source to send (counting from 0).",
+)
+@click.option(
+    "--payload",
+    type=click.File("r"),
+    default=None,
+    help="Send this JSON body instead of the record's (a file, or - for stdin).",
+)
+@click.option("--edit", is_flag=True, help="Edit the rendered body in $EDITOR before sending.")
+@yes_option
+@base_url_option
+@json_option
+def test(
+    flow: str,
+    record_index: int,
+    payload: Any,
+    edit: bool,
+    yes: bool,
+    base_url: str | None,
+    as_json: bool,
+) -> None:
+    """Send one request of FLOW (Send Test Data) and show the response."""
+    import json
+
+    from calsink.runner import send_test
+
+    loaded = _load(flow)
+    credential = _credential(loaded)
+    body: Any | None = None
+    if payload is not None:
+        try:
+            body = json.load(payload)
+        except json.JSONDecodeError as exc:
+            fail(f"--payload is not valid JSON: {exc}", EXIT_USAGE)
+    if edit:
+        body = _edit_payload(loaded, record_index, body)
+    yes = _confirm_destructive(loaded, yes)
+    with _run_errors():
+        result = send_test(
+            loaded,
+            api_key=credential.api_key,
+            base_url=_base_url(base_url, credential),
+            record_index=record_index,
+            payload=body,
+            yes=yes,
+        )
+    if as_json:
+        emit_json(
+            {
+                "position": result.position,
+                "method": result.method,
+                "url": result.url,
+                "request_body": result.request_body,
+                "status": result.status,
+                "headers": result.headers,
+                "body": result.body,
+                "elapsed_s": round(result.elapsed_s, 3),
+                "error": result.error,
+            }
+        )
+    else:
+        out = console()
+        out.print(f"{result.method} {result.url}  (record {result.position})")
+        if result.error:
+            out.print(f"no answer: {result.error}", style="bold red")
+        else:
+            style = "green" if result.ok else "red"
+            out.print(f"HTTP {result.status} in {result.elapsed_s * 1000:.0f} ms", style=style)
+            for name in ("x-request-id", "x-ratelimit-remaining-default"):
+                if name in result.headers:
+                    out.print(f"{name}: {result.headers[name]}")
+            out.print_json(data=result.body) if not isinstance(result.body, str) else out.print(
+                result.body
+            )
+    raise SystemExit(0 if result.ok else (EXIT_ABORTED if result.error else EXIT_SOME_FAILED))
+
+
+def _edit_payload(loaded: LoadedFlow, record_index: int, body: Any | None) -> Any:
+    import json
+
+    if body is None:
+        with _run_errors():
+            body = _rendered_payload(loaded, record_index)
+    edited = click.edit(json.dumps(body, indent=2, ensure_ascii=False), extension=".json")
+    if edited is None:
+        return body
+    try:
+        return json.loads(edited)
+    except json.JSONDecodeError as exc:
+        fail(f"the edited payload is not valid JSON: {exc}", EXIT_USAGE)
+
+
+def _rendered_payload(loaded: LoadedFlow, record_index: int) -> Any:
+    """The body `calsink test` would send for record ``record_index``, to start an edit from."""
+    from calsink.pipeline import prepare
+    from calsink.records import Request
+    from calsink.runner import RunError
+    from calsink.sources import open_source
+
+    items = open_source(loaded.flow.source, loaded.base_dir)
+    for index, item in enumerate(prepare(loaded, items)):
+        if index == record_index:
+            if not isinstance(item, Request):
+                reason = getattr(item, "reason", "it was left out")
+                raise RunError(f"record {item.position} cannot be sent: {reason}")
+            return item.payload
+    raise RunError(f"the source has no record number {record_index} (counting from 0)")
