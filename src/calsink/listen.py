@@ -194,13 +194,13 @@ def serve_listener(
     say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
 
     async def main() -> ListenerStats:
-        listener = await start_listener(host, port, secret, out, on_refused=on_refused)
-        say(READY_PREFIX + listener.url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
+        listener = await start_listener(host, port, secret, out, on_refused=on_refused)
+        say(READY_PREFIX + listener.url)
         try:
             await stop.wait()
         finally:

@@ -61,17 +61,25 @@ def listening(*args: str, secret: str | None = SECRET) -> Iterator[Listener]:
     )
     assert process.stderr is not None
     banner: list[str] = []
+    pending = ""
     deadline = time.monotonic() + 20
     url = None
+    descriptor = process.stderr.fileno()
     while url is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], 0.1)
-        if ready:
-            line = process.stderr.readline()
-            if not line:
-                break
-            banner.append(line.rstrip("\n"))
+        ready, _, _ = select.select([descriptor], [], [], 0.1)
+        if not ready:
+            continue
+        chunk = os.read(descriptor, 4096).decode()
+        if not chunk:
+            break
+        pending += chunk
+        while "\n" in pending and url is None:
+            line, pending = pending.split("\n", 1)
+            banner.append(line)
             if line.startswith(READY):
                 url = line.removeprefix(READY).strip()
+    if pending:
+        banner.append(pending)
     try:
         assert url is not None, f"the listener did not start: {banner}"
         yield Listener(process, url, banner)
