@@ -11,7 +11,7 @@ import pytest
 
 from calsink.calcom.kinds import CalcomSourceError, FilterError, open_calcom_source
 from calsink.flow import SourceSettings
-from readside.helpers import book, calsink, source_args
+from readside.helpers import KEY_ENV, book, calsink, source_args
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -264,3 +264,28 @@ def test_cancel_every_booking_of_an_attendee_is_one_flow(
     assert report.summary.to_json()["delivered"] == 2, report.to_json()
     statuses = {b["uid"]: b["status"] for b in sandbox.state()["bookings"]}
     assert statuses == {ana[0]: "cancelled", ana[1]: "cancelled", other: "accepted"}
+
+
+def test_after_the_demo_source_bookings_lists_its_bookings_and_statuses(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    demo = calsink(
+        "demo",
+        "--sandbox-url",
+        sandbox.url,
+        "--api-key-env",
+        KEY_ENV,
+        "--dir",
+        str(tmp_path / "demo"),
+        "--json",
+        sandbox=sandbox,
+    )
+    assert demo.returncode == 0, demo.stderr
+
+    result = calsink(*source_args(sandbox, "bookings"), sandbox=sandbox)
+
+    assert result.returncode == 0, result.stderr
+    listed = {item["uid"]: item["status"] for item in lines(result.stdout)}
+    held = {b["uid"]: b["status"] for b in sandbox.state()["bookings"]}
+    assert listed == held
+    assert {"accepted", "cancelled"} <= set(listed.values())
