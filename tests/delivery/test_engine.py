@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.delivery.fakeapi import KEY, FakeApi, serve
 
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
 from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
@@ -16,7 +17,6 @@ from calsink.deliver.retry import Backoff
 from calsink.ledger import Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Problem, Rejection, Request
 from calsink.responses import ResponseSinks
-from tests.delivery.fakeapi import KEY, FakeApi, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -174,7 +174,7 @@ async def test_rejections_and_filtered_records_are_counted(tmp_path: Path) -> No
 
 async def test_destructive_cap_stops_before_it_is_exceeded(tmp_path: Path) -> None:
     async with serve(FakeApi()) as api:
-        made, _ = await deliver(tmp_path, [booking(api.url, i) for i in range(5)])
+        await deliver(tmp_path, [booking(api.url, i) for i in range(5)])
         cancels = [cancel(api.url, b["uid"], i) for i, b in enumerate(api.bookings)]
         result, _ = await deliver(tmp_path, cancels, flow="cancel", max_destructive=3)
     assert result.aborted == ABORT_DESTRUCTIVE

@@ -144,8 +144,8 @@ class RateLimiter:
                     float(self._burst), self._tokens + (now - self._refilled_at) * rate
                 )
                 self._refilled_at = now
-                if self._tokens < 1:
-                    await self._sleep((1 - self._tokens) / rate)
+                if self._tokens < 1 - 1e-9:
+                    await self._sleep(max((1 - self._tokens) / rate, 0.001))
                     continue
                 self._tokens -= 1
                 self._remaining -= 1
