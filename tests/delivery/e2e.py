@@ -1,0 +1,114 @@
+"""Helpers for the end-to-end delivery tests: a flow of N bookings and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.support.sandbox import SandboxHandle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def slots(count: int) -> list[str]:
+    """Distinct 30-minute starts inside the demo user's working hours (weekdays, 14:00–22:00Z)."""
+    found: list[str] = []
+    day = date(2030, 1, 7)
+    while len(found) < count:
+        if day.weekday() < 5:
+            moment = datetime(day.year, day.month, day.day, 14, tzinfo=UTC)
+            for _ in range(16):
+                found.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                moment += timedelta(minutes=30)
+        day += timedelta(days=1)
+    return found[:count]
+
+
+def booking_flow(
+    folder: Path,
+    sandbox: SandboxHandle,
+    count: int,
+    *,
+    name: str = "e2e-book",
+    concurrency: int = 8,
+    max_attempts: int = 8,
+    timeout_s: float = 5,
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["name,email,start"]
+    rows += [f"Lead {i},lead{i}@example.com,{start}" for i, start in enumerate(slots(count))]
+    (folder / "leads.csv").write_text("\n".join(rows) + "\n")
+    flow = folder / "flow.yaml"
+    flow.write_text(
+        f"""version: 1
+name: {name}
+source: {{path: leads.csv}}
+transform:
+  map:
+    start: "{{start}}"
+    eventTypeId: 1
+    attendee: {{name: "{{name}}", email: "{{email}}", timeZone: "America/New_York"}}
+destination:
+  api_key_env: CAL_API_KEY
+  base_url: {sandbox.url}
+  template: create-booking
+delivery: {{key: [email, start], concurrency: {concurrency}, max_attempts: {max_attempts},
+           timeout_s: {timeout_s}}}
+responses: {{jsonl: out/responses.jsonl}}
+dead_letters: out/dead-letters.jsonl
+ledger: state/ledger.db
+"""
+    )
+    return flow
+
+
+def cli(*args: str, key: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "calsink", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_cli(*args: str, key: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "calsink", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def bookings_of(sandbox: SandboxHandle, prefix: str = "lead") -> list[dict[str, Any]]:
+    state = sandbox.state()
+    found = []
+    for booking in state["bookings"]:
+        emails = [a.get("email", "") for a in booking.get("attendees", [])]
+        if any(e.startswith(prefix) for e in emails):
+            found.append(booking)
+    return found
+
+
+def files_text(folder: Path) -> str:
+    return "\n".join(
+        p.read_text(errors="replace")
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in (".jsonl", ".yaml", ".csv", ".partial", "")
+    )
