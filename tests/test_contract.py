@@ -3,12 +3,15 @@ what was found; fields Cal.com does not know are reported."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from calsink.contract import check
-from calsink.endpoints import TEMPLATES, get_template
+from calsink.contract import Contract, check
+from calsink.endpoints import TEMPLATES, Endpoint, get_template
 
 
 def _booking(**changes: Any) -> dict[str, Any]:
@@ -223,3 +226,156 @@ def test_unknown_fields_are_reported_with_dotted_names() -> None:
     result = check(get_template("create-booking"), body)
     assert result.problems == []
     assert result.unknown == ["email", "attendee.company"]
+
+
+# --- the quick screen gives the same answers as the full rules -----------------------------
+
+_ODD_VALUES: list[Any] = [
+    None,
+    "",
+    " ",
+    "text",
+    0,
+    1,
+    -1,
+    1.0,
+    2.5,
+    True,
+    False,
+    [],
+    [1],
+    [True],
+    ["ada@example.com"],
+    ["nope"],
+    ["BOOKING_CREATED"],
+    ["BOOKING_MADE"],
+    [["BOOKING_CREATED"]],
+    ["Monday"],
+    [{"type": "address"}],
+    [{"days": ["Monday"], "startTime": "09:00", "endTime": "17:00"}],
+    [{"days": [], "startTime": "09:00", "endTime": "17:00"}],
+    [{"date": "2030-02-30", "startTime": "10:00", "endTime": "12:00"}],
+    [{"date": "2030-02-03", "startTime": "10:00", "endTime": "12:00"}],
+    {},
+    {"type": "address"},
+    {"type": 1},
+    {"teamMemberIds": [1, 2]},
+    {"teamMemberIds": [True]},
+    {"k" * 41: "v"},
+    {"note": "x" * 501},
+    {"disabled": True},
+    {"disabled": False},
+    "ada@example.com",
+    "+14155550123",
+    "Europe/London",
+    "Mars/Olympus",
+    "2030-01-07T14:00:00Z",
+    "2030-01-07T14:00:00.5Z",
+    "2030-01-07T09:00:00-05:00",
+    "2030-01-07",
+    "2030-01-25T23:59:59Z",
+    "09:00",
+    "9:00",
+    "en",
+    "pt-BR",
+    "klingon",
+    "vacation",
+    "2021-10-20",
+    "https://example.com/hook",
+    "ftp://example.com",
+]
+_ATTENDEE_VALUES: dict[str, list[Any]] = {
+    "name": ["Ada", "", " ", None, 3],
+    "email": ["ada@example.com", "bob@", "", None, 7],
+    "timeZone": ["Europe/London", "UTC", "Mars/Olympus", "", None],
+    "phoneNumber": ["+14155550123", "555-1234", "", None],
+    "language": ["en", "es-419", "klingon", "", None, ["en"]],
+    "company": ["ACME"],
+}
+_attendees = st.one_of(
+    st.sampled_from(_ODD_VALUES),
+    st.fixed_dictionaries(
+        {},
+        optional={name: st.sampled_from(values) for name, values in _ATTENDEE_VALUES.items()},
+    ),
+)
+
+
+def _example_body(endpoint: Endpoint) -> dict[str, Any]:
+    body = {k: v for k, v in endpoint.example.items() if k not in endpoint.param_names}
+    body.update({k: v for k, v in endpoint.defaults if k not in body})
+    return body
+
+
+def _assert_same_answers(endpoint: Endpoint, body: dict[str, Any]) -> None:
+    contract = Contract(endpoint)
+    problems, unknown = contract.full_review(body)
+    result = check(endpoint, body)
+    assert [str(p) for p in result.problems] == [str(p) for p in problems], body
+    assert result.unknown == unknown, body
+    if contract.passes_screen(body):
+        assert problems == [], body
+
+
+_DELETED: Any = object()
+
+
+def _single_changes(endpoint: Endpoint) -> list[dict[str, Any]]:
+    """The example with each field (and each attendee field) in turn gone or replaced."""
+    bodies = []
+    fields = sorted(endpoint.known_fields | {"extra"})
+    for name in fields:
+        for value in [_DELETED, *_ODD_VALUES]:
+            body = copy.deepcopy(_example_body(endpoint))
+            if value is _DELETED:
+                body.pop(name, None)
+            else:
+                body[name] = copy.deepcopy(value)
+            bodies.append(body)
+    if endpoint.name == "create-booking":
+        for name, values in _ATTENDEE_VALUES.items():
+            for value in [_DELETED, *values, *_ODD_VALUES]:
+                body = copy.deepcopy(_example_body(endpoint))
+                if value is _DELETED:
+                    body["attendee"].pop(name, None)
+                else:
+                    body["attendee"][name] = copy.deepcopy(value)
+                bodies.append(body)
+    return bodies
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_screened_check_matches_the_full_rules_field_by_field(name: str) -> None:
+    endpoint = TEMPLATES[name]
+    for body in _single_changes(endpoint):
+        _assert_same_answers(endpoint, body)
+
+
+@st.composite
+def _near_example(draw: st.DrawFn, endpoint: Endpoint) -> dict[str, Any]:
+    body = copy.deepcopy(_example_body(endpoint))
+    fields = sorted(endpoint.known_fields | {"extra", "attendee"})
+    for name in draw(st.lists(st.sampled_from(fields), min_size=2, max_size=4, unique=True)):
+        choice = draw(st.integers(0, 2))
+        if choice == 0:
+            body.pop(name, None)
+        elif name == "attendee":
+            body[name] = draw(_attendees)
+        else:
+            body[name] = copy.deepcopy(draw(st.sampled_from(_ODD_VALUES)))
+    return body
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_screened_check_matches_the_full_rules_for_several_changes(
+    name: str, data: st.DataObject
+) -> None:
+    endpoint = TEMPLATES[name]
+    _assert_same_answers(endpoint, data.draw(_near_example(endpoint)))
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_each_template_example_takes_the_quick_screen(name: str) -> None:
+    assert Contract(TEMPLATES[name]).passes_screen(_example_body(TEMPLATES[name]))

@@ -9,10 +9,10 @@ Cal.com strips them silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -583,7 +583,7 @@ def _create_webhook(c: _Checker) -> None:
         c.problem("triggers", what, triggers, hint)
     else:
         for index, trigger in enumerate(triggers):
-            if trigger not in WEBHOOK_TRIGGERS:
+            if not isinstance(trigger, str) or trigger not in WEBHOOK_TRIGGERS:
                 c.problem(
                     f"triggers[{index}]",
                     "a webhook trigger: " + ", ".join(sorted(WEBHOOK_TRIGGERS)),
@@ -636,8 +636,10 @@ _RULES: dict[str, Callable[[_Checker], None]] = {
 
 def unknown_fields(endpoint: Endpoint, body: Record) -> list[str]:
     """Dotted names of the body's fields that ``endpoint`` does not know."""
-    known = endpoint.known_fields
-    nested = endpoint.nested_fields
+    return _unknown(body, endpoint.known_fields, endpoint.nested_fields)
+
+
+def _unknown(body: Record, known: frozenset[str], nested: dict[str, frozenset[str]]) -> list[str]:
     unknown = [name for name in body if name not in known]
     for parent, children in nested.items():
         value = body.get(parent)
@@ -646,10 +648,385 @@ def unknown_fields(endpoint: Endpoint, body: Record) -> list[str]:
     return unknown
 
 
+# --- the quick screen ---------------------------------------------------------------------
+#
+# Most records are clean, so each template also has a screen: one cheap test per field
+# that answers True only when the full rules above would find nothing wrong with that
+# field's (non-null) value, plus the fields that must be there and one test over the
+# whole body for rules that join fields. A body that passes the screen has no problems;
+# any other body goes through the full rules, which name every problem in their order.
+# A screen may turn away a clean body (it then costs one full check), never pass a bad one.
+
+FieldTest = Callable[[Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    tests: dict[str, FieldTest]
+    required: tuple[str, ...] = ()
+    whole: Callable[[Record], bool] | None = None
+
+
+def _text(value: Any) -> bool:
+    return type(value) is str
+
+
+def _nonempty_text(value: Any) -> bool:
+    return type(value) is str and value.strip() != ""
+
+
+def _boolean(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _object(value: Any) -> bool:
+    return type(value) is dict
+
+
+def _count_from(minimum: int) -> FieldTest:
+    def test(value: Any) -> bool:
+        return type(value) is int and value >= minimum
+
+    return test
+
+
+def _member_of(allowed: frozenset[str]) -> FieldTest:
+    def test(value: Any) -> bool:
+        return type(value) is str and value in allowed
+
+    return test
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _instant_text(value: Any) -> bool:
+    return type(value) is str and is_instant(value)
+
+
+def _zone(value: Any) -> bool:
+    return type(value) is str and value in time_zones()
+
+
+def _phone(value: Any) -> bool:
+    return type(value) is str and _E164.match(value) is not None
+
+
+def _hh_mm(value: Any) -> bool:
+    return type(value) is str and _HH_MM.match(value) is not None
+
+
+def _iso_date(value: Any) -> bool:
+    if type(value) is not str or _ISO_DATE.match(value) is None:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_count1 = _count_from(1)
+_count0 = _count_from(0)
+
+
+def _attendee(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    name = value.get("name")
+    email = value.get("email")
+    phone = value.get("phoneNumber")
+    language = value.get("language")
+    return (
+        _nonempty_text(name)
+        and _zone(value.get("timeZone"))
+        and (email is not None or phone is not None)
+        and (email is None or is_email(email))
+        and (phone is None or _phone(phone))
+        and (language is None or (type(language) is str and language in ATTENDEE_LANGUAGES))
+    )
+
+
+def _guests(value: Any) -> bool:
+    return type(value) is list and all(is_email(guest) for guest in value)
+
+
+def _location(value: Any) -> bool:
+    if type(value) is dict:
+        return type(value.get("type")) is str
+    return type(value) is str
+
+
+def _metadata(value: Any) -> bool:
+    if type(value) is not dict or len(value) > 50:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or len(key) > 40:
+            return False
+        if isinstance(item, str) and len(item) > 500:
+            return False
+    return True
+
+
+def _routing(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    ids = value.get("teamMemberIds")
+    return type(ids) is list and all(type(member) is int for member in ids)
+
+
+def _has_event_type(body: Record) -> bool:
+    # Each of these fields, when not null, has already passed its own test.
+    if body.get("eventTypeId") is not None:
+        return True
+    return body.get("eventTypeSlug") is not None and (
+        body.get("username") is not None or body.get("teamSlug") is not None
+    )
+
+
+_BOOKING_SCREEN = _Screen(
+    tests={
+        "start": _instant_text,
+        "eventTypeId": _count1,
+        "eventTypeSlug": _nonempty_text,
+        "username": _nonempty_text,
+        "teamSlug": _nonempty_text,
+        "organizationSlug": _nonempty_text,
+        "attendee": _attendee,
+        "guests": _guests,
+        "location": _location,
+        "meetingUrl": _text,
+        "metadata": _metadata,
+        "bookingFieldsResponses": _object,
+        "lengthInMinutes": _count1,
+        "routing": _routing,
+        "emailVerificationCode": _text,
+        "instant": _boolean,
+        "recurrenceCount": _count1,
+        "allowConflicts": _boolean,
+        "allowBookingOutOfBounds": _boolean,
+    },
+    required=("start", "attendee"),
+    whole=_has_event_type,
+)
+
+
+def _typed_items(value: Any) -> bool:
+    return type(value) is list and all(
+        type(item) is dict and type(item.get("type")) is str for item in value
+    )
+
+
+def _event_type_screen(*, creating: bool) -> _Screen:
+    tests: dict[str, FieldTest] = {
+        "title": _nonempty_text,
+        "slug": _nonempty_text,
+        "lengthInMinutes": _count1,
+        "lengthInMinutesOptions": _never,
+        "description": _text,
+        "customName": _text,
+        "successRedirectUrl": _text,
+        "scheduleId": _count1,
+        "locations": _typed_items,
+        "bookingFields": _typed_items,
+        "interfaceLanguage": _member_of(INTERFACE_LANGUAGES),
+    }
+    tests.update(dict.fromkeys(_EVENT_TYPE_COUNTS, _count0))
+    tests.update(dict.fromkeys(_EVENT_TYPE_BOOLEANS, _boolean))
+    tests.update(dict.fromkeys(_EVENT_TYPE_OBJECTS, _object))
+
+    def whole(body: Record) -> bool:
+        both = _enabled(body.get("recurrence")) and _enabled(body.get("bookerActiveBookingsLimit"))
+        return not both and (creating or bool(body))
+
+    required = ("title", "slug", "lengthInMinutes") if creating else ()
+    return _Screen(tests, required, whole)
+
+
+def _opening_hours(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:
+        if type(item) is not dict:
+            return False
+        days = item.get("days")
+        if type(days) is not list or not days:
+            return False
+        if not all(type(day) is str and day in WEEKDAYS for day in days):
+            return False
+        if not (_hh_mm(item.get("startTime")) and _hh_mm(item.get("endTime"))):
+            return False
+    return True
+
+
+def _date_overrides(value: Any) -> bool:
+    return type(value) is list and all(
+        type(item) is dict
+        and _iso_date(item.get("date"))
+        and _hh_mm(item.get("startTime"))
+        and _hh_mm(item.get("endTime"))
+        for item in value
+    )
+
+
+def _webhook_url(value: Any) -> bool:
+    return _nonempty_text(value) and _HTTP_URL.match(value) is not None
+
+
+def _triggers(value: Any) -> bool:
+    return (
+        type(value) is list
+        and len(value) > 0
+        and all(type(trigger) is str and trigger in WEBHOOK_TRIGGERS for trigger in value)
+    )
+
+
+def _ooo_moment(value: Any) -> datetime | None:
+    if type(value) is not str or _OOO_INSTANT.match(value) is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _ooo_instant_text(value: Any) -> bool:
+    return _ooo_moment(value) is not None
+
+
+def _ooo_in_order(body: Record) -> bool:
+    start = _ooo_moment(body.get("start"))
+    end = _ooo_moment(body.get("end"))
+    return start is not None and end is not None and start <= end
+
+
+_SCREENS: dict[str, _Screen] = {
+    "create-booking": _BOOKING_SCREEN,
+    "cancel-booking": _Screen(
+        {
+            "cancellationReason": _text,
+            "cancelSubsequentBookings": _boolean,
+            "seatUid": _nonempty_text,
+        }
+    ),
+    "reschedule-booking": _Screen(
+        {
+            "start": _instant_text,
+            "reschedulingReason": _text,
+            "rescheduledBy": is_email,
+            "seatUid": _nonempty_text,
+            "emailVerificationCode": _text,
+        },
+        required=("start",),
+    ),
+    "confirm-booking": _Screen({"reason": _text}),
+    "create-event-type": _event_type_screen(creating=True),
+    "update-event-type": _event_type_screen(creating=False),
+    "delete-event-type": _Screen({}),
+    "create-schedule": _Screen(
+        {
+            "name": _nonempty_text,
+            "timeZone": _zone,
+            "isDefault": _boolean,
+            "availability": _opening_hours,
+            "overrides": _date_overrides,
+        },
+        required=("name", "timeZone", "isDefault", "availability"),
+    ),
+    "create-webhook": _Screen(
+        {
+            "subscriberUrl": _webhook_url,
+            "triggers": _triggers,
+            "active": _boolean,
+            "payloadTemplate": _text,
+            "secret": _text,
+            "version": _member_of(frozenset(["2021-10-20"])),
+        },
+        required=("subscriberUrl", "triggers", "active"),
+    ),
+    "create-out-of-office": _Screen(
+        {
+            "start": _ooo_instant_text,
+            "end": _ooo_instant_text,
+            "reason": _member_of(frozenset(OOO_REASONS)),
+            "notes": _text,
+            "toUserId": _count1,
+        },
+        required=("start", "end"),
+        whole=_ooo_in_order,
+    ),
+}
+_NO_PROBLEMS: tuple[Problem, ...] = ()
+_NOTHING_UNKNOWN: tuple[str, ...] = ()
+
+
+class Contract:
+    """One endpoint's rules, ready to run over many bodies (build it once per endpoint)."""
+
+    __slots__ = ("_known", "_nested", "_rule", "_screen", "endpoint")
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._known = endpoint.known_fields
+        self._nested = endpoint.nested_fields
+        self._rule = _RULES.get(endpoint.name)
+        self._screen = _SCREENS.get(endpoint.name) if self._rule is not None else _Screen({})
+
+    def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
+        """The problems that stop ``body`` and the fields the endpoint does not know.
+
+        Both are empty tuples for a clean body; treat the answers as read-only.
+        """
+        if self._screen is not None and self._passes(body, self._screen):
+            return _NO_PROBLEMS, self._unknown_after_screen(body)
+        return self.full_review(body)
+
+    def full_review(self, body: Record) -> tuple[list[Problem], list[str]]:
+        """The problems and the unknown fields, by the full rules alone."""
+        checker = _Checker(body)
+        if self._rule is not None:
+            self._rule(checker)
+        return checker.problems, _unknown(body, self._known, self._nested)
+
+    def passes_screen(self, body: Record) -> bool:
+        """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""
+        return self._screen is not None and self._passes(body, self._screen)
+
+    @staticmethod
+    def _passes(body: Record, screen: _Screen) -> bool:
+        tests = screen.tests
+        for name, value in body.items():
+            if value is not None:
+                test = tests.get(name)
+                if test is not None and not test(value):
+                    return False
+        for name in screen.required:
+            if body.get(name) is None:
+                return False
+        return screen.whole is None or screen.whole(body)
+
+    def _unknown_after_screen(self, body: Record) -> Sequence[str]:
+        known = self._known
+        for name in body:
+            if name not in known:
+                return _unknown(body, known, self._nested)
+        for parent, children in self._nested.items():
+            value = body.get(parent)
+            if isinstance(value, dict):
+                for name in value:
+                    if name not in children:
+                        return _unknown(body, known, self._nested)
+        return _NOTHING_UNKNOWN
+
+
+@lru_cache(maxsize=64)
+def contract_for(endpoint: Endpoint) -> Contract:
+    """The (shared) Contract of ``endpoint``."""
+    return Contract(endpoint)
+
+
 def check(endpoint: Endpoint, body: Record) -> CheckResult:
     """Every problem Cal.com would refuse ``body`` for, and the fields it would strip."""
-    rule = _RULES.get(endpoint.name)
-    checker = _Checker(body)
-    if rule is not None:
-        rule(checker)
-    return CheckResult(checker.problems, unknown_fields(endpoint, body))
+    problems, unknown = contract_for(endpoint).review(body)
+    return CheckResult(list(problems), list(unknown))

@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 import orjson
 
 from calsink import dotted
-from calsink.contract import check
+from calsink.contract import Contract
 from calsink.endpoints import Endpoint, find_known_endpoint, get_template
 from calsink.flow import DestinationSettings, FlowReference
 from calsink.headers import HeaderError, check_header, header_value, parse_headers
@@ -180,12 +180,14 @@ class Renderer:
         _check_origin(base, "destination.base_url")
         self.base_url = base
         self.endpoint: Endpoint | None = None
+        self.contract: Contract | None = None
         extra_headers: tuple[tuple[str, str], ...] = ()
         if destination.template is not None:
             try:
                 self.endpoint = get_template(destination.template)
             except ValueError as exc:
                 raise RenderConfigError(f"destination.template: {exc}") from None
+            self.contract = Contract(self.endpoint)
             self.method: str = self.endpoint.method
             self.url_parts = _parse_macros(base + self.endpoint.path)
             self.prefix = base + "/v2/"
@@ -235,6 +237,14 @@ class Renderer:
                 raise RenderConfigError(
                     f"destination.params.{name}: the URL has no {{{name}}} macro to fill"
                 )
+        self.template_name = self.endpoint.name if self.endpoint else None
+        self.defaults = self.endpoint.defaults if self.endpoint else ()
+        self.fixed_url: str | None = None
+        self._fixed_digest: Any = None
+        fixed = "".join(p for p in self.url_parts if isinstance(p, str))
+        if not self.macro_names and fixed.startswith(self.prefix):
+            self.fixed_url = fixed
+            self._fixed_digest = hashlib.sha256(f"{self.method} {fixed}\n".encode())
         if destination.batch is not None:
             if not self.has_body:
                 raise RenderConfigError(
@@ -299,10 +309,16 @@ class Renderer:
     def render(
         self, position: Position, source_record: Record, record: Record
     ) -> Request | Rejection:
-        """The request for one record, or a Rejection naming every problem found."""
+        """The request for one record, or a Rejection naming every problem found.
+
+        The request's payload may share nested values with ``record``: treat both as
+        read-only once rendered.
+        """
         problems: list[Problem] = []
         consumed: list[str] = []
-        url = self._url(record, source_record, problems, consumed)
+        url = self.fixed_url
+        if url is None:
+            url = self._url(record, source_record, problems, consumed)
         key = self._key(record, source_record, problems) if self.key_fields else None
         payload: Any = None
         warnings: list[str] = []
@@ -319,7 +335,10 @@ class Renderer:
                 problem = Problem(None, "values that JSON can carry", str(exc))
                 return Rejection(position, (problem,), record)
         if key is None:
-            digest = hashlib.sha256(f"{self.method} {url}\n".encode())
+            if url is self.fixed_url:
+                digest = self._fixed_digest.copy()
+            else:
+                digest = hashlib.sha256(f"{self.method} {url}\n".encode())
             digest.update(body or b"")
             key = digest.hexdigest()
         return Request(
@@ -331,7 +350,7 @@ class Renderer:
             positions=(position,),
             records=(record,),
             key=key,
-            template=self.endpoint.name if self.endpoint else None,
+            template=self.template_name,
             warnings=tuple(warnings),
         )
 
@@ -512,19 +531,22 @@ class Renderer:
                 for name in endpoint.optional
                 if name in record and record[name] not in (None, "")
             }
-        body: Record = _copy_tree(record)
-        for path in self.exclude:
-            dotted.delete(body, path)
-        for path in consumed:
-            dotted.delete(body, path)
-        if endpoint is None:
+        body: Record = record
+        if self.exclude or consumed or self._lacks_default(record):
+            body = _copy_tree(record)
+            for path in self.exclude:
+                dotted.delete(body, path)
+            for path in consumed:
+                dotted.delete(body, path)
+        if endpoint is None or self.contract is None:
             return body
-        for name, value in endpoint.defaults:
+        for name, value in self.defaults:
             if body.get(name) is None:
                 body[name] = value
-        result = check(endpoint, body)
-        problems.extend(result.problems)
-        if result.unknown:
+        found, unknown = self.contract.review(body)
+        if found:
+            problems.extend(found)
+        if unknown:
             if self.unknown_policy == "reject":
                 problems.extend(
                     Problem(
@@ -533,15 +555,20 @@ class Renderer:
                         "an unknown field",
                         "map it to a known field, remove it, or set unknown_fields: drop",
                     )
-                    for name in result.unknown
+                    for name in unknown
                 )
             elif self.unknown_policy == "drop":
-                for name in result.unknown:
+                if body is record:
+                    body = _copy_tree(record)
+                for name in unknown:
                     dotted.delete(body, name)
             else:
                 warnings.extend(
                     f"{name}: {endpoint.name} does not know this field; Cal.com drops it "
                     "silently (map it to a known field, or set unknown_fields: drop)"
-                    for name in result.unknown
+                    for name in unknown
                 )
         return body
+
+    def _lacks_default(self, record: Record) -> bool:
+        return any(record.get(name) is None for name, _ in self.defaults)
