@@ -199,8 +199,8 @@ def test_an_unknown_encoding_is_named(tmp_path: Path) -> None:
         read(tmp_path, "a.csv", b"a\n1\n", encoding="klingon")
 
 
-def test_a_calcom_source_is_not_a_file() -> None:
-    with pytest.raises(ValueError, match="calcom: bookings"):
+def test_a_calcom_source_is_not_a_file_and_the_error_says_how_to_check_it_offline() -> None:
+    with pytest.raises(SourceError, match="calsink source bookings -o bookings.jsonl"):
         open_source(SourceSettings(calcom="bookings"), Path("."))
 
 

@@ -268,11 +268,29 @@ class FollowFile(io.RawIOBase):
 
 
 def _open_items(
-    loaded: LoadedFlow, *, follow: bool, stdin: BinaryIO | None, stop: threading.Event
+    loaded: LoadedFlow,
+    *,
+    follow: bool,
+    stdin: BinaryIO | None,
+    stop: threading.Event,
+    api_key: str,
 ) -> Iterator[SourceItem]:
     from calsink.sources import open_source
 
     settings = loaded.flow.source
+    if settings.calcom is not None:
+        if follow:
+            raise RunError("--follow reads a file or stdin; a `calcom:` source is read once")
+        from calsink.calcom.kinds import open_calcom_source
+
+        delivery = loaded.flow.delivery
+        return open_calcom_source(
+            settings,
+            api_key=api_key,
+            base_url=loaded.flow.destination.base_url,
+            rate_limit=delivery.rate_limit,
+            timeout_s=delivery.timeout_s,
+        )
     if not follow or settings.path in (None, "-"):
         return open_source(settings, loaded.base_dir, stdin=stdin)
     assert settings.path is not None
@@ -432,12 +450,14 @@ async def _run_locked(
     stop = threading.Event()
     book = _Book()
     source = (
-        items if items is not None else _open_items(loaded, follow=follow, stdin=stdin, stop=stop)
+        items
+        if items is not None
+        else _open_items(loaded, follow=follow, stdin=stdin, stop=stop, api_key=api_key)
     )
     if limit is not None:
         source = itertools.islice(source, limit)
     prepared = prepare(loaded, book.keep(source), resolve_reference=ledger.resolve_reference)
-    threaded = follow or flow.source.path == "-"
+    threaded = follow or flow.source.path == "-" or flow.source.calcom is not None
     pending: Iterable[Item] | AsyncIterator[Item] = (
         _threaded(prepared, stop) if threaded else prepared
     )
@@ -484,6 +504,15 @@ async def _run_locked(
         async with Transport(
             api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency
         ) as transport:
+            from calsink.calcom.checks import PreSendChecks
+
+            pre_send = PreSendChecks.for_run(
+                flow.destination.base_url,
+                transport,
+                limiter,
+                check_availability=flow.destination.check_availability,
+                max_attempts=delivery.max_attempts,
+            )
             engine = Engine(
                 settings,
                 transport=transport,
@@ -494,6 +523,7 @@ async def _run_locked(
                 dead_letters=dead_letters,
                 source_records=book.take,
                 on_progress=on_progress,
+                pre_send=pre_send,
             )
             result = await engine.run(pending)
     finally:
@@ -597,7 +627,9 @@ async def asend_test(
     ledger_path = loaded.resolve(loaded.flow.ledger)
     ledger = Ledger(ledger_path) if ledger_path.exists() else None
     try:
-        source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event())
+        source = _open_items(
+            loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key
+        )
         chosen: Request | Rejection | None = None
         resolve = ledger.resolve_reference if ledger else None
         for index, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):

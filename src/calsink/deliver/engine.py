@@ -39,6 +39,7 @@ from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request
 
 if TYPE_CHECKING:
+    from calsink.calcom.checks import PreSendChecks
     from calsink.deadletters import DeadLetterWriter
     from calsink.responses import ResponseSinks
 
@@ -120,8 +121,10 @@ class Engine:
         source_records: SourceRecords = _no_source,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         progress_every_s: float = 0.1,
+        pre_send: PreSendChecks | None = None,
     ) -> None:
         self.settings = settings
+        self.pre_send = pre_send
         self.transport = transport
         self.ledger = ledger
         self.writer = writer
@@ -287,10 +290,52 @@ class Engine:
 
     # -- one record --------------------------------------------------------------------------
 
+    async def _settled_by_pre_send(
+        self, request: Request, prior: Entry | None, target: str | None
+    ) -> bool:
+        """Ask Cal.com first (slot free? booking in the right state?); True when that settles it.
+
+        Skipped when an earlier attempt may have reached Cal.com: the look-up after an
+        unsure attempt is in charge then.
+        """
+        checks = self.pre_send
+        if checks is None or not checks.applies_to(request):
+            return False
+        from calsink.calcom.client import CalcomReadError
+        from calsink.calcom.guards import AlreadyDone
+
+        if prior is not None and (prior.state == IN_FLIGHT or prior.unsure):
+            return False
+        try:
+            verdict = await checks.check(request)
+        except CalcomReadError:
+            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+            raise _Stop from None
+        if isinstance(verdict, Rejection):
+            await self._accept(verdict)
+            return True
+        if isinstance(verdict, AlreadyDone):
+            self.source_records(request.positions)
+            assert self.writer is not None
+            await self.writer.record_outcome(
+                request.key,
+                Outcome.DELIVERED.value,
+                attempts=prior.attempts if prior else 0,
+                error=f"already done in Cal.com: {verdict.reason}",
+                identifier=target,
+                ids={"uid": target} if target else None,
+                position=str(request.position),
+            )
+            self._count(Outcome.SKIPPED, len(request.positions))
+            return True
+        return False
+
     async def _deliver(self, request: Request) -> None:
         flow = self.settings.flow
         prior = self._prior.pop(request.key, None)
         action = action_of(request.method, request.url)
+        if await self._settled_by_pre_send(request, prior, action.target):
+            return
         request = stamp(request, flow)
         mark = fingerprint(flow, request.key) if action.creates == "booking" else None
         attempts = prior.attempts if prior else 0

@@ -110,9 +110,10 @@ def open_source(
     unusable source is refused before the first record.
     """
     if settings.path is None:
-        raise ValueError(
-            f"open_source reads files and stdin; a `calcom: {settings.calcom}` source "
-            "is read from Cal.com by its own reader"
+        raise SourceError(
+            f"source `calcom: {settings.calcom}` is read from Cal.com when the flow runs; "
+            f"to check records offline, save them with `calsink source {settings.calcom} "
+            f"-o {settings.calcom}.jsonl` and point source.path at that file"
         )
     codec = check_encoding(settings.encoding, settings.path)
     if settings.path == "-":
