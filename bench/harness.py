@@ -32,6 +32,10 @@ RESULTS_DIR = ROOT / "bench" / "results"
 PYTHON = sys.executable
 BIN_DIR = Path(PYTHON).parent
 CALSINK = str(BIN_DIR / "calsink") if (BIN_DIR / "calsink").exists() else None
+# Children keep compiled bytecode, as every installed Python program does, but in a
+# cache of their own (never __pycache__ in the tree), even where the surrounding
+# environment sets PYTHONDONTWRITEBYTECODE.
+BYTECODE_CACHE = Path(tempfile.gettempdir()) / f"calsink-bench-pycache-{os.getuid()}"
 
 T = TypeVar("T")
 
@@ -51,6 +55,7 @@ class ChildResult:
     max_rss_mb: float
     stdout: str
     stderr: str
+    timed_out: bool = False
 
     @property
     def cpu_s(self) -> float:
@@ -68,6 +73,16 @@ class ChildResult:
         return {}
 
 
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every child gets: ours, with the bytecode cache on, plus ``extra``."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
+    if extra:
+        env.update(extra)
+    return env
+
+
 def run_child(
     argv: Sequence[str],
     *,
@@ -80,20 +95,20 @@ def run_child(
     Output goes to temporary files rather than pipes, so a chatty child never blocks
     and the parent does no work while the child runs.
     """
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    full_env = child_env(env)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
             list(argv), stdout=out, stderr=err, env=full_env, cwd=cwd, start_new_session=True
         )
         deadline = started + timeout_s
+        timed_out = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() > deadline:
+                timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
@@ -111,6 +126,7 @@ def run_child(
             max_rss_mb=usage.ru_maxrss / 1024.0,  # kilobytes on Linux
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            timed_out=timed_out,
         )
 
 
@@ -151,6 +167,7 @@ def running_server(
         list(argv),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        env=child_env(),
         cwd=ROOT,
         start_new_session=True,
     )
