@@ -1,0 +1,160 @@
+"""Helpers for the adversarial tests: flows written on the fly and the real CLI around them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.delivery.e2e import slots
+from tests.support.sandbox import SandboxHandle
+
+FAKE_KEY = "cal_test_ADVERSARIAL_fake_key_5f1e7c"
+WEBHOOK_SECRET = "whsec_ADVERSARIAL_fake_secret_9b2d44"
+
+BOOKING_MAP = """\
+transform:
+  map:
+    start: "{start}"
+    eventTypeId: 1
+    attendee: {name: "{name}", email: "{email}", timeZone: "America/New_York"}
+"""
+
+
+def write_flow(
+    folder: Path,
+    sandbox: SandboxHandle | str,
+    *,
+    source: str,
+    name: str = "adversarial",
+    template: str = "create-booking",
+    transform: str = BOOKING_MAP,
+    key: str = "[email, start]",
+    delivery: str = "",
+    responses: str = "responses: {jsonl: out/responses.jsonl}",
+    extra: str = "",
+    source_extra: str = "",
+) -> Path:
+    """A flow file in ``folder`` whose paths (ledger, responses, dead letters) stay inside it."""
+    base_url = sandbox if isinstance(sandbox, str) else sandbox.url
+    folder.mkdir(parents=True, exist_ok=True)
+    flow = folder / "flow.yaml"
+    flow.write_text(
+        f"""version: 1
+name: {name}
+source: {{path: {source}{source_extra}}}
+{transform}
+destination:
+  api_key_env: CAL_API_KEY
+  base_url: {base_url}
+  template: {template}
+delivery: {{key: {key}, concurrency: 4, max_attempts: 6, timeout_s: 5{delivery}}}
+{responses}
+dead_letters: out/dead-letters.jsonl
+ledger: state/ledger.db
+{extra}
+"""
+    )
+    return flow
+
+
+def environment(key: str, **more: str) -> dict[str, str]:
+    return {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1", **more}
+
+
+def cli(
+    *args: str,
+    key: str,
+    cwd: Path,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "calsink", *args],
+        cwd=cwd,
+        env={**environment(key), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+def start_cli(*args: str, key: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "calsink", *args],
+        cwd=cwd,
+        env=environment(key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def assert_adds_up(counts: dict[str, Any]) -> None:
+    outcomes = ("delivered", "skipped", "rejected", "failed", "dead")
+    assert sum(counts[name] for name in outcomes) + counts.get("unfinished", 0) == counts["read"], (
+        counts
+    )
+
+
+def dead_letters(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "out" / "dead-letters.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def responses(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "out" / "responses.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def where(letter: dict[str, Any]) -> str:
+    """A dead letter's position as the user reads it: ``file:line`` or ``file[index]``."""
+    position = letter["position"]
+    if position.get("line") is not None:
+        return f"{position['source']}:{position['line']}"
+    return f"{position['source']}[{position['index']}]"
+
+
+def booked_emails(sandbox: SandboxHandle) -> Counter[str]:
+    """How many live bookings each attendee email has in the sandbox."""
+    return Counter(
+        attendee["email"]
+        for booking in sandbox.state()["bookings"]
+        if booking["status"] != "cancelled"
+        for attendee in booking.get("attendees", [])
+    )
+
+
+def lead_rows(count: int, *, first: int = 0) -> list[tuple[str, str, str]]:
+    """(name, email, start) of distinct leads on distinct free slots."""
+    starts = slots(first + count)[first:]
+    return [(f"Lead {first + i}", f"lead{first + i}@example.com", s) for i, s in enumerate(starts)]
+
+
+def all_text(folder: Path) -> str:
+    """Every file calsink may have written below ``folder`` (ledger bytes included)."""
+    parts = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            parts.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
