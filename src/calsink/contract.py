@@ -702,7 +702,21 @@ def _never(value: Any) -> bool:
 
 
 def _instant_text(value: Any) -> bool:
-    return type(value) is str and is_instant(value)
+    if type(value) is not str:
+        return False
+    if (  # the canonical form 2030-01-07T14:00:00Z, as instants.normalise_instant reads it
+        len(value) == 20
+        and value[19] == "Z"
+        and value[10] == "T"
+        and value[4] + value[7] + value[13] + value[16] == "--::"
+        and value[:4].isdigit()
+    ):
+        try:
+            datetime.fromisoformat(value[:19])
+        except ValueError:
+            return False
+        return True
+    return is_instant(value)
 
 
 def _zone(value: Any) -> bool:
@@ -960,26 +974,74 @@ _SCREENS: dict[str, _Screen] = {
 _NO_PROBLEMS: tuple[Problem, ...] = ()
 _NOTHING_UNKNOWN: tuple[str, ...] = ()
 
+# What a compiled screen answers: None when the body needs the full rules, else the
+# body's unknown fields (the body has no problems).
+_Screening = Callable[[Record], "Sequence[str] | None"]
+
+
+def _always_passes(value: Any) -> bool:
+    return True
+
+
+def _compile_screen(
+    screen: _Screen, known: frozenset[str], nested: dict[str, frozenset[str]]
+) -> _Screening | None:
+    """One function that screens a body and lists its unknown fields in a single pass."""
+    if not set(screen.tests) <= known:
+        return None  # a checked field that is also unknown: leave it to the full rules
+    tests = {name: screen.tests.get(name, _always_passes) for name in known}
+    required = screen.required
+    whole = screen.whole
+    parents = tuple(nested.items())
+
+    def screening(body: Record) -> Sequence[str] | None:
+        unknown = False
+        test_of = tests.get
+        for name, value in body.items():
+            test = test_of(name)
+            if test is None:
+                unknown = True
+            elif value is not None and not test(value):
+                return None
+        for name in required:
+            if body.get(name) is None:
+                return None
+        if whole is not None and not whole(body):
+            return None
+        if not unknown:
+            for parent, children in parents:
+                value = body.get(parent)
+                if isinstance(value, dict) and not children.issuperset(value):
+                    unknown = True
+        return _unknown(body, known, nested) if unknown else _NOTHING_UNKNOWN
+
+    return screening
+
 
 class Contract:
     """One endpoint's rules, ready to run over many bodies (build it once per endpoint)."""
 
-    __slots__ = ("_known", "_nested", "_rule", "_screen", "endpoint")
+    __slots__ = ("_known", "_nested", "_rule", "_screening", "endpoint")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._known = endpoint.known_fields
         self._nested = endpoint.nested_fields
         self._rule = _RULES.get(endpoint.name)
-        self._screen = _SCREENS.get(endpoint.name) if self._rule is not None else _Screen({})
+        screen = _SCREENS.get(endpoint.name) if self._rule is not None else _Screen({})
+        self._screening = (
+            _compile_screen(screen, self._known, self._nested) if screen is not None else None
+        )
 
     def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
         """The problems that stop ``body`` and the fields the endpoint does not know.
 
         Both are empty tuples for a clean body; treat the answers as read-only.
         """
-        if self._screen is not None and self._passes(body, self._screen):
-            return _NO_PROBLEMS, self._unknown_after_screen(body)
+        if self._screening is not None:
+            unknown = self._screening(body)
+            if unknown is not None:
+                return _NO_PROBLEMS, unknown
         return self.full_review(body)
 
     def full_review(self, body: Record) -> tuple[list[Problem], list[str]]:
@@ -991,33 +1053,7 @@ class Contract:
 
     def passes_screen(self, body: Record) -> bool:
         """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""
-        return self._screen is not None and self._passes(body, self._screen)
-
-    @staticmethod
-    def _passes(body: Record, screen: _Screen) -> bool:
-        tests = screen.tests
-        for name, value in body.items():
-            if value is not None:
-                test = tests.get(name)
-                if test is not None and not test(value):
-                    return False
-        for name in screen.required:
-            if body.get(name) is None:
-                return False
-        return screen.whole is None or screen.whole(body)
-
-    def _unknown_after_screen(self, body: Record) -> Sequence[str]:
-        known = self._known
-        for name in body:
-            if name not in known:
-                return _unknown(body, known, self._nested)
-        for parent, children in self._nested.items():
-            value = body.get(parent)
-            if isinstance(value, dict):
-                for name in value:
-                    if name not in children:
-                        return _unknown(body, known, self._nested)
-        return _NOTHING_UNKNOWN
+        return self._screening is not None and self._screening(body) is not None
 
 
 @lru_cache(maxsize=64)

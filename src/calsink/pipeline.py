@@ -41,26 +41,30 @@ def prepare(
     renderer = renderer or build_renderer(loaded, resolve_reference)
     transformer = transformer or Transformer(loaded.flow.transform)
     where = loaded.flow.transform.where if loaded.flow.transform else None
+    left_out = f"where is false: {where}"
     batch = loaded.flow.destination.batch
+    apply = transformer.apply
+    render = renderer.render
     groups: dict[tuple[str, str], list[Request]] = {}
     for item in items:
-        if item.record is None:
+        source_record = item.record
+        if source_record is None:
             problem = Problem(None, "a readable record", item.error or "an unreadable row")
             yield Rejection(item.position, (problem,))
             continue
         try:
-            record = transformer.apply(item.record)
+            record = apply(source_record)
         except RecordError as exc:
-            yield Rejection(item.position, tuple(exc.problems), item.record)
+            yield Rejection(item.position, tuple(exc.problems), source_record)
             continue
         if record is None:
-            yield Filtered(item.position, f"where is false: {where}")
+            yield Filtered(item.position, left_out)
             continue
-        outcome = renderer.render(item.position, item.record, record)
+        outcome = render(item.position, source_record, record)
         if batch is None or not isinstance(outcome, Request):
             yield outcome
             continue
-        group = renderer.batch_group(outcome, item.record)
+        group = renderer.batch_group(outcome, source_record)
         members = groups.setdefault(group, [])
         members.append(outcome)
         if len(members) >= batch.size:

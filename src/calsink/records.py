@@ -1,4 +1,9 @@
-"""The values that travel between the stages: positions, records, problems, requests."""
+"""The values that travel between the stages: positions, records, problems, requests.
+
+They are plain slotted dataclasses (built millions of times, so without the cost of
+frozen ones) but are values all the same: never change one once built; use
+``dataclasses.replace`` for a changed copy. Equal values hash alike.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 Record = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Position:
     """Where a record came from, so that a person can find it again.
 
@@ -30,7 +35,7 @@ class Position:
         return {"source": self.source, "line": self.line, "index": self.index, "text": str(self)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceItem:
     """One thing a source yields: a record, or the reason the row could not be read."""
 
@@ -39,7 +44,7 @@ class SourceItem:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Problem:
     """Why a record cannot be sent: which field, what was expected, what was found, what to do."""
 
@@ -62,7 +67,7 @@ class Problem:
         return prefix + self.reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Rejection:
     """A record that is never sent, with every problem found in it."""
 
@@ -90,7 +95,7 @@ class Rejection:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Request:
     """One HTTP request exactly as it will be sent, less the Authorization header.
 
@@ -116,7 +121,7 @@ class Request:
         return self.positions[0]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Filtered:
     """A record the transform's ``where`` left out: it ends as skipped, with this reason."""
 

@@ -571,4 +571,6 @@ class Renderer:
         return body
 
     def _lacks_default(self, record: Record) -> bool:
+        if not self.defaults:
+            return False
         return any(record.get(name) is None for name, _ in self.defaults)

@@ -96,17 +96,8 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
         loaded = load_flow(flow)
         with _reference_resolver(loaded, ledger_path) as resolver:
             for outcome in _outcomes(loaded, resolver):
-                if isinstance(outcome, Rejection):
-                    read += 1
-                    rejected += 1
-                    if as_json:
-                        emit_json(outcome.to_json())
-                    else:
-                        out.print(f"{outcome.position}  {outcome.reason}")
-                elif isinstance(outcome, Filtered):
-                    read += 1
-                    filtered += 1
-                elif isinstance(outcome, Request):
+                kind = type(outcome)
+                if kind is Request:
                     count = len(outcome.positions)
                     read += count
                     valid += count
@@ -114,6 +105,16 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
                         warned += 1
                         if warned <= MAX_WARNING_LINES:
                             out.print(f"{outcome.position}  warning: {warning}", style="yellow")
+                elif kind is Filtered:
+                    read += 1
+                    filtered += 1
+                elif kind is Rejection:
+                    read += 1
+                    rejected += 1
+                    if as_json:
+                        emit_json(outcome.to_json())
+                    else:
+                        out.print(f"{outcome.position}  {outcome.reason}")
     if warned > MAX_WARNING_LINES:
         out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
     summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
