@@ -38,7 +38,7 @@ from calsink.sources._errors import SourceError
 from calsink.sources._json_array import read_json_array
 from calsink.sources._jsonl import read_jsonl
 from calsink.sources._parquet import read_parquet
-from calsink.sources._text import check_encoding, check_start
+from calsink.sources._text import check_encoding, check_start, read_available
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -158,7 +158,7 @@ def _open_stdin(
             "stdin: Parquet cannot be read from stdin (it needs to seek); write it to a file "
             "and set source.path to it"
         )
-    head = stream.read(_PEEK)
+    head = _read_head(stream)
     check_start(head[:4], codec, STDIN_LABEL)
     if settings.format is None and not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
         return SourceReader(iter(()), lambda: None)
@@ -166,6 +166,20 @@ def _open_stdin(
     file_format = settings.format or _guess_format(head)
     items = _read_text(file_format, buffered, STDIN_LABEL, codec, settings.delimiter)
     return SourceReader(items, lambda: None)
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    """The first bytes of stdin, enough to see a BOM and the first character of a record,
+    without waiting for more than a live pipe has sent."""
+    head = b""
+    while len(head) < _PEEK:
+        data = read_available(stream, _PEEK - len(head))
+        if not data:
+            break
+        head += data
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n") and len(head) >= 4:
+            break
+    return head
 
 
 def _guess_format(head: bytes) -> str:
@@ -209,6 +223,6 @@ class _Prefixed(io.RawIOBase):
             view[:count] = self._head[:count]
             self._head = self._head[count:]
             return count
-        data = self._rest.read(len(view))
+        data = read_available(self._rest, len(view))
         view[: len(data)] = data
         return len(data)

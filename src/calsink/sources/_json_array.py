@@ -17,6 +17,7 @@ from typing import BinaryIO
 from calsink.records import Position, SourceItem
 from calsink.sources._errors import SourceError
 from calsink.sources._jsonl import kind
+from calsink.sources._unicode import SURROGATE_ESCAPE, lone_surrogate
 
 CHUNK = 1024 * 1024
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(")?|[\[\]{}]')
@@ -167,6 +168,10 @@ def _next_value(buffer: _Buffer, decoder: json.JSONDecoder) -> object:
         if end == len(text) and not buffer.eof and buffer.fill():
             continue
         buffer.pos = end
+        if SURROGATE_ESCAPE.search(text, start, end):
+            reason = lone_surrogate(value)
+            if reason:
+                return _Invalid(reason)
         return value
 
 

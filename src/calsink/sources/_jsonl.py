@@ -11,6 +11,7 @@ import orjson
 
 from calsink.records import Position, SourceItem
 from calsink.sources._text import ENCODING_HINT, bad_character, is_ascii_compatible, open_text
+from calsink.sources._unicode import lone_surrogate
 
 
 def read_jsonl(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
@@ -96,4 +97,7 @@ def _explain(position: Position, raw: bytes) -> SourceItem:
         return SourceItem(position, None, f"invalid JSON: {exc.msg} at column {exc.colno}")
     except (ValueError, RecursionError) as exc:
         return SourceItem(position, None, f"invalid JSON: {exc}")
+    reason = lone_surrogate(value)
+    if reason:
+        return SourceItem(position, None, reason)
     return _item(position, value)

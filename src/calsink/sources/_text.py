@@ -52,6 +52,17 @@ def check_start(start: bytes, codec: codecs.CodecInfo, label: str) -> None:
         )
 
 
+def read_available(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes, without waiting for more than one read's worth.
+
+    A growing file or a live pipe must hand over each line as it arrives, so a
+    buffered stream is read with ``read1``, which never blocks to fill ``size``.
+    """
+    read1 = getattr(stream, "read1", None)
+    data: bytes = read1(size) if read1 is not None else stream.read(size)
+    return data
+
+
 class Watch(io.RawIOBase):
     """Passes bytes through and notes whether any of them could make a row unreadable."""
 
@@ -67,7 +78,7 @@ class Watch(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
-        data = self._stream.read(len(view))
+        data = read_available(self._stream, len(view))
         view[: len(data)] = data
         if not self.suspect:
             self._inspect(data)

@@ -1,0 +1,229 @@
+"""`calsink test`, `run` (dry run, limit, follow), `status` and `retry` against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from support.sandbox import SandboxHandle
+
+KEY_ENV = "CLI_RUN_KEY"
+
+
+def calsink(
+    *args: str, sandbox: SandboxHandle, stdin: str | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, KEY_ENV: sandbox.api_key}
+    return subprocess.run(
+        [sys.executable, "-m", "calsink", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def booking_row(index: int) -> dict[str, Any]:
+    day = 7 + (index // 16) % 5
+    hour, half = divmod(index % 16, 2)
+    return {
+        "start": f"2030-01-{day:02d}T{14 + hour}:{30 * half:02d}:00Z",
+        "eventTypeId": 1,
+        "attendee": {
+            "name": f"Person {index}",
+            "email": f"p{index}@example.com",
+            "timeZone": "UTC",
+        },
+    }
+
+
+def write_flow(tmp: Path, sandbox: SandboxHandle, count: int, extra: str = "") -> Path:
+    data = tmp / "bookings.jsonl"
+    data.write_text("".join(json.dumps(booking_row(i)) + "\n" for i in range(count)))
+    flow = tmp / "flow.yaml"
+    flow.write_text(
+        f"version: 1\nname: cli-run\nsource: {{path: {data}}}\n"
+        f"destination:\n  api_key_env: {KEY_ENV}\n  base_url: {sandbox.url}\n"
+        "  template: create-booking\n"
+        f"delivery:\n  key: [attendee.email, start]\n{extra}"
+        f"ledger: {tmp / 'ledger.db'}\ndead_letters: {tmp / 'dead.jsonl'}\n"
+        f"responses: {{jsonl: {tmp / 'responses.jsonl'}}}\n"
+    )
+    return flow
+
+
+def booked_emails(sandbox: SandboxHandle) -> list[str]:
+    return sorted(a["email"] for b in sandbox.state()["bookings"] for a in b["attendees"])
+
+
+def test_test_sends_one_record_and_leaves_the_ledger_alone(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 3)
+    sent = calsink("test", str(flow), "--record", "1", "--json", sandbox=sandbox)
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert answer["status"] == 201
+    assert answer["body"]["data"]["uid"]
+    assert booked_emails(sandbox) == ["p1@example.com"]
+    assert sandbox.api_key not in sent.stdout + sent.stderr
+
+    status = calsink("status", str(flow), "--json", sandbox=sandbox)
+    assert json.loads(status.stdout)["delivered"] == 0
+
+
+def test_test_sends_an_edited_payload_from_stdin(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    flow = write_flow(tmp_path, sandbox, 1)
+    edited = booking_row(0) | {
+        "attendee": {"name": "Edited", "email": "edited@example.com", "timeZone": "UTC"}
+    }
+    sent = calsink(
+        "test", str(flow), "--payload", "-", "--json", sandbox=sandbox, stdin=json.dumps(edited)
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["request_body"]["attendee"]["name"] == "Edited"
+    assert booked_emails(sandbox) == ["edited@example.com"]
+
+
+def test_a_dry_run_sends_nothing_and_limit_reads_only_that_many(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 5)
+    sandbox.clear_requests()
+    dry = calsink("run", str(flow), "--dry-run", "--json", sandbox=sandbox)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["planned"] == 5
+    assert sandbox.requests() == []
+
+    limited = calsink("run", str(flow), "--limit", "2", "--json", sandbox=sandbox)
+    summary = json.loads(limited.stdout)
+    assert (summary["read"], summary["delivered"]) == (2, 2)
+    assert booked_emails(sandbox) == ["p0@example.com", "p1@example.com"]
+
+    rest = calsink("run", str(flow), "--json", sandbox=sandbox)
+    summary = json.loads(rest.stdout)
+    assert (summary["read"], summary["delivered"], summary["skipped"]) == (5, 3, 2)
+
+
+def test_dead_records_are_counted_by_status_and_sent_again_by_retry(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 4, extra="  max_attempts: 2\n")
+    sandbox.set_faults(
+        {
+            "rules": [
+                {
+                    "kind": "status",
+                    "status": 503,
+                    "rate": 1.0,
+                    "method": "POST",
+                    "path": "/v2/bookings",
+                }
+            ]
+        }
+    )
+    failed = calsink("run", str(flow), "--json", sandbox=sandbox)
+    assert failed.returncode == 1, failed.stderr
+    assert json.loads(failed.stdout)["dead"] == 4
+
+    status = calsink("status", str(flow), "--json", sandbox=sandbox)
+    report = json.loads(status.stdout)
+    assert report["dead"] == 4 and report["dead_letters"] == 4
+    human = calsink("status", str(flow), sandbox=sandbox)
+    assert "calsink retry" in human.stderr
+
+    sandbox.clear_faults()
+    retried = calsink("retry", str(flow), "--only", "dead", "--json", sandbox=sandbox)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["delivered"] == 4
+    assert booked_emails(sandbox) == [f"p{i}@example.com" for i in range(4)]
+    after = json.loads(calsink("status", str(flow), "--json", sandbox=sandbox).stdout)
+    assert (after["delivered"], after["dead"]) == (4, 0)
+
+
+def test_follow_sends_rows_appended_to_a_growing_file(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 1)
+    data = tmp_path / "bookings.jsonl"
+    env = {**os.environ, KEY_ENV: sandbox.api_key}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsink", "run", str(flow), "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(booked_emails(sandbox)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with data.open("a") as out:
+            for index in (1, 2):
+                out.write(json.dumps(booking_row(index)) + "\n")
+        while len(booked_emails(sandbox)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert booked_emails(sandbox) == ["p0@example.com", "p1@example.com", "p2@example.com"]
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["delivered"] == 3
+
+
+def test_a_cancel_flow_without_yes_sends_nothing(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    data = tmp_path / "cancel.jsonl"
+    data.write_text('{"uid": "abc"}\n')
+    flow = tmp_path / "cancel.yaml"
+    flow.write_text(
+        f"version: 1\nname: cancel\nsource: {{path: {data}}}\n"
+        f"destination:\n  api_key_env: {KEY_ENV}\n  base_url: {sandbox.url}\n"
+        "  template: cancel-booking\n  params: {uid: '{uid}'}\n"
+        f"ledger: {tmp_path / 'ledger.db'}\ndead_letters: {tmp_path / 'dead.jsonl'}\n"
+    )
+    sandbox.clear_requests()
+    refused = calsink("run", str(flow), sandbox=sandbox)
+    assert refused.returncode == 3
+    assert "--yes" in refused.stderr
+    assert sandbox.requests() == []
+
+
+def test_records_on_a_live_pipe_are_sent_as_they_arrive(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = tmp_path / "stdin.yaml"
+    flow.write_text(
+        "version: 1\nname: from-stdin\nsource: {path: '-', format: jsonl}\n"
+        f"destination:\n  api_key_env: {KEY_ENV}\n  base_url: {sandbox.url}\n"
+        "  template: create-booking\n"
+        f"ledger: {tmp_path / 'ledger.db'}\ndead_letters: {tmp_path / 'dead.jsonl'}\n"
+    )
+    env = {**os.environ, KEY_ENV: sandbox.api_key}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsink", "run", str(flow), "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdin is not None
+    try:
+        process.stdin.write(json.dumps(booking_row(0)) + "\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not booked_emails(sandbox) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert booked_emails(sandbox) == ["p0@example.com"], "sent before the pipe closed"
+        process.stdin.write(json.dumps(booking_row(1)) + "\n")
+    finally:
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["delivered"] == 2
