@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import io
+import re
 import sys
 import tracemalloc
 from pathlib import Path
@@ -200,7 +201,7 @@ def test_an_unknown_encoding_is_named(tmp_path: Path) -> None:
 
 
 def test_a_calcom_source_is_not_a_file_and_the_error_says_how_to_check_it_offline() -> None:
-    with pytest.raises(SourceError, match="calsink source bookings -o bookings.jsonl"):
+    with pytest.raises(SourceError, match=re.escape("calsink source bookings -o bookings.jsonl")):
         open_source(SourceSettings(calcom="bookings"), Path("."))
 
 
