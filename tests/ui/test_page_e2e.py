@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
+from support.browser import ensure_chromium
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -64,16 +65,15 @@ def artifacts(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the page tests drive Debian's Chromium. "
-            "Install it with `apt-get install chromium` (CI installs it)."
-        )
+    try:
+        chromium = ensure_chromium()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
