@@ -244,3 +244,20 @@ def test_parquet_with_nested_and_null_columns(sandbox: SandboxHandle, tmp_path: 
         tmp_path, sandbox, "leads.parquet", transform=transform, key="[contact.email, start]"
     )
     judge(tmp_path, sandbox, counts, good, {"leads.parquet[1]": "email"})
+
+
+@pytest.mark.parametrize("name", ["leads.json", "leads.jsonl"])
+def test_an_escaped_lone_surrogate_rejects_its_record_not_the_run(
+    sandbox: SandboxHandle, tmp_path: Path, name: str
+) -> None:
+    good = lead_rows(2)
+    items = [json.dumps({"name": n, "email": e, "start": s}) for n, e, s in good]
+    broken = (
+        '{"name": "Bad \\ud800 name", "email": "bad@example.com", "start": "2030-01-09T15:00:00Z"}'
+    )
+    items.insert(1, broken)
+    text = "[" + ",\n".join(items) + "]" if name.endswith(".json") else "\n".join(items)
+    (tmp_path / name).write_text(text + "\n")
+    counts = run_flow(tmp_path, sandbox, name)
+    position = f"{name}[1]" if name.endswith(".json") else f"{name}:2"
+    judge(tmp_path, sandbox, counts, good, {position: "lone surrogate \\ud800 in `name`"})
