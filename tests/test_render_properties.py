@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,3 +94,63 @@ def test_any_uid_stays_one_segment(uid: str) -> None:
         path = urlsplit(out.url).path
         assert path.startswith("/v2/bookings/") and path.endswith("/cancel")
         assert path.count("/") == 4
+
+
+_BOOKING = {
+    "start": "2030-01-07T14:00:00Z",
+    "eventTypeId": 1,
+    "attendee": {"name": "Ada", "email": "ada@example.com", "timeZone": "Europe/London"},
+}
+_ODD_BOOKING_VALUES: list[Any] = [
+    {"paid": Decimal("12.50"), "on": date(2030, 1, 7), "tags": {"a"}},
+    {"opaque": object()},
+    ["ada@example.com"],
+    "2030-01-07T09:00:00-05:00",
+]
+_booking_changes = st.dictionaries(
+    st.sampled_from(["start", "eventTypeId", "metadata", "guests", "instant", "nickname"]),
+    st.one_of(values, st.sampled_from(_ODD_BOOKING_VALUES)),
+    max_size=3,
+)
+_attendee_changes = st.dictionaries(
+    st.sampled_from(["name", "email", "timeZone", "phoneNumber", "language", "company"]),
+    scalars,
+    max_size=2,
+)
+
+
+def _assert_alike_on_every_path(record: dict[str, Any]) -> None:
+    """A create-booking destination that excludes an absent field renders every record
+    through the general path; the plain one takes its quick path when it can. Both must
+    give the same request or the same rejection."""
+    plain = Renderer(DestinationSettings(template="create-booking"))
+    general = Renderer(DestinationSettings(template="create-booking", exclude=["zz_absent"]))
+    quick = plain.render(HERE, {}, copy.deepcopy(record))
+    slow = general.render(HERE, {}, copy.deepcopy(record))
+    assert type(quick) is type(slow)
+    if isinstance(quick, Request) and isinstance(slow, Request):
+        assert (quick.url, quick.body, quick.key, quick.warnings) == (
+            slow.url,
+            slow.body,
+            slow.key,
+            slow.warnings,
+        )
+        assert quick.payload == slow.payload
+    elif isinstance(quick, Rejection) and isinstance(slow, Rejection):
+        assert quick.to_json() == slow.to_json()
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=_booking_changes, attendee=_attendee_changes)
+def test_records_render_alike_on_every_path(
+    changes: dict[str, Any], attendee: dict[str, Any]
+) -> None:
+    _assert_alike_on_every_path(
+        {**_BOOKING, **changes, "attendee": {**_BOOKING["attendee"], **attendee}}
+    )
+
+
+@pytest.mark.parametrize("name", ["metadata", "bookingFieldsResponses", "nickname"])
+@pytest.mark.parametrize("value", _ODD_BOOKING_VALUES)
+def test_values_json_cannot_carry_render_alike_on_every_path(name: str, value: Any) -> None:
+    _assert_alike_on_every_path({**_BOOKING, name: value})

@@ -701,17 +701,20 @@ def _never(value: Any) -> bool:
     return False
 
 
+# The canonical form 2030-01-07T14:00:00Z with every part in range (year 0000 does not exist).
+_CANONICAL_INSTANT = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+)
+
+
 def _instant_text(value: Any) -> bool:
     if type(value) is not str:
         return False
-    if (  # the canonical form 2030-01-07T14:00:00Z, as instants.normalise_instant reads it
-        len(value) == 20
-        and value[19] == "Z"
-        and value[10] == "T"
-        and value[4] + value[7] + value[13] + value[16] == "--::"
-        and value[:4].isdigit()
-    ):
-        try:
+    if _CANONICAL_INSTANT.fullmatch(value) is not None:
+        if value[8:10] <= "28":
+            return True
+        try:  # the 29th to the 31st exist in some months only
             datetime.fromisoformat(value[:19])
         except ValueError:
             return False
@@ -756,14 +759,18 @@ def _attendee(value: Any) -> bool:
         _nonempty_text(name)
         and _zone(value.get("timeZone"))
         and (email is not None or phone is not None)
-        and (email is None or is_email(email))
+        and (email is None or _email(email))
         and (phone is None or _phone(phone))
         and (language is None or (type(language) is str and language in ATTENDEE_LANGUAGES))
     )
 
 
+def _email(value: Any) -> bool:
+    return type(value) is str and len(value) <= 254 and _EMAIL.match(value) is not None
+
+
 def _guests(value: Any) -> bool:
-    return type(value) is list and all(is_email(guest) for guest in value)
+    return type(value) is list and all(_email(guest) for guest in value)
 
 
 def _location(value: Any) -> bool:
@@ -1021,7 +1028,7 @@ def _compile_screen(
 class Contract:
     """One endpoint's rules, ready to run over many bodies (build it once per endpoint)."""
 
-    __slots__ = ("_known", "_nested", "_rule", "_screening", "endpoint")
+    __slots__ = ("_known", "_nested", "_rule", "endpoint", "screening")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
@@ -1029,17 +1036,18 @@ class Contract:
         self._nested = endpoint.nested_fields
         self._rule = _RULES.get(endpoint.name)
         screen = _SCREENS.get(endpoint.name) if self._rule is not None else _Screen({})
-        self._screening = (
+        self.screening: _Screening | None = (
             _compile_screen(screen, self._known, self._nested) if screen is not None else None
         )
+        """None when a body needs the full rules, else its unknown fields (and no problems)."""
 
     def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
         """The problems that stop ``body`` and the fields the endpoint does not know.
 
         Both are empty tuples for a clean body; treat the answers as read-only.
         """
-        if self._screening is not None:
-            unknown = self._screening(body)
+        if self.screening is not None:
+            unknown = self.screening(body)
             if unknown is not None:
                 return _NO_PROBLEMS, unknown
         return self.full_review(body)
@@ -1053,7 +1061,7 @@ class Contract:
 
     def passes_screen(self, body: Record) -> bool:
         """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""
-        return self._screening is not None and self._screening(body) is not None
+        return self.screening is not None and self.screening(body) is not None
 
 
 @lru_cache(maxsize=64)

@@ -245,6 +245,19 @@ class Renderer:
         if not self.macro_names and fixed.startswith(self.prefix):
             self.fixed_url = fixed
             self._fixed_digest = hashlib.sha256(f"{self.method} {fixed}\n".encode())
+        # The common case, a clean record sent as it is to a fixed URL, skips the general
+        # path; any record that is not clean goes the general way and is judged there.
+        self._screening = None
+        if (
+            self.fixed_url is not None
+            and self.contract is not None
+            and self.endpoint is not None
+            and self.endpoint.body_rule == "record"
+            and not self.key_fields
+            and not self.exclude
+            and not self.defaults
+        ):
+            self._screening = self.contract.screening
         if destination.batch is not None:
             if not self.has_body:
                 raise RenderConfigError(
@@ -314,6 +327,32 @@ class Renderer:
         The request's payload may share nested values with ``record``: treat both as
         read-only once rendered.
         """
+        screening = self._screening
+        url = self.fixed_url
+        if screening is not None and url is not None and screening(record) == ():
+            try:
+                body = encode_body(record)
+            except TypeError:
+                return self._render(position, source_record, record)
+            digest = self._fixed_digest.copy()
+            digest.update(body)
+            return Request(
+                method=self.method,
+                url=url,
+                headers=self.headers,
+                body=body,
+                payload=record,
+                positions=(position,),
+                records=(record,),
+                key=digest.hexdigest(),
+                template=self.template_name,
+                warnings=(),
+            )
+        return self._render(position, source_record, record)
+
+    def _render(
+        self, position: Position, source_record: Record, record: Record
+    ) -> Request | Rejection:
         problems: list[Problem] = []
         consumed: list[str] = []
         url = self.fixed_url
