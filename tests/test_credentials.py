@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,25 @@ def test_a_missing_key_says_how_to_provide_it(tmp_path: Path) -> None:
             DestinationSettings(template="create-booking", credential="ops"),
             store=CredentialStore(tmp_path),
         )
+
+
+def test_credentials_test_asks_cal_com_who_the_key_belongs_to(tmp_path: Path, sandbox: Any) -> None:
+    assert (
+        cli(
+            tmp_path, "add", "local", "--base-url", sandbox.url, stdin=sandbox.api_key + "\n"
+        ).returncode
+        == 0
+    )
+    works = cli(tmp_path, "test", "local")
+    assert works.returncode == 0, works.stderr
+    assert "works — demo <demo@example.com>" in works.stdout
+    assert (
+        cli(
+            tmp_path, "add", "wrong", "--base-url", sandbox.url, stdin="cal_test_not_a_real_key\n"
+        ).returncode
+        == 0
+    )
+    refused = cli(tmp_path, "test", "wrong")
+    assert refused.returncode == 3
+    assert "answered 401" in refused.stderr
+    assert "cal_test_not_a_real_key" not in refused.stdout + refused.stderr
