@@ -336,17 +336,17 @@ class Renderer:
                 return self._render(position, source_record, record)
             digest = self._fixed_digest.copy()
             digest.update(body)
-            return Request(
-                method=self.method,
-                url=url,
-                headers=self.headers,
-                body=body,
-                payload=record,
-                positions=(position,),
-                records=(record,),
-                key=digest.hexdigest(),
-                template=self.template_name,
-                warnings=(),
+            return Request(  # positional: keywords cost as much again here
+                self.method,
+                url,
+                self.headers,
+                body,
+                record,
+                (position,),
+                (record,),
+                digest.hexdigest(),
+                self.template_name,
+                (),
             )
         return self._render(position, source_record, record)
 
