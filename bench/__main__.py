@@ -39,12 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench", description="Run calsink's benchmarks side by side with peers."
     )
     parser.add_argument(
-        "parts",
-        nargs="*",
-        default=["all"],
-        choices=[*PARTS, "all"],
-        metavar="PART",
-        help=f"all (default) or any of: {', '.join(PARTS)}",
+        "parts", nargs="*", metavar="PART", help=f"all (default) or any of: {', '.join(PARTS)}"
     )
     parser.add_argument("--records", type=int, default=20_000, help="throughput: records per run")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight, for all")
@@ -81,7 +76,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="small sizes and one run each: proves the harness works",
     )
     args = parser.parse_args(argv)
-    if "all" in args.parts:
+    unknown = [part for part in args.parts if part not in (*PARTS, "all")]
+    if unknown:
+        parser.error(f"unknown part {', '.join(unknown)}; choose from all, {', '.join(PARTS)}")
+    if not args.parts or "all" in args.parts:
         args.parts = list(PARTS)
     if args.quick:
         args.records = min(args.records, 2_000)
