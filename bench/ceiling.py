@@ -98,7 +98,7 @@ async def hammer(url: str, total: int, connections: int, depth: int) -> dict[str
     ]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - started
-    clients = [cast(_Client, protocol) for _, protocol in pairs]
+    clients = [protocol for _, protocol in pairs]
     for transport, _ in pairs:
         transport.close()
     answered = sum(client.answered for client in clients)

@@ -56,8 +56,9 @@ def _end_of(start: Any) -> str:
 
 def booking_envelope(body: Any, booking_id: int) -> bytes:
     """Cal.com's 201 answer to POST /v2/bookings for ``body`` (trimmed to the usual fields)."""
-    data = body if isinstance(body, dict) else {}
-    attendee = data.get("attendee") if isinstance(data.get("attendee"), dict) else {}
+    data: dict[str, Any] = body if isinstance(body, dict) else {}
+    found = data.get("attendee")
+    attendee: dict[str, Any] = found if isinstance(found, dict) else {}
     event_type_id = data.get("eventTypeId", 1)
     start = data.get("start", "")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -22,10 +22,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -36,9 +36,6 @@ CALSINK = str(BIN_DIR / "calsink") if (BIN_DIR / "calsink").exists() else None
 # cache of their own (never __pycache__ in the tree), even where the surrounding
 # environment sets PYTHONDONTWRITEBYTECODE.
 BYTECODE_CACHE = Path(tempfile.gettempdir()) / f"calsink-bench-pycache-{os.getuid()}"
-
-T = TypeVar("T")
-
 
 # ---------------------------------------------------------------- children
 
@@ -143,10 +140,10 @@ class ServerHandle:
 
     def cpu_s(self) -> float:
         """CPU seconds the server process has used since it became ready."""
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         times = psutil.Process(self.process.pid).cpu_times()
-        return times.user + times.system - self.cpu_at_ready_s
+        return float(times.user + times.system) - self.cpu_at_ready_s
 
     def get_json(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=10) as answer:
@@ -308,10 +305,3 @@ def fmt(value: float, digits: int = 0) -> str:
     if value != value:
         return "—"
     return f"{value:,.{digits}f}"
-
-
-def timed(label: str, func: Callable[[], T]) -> T:
-    started = time.perf_counter()
-    result = func()
-    say(f"  {label}: {time.perf_counter() - started:.1f} s")
-    return result

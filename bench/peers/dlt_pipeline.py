@@ -49,7 +49,6 @@ def main() -> None:
             pipeline_name="bench_bookings",
             destination=calcom,
             pipelines_dir=os.path.join(workdir, "pipelines"),
-            progress=None,
         )
         pipeline.run(bookings())
         session.close()
