@@ -22,10 +22,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -305,3 +307,11 @@ def fmt(value: float, digits: int = 0) -> str:
     if value != value:
         return "—"
     return f"{value:,.{digits}f}"
+
+
+def timed(label: str, func: Callable[[], T]) -> T:
+    """``func()``, saying how long it took."""
+    started = time.perf_counter()
+    result = func()
+    say(f"  {label}: {time.perf_counter() - started:.1f} s")
+    return result
