@@ -14,12 +14,21 @@ Outcome = Request | Rejection | Filtered
 
 
 def build_renderer(
-    loaded: LoadedFlow, resolve_reference: ResolveReference | None = None
+    loaded: LoadedFlow,
+    resolve_reference: ResolveReference | None = None,
+    *,
+    content_keys: bool = True,
 ) -> Renderer:
-    """The flow's Renderer; RenderConfigError when its destination cannot work."""
+    """The flow's Renderer; RenderConfigError when its destination cannot work.
+
+    ``content_keys=False`` for checking alone: see ``Renderer``.
+    """
     flow = loaded.flow
     return Renderer(
-        flow.destination, key_fields=flow.delivery.key, resolve_reference=resolve_reference
+        flow.destination,
+        key_fields=flow.delivery.key,
+        resolve_reference=resolve_reference,
+        content_keys=content_keys,
     )
 
 

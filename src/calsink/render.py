@@ -160,7 +160,12 @@ def _copy_tree(value: Any) -> Any:
 
 
 class Renderer:
-    """Turns records into requests for one destination; immutable once built."""
+    """Turns records into requests for one destination; immutable once built.
+
+    ``content_keys=False`` is for checking alone (``calsink validate``): a request whose
+    key would be the hash of its method, URL and body gets an empty key instead, which
+    saves the hashing. Keys from ``key_fields`` are made either way (they can fail).
+    """
 
     def __init__(
         self,
@@ -168,9 +173,11 @@ class Renderer:
         *,
         key_fields: list[str] | None = None,
         resolve_reference: ResolveReference | None = None,
+        content_keys: bool = True,
     ) -> None:
         self.destination = destination
         self.key_fields = tuple(key_fields or ())
+        self.content_keys = content_keys
         self.resolve_reference = resolve_reference
         self.warnings: list[str] = []
         self.params: dict[str, str | FlowReference] = dict(destination.params)
@@ -334,8 +341,11 @@ class Renderer:
                 body = encode_body(record)
             except TypeError:
                 return self._render(position, source_record, record)
-            digest = self._fixed_digest.copy()
-            digest.update(body)
+            key = ""
+            if self.content_keys:
+                digest = self._fixed_digest.copy()
+                digest.update(body)
+                key = digest.hexdigest()
             return Request(  # positional: keywords cost as much again here
                 self.method,
                 url,
@@ -344,7 +354,7 @@ class Renderer:
                 record,
                 (position,),
                 (record,),
-                digest.hexdigest(),
+                key,
                 self.template_name,
                 (),
             )
@@ -373,7 +383,9 @@ class Renderer:
             except TypeError as exc:
                 problem = Problem(None, "values that JSON can carry", str(exc))
                 return Rejection(position, (problem,), record)
-        if key is None:
+        if key is None and not self.content_keys:
+            key = ""
+        elif key is None:
             if url is self.fixed_url:
                 digest = self._fixed_digest.copy()
             else:
