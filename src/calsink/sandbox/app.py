@@ -40,6 +40,7 @@ ABORT_EXTENSION = "calsink.abort"
 THROTTLED = "CustomThrottlerGuard - Too many requests. Please try again later."
 INVALID_KEY = "ApiAuthStrategy - api key - Invalid API Key"
 HUGE_BODY_BYTES = 50 * 1024 * 1024
+_SPOILERS = ("drop-after", "drop-mid", "malformed", "truncated", "huge")
 MALFORMED_BODY = b"<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>"
 
 
@@ -147,12 +148,18 @@ class SandboxApp:
             return
         headers.append((b"x-request-id", request_id.encode()))
         action = decision.action if decision else None
-        if action is not None and action.kind in ("drop-after", "malformed", "truncated", "huge"):
+        if action is not None and action.kind in _SPOILERS:
             entry.status = status
             if action.kind == "drop-after":
                 self.log.add(entry)
                 with contextlib.suppress(_Dropped):
                     await _abort(scope, send)
+                return
+            if action.kind == "drop-mid":
+                self.log.add(entry)
+                await _send_half(send, status, body, headers)
+                with contextlib.suppress(_Dropped):
+                    await _abort(scope, None)
                 return
             body = _spoil(action.kind, body)
         entry.status = status
@@ -372,6 +379,20 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     ]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_half(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """The answer's headers (announcing the whole body) and only its first half."""
+    all_headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    half = body[: max(len(body) // 2, 1)]
+    await send({"type": "http.response.body", "body": half, "more_body": True})
 
 
 def _spoil(kind: str, body: bytes) -> bytes:

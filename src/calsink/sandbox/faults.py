@@ -8,6 +8,7 @@ Compact form (``--faults``), comma-separated items, each ``KIND[=ARG][@RATE][#CO
     timeout=30s@0.1:POST /v2/bookings
     drop-before@0.1            close the connection; the request is not processed
     drop-after@0.1             process and commit, then close without a complete answer
+    drop-mid@0.1               process and commit, send the headers and half the body, then reset
     malformed@0.1  truncated@0.1  huge@0.01
     seed=7                     make the random choices repeatable
 
@@ -30,6 +31,7 @@ KINDS = (
     "timeout",
     "drop-before",
     "drop-after",
+    "drop-mid",
     "malformed",
     "truncated",
     "huge",
