@@ -4,7 +4,9 @@ Cal.com answers every throttled request with ``X-RateLimit-Limit-Default``,
 ``X-RateLimit-Remaining-Default`` and ``X-RateLimit-Reset-Default`` (CONTRACT.md §0.4).
 `RateLimiter` spreads the remaining budget over the time left to the reset, keeps the
 requests still in flight out of that budget, never sends when it believes nothing
-remains, and after a 429 holds every worker until Retry-After / the reset has passed.
+remains, and after a 429 holds every worker until Retry-After / the reset has passed
+(a 429 without Retry-After while the headers still show budget left holds them for
+1, 2, 4, ... seconds instead).
 
 ``auto`` starts from Cal.com's default (120 per 60 s) until the first answer tells
 otherwise; a fixed per-minute rate paces at exactly that rate (a token bucket) while
@@ -106,6 +108,7 @@ class RateLimiter:
         self._refilled_at = now
         self._blocked_until = now
         self._in_flight = 0
+        self._early_throttles = 0
         self._lock = asyncio.Lock()
         self.throttled = 0
 
@@ -174,12 +177,18 @@ class RateLimiter:
             # What the server counted, less what left after this request and is unanswered.
             self._remaining = max(0.0, remaining) - self._in_flight
         if status != 429:
+            self._early_throttles = 0
             return None
         self.throttled += 1
-        wait = retry_after_seconds(headers, now_epoch=self._epoch())
-        if wait is None:
-            wait = max(self._reset_at - now, 1.0)
-        wait = min(wait, MAX_WAIT_S)
+        if _header(headers, "retry-after") is None and remaining is not None and remaining >= 1:
+            # Refused with budget left and no Retry-After: not the window, so waiting for
+            # its reset (up to a minute) would stall the run; back off briefly instead.
+            self._early_throttles += 1
+            brief = min(2.0 ** (self._early_throttles - 1), max(self._reset_at - now, 1.0))
+            self._blocked_until = max(self._blocked_until, now + brief)
+            return brief
+        asked = retry_after_seconds(headers, now_epoch=self._epoch())
+        wait = min(max(self._reset_at - now, 1.0) if asked is None else asked, MAX_WAIT_S)
         self._blocked_until = max(self._blocked_until, now + wait)
         self._remaining = 0.0
         self._reset_at = now + wait
