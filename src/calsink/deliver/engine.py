@@ -465,6 +465,7 @@ class Engine:
         """Look the resource up; True when that settled the record (found, or cannot tell)."""
         result = await look_up(request, self.settings.flow, self._get)
         if result.exists:
+            self._emit_found(request, result.found, attempts)
             await self._finish(
                 request,
                 Outcome.DELIVERED,
@@ -611,13 +612,32 @@ class Engine:
                 "method": request.method,
                 "url": request.url,
                 "status": response.status,
-                "body": response.parsed
-                if response.parsed is not None
-                else response.body.decode("utf-8", "replace"),
+                "body": _body_for_sinks(response),
                 "identifier": primary_identifier(_data(response)) if response.ok else None,
                 "attempt": attempt,
                 "request_id": response.headers.get("x-request-id"),
                 "elapsed_ms": round(response.elapsed_s * 1000, 1),
+                "at": time.time(),
+            }
+        )
+
+    def _emit_found(self, request: Request, found: Any, attempt: int) -> None:
+        """The response line of a record whose answer was lost: what the look-up found."""
+        if self.sinks is None or not self.sinks.active:
+            return
+        self.sinks.emit(
+            {
+                "flow": self.settings.flow,
+                "key": request.key,
+                "positions": [p.to_json() for p in request.positions],
+                "method": request.method,
+                "url": request.url,
+                "status": None,
+                "body": {"status": "success", "data": found},
+                "identifier": primary_identifier(found),
+                "attempt": attempt,
+                "request_id": None,
+                "found_by_look_up": True,
                 "at": time.time(),
             }
         )
@@ -727,6 +747,17 @@ class Engine:
         self.on_progress(
             ProgressEvent(summary, self._in_flight, elapsed, rate, self.limiter.throttled, done)
         )
+
+
+def _body_for_sinks(response: Response) -> Any:
+    if response.parsed is not None:
+        return response.parsed
+    if response.oversized:
+        return {
+            "oversized_bytes": response.size,
+            "begins": response.body[:2000].decode("utf-8", "replace"),
+        }
+    return response.body.decode("utf-8", "replace")
 
 
 def _data(response: Response) -> Any:

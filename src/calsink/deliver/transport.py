@@ -19,6 +19,9 @@ import aiohttp
 import orjson
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
+MAX_KEPT_BYTES = 4 * 1024 * 1024
+_CHUNK_BYTES = 256 * 1024
 
 
 class InsecureURLError(ValueError):
@@ -48,10 +51,16 @@ class Response:
     body: bytes
     elapsed_s: float
     parsed: Any = field(default=None)
+    size: int | None = None
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def oversized(self) -> bool:
+        """Whether the answer was longer than what was kept (``body`` is its beginning)."""
+        return self.size is not None and self.size > len(self.body)
 
     def error_message(self) -> str:
         """Cal.com's error message from the envelope, or a short excerpt of the body."""
@@ -65,6 +74,8 @@ class Response:
             if data.get("message"):
                 return str(data["message"])
         text = self.body[:300].decode("utf-8", "replace").strip()
+        if self.oversized:
+            text = f"an answer of {self.size} bytes (too large to keep); it begins: {text}"
         return text or f"HTTP {self.status}"
 
 
@@ -160,7 +171,7 @@ class Transport:
         started = time.perf_counter()
         try:
             async with self._session.request(method, url, headers=outgoing, data=body) as answer:
-                raw = await answer.read()
+                raw, size = await _read_capped(answer.content, MAX_KEPT_BYTES)
                 names = {name.lower(): value for name, value in answer.headers.items()}
                 status = answer.status
         except aiohttp.ClientConnectorError as exc:
@@ -172,7 +183,22 @@ class Transport:
         except aiohttp.ClientError as exc:
             raise TransportError("connection", _describe(exc), maybe_sent=True) from None
         elapsed = time.perf_counter() - started
+        if size > len(raw):
+            return Response(status, names, raw, elapsed, None, size)
         return Response(status, names, raw, elapsed, parse_body(raw))
+
+
+async def _read_capped(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, int]:
+    """The first ``limit`` bytes of a body and its whole length; the rest is read and dropped,
+    so that a huge answer costs time, not memory."""
+    kept = bytearray()
+    size = 0
+    async for chunk in content.iter_chunked(_CHUNK_BYTES):
+        size += len(chunk)
+        room = limit - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+    return bytes(kept), size
 
 
 def _describe(exc: BaseException) -> str:
