@@ -35,13 +35,20 @@ def write_flow(
     template: str = "create-booking",
     transform: str = BOOKING_MAP,
     key: str = "[email, start]",
-    delivery: str = "",
+    delivery: dict[str, object] | None = None,
     responses: str = "responses: {jsonl: out/responses.jsonl}",
     extra: str = "",
     source_extra: str = "",
 ) -> Path:
     """A flow file in ``folder`` whose paths (ledger, responses, dead letters) stay inside it."""
     base_url = sandbox if isinstance(sandbox, str) else sandbox.url
+    settings: dict[str, object] = {
+        "concurrency": 4,
+        "max_attempts": 6,
+        "timeout_s": 5,
+        **(delivery or {}),
+    }
+    delivery_yaml = ", ".join(f"{name}: {value}" for name, value in settings.items())
     folder.mkdir(parents=True, exist_ok=True)
     flow = folder / "flow.yaml"
     flow.write_text(
@@ -53,7 +60,7 @@ destination:
   api_key_env: CAL_API_KEY
   base_url: {base_url}
   template: {template}
-delivery: {{key: {key}, concurrency: 4, max_attempts: 6, timeout_s: 5{delivery}}}
+delivery: {{key: {key}, {delivery_yaml}}}
 {responses}
 dead_letters: out/dead-letters.jsonl
 ledger: state/ledger.db
