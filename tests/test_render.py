@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -10,7 +12,7 @@ import pytest
 from calsink.flow import DestinationSettings, FlowReference, LoadedFlow, parse_flow
 from calsink.pipeline import prepare
 from calsink.records import Filtered, Position, Rejection, Request, SourceItem
-from calsink.render import BATCH_WARNING, RenderConfigError, Renderer
+from calsink.render import BATCH_WARNING, RenderConfigError, Renderer, key_string
 
 HERE = Position("records.csv", 0, 2)
 BOOKING = {
@@ -475,3 +477,10 @@ def test_batching_groups_by_size_and_group_by() -> None:
     assert BATCH_WARNING in renderer.warnings
     with pytest.raises(RenderConfigError, match="no body to batch"):
         _renderer(template="delete-event-type", batch={"size": 3})
+
+
+def test_a_key_field_holding_values_json_lacks_still_gives_a_key() -> None:
+    renderer = _renderer(template="create-booking", key_fields=["metadata"])
+    record = {**BOOKING, "metadata": {"paid": Decimal("12.50"), "on": date(2030, 1, 7)}}
+    request = _request(renderer, record)
+    assert request.key == key_string(['{"on":"2030-01-07","paid":12.5}'])

@@ -122,29 +122,37 @@ _attendee_changes = st.dictionaries(
 def _assert_alike_on_every_path(record: dict[str, Any]) -> None:
     """A create-booking destination that excludes an absent field renders every record
     through the general path; the plain one takes its quick path when it can. Both must
-    give the same request or the same rejection."""
-    plain = Renderer(DestinationSettings(template="create-booking"))
-    general = Renderer(DestinationSettings(template="create-booking", exclude=["zz_absent"]))
-    checking = Renderer(DestinationSettings(template="create-booking"), content_keys=False)
-    quick = plain.render(HERE, {}, copy.deepcopy(record))
-    slow = general.render(HERE, {}, copy.deepcopy(record))
-    checked = checking.render(HERE, {}, copy.deepcopy(record))
-    assert type(quick) is type(slow) is type(checked)
-    if isinstance(checked, Request) and isinstance(quick, Request):
-        assert checked.key == ""
-        assert (checked.body, checked.warnings) == (quick.body, quick.warnings)
-    elif isinstance(checked, Rejection) and isinstance(quick, Rejection):
-        assert checked.to_json() == quick.to_json()
-    if isinstance(quick, Request) and isinstance(slow, Request):
-        assert (quick.url, quick.body, quick.key, quick.warnings) == (
-            slow.url,
-            slow.body,
-            slow.key,
-            slow.warnings,
+    give the same request or the same rejection, with or without delivery keys."""
+    for key_fields in (None, ["attendee.email", "start"], ["nickname"]):
+        plain = Renderer(DestinationSettings(template="create-booking"), key_fields=key_fields)
+        general = Renderer(
+            DestinationSettings(template="create-booking", exclude=["zz_absent"]),
+            key_fields=key_fields,
         )
-        assert quick.payload == slow.payload
-    elif isinstance(quick, Rejection) and isinstance(slow, Rejection):
-        assert quick.to_json() == slow.to_json()
+        checking = Renderer(
+            DestinationSettings(template="create-booking"),
+            key_fields=key_fields,
+            content_keys=False,
+        )
+        quick = plain.render(HERE, {}, copy.deepcopy(record))
+        slow = general.render(HERE, {}, copy.deepcopy(record))
+        checked = checking.render(HERE, {}, copy.deepcopy(record))
+        assert type(quick) is type(slow) is type(checked)
+        if isinstance(quick, Request) and isinstance(slow, Request):
+            assert (quick.url, quick.body, quick.key, quick.warnings) == (
+                slow.url,
+                slow.body,
+                slow.key,
+                slow.warnings,
+            )
+            assert quick.payload == slow.payload
+        elif isinstance(quick, Rejection) and isinstance(slow, Rejection):
+            assert quick.to_json() == slow.to_json()
+        if isinstance(checked, Request) and isinstance(quick, Request):
+            assert checked.key == (quick.key if key_fields else "")
+            assert (checked.body, checked.warnings) == (quick.body, quick.warnings)
+        elif isinstance(checked, Rejection) and isinstance(quick, Rejection):
+            assert checked.to_json() == quick.to_json()
 
 
 @settings(max_examples=300, deadline=None)

@@ -77,8 +77,16 @@ def key_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(value, default=_key_default, option=orjson.OPT_SORT_KEYS).decode()
     return str(value)
+
+
+def _key_default(value: Any) -> Any:
+    """Inside a key, a value JSON cannot carry reads as its text, as it does on its own."""
+    try:
+        return _json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def _lookup(path: str, record: Record, source_record: Record) -> Any:
@@ -260,7 +268,6 @@ class Renderer:
             and self.contract is not None
             and self.endpoint is not None
             and self.endpoint.body_rule == "record"
-            and not self.key_fields
             and not self.exclude
             and not self.defaults
         ):
@@ -337,12 +344,16 @@ class Renderer:
         screening = self._screening
         url = self.fixed_url
         if screening is not None and url is not None and screening(record) == ():
+            key: str | None = ""
+            if self.key_fields:
+                key = self._key(record, source_record, [])
             try:
                 body = encode_body(record)
             except TypeError:
+                key = None
+            if key is None:  # a problem: the general path names it
                 return self._render(position, source_record, record)
-            key = ""
-            if self.content_keys:
+            if self.content_keys and not self.key_fields:
                 digest = self._fixed_digest.copy()
                 digest.update(body)
                 key = digest.hexdigest()
