@@ -1038,7 +1038,11 @@ def _compile_screen(
 
 
 class Contract:
-    """One endpoint's rules, ready to run over many bodies (build it once per endpoint)."""
+    """One endpoint's rules, ready to run over many bodies (build it once per endpoint).
+
+    ``screening(body)`` is the quick screen alone: None when the body needs the full
+    rules, else its unknown fields (and then it has no problems).
+    """
 
     __slots__ = ("_known", "_nested", "_rule", "endpoint", "screening")
 
@@ -1051,7 +1055,6 @@ class Contract:
         self.screening: _Screening | None = (
             _compile_screen(screen, self._known, self._nested) if screen is not None else None
         )
-        """None when a body needs the full rules, else its unknown fields (and no problems)."""
 
     def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
         """The problems that stop ``body`` and the fields the endpoint does not know.
