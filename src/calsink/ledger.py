@@ -14,9 +14,10 @@ when the *process* dies (SIGKILL included): the WAL is in the OS page cache and 
 replayed on the next open. Only an operating-system crash or power loss can drop the
 last commits, which would then be sent again after a look-up.
 
-Writes from concurrent workers are grouped: `LedgerWriter` collects the writes made
-in one turn of the event loop and commits them in one transaction; each writer waits
-for that commit, so the order "mark committed, then send" still holds.
+Writes from concurrent workers are grouped: `LedgerWriter` commits from a thread of
+its own, in one transaction, whatever was written while its previous commit was under
+way; each writer waits for its own commit, so the order "mark committed, then send"
+still holds, and the event loop never waits for SQLite.
 
 Two runs of one flow cannot overlap: `Ledger.lock` takes an OS file lock next to the
 ledger (released by the OS even after SIGKILL) and raises `FlowBusyError` otherwise.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import sqlite3
 import sys
 import threading
@@ -173,12 +175,7 @@ class Ledger:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._guard = threading.RLock()
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db = _connect(self.path)
         with self._guard:
             self._db.executescript(SCHEMA)
 
@@ -310,39 +307,87 @@ class Ledger:
             self._db.execute("COMMIT")
 
 
-@dataclass(slots=True)
-class _Pending:
-    marks: list[tuple[Any, ...]]
-    outcomes: list[tuple[Any, ...]]
-    done: asyncio.Future[None]
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", bool, tuple[Any, ...]]
 
 
 class LedgerWriter:
-    """Group commit for one run: writes made in the same event-loop turn share a transaction."""
+    """Group commit for one run, from a thread of its own.
 
-    def __init__(self, ledger: Ledger, flow: str, run_id: int) -> None:
+    Every write is handed to a writer thread that owns its own SQLite connection; the
+    thread commits whatever has queued up while the previous transaction was being
+    committed in one transaction, then wakes every writer of that batch. The event
+    loop never waits for SQLite: a caller awaits only its own write's commit, so the
+    order "mark committed, then send" and "outcome committed, then counted" holds.
+
+    The thread starts with the first write and ends after ``idle_s`` without writes, or
+    at `close` (which waits for what is queued to be committed).
+    """
+
+    def __init__(self, ledger: Ledger, flow: str, run_id: int, *, idle_s: float = 1.0) -> None:
         self.ledger = ledger
         self.flow = flow
         self.run_id = run_id
-        self._pending: _Pending | None = None
+        self._idle_s = idle_s
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._thread_guard = threading.Lock()
+        self._key_values: dict[str, str] = {}
 
-    def _batch(self) -> _Pending:
-        if self._pending is None:
-            loop = asyncio.get_running_loop()
-            self._pending = _Pending([], [], loop.create_future())
-            loop.call_soon(self._flush)
-        return self._pending
+    def _submit(self, is_mark: bool, row: tuple[Any, ...]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._jobs.put((loop, done, is_mark, row))
+        with self._thread_guard:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._commit_loop, name="calsink-ledger", daemon=True
+                )
+                self._thread.start()
+        return done
 
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return
+    def close(self) -> None:
+        """Commit what is queued and stop the writer thread."""
+        with self._thread_guard:
+            thread = self._thread
+            if thread is None:
+                return
+            self._jobs.put(None)
+        thread.join()
+
+    def _commit_loop(self) -> None:
+        db = _connect(self.ledger.path)
         try:
-            self.ledger.write_batch(pending.marks, pending.outcomes)
-        except BaseException as exc:
-            pending.done.set_exception(exc)
-        else:
-            pending.done.set_result(None)
+            while True:
+                try:
+                    first = self._jobs.get(timeout=self._idle_s)
+                except queue.Empty:
+                    with self._thread_guard:
+                        if self._jobs.empty():
+                            self._thread = None
+                            return
+                    continue
+                if first is None:
+                    with self._thread_guard:
+                        self._thread = None
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < 4096:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                _commit(db, batch)
+                if stop:
+                    with self._thread_guard:
+                        self._thread = None
+                    return
+        finally:
+            db.close()
 
     async def mark_in_flight(
         self,
@@ -354,21 +399,21 @@ class LedgerWriter:
     ) -> None:
         """Commit that a request for ``key`` may be on its way (awaited before sending)."""
         now = time.time()
-        batch = self._batch()
-        batch.marks.append(
+        key_values = self._key_values[key] = key_values_of(key)
+        await self._submit(
+            True,
             (
                 self.flow,
                 key,
                 attempts,
                 fingerprint,
                 position,
-                key_values_of(key),
+                key_values,
                 self.run_id,
                 now,
                 now,
-            )
+            ),
         )
-        await asyncio.shield(batch.done)
 
     async def record_outcome(
         self,
@@ -387,8 +432,8 @@ class LedgerWriter:
     ) -> None:
         """Commit a record's outcome (or, with state IN_FLIGHT, leave it to be looked up)."""
         now = time.time()
-        batch = self._batch()
-        batch.outcomes.append(
+        await self._submit(
+            False,
             (
                 self.flow,
                 key,
@@ -401,14 +446,53 @@ class LedgerWriter:
                 1 if unsure else 0,
                 position,
                 orjson.dumps(record).decode() if record is not None else None,
-                key_values_of(key),
+                self._key_values.pop(key, None) or key_values_of(key),
                 orjson.dumps(ids).decode() if ids else None,
                 self.run_id,
                 now,
                 now,
-            )
+            ),
         )
-        await asyncio.shield(batch.done)
+
+
+def _commit(db: sqlite3.Connection, batch: list[_Job]) -> None:
+    """One transaction for the batch (in the order written), then wake its writers."""
+    error: BaseException | None = None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            start = 0
+            while start < len(batch):
+                is_mark = batch[start][2]
+                end = start
+                while end < len(batch) and batch[end][2] is is_mark:
+                    end += 1
+                db.executemany(
+                    _MARK_SQL if is_mark else _OUTCOME_SQL, [job[3] for job in batch[start:end]]
+                )
+                start = end
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except Exception as exc:  # handed to every writer of the batch, raised there
+        error = exc
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for loop, done, _, _ in batch:
+        by_loop.setdefault(loop, []).append(done)
+    for loop, futures in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is already closed
+            loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for done in futures:
+        if done.cancelled():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -428,6 +512,14 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         first_at=row[11],
         updated_at=row[12],
     )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=30000")
+    return db
 
 
 def _try_lock(handle: IO[str]) -> bool:

@@ -500,6 +500,7 @@ async def _run_locked(
     limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
     result: EngineResult | None = None
     sink_report = None
+    writer = LedgerWriter(ledger, flow.name, run_id)
     try:
         async with Transport(
             api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency
@@ -517,7 +518,7 @@ async def _run_locked(
                 settings,
                 transport=transport,
                 ledger=ledger,
-                writer=LedgerWriter(ledger, flow.name, run_id),
+                writer=writer,
                 limiter=limiter,
                 sinks=sinks,
                 dead_letters=dead_letters,
@@ -528,6 +529,7 @@ async def _run_locked(
             result = await engine.run(pending)
     finally:
         stop.set()
+        writer.close()
         if sinks is not None:
             sink_report = await sinks.close()
         if dead_letters is not None:
