@@ -158,10 +158,16 @@ def lead_rows(count: int, *, first: int = 0) -> list[tuple[str, str, str]]:
     return [(f"Lead {first + i}", f"lead{first + i}@example.com", s) for i, s in enumerate(starts)]
 
 
-def all_text(folder: Path) -> str:
-    """Every file calsink may have written below ``folder`` (ledger bytes included)."""
+INPUTS = frozenset({"flow.yaml", "leads.csv", "leads.jsonl", "leads.json", "hooks.jsonl"})
+
+
+def all_text(folder: Path, *, skip: Path | None = None) -> str:
+    """Every file calsink may have written below ``folder`` (ledger bytes included), that
+    is every file but the inputs the test wrote."""
     parts = []
     for path in folder.rglob("*"):
-        if path.is_file():
+        if skip is not None and path.is_relative_to(skip):
+            continue
+        if path.is_file() and path.name not in INPUTS:
             parts.append(path.read_bytes().decode("utf-8", "replace"))
     return "\n".join(parts)
