@@ -20,7 +20,7 @@ from typing import IO, Any
 import orjson
 
 from calsink.records import Position
-from calsink.responses import scrub
+from calsink.responses import dumps_scrubbed
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class DeadLetterWriter:
             "record": record,
             "request": request,
         }
-        self._file.write(orjson.dumps(scrub(entry, self.__secrets)) + b"\n")
+        self._file.write(dumps_scrubbed(entry, self.__secrets) + b"\n")
         self._file.flush()
         self.count += 1
 

@@ -222,6 +222,12 @@ class Ledger:
             ).fetchone()
         return _entry(row) if row else None
 
+    def has_records(self, flow: str) -> bool:
+        """Whether the ledger holds any record of ``flow``."""
+        with self._guard:
+            row = self._db.execute("SELECT 1 FROM records WHERE flow = ? LIMIT 1", (flow,))
+            return row.fetchone() is not None
+
     def entries(self, flow: str, states: Sequence[str] | None = None) -> list[Entry]:
         query = (
             "SELECT flow, key, state, attempts, status, error, identifier, fingerprint, unsure, "

@@ -55,6 +55,31 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
+_SECRET_KEY_MARKS = tuple(f'"{name}":'.encode() for name in sorted(_SECRET_KEYS))
+
+
+def dumps_scrubbed(value: Any, secrets: Iterable[str] = ()) -> bytes:
+    """``orjson.dumps(scrub(value, secrets))``, walking ``value`` only when it may need it.
+
+    The value is serialised once; only when those bytes hold a secret or a secret-looking
+    key name is it walked and serialised again.
+    """
+    line = orjson.dumps(value)
+    if _may_hold_secret(line, secrets):
+        return orjson.dumps(scrub(value, secrets))
+    return line
+
+
+def _may_hold_secret(line: bytes, secrets: Iterable[str]) -> bool:
+    for secret in secrets:
+        if secret and (secret.encode() in line or orjson.dumps(secret)[1:-1] in line):
+            return True
+    # Key names compare case-insensitively (str.lower, which also folds a few non-ASCII
+    # letters into ASCII ones).
+    folded = line.lower() if line.isascii() else line.decode("utf-8", "replace").lower().encode()
+    return any(mark in folded for mark in _SECRET_KEY_MARKS)
+
+
 def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -71,16 +96,35 @@ class SinkReport:
 
 
 class JsonlSink:
-    """Appends one JSON object per line; each line is flushed to the OS at once."""
+    """Appends one JSON object per line.
+
+    Inside an event loop, the lines written during one turn of the loop reach the OS
+    together at the end of that turn (before any ledger commit of theirs is taken in);
+    outside one, each line is flushed at once.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed by close()
+        self._flush_due = False
 
     def write(self, line: bytes) -> None:
         self._file.write(line)
-        self._file.flush()
+        if self._flush_due:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._file.flush()
+            return
+        self._flush_due = True
+        loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if not self._file.closed:
+            self._file.flush()
 
     def close(self) -> None:
         self._file.close()
@@ -187,7 +231,7 @@ class ResponseSinks:
     def emit(self, event: dict[str, Any]) -> None:
         if not self.active:
             return
-        line = orjson.dumps(scrub(event, self.__secrets)) + b"\n"
+        line = dumps_scrubbed(event, self.__secrets) + b"\n"
         if self._jsonl is not None:
             self._jsonl.write(line)
         if self._stdout is not None:

@@ -151,12 +151,18 @@ class Engine:
         self._started = time.monotonic()
         self._last_progress = 0.0
         self._in_flight = 0
+        self._look_up_prior = True
 
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
         """Deliver every item; on cancellation finish what is in flight and report it."""
         self._started = time.monotonic()
+        # A flow with nothing in the ledger yet has no prior entry to look up per record
+        # (the flow's run lock keeps any other run from adding one meanwhile).
+        self._look_up_prior = self.ledger is not None and self.ledger.has_records(
+            self.settings.flow
+        )
         workers = [
             asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.concurrency))
         ]
@@ -253,7 +259,11 @@ class Engine:
             self._count(Outcome.SKIPPED, count)
             return True
         self._seen.add(item.key)
-        prior = self.ledger.get(self.settings.flow, item.key) if self.ledger else None
+        prior = (
+            self.ledger.get(self.settings.flow, item.key)
+            if self.ledger is not None and self._look_up_prior
+            else None
+        )
         if prior is not None and prior.state == Outcome.DELIVERED and not self.settings.force:
             self._count(Outcome.SKIPPED, count)
             return True
