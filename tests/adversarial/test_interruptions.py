@@ -152,15 +152,26 @@ TEMPLATES: dict[str, tuple[Callable[[int], Records], str, str, Callable[[dict[st
 }
 
 
+def posts(sandbox: SandboxHandle) -> int:
+    return sum(1 for r in sandbox.requests() if r["method"] == "POST")
+
+
 def kill_at_random_then_finish(
-    sandbox: SandboxHandle, folder: Path, kills: int, seed: int
+    sandbox: SandboxHandle, folder: Path, kills: int, seed: int, count: int
 ) -> subprocess.CompletedProcess[str]:
+    """Start the run and SIGKILL it at a random instant once its requests are going out,
+    ``kills`` times; then let one run finish. Each kill must land mid-run."""
     chance = random.Random(seed)
     for _ in range(kills):
+        before = posts(sandbox)
         process = start_cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=folder)
-        time.sleep(chance.uniform(0.5, 1.4))
+        deadline = time.monotonic() + 20
+        while posts(sandbox) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(chance.uniform(0.0, 0.5))
         process.kill()
         process.communicate(timeout=30)
+        assert process.returncode == -signal.SIGKILL, "the kill landed before the run ended"
     return cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=folder, timeout=120)
 
 
@@ -169,7 +180,8 @@ def test_sigkill_at_random_instants_never_loses_or_duplicates(
     sandbox: SandboxHandle, tmp_path: Path, template: str
 ) -> None:
     count = 30
-    sandbox.set_faults({"spec": "seed=9,latency=60ms,drop-after@0.05:POST /v2/*"})
+    sandbox.set_faults({"spec": "seed=9,latency=100ms,drop-after@0.05:POST /v2/*"})
+    sandbox.clear_requests()
     if template == "create-booking":
         emails = write_leads(tmp_path, count)
         write_flow(tmp_path, sandbox, source="leads.csv", transform=BOOKING_MAP)
@@ -186,9 +198,11 @@ def test_sigkill_at_random_instants_never_loses_or_duplicates(
             key=key,
             delivery={"max_attempts": 8},
         )
-    final = kill_at_random_then_finish(sandbox, tmp_path, kills=3, seed=len(template))
+    final = kill_at_random_then_finish(sandbox, tmp_path, kills=3, seed=len(template), count=count)
     sandbox.clear_faults()
     assert final.returncode == 0, final.stdout + final.stderr
+    finished = summary(final)
+    assert finished["skipped"] + finished["delivered"] == count, finished
     assert dead_letters(tmp_path) == []
     assert sandbox.api_key not in all_text(tmp_path)
     if template == "create-booking":
