@@ -437,8 +437,38 @@ class LedgerWriter:
         ids: dict[str, Any] | None = None,
     ) -> None:
         """Commit a record's outcome (or, with state IN_FLIGHT, leave it to be looked up)."""
+        await self.submit_outcome(
+            key,
+            state,
+            attempts=attempts,
+            status=status,
+            error=error,
+            identifier=identifier,
+            fingerprint=fingerprint,
+            unsure=unsure,
+            position=position,
+            record=record,
+            ids=ids,
+        )
+
+    def submit_outcome(
+        self,
+        key: str,
+        state: str,
+        *,
+        attempts: int,
+        status: int | None = None,
+        error: str | None = None,
+        identifier: str | None = None,
+        fingerprint: str | None = None,
+        unsure: bool = False,
+        position: str | None = None,
+        record: Any = None,
+        ids: dict[str, Any] | None = None,
+    ) -> asyncio.Future[None]:
+        """Queue a record's outcome; the future is done once it is committed."""
         now = time.time()
-        await self._submit(
+        return self._submit(
             False,
             (
                 self.flow,

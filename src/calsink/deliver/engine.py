@@ -152,6 +152,8 @@ class Engine:
         self._last_progress = 0.0
         self._in_flight = 0
         self._look_up_prior = True
+        self._commits: set[asyncio.Future[None]] = set()
+        self._commit_error: BaseException | None = None
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -179,12 +181,14 @@ class Engine:
             await asyncio.wait(workers)
             for worker in workers:
                 worker.result()
+            await self._settle_commits()
         except asyncio.CancelledError:
             self._interrupt(ABORT_INTERRUPTED)
             producer.cancel()
             await self._wind_down(workers)
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
+            await self._settle_commits()
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
@@ -194,7 +198,10 @@ class Engine:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(producer, *workers, return_exceptions=True)
+            await self._settle_commits()
             raise
+        if self._commit_error is not None:
+            raise self._commit_error
         self.result.unfinished += self._drain_queue()
         self.result.throttled = self.limiter.throttled
         self.result.elapsed_s = time.monotonic() - self._started
@@ -725,7 +732,7 @@ class Engine:
         ids = ids or {}
         identifier = ids.get("uid", ids.get("id"))
         assert self.writer is not None
-        await self.writer.record_outcome(
+        committed = self.writer.submit_outcome(
             request.key,
             outcome.value,
             attempts=attempts,
@@ -738,7 +745,28 @@ class Engine:
             record=stored,
             ids=ids or None,
         )
-        self._count(outcome, len(request.positions))
+        # The worker goes on to its next record; this one counts once its outcome is
+        # committed (`run` waits for every commit before it returns).
+        self._commits.add(committed)
+        committed.add_done_callback(
+            lambda done: self._committed(done, outcome, len(request.positions))
+        )
+
+    def _committed(self, done: asyncio.Future[None], outcome: Outcome, count: int) -> None:
+        self._commits.discard(done)
+        error = None if done.cancelled() else done.exception()
+        if error is None and not done.cancelled():
+            self._count(outcome, count)
+            return
+        self.result.unfinished += count
+        if error is not None and self._commit_error is None:
+            self._commit_error = error
+            self._interrupt("ledger write failed", str(error))
+
+    async def _settle_commits(self) -> None:
+        """Wait until every outcome handed to the ledger is committed (and counted)."""
+        while self._commits:
+            await asyncio.wait(set(self._commits))
 
     def _count(self, outcome: Outcome, count: int) -> None:
         self.result.summary.add(outcome, count)
