@@ -4,8 +4,10 @@ Each response becomes one JSON object: flow, key, positions, method, url, status
 the parsed body, the identifier Cal.com returned, the attempt number and the time.
 It goes to a JSON Lines file, to stdout, and/or is POSTed to a webhook URL. A webhook
 delivery carries ``X-Calsink-Signature-256`` (lowercase hex HMAC-SHA256 of the raw
-body) when a secret is set. A receiver that fails is retried with backoff; what it
-never accepted is written to a fallback JSON Lines file and counted, never lost.
+body) when a secret is set. A receiver that fails is retried with backoff; after one
+response has used all its attempts, the next ones get one try every ``PROBE_S`` until
+the receiver answers again. What it never accepted is written to a fallback JSON Lines
+file and counted, never lost.
 
 Values under secret-looking keys (``secret``, ``apiKey``, ``password``, ``token``) are
 replaced by ``[redacted]``, and the API key is removed from any string.
@@ -31,6 +33,7 @@ from calsink.deliver.transport import check_url
 
 REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"
+PROBE_S = 2.0
 _SECRET_KEYS = frozenset({"secret", "apikey", "api_key", "password", "token", "authorization"})
 
 
@@ -168,8 +171,19 @@ class WebhookSink:
         self._queue.put_nowait(line.rstrip(b"\n"))
 
     async def _pump(self) -> None:
+        # Once a response has used all its attempts, the receiver is taken to be down: the
+        # next ones are set aside at once, with a single try every PROBE_S to see whether it
+        # is back, so that a dead receiver costs seconds, not seconds per record.
+        down_since: float | None = None
+        loop = asyncio.get_running_loop()
         while (body := await self._queue.get()) is not None:
-            if await self._post(body):
+            now = loop.time()
+            if down_since is not None and now - down_since < PROBE_S:
+                sent = False
+            else:
+                sent = await self._post(body, attempts=1 if down_since is not None else None)
+                down_since = None if sent else loop.time()
+            if sent:
                 self.delivered += 1
             else:
                 self.undelivered += 1
@@ -180,12 +194,13 @@ class WebhookSink:
         with open(self.undelivered_path, "ab") as spill:
             spill.write(body + b"\n")
 
-    async def _post(self, body: bytes) -> bool:
+    async def _post(self, body: bytes, *, attempts: int | None = None) -> bool:
         headers = {"Content-Type": "application/json"}
         if self.__secret:
             headers[SIGNATURE_HEADER] = sign(body, self.__secret)
         assert self._session is not None
-        for attempt in range(1, self.attempts + 1):
+        attempts = attempts or self.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 async with self._session.post(self.url, data=body, headers=headers) as answer:
                     await answer.read()
@@ -193,7 +208,7 @@ class WebhookSink:
                         return True
             except (aiohttp.ClientError, TimeoutError):
                 pass
-            if attempt < self.attempts:
+            if attempt < attempts:
                 await asyncio.sleep(self.backoff.delay(attempt))
         return False
 
