@@ -484,3 +484,19 @@ def test_a_key_field_holding_values_json_lacks_still_gives_a_key() -> None:
     record = {**BOOKING, "metadata": {"paid": Decimal("12.50"), "on": date(2030, 1, 7)}}
     request = _request(renderer, record)
     assert request.key == key_string(['{"on":"2030-01-07","paid":12.5}'])
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ([10**30], "[1000000000000000000000000000000]"),
+        ({"b": [-(2**63) - 1], "a": 1}, '{"a":1,"b":[-9223372036854775809]}'),
+        ({1: "x", "y": 2}, "{1: 'x', 'y': 2}"),
+    ],
+)
+def test_a_key_field_holding_what_orjson_cannot_write_still_gives_a_key(
+    value: Any, text: str
+) -> None:
+    renderer = _renderer(template="create-booking", key_fields=["ref"])
+    request = _request(renderer, {**BOOKING}, {"ref": value})
+    assert request.key == key_string([text])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,8 +78,21 @@ def key_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        return orjson.dumps(value, default=_key_default, option=orjson.OPT_SORT_KEYS).decode()
+        return _structure_text(value)
     return str(value)
+
+
+def _structure_text(value: dict[Any, Any] | list[Any]) -> str:
+    try:
+        return orjson.dumps(value, default=_key_default, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits, or keys that are not text
+        pass
+    try:
+        return json.dumps(
+            value, default=_key_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    except (TypeError, ValueError):  # keys of several types cannot be sorted
+        return str(value)
 
 
 def _key_default(value: Any) -> Any:
