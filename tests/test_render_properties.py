@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsink.flow import DestinationSettings
+from calsink.instants import is_instant, normalise_instant
 from calsink.records import Position, Rejection, Request
-from calsink.render import Renderer
+from calsink.render import Renderer, key_value
 
 BASE = "https://api.cal.com"
 HERE = Position("p.jsonl", 0, 1)
@@ -169,3 +170,20 @@ def test_records_render_alike_on_every_path(
 @pytest.mark.parametrize("value", _ODD_BOOKING_VALUES)
 def test_values_json_cannot_carry_render_alike_on_every_path(name: str, value: Any) -> None:
     _assert_alike_on_every_path({**_BOOKING, name: value})
+
+
+_instant_like = st.builds(
+    lambda day, sep, time, zone, pad: f"{pad}2030-01-{day:02d}{sep}{time}{zone}{pad}",
+    st.integers(0, 32),
+    st.sampled_from(["T", "t", " ", "_", ""]),
+    st.sampled_from(["14:00:00", "14:00", "9:00", "14:00:00.250", ""]),
+    st.sampled_from(["Z", "z", "+01:00", "-05:00", ""]),
+    st.sampled_from(["", " ", "\t"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(st.text(max_size=30), _instant_like))
+def test_key_text_of_a_text_is_its_instant_in_utc_or_itself(text: str) -> None:
+    expected = normalise_instant(text) if is_instant(text) else text
+    assert key_value(text) == expected

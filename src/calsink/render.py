@@ -33,7 +33,7 @@ from calsink.contract import Contract
 from calsink.endpoints import Endpoint, find_known_endpoint, get_template
 from calsink.flow import DestinationSettings, FlowReference
 from calsink.headers import HeaderError, check_header, header_value, parse_headers
-from calsink.instants import is_instant, normalise_instant
+from calsink.instants import normalise_instant
 from calsink.records import Position, Problem, Record, Rejection, Request
 
 ResolveReference = Callable[[FlowReference, tuple[str, ...]], "str | None"]
@@ -69,14 +69,24 @@ def key_string(values: Sequence[str]) -> str:
 
 def key_value(value: Any) -> str:
     """One key value as text; instants in UTC so that equal moments give equal keys."""
-    if isinstance(value, str | datetime) and is_instant(value):
-        return normalise_instant(value)
+    if isinstance(value, str):
+        text = value.strip()
+        # normalise_instant refuses at once a text without a date-time separator here
+        if len(text) >= 11 and text[10] in "Tt ":
+            try:
+                return normalise_instant(value)
+            except ValueError:
+                pass
+        return value
+    if isinstance(value, datetime):
+        try:
+            return normalise_instant(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, str):
-        return value
     if isinstance(value, dict | list):
         return _structure_text(value)
     return str(value)
