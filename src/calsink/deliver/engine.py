@@ -34,6 +34,7 @@ from calsink.deliver.reconcile import (
     stamp,
 )
 from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
+from calsink.deliver.seen import SeenKeys
 from calsink.deliver.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request
@@ -135,7 +136,7 @@ class Engine:
         self.on_progress = on_progress
         self.progress_every_s = progress_every_s
         self.result = EngineResult(Summary())
-        self._seen: set[str] = set()
+        self._seen = SeenKeys()
         self._prior: dict[str, Entry | None] = {}
         self._queue: asyncio.Queue[Request | None] = asyncio.Queue(
             maxsize=max(2, settings.concurrency * 2)
@@ -159,6 +160,12 @@ class Engine:
 
     async def run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
         """Deliver every item; on cancellation finish what is in flight and report it."""
+        try:
+            return await self._run(items)
+        finally:
+            self._seen.close()
+
+    async def _run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
         self._started = time.monotonic()
         # A flow with nothing in the ledger yet has no prior entry to look up per record
         # (the flow's run lock keeps any other run from adding one meanwhile).
@@ -246,10 +253,14 @@ class Engine:
 
     async def _accept(self, item: Item) -> bool:
         """Route one item; False when the run must stop before it."""
+        # Every item that is not queued lets go of its source records here (they are
+        # kept for dead letters only while a request is under way).
         if isinstance(item, Filtered):
+            self.source_records((item.position,))
             self._count(Outcome.SKIPPED, 1)
             return True
         if isinstance(item, Rejection):
+            source = self.source_records((item.position,))[0]
             if self.dead_letters is not None:
                 self.dead_letters.write(
                     flow=self.settings.flow,
@@ -257,21 +268,22 @@ class Engine:
                     reason=item.reason,
                     field=item.field,
                     position=item.position,
-                    record=self.source_records((item.position,))[0] or item.record,
+                    record=source or item.record,
                 )
             self._count(Outcome.REJECTED, 1)
             return True
         count = len(item.positions)
-        if item.key in self._seen:
+        if not self._seen.add(item.key):
+            self.source_records(item.positions)
             self._count(Outcome.SKIPPED, count)
             return True
-        self._seen.add(item.key)
         prior = (
             self.ledger.get(self.settings.flow, item.key)
             if self.ledger is not None and self._look_up_prior
             else None
         )
         if prior is not None and prior.state == Outcome.DELIVERED and not self.settings.force:
+            self.source_records(item.positions)
             self._count(Outcome.SKIPPED, count)
             return True
         if action_of(item.method, item.url).destructive:
@@ -287,6 +299,7 @@ class Engine:
                 return False
             self.result.destroyed += count
         if self.settings.dry_run:
+            self.source_records(item.positions)
             self.result.planned += count
             return True
         self._prior[item.key] = prior
