@@ -73,8 +73,12 @@ def test_ctrl_c_finishes_what_is_in_flight_records_it_and_exits_3_promptly(
     emails = write_leads(tmp_path, 40)
     write_flow(tmp_path, sandbox, source="leads.csv")
     sandbox.set_faults({"spec": "latency=400ms:POST /v2/bookings"})
+    sandbox.clear_requests()
     process = start_cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path)
-    time.sleep(2.5)
+    deadline = time.monotonic() + 20
+    while posts(sandbox) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # requests are in flight (each takes 400 ms)
     interrupted_at = time.monotonic()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
