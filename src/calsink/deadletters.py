@@ -20,7 +20,7 @@ from typing import IO, Any
 import orjson
 
 from calsink.records import Position
-from calsink.responses import dumps_scrubbed
+from calsink.responses import SecretScreen
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class DeadLetterWriter:
     def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
-        self.__secrets = [s for s in secrets if s]
+        self.__screen = SecretScreen(secrets)
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(self.partial, "wb")  # noqa: SIM115 - closed by close()
@@ -96,7 +96,7 @@ class DeadLetterWriter:
             "record": record,
             "request": request,
         }
-        self._file.write(dumps_scrubbed(entry, self.__secrets) + b"\n")
+        self._file.write(self.__screen.dumps(entry) + b"\n")
         self._file.flush()
         self.count += 1
 

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,29 +59,51 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-_SECRET_KEY_MARKS = tuple(f'"{name}":'.encode() for name in sorted(_SECRET_KEYS))
+_SECRET_KEY_MARK = re.compile(
+    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(_SECRET_KEYS)) + rb')":',
+    re.IGNORECASE,
+)
+
+
+class SecretScreen:
+    """Serialises values to JSON with `scrub` applied, walking a value only when needed.
+
+    The value is serialised once; only when those bytes hold one of the secrets or a
+    secret-looking key name is it walked and serialised again.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.__secrets = [s for s in secrets if s]
+        needles: set[bytes] = set()
+        for secret in self.__secrets:
+            needles.add(secret.encode("utf-8", "surrogatepass"))
+            with contextlib.suppress(orjson.JSONEncodeError):
+                needles.add(orjson.dumps(secret)[1:-1])
+        self.__needles = tuple(needles)
+
+    def __repr__(self) -> str:
+        return f"SecretScreen({len(self.__secrets)} secrets)"
+
+    def dumps(self, value: Any) -> bytes:
+        line = orjson.dumps(value)
+        if self._may_hold_secret(line):
+            return orjson.dumps(scrub(value, self.__secrets))
+        return line
+
+    def _may_hold_secret(self, line: bytes) -> bool:
+        for needle in self.__needles:
+            if needle in line:
+                return True
+        if line.isascii():
+            return _SECRET_KEY_MARK.search(line) is not None
+        # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
+        folded = line.decode("utf-8", "replace").lower().encode()
+        return _SECRET_KEY_MARK.search(folded) is not None
 
 
 def dumps_scrubbed(value: Any, secrets: Iterable[str] = ()) -> bytes:
-    """``orjson.dumps(scrub(value, secrets))``, walking ``value`` only when it may need it.
-
-    The value is serialised once; only when those bytes hold a secret or a secret-looking
-    key name is it walked and serialised again.
-    """
-    line = orjson.dumps(value)
-    if _may_hold_secret(line, secrets):
-        return orjson.dumps(scrub(value, secrets))
-    return line
-
-
-def _may_hold_secret(line: bytes, secrets: Iterable[str]) -> bool:
-    for secret in secrets:
-        if secret and (secret.encode() in line or orjson.dumps(secret)[1:-1] in line):
-            return True
-    # Key names compare case-insensitively (str.lower, which also folds a few non-ASCII
-    # letters into ASCII ones).
-    folded = line.lower() if line.isascii() else line.decode("utf-8", "replace").lower().encode()
-    return any(mark in folded for mark in _SECRET_KEY_MARKS)
+    """``orjson.dumps(scrub(value, secrets))``, walking ``value`` only when it may need it."""
+    return SecretScreen(secrets).dumps(value)
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -236,7 +259,7 @@ class ResponseSinks:
         self._jsonl = JsonlSink(jsonl) if jsonl is not None else None
         self._stdout = stdout
         self._webhook = webhook
-        self.__secrets = [s for s in secrets if s]
+        self.__screen = SecretScreen(secrets)
         self.written = 0
 
     @property
@@ -246,7 +269,7 @@ class ResponseSinks:
     def emit(self, event: dict[str, Any]) -> None:
         if not self.active:
             return
-        line = dumps_scrubbed(event, self.__secrets) + b"\n"
+        line = self.__screen.dumps(event) + b"\n"
         if self._jsonl is not None:
             self._jsonl.write(line)
         if self._stdout is not None:
