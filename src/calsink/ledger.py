@@ -374,7 +374,12 @@ class LedgerWriter:
         thread.join()
 
     def _commit_loop(self) -> None:
-        db = _connect(self.ledger.path)
+        db: sqlite3.Connection | None = None
+        failure: Exception | None = None
+        try:
+            db = _connect(self.ledger.path)
+        except Exception as exc:  # every write then fails with it: no writer waits forever
+            failure = exc
         try:
             while True:
                 try:
@@ -400,13 +405,14 @@ class LedgerWriter:
                         stop = True
                         break
                     batch.append(job)
-                _commit(db, batch)
+                _commit(db, batch, failure)
                 if stop:
                     with self._thread_guard:
                         self._thread = None
                     return
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     async def mark_in_flight(
         self,
@@ -504,16 +510,20 @@ class LedgerWriter:
         )
 
 
-def _commit(db: sqlite3.Connection, batch: list[_Job]) -> None:
+def _commit(
+    db: sqlite3.Connection | None, batch: list[_Job], failure: Exception | None = None
+) -> None:
     """Commit the batch in one transaction (in the order written), then wake its writers.
 
     Each run of marks or outcomes is one multi-row statement: every call into SQLite
     lets go of the GIL and must take it back from the event loop's thread, so the
     fewer calls, the sooner the writers wake.
     """
-    error: BaseException | None = None
-    limit = max(1, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 16)
+    error: BaseException | None = failure
     try:
+        if db is None:
+            raise failure or sqlite3.OperationalError("the ledger could not be opened")
+        limit = max(1, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 16)
         db.execute("BEGIN IMMEDIATE")
         try:
             start = 0
