@@ -59,9 +59,9 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
+# Searched in lower-cased bytes (faster than a case-insensitive pattern).
 _SECRET_KEY_MARK = re.compile(
-    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(_SECRET_KEYS)) + rb')":',
-    re.IGNORECASE,
+    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(_SECRET_KEYS)) + rb')":'
 )
 
 
@@ -95,7 +95,7 @@ class SecretScreen:
             if needle in line:
                 return True
         if line.isascii():
-            return _SECRET_KEY_MARK.search(line) is not None
+            return _SECRET_KEY_MARK.search(line.lower()) is not None
         # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
         folded = line.decode("utf-8", "replace").lower().encode()
         return _SECRET_KEY_MARK.search(folded) is not None

@@ -366,8 +366,10 @@ class Engine:
         action = action_of(request.method, request.url)
         if await self._settled_by_pre_send(request, prior, action.target):
             return
-        request = stamp(request, flow)
-        mark = fingerprint(flow, request.key) if action.creates == "booking" else None
+        mark = None
+        if action.creates == "booking":  # only a booking create carries a fingerprint
+            request = stamp(request, flow)
+            mark = fingerprint(flow, request.key)
         attempts = prior.attempts if prior else 0
         unsure = (
             prior is not None
