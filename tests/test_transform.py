@@ -270,4 +270,9 @@ def _text(value: Any) -> str:
         return str(value)
     import json
 
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    import orjson
+
+    try:  # lists and objects are written as compact JSON
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
