@@ -201,7 +201,10 @@ def test_preview_of_the_first_example_body() -> None:
     result = calsink("preview", "examples/create-booking.yaml", "-n", "2", "--json")
     first, second = _json_lines(result.stdout)
     assert first["position"] == "examples/leads.csv:2"
+    fingerprint = first["body"]["metadata"]["calsink_key"]
+    assert len(fingerprint) == 16  # what the run adds to find the booking again
     assert first["body"] == {
+        "metadata": {"calsink_key": fingerprint},
         "start": "2030-01-07T14:00:00Z",
         "eventTypeId": 1,
         "attendee": {

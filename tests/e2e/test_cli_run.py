@@ -227,3 +227,17 @@ def test_records_on_a_live_pipe_are_sent_as_they_arrive(
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert json.loads(stdout)["delivered"] == 2
+
+
+def test_preview_shows_the_body_exactly_as_the_run_sends_it(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 2)
+    shown = calsink("preview", str(flow), "-n", "2", "--json", sandbox=sandbox)
+    assert shown.returncode == 0, shown.stderr
+    previews = [json.loads(line) for line in shown.stdout.splitlines()]
+    sandbox.clear_requests()
+    assert calsink("run", str(flow), sandbox=sandbox).returncode == 0
+    sent = [r for r in sandbox.requests() if r["method"] == "POST"]
+    assert [p["body"] for p in previews] == [r["json"] for r in sent]
+    assert all("calsink_key" in p["body"]["metadata"] for p in previews)

@@ -124,11 +124,18 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
 
 
-def preview_json(request: Request) -> dict[str, Any]:
-    """One request as ``preview --json`` shows it: secrets redacted, body decoded."""
+def preview_json(request: Request, flow: str) -> dict[str, Any]:
+    """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
+
+    The request is stamped as the engine stamps it before sending (a create-booking body
+    carries ``metadata.calsink_key``), so the preview is what goes on the wire.
+    """
     import orjson
 
+    from calsink.deliver.reconcile import stamp
     from calsink.redact import preview_headers, redact_payload
+
+    request = stamp(request, flow)
 
     body = orjson.loads(request.body) if request.body is not None else None
     shown: dict[str, Any] = {
@@ -176,7 +183,7 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(outcome)
+                view = preview_json(outcome, loaded.flow.name)
                 if as_json:
                     emit_json(view)
                 else:

@@ -52,7 +52,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
         try:
             for outcome in itertools.islice(outcomes, count):
                 if isinstance(outcome, Request):
-                    samples.append(request_view(outcome))
+                    samples.append(request_view(outcome, loaded.flow.name))
                     records.extend(outcome.records)
                 elif isinstance(outcome, Rejection):
                     samples.append(rejection_view(outcome))
