@@ -14,7 +14,7 @@ import pytest
 from calsink.credentials import CredentialError, CredentialStore, resolve_api_key
 from calsink.flow import DestinationSettings
 
-KEY = "cal_live_credtest_8f3a9c0d1e2b"
+KEY = "cal_test_credtest_8f3a9c0d1e2b"
 
 
 def cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

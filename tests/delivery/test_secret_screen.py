@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from calsink.responses import SecretScreen, scrub
 
-SECRETS = ["cal_live_0123456789", 'odd"secret\\with\nescapes']
+SECRETS = ["cal_test_0123456789", 'odd"secret\\with\nescapes']
 KEYS = st.sampled_from(
     ["name", "uid", "Token", "APIKEY", "api_key", "secret", "TO\u212aEN", "Password", "note", "é"]
 )
