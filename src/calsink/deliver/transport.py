@@ -8,9 +8,10 @@ refused for any host but the loopback interface.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 # Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
 MAX_KEPT_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
+_MAX_HEADER_SHAPES = 256
 
 
 class InsecureURLError(ValueError):
@@ -94,7 +96,7 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    if parts.scheme == "http" and _loopback_host(parts.hostname):
         return
     if parts.scheme == "http":
         raise InsecureURLError(
@@ -102,6 +104,12 @@ def check_url(url: str) -> None:
             "(plain http is allowed only for 127.0.0.1, ::1 and localhost)"
         )
     raise InsecureURLError(f"unsupported URL scheme {parts.scheme!r} in {url}: use https")
+
+
+@functools.lru_cache(maxsize=64)
+def _loopback_host(hostname: str | None) -> bool:
+    """`is_loopback` remembered per host name: a run sends every request to the same host."""
+    return bool(hostname) and is_loopback(hostname)  # type: ignore[arg-type]
 
 
 def parse_body(body: bytes) -> Any:
@@ -119,13 +127,16 @@ class Transport:
     Use as ``async with Transport(api_key, timeout_s=30, connections=8) as t: await t.send(...)``.
     """
 
-    __slots__ = ("__api_key", "_connections", "_session", "_timeout_s")
+    __slots__ = ("__api_key", "_connections", "_outgoing", "_session", "_timeout_s")
 
     def __init__(self, api_key: str | None, *, timeout_s: float = 30.0, connections: int = 8):
         self.__api_key = api_key
         self._timeout_s = timeout_s
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        # The headers sent for each (request headers, has body, authenticate): a run uses a
+        # handful of header shapes, so they are merged once, not for every request.
+        self._outgoing: dict[tuple[tuple[tuple[str, str], ...], bool, bool], dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"Transport(timeout_s={self._timeout_s}, connections={self._connections})"
@@ -161,17 +172,31 @@ class Transport:
         check_url(url)
         if self._session is None:
             raise RuntimeError("use the Transport inside `async with`")
-        outgoing = dict(headers.items() if isinstance(headers, Mapping) else headers)
-        outgoing.pop("Authorization", None)
-        outgoing.pop("authorization", None)
-        if body is not None and not any(k.lower() == "content-type" for k in outgoing):
-            outgoing["Content-Type"] = "application/json"
-        if authenticate and self.__api_key:
-            outgoing["Authorization"] = f"Bearer {self.__api_key}"
+        if isinstance(headers, Mapping):
+            outgoing = self._merge_headers(headers.items(), body is not None, authenticate)
+        else:
+            shape = (headers, body is not None, authenticate)
+            cached = self._outgoing.get(shape)
+            if cached is None:
+                if len(self._outgoing) >= _MAX_HEADER_SHAPES:
+                    self._outgoing.clear()
+                cached = self._merge_headers(headers, body is not None, authenticate)
+                self._outgoing[shape] = cached
+            outgoing = cached
         started = time.perf_counter()
         try:
             async with self._session.request(method, url, headers=outgoing, data=body) as answer:
-                raw, size = await _read_capped(answer.content, MAX_KEPT_BYTES)
+                length = answer.content_length
+                # Content-Length bounds the body only when it is not compressed.
+                if (
+                    length is not None
+                    and length <= MAX_KEPT_BYTES
+                    and "Content-Encoding" not in answer.headers
+                ):
+                    raw = await answer.read()
+                    size = len(raw)
+                else:
+                    raw, size = await _read_capped(answer.content, MAX_KEPT_BYTES)
                 names = {name.lower(): value for name, value in answer.headers.items()}
                 status = answer.status
         except aiohttp.ClientConnectorError as exc:
@@ -186,6 +211,20 @@ class Transport:
         if size > len(raw):
             return Response(status, names, raw, elapsed, None, size)
         return Response(status, names, raw, elapsed, parse_body(raw))
+
+    def _merge_headers(
+        self, headers: Iterable[tuple[str, str]], has_body: bool, authenticate: bool
+    ) -> dict[str, str]:
+        """The request's headers with the content type and the API key (never a caller's
+        Authorization header)."""
+        outgoing = dict(headers)
+        outgoing.pop("Authorization", None)
+        outgoing.pop("authorization", None)
+        if has_body and not any(k.lower() == "content-type" for k in outgoing):
+            outgoing["Content-Type"] = "application/json"
+        if authenticate and self.__api_key:
+            outgoing["Authorization"] = f"Bearer {self.__api_key}"
+        return outgoing
 
 
 async def _read_capped(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, int]:
