@@ -368,8 +368,8 @@ class Engine:
             return
         mark = None
         if action.creates == "booking":  # only a booking create carries a fingerprint
-            request = stamp(request, flow)
             mark = fingerprint(flow, request.key)
+            request = stamp(request, flow, mark)
         attempts = prior.attempts if prior else 0
         unsure = (
             prior is not None

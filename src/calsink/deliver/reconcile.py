@@ -84,11 +84,12 @@ def fingerprint(flow: str, key: str) -> str:
     return hashlib.sha256(f"{flow}\x00{key}".encode()).hexdigest()[:16]
 
 
-def stamp(request: Request, flow: str) -> Request:
+def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
     """The request with ``metadata.calsink_key`` added when it creates a booking.
 
     Preview calls this too, so that what it shows is what is sent. The body is
-    re-encoded only when the fingerprint was added.
+    re-encoded only when the fingerprint was added. ``mark`` is the fingerprint when the
+    caller has already computed it.
     """
     if action_of(request.method, request.url).creates != "booking":
         return request
@@ -104,7 +105,7 @@ def stamp(request: Request, flow: str) -> Request:
         return request
     stamped = {
         **payload,
-        "metadata": {**metadata, FINGERPRINT_FIELD: fingerprint(flow, request.key)},
+        "metadata": {**metadata, FINGERPRINT_FIELD: mark or fingerprint(flow, request.key)},
     }
     return dataclasses.replace(request, payload=stamped, body=encode_body(stamped))
 
