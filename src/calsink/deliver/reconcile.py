@@ -10,7 +10,7 @@ day range.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -91,7 +91,7 @@ def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
     re-encoded only when the fingerprint was added. ``mark`` is the fingerprint when the
     caller has already computed it.
     """
-    if action_of(request.method, request.url).creates != "booking":
+    if request.method.upper() != "POST" or not _creates_booking(request.url):
         return request
     payload = request.payload
     if not isinstance(payload, dict):
@@ -107,7 +107,24 @@ def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
         **payload,
         "metadata": {**metadata, FINGERPRINT_FIELD: mark or fingerprint(flow, request.key)},
     }
-    return dataclasses.replace(request, payload=stamped, body=encode_body(stamped))
+    return Request(
+        request.method,
+        request.url,
+        request.headers,
+        encode_body(stamped),
+        stamped,
+        request.positions,
+        request.records,
+        request.key,
+        request.template,
+        request.warnings,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _creates_booking(url: str) -> bool:
+    """Whether a POST to ``url`` creates a booking (a run posts to one URL many times)."""
+    return action_of("POST", url).creates == "booking"
 
 
 def already_done(action: Action, response: Response) -> bool:
