@@ -173,3 +173,9 @@ def test_example_bodies_match_the_request_schema(
 )
 def test_the_corrected_schemas_still_refuse_bad_bodies(schema: str, body: dict[str, Any]) -> None:
     assert list(_validator(schema).iter_errors(body))
+
+
+def test_the_schema_copy_is_cal_coms_shared_subset() -> None:
+    shared = ROOT.parent / "shared" / "calcom" / "openapi-subset.json"
+    if shared.is_file():  # beside a checkout in CI; a lone clone tests with its copy
+        assert SUBSET.read_bytes() == shared.read_bytes(), "refresh tests/data from ../shared"

@@ -1,6 +1,6 @@
 """Check sandbox responses against Cal.com's published response schemas.
 
-The schemas come from ``openapi-subset.json`` (a copy of the shared subset). Upstream's
+The schemas come from ``tests/data/openapi-subset.json`` (a copy of the shared subset). Upstream's
 document has known defects (CONTRACT.md §12 and the slots note in §11); each one is
 corrected below by name, so that everything else is validated exactly as published:
 
@@ -42,7 +42,7 @@ from support.sandbox import Response, default_version
 
 Api = Callable[..., Response]
 
-SPEC = json.loads((Path(__file__).parent / "openapi-subset.json").read_text())
+SPEC = json.loads((Path(__file__).parents[1] / "data" / "openapi-subset.json").read_text())
 HH_MM = r"^([01]\d|2[0-3]):([0-5]\d)$"
 
 
