@@ -15,11 +15,11 @@ where ``body`` is the parsed JSON (or the raw text of a non-JSON payload templat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -196,8 +196,8 @@ def serve_listener(
     async def main() -> ListenerStats:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
+        if sys.platform != "win32" and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
         listener = await start_listener(host, port, secret, out, on_refused=on_refused)
         say(READY_PREFIX + listener.url)

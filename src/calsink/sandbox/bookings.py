@@ -526,30 +526,17 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     status = "pending" if event_type.requires_confirmation and not by_owner else "accepted"
     if old.seated and data.get("seatUid"):
         return _move_seat(call, env, old, event_type, data, start, length, status, joinable)
-    new = Booking(
-        id=store.next_id("booking"),
-        uid=new_uid(),
-        event_type_id=old.event_type_id,
-        host_id=old.host_id,
-        title=old.title,
-        description=old.description,
+    new = _rescheduled_copy(
+        call,
+        env,
+        old,
+        data,
         status=status,
         start=start,
         end=end,
         attendees=[dict(a) for a in old.attendees],
         guests=list(old.guests),
-        location=old.location,
-        metadata=dict(old.metadata),
-        responses=dict(old.responses),
-        created_at=call.now,
-        updated_at=call.now,
-        ics_uid=old.ics_uid,
-        before_buffer=old.before_buffer,
-        after_buffer=old.after_buffer,
         seated=old.seated,
-        rescheduling_reason=data.get("reschedulingReason"),
-        rescheduled_by_email=data.get("rescheduledBy"),
-        rescheduled_from_uid=old.uid,
     )
     old.status = "cancelled"
     old.rescheduled_to_uid = new.uid
@@ -565,6 +552,47 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
         rescheduleEndTime=format_utc(old.end),
     )
     return success(output.booking(store, new, version=call.version or ""), 201)
+
+
+def _rescheduled_copy(
+    call: Call,
+    env: Env,
+    old: Booking,
+    data: dict[str, Any],
+    *,
+    status: str,
+    start: datetime,
+    end: datetime,
+    attendees: list[dict[str, Any]],
+    guests: list[str],
+    seated: bool,
+) -> Booking:
+    """The new booking a reschedule makes of ``old``: same event, new uid and time."""
+    return Booking(
+        id=env.store.next_id("booking"),
+        uid=new_uid(),
+        event_type_id=old.event_type_id,
+        host_id=old.host_id,
+        title=old.title,
+        description=old.description,
+        status=status,
+        start=start,
+        end=end,
+        attendees=attendees,
+        guests=guests,
+        location=old.location,
+        metadata=dict(old.metadata),
+        responses=dict(old.responses),
+        created_at=call.now,
+        updated_at=call.now,
+        ics_uid=old.ics_uid,
+        before_buffer=old.before_buffer,
+        after_buffer=old.after_buffer,
+        seated=seated,
+        rescheduling_reason=data.get("reschedulingReason"),
+        rescheduled_by_email=data.get("rescheduledBy"),
+        rescheduled_from_uid=old.uid,
+    )
 
 
 def _move_seat(
@@ -591,30 +619,17 @@ def _move_seat(
         joinable.updated_at = call.now
         target = joinable
     else:
-        target = Booking(
-            id=env.store.next_id("booking"),
-            uid=new_uid(),
-            event_type_id=old.event_type_id,
-            host_id=old.host_id,
-            title=old.title,
-            description=old.description,
+        target = _rescheduled_copy(
+            call,
+            env,
+            old,
+            data,
             status=status,
             start=start,
             end=start + timedelta(minutes=length),
             attendees=[seat],
             guests=[],
-            location=old.location,
-            metadata=dict(old.metadata),
-            responses=dict(old.responses),
-            created_at=call.now,
-            updated_at=call.now,
-            ics_uid=old.ics_uid,
-            before_buffer=old.before_buffer,
-            after_buffer=old.after_buffer,
             seated=True,
-            rescheduled_from_uid=old.uid,
-            rescheduling_reason=data.get("reschedulingReason"),
-            rescheduled_by_email=data.get("rescheduledBy"),
         )
         env.store.add_booking(target)
     env.store.touch()
