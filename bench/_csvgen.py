@@ -39,6 +39,11 @@ def rows(count: int, *, start: int = 0) -> Iterator[list[str]]:
         ]
 
 
+def slots(count: int) -> list[str]:
+    """The first ``count`` distinct 30-minute starts in the demo user's working hours."""
+    return [_instant(number) for number in range(count)]
+
+
 def _instant(number: int) -> str:
     day, slot = divmod(number, _SLOTS_PER_DAY)
     week, weekday = divmod(day, 5)

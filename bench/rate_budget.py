@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,21 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.sandbox import running_sandbox  # noqa: E402
 
+from bench._csvgen import slots  # noqa: E402
 from calsink.flow import load_flow  # noqa: E402
 from calsink.runner import run_flow  # noqa: E402
-
-
-def slots(count: int) -> list[str]:
-    found: list[str] = []
-    day = date(2030, 1, 7)
-    while len(found) < count:
-        if day.weekday() < 5:
-            moment = datetime(day.year, day.month, day.day, 14, tzinfo=UTC)
-            for _ in range(16):
-                found.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                moment += timedelta(minutes=30)
-        day += timedelta(days=1)
-    return found[:count]
 
 
 def main() -> None:

@@ -6,27 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._csvgen import slots
 from tests.support.sandbox import SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def slots(count: int) -> list[str]:
-    """Distinct 30-minute starts inside the demo user's working hours (weekdays, 14:00–22:00Z)."""
-    found: list[str] = []
-    day = date(2030, 1, 7)
-    while len(found) < count:
-        if day.weekday() < 5:
-            moment = datetime(day.year, day.month, day.day, 14, tzinfo=UTC)
-            for _ in range(16):
-                found.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                moment += timedelta(minutes=30)
-        day += timedelta(days=1)
-    return found[:count]
 
 
 def booking_flow(
