@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import aiohttp
 import orjson
 
 from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import check_url
+from calsink.deliver.transport import Transport, TransportError, check_url
 
 REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"
@@ -179,7 +178,6 @@ class WebhookSink:
         self.delivered = 0
         self.undelivered = 0
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -187,9 +185,6 @@ class WebhookSink:
 
     def write(self, line: bytes) -> None:
         if self._task is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s)
-            )
             self._task = asyncio.get_running_loop().create_task(self._pump())
         self._queue.put_nowait(line.rstrip(b"\n"))
 
@@ -199,37 +194,38 @@ class WebhookSink:
         # is back, so that a dead receiver costs seconds, not seconds per record.
         down_since: float | None = None
         loop = asyncio.get_running_loop()
-        while (body := await self._queue.get()) is not None:
-            now = loop.time()
-            if down_since is not None and now - down_since < PROBE_S:
-                sent = False
-            else:
-                sent = await self._post(body, attempts=1 if down_since is not None else None)
-                down_since = None if sent else loop.time()
-            if sent:
-                self.delivered += 1
-            else:
-                self.undelivered += 1
-                self._spill(body)
+        async with Transport(None, timeout_s=self.timeout_s, connections=2) as transport:
+            while (body := await self._queue.get()) is not None:
+                now = loop.time()
+                if down_since is not None and now - down_since < PROBE_S:
+                    sent = False
+                else:
+                    attempts = 1 if down_since is not None else self.attempts
+                    sent = await self._post(transport, body, attempts)
+                    down_since = None if sent else loop.time()
+                if sent:
+                    self.delivered += 1
+                else:
+                    self.undelivered += 1
+                    self._spill(body)
 
     def _spill(self, body: bytes) -> None:
         self.undelivered_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.undelivered_path, "ab") as spill:
             spill.write(body + b"\n")
 
-    async def _post(self, body: bytes, *, attempts: int | None = None) -> bool:
+    async def _post(self, transport: Transport, body: bytes, attempts: int) -> bool:
         headers = {"Content-Type": "application/json"}
         if self.__secret:
             headers[SIGNATURE_HEADER] = sign(body, self.__secret)
-        assert self._session is not None
-        attempts = attempts or self.attempts
         for attempt in range(1, attempts + 1):
             try:
-                async with self._session.post(self.url, data=body, headers=headers) as answer:
-                    await answer.read()
-                    if 200 <= answer.status < 300:
-                        return True
-            except (aiohttp.ClientError, TimeoutError):
+                answer = await transport.send(
+                    "POST", self.url, headers=headers, body=body, authenticate=False
+                )
+                if answer.ok:
+                    return True
+            except TransportError:
                 pass
             if attempt < attempts:
                 await asyncio.sleep(self.backoff.delay(attempt))
@@ -238,11 +234,7 @@ class WebhookSink:
     async def close(self) -> None:
         if self._task is not None:
             self._queue.put_nowait(None)
-            try:
-                await self._task
-            finally:
-                if self._session is not None:
-                    await self._session.close()
+            await self._task
 
 
 class ResponseSinks:

@@ -13,11 +13,19 @@ import ipaddress
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import (
+    DetailedPyreqwestError,
+    PoolTimeoutError,
+    PyreqwestError,
+    RequestTimeoutError,
+)
+from pyreqwest.response import Response as WireResponse
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 # Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
@@ -122,18 +130,22 @@ def parse_body(body: bytes) -> Any:
 
 
 class Transport:
-    """An aiohttp session that adds the API key and turns failures into `TransportError`.
+    """An HTTP client that adds the API key and turns failures into `TransportError`.
+
+    Requests go out through reqwest (Rust): connections are kept alive and reused, TLS
+    is verified against the system's certificates, and the network work happens off
+    Python's interpreter lock. Redirects are not followed: an answer is taken as it is.
 
     Use as ``async with Transport(api_key, timeout_s=30, connections=8) as t: await t.send(...)``.
     """
 
-    __slots__ = ("__api_key", "_connections", "_outgoing", "_session", "_timeout_s")
+    __slots__ = ("__api_key", "_client", "_connections", "_outgoing", "_timeout_s")
 
     def __init__(self, api_key: str | None, *, timeout_s: float = 30.0, connections: int = 8):
         self.__api_key = api_key
         self._timeout_s = timeout_s
         self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+        self._client: Client | None = None
         # The headers sent for each (request headers, has body, authenticate): a run uses a
         # handful of header shapes, so they are merged once, not for every request.
         self._outgoing: dict[tuple[tuple[tuple[str, str], ...], bool, bool], dict[str, str]] = {}
@@ -142,12 +154,13 @@ class Transport:
         return f"Transport(timeout_s={self._timeout_s}, connections={self._connections})"
 
     async def __aenter__(self) -> Transport:
-        connector = aiohttp.TCPConnector(limit=max(1, self._connections), ssl=True)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-            skip_auto_headers=("User-Agent",),
-            headers={"User-Agent": "calsink"},
+        self._client = (
+            ClientBuilder()
+            .user_agent("calsink")
+            .max_connections(max(1, self._connections))
+            .timeout(timedelta(seconds=self._timeout_s))
+            .follow_redirects(False)
+            .build()
         )
         return self
 
@@ -155,9 +168,9 @@ class Transport:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def send(
         self,
@@ -170,7 +183,7 @@ class Transport:
     ) -> Response:
         """Send one request; return the answer whatever its status, or raise TransportError."""
         check_url(url)
-        if self._session is None:
+        if self._client is None:
             raise RuntimeError("use the Transport inside `async with`")
         if isinstance(headers, Mapping):
             outgoing = self._merge_headers(headers.items(), body is not None, authenticate)
@@ -183,30 +196,28 @@ class Transport:
                 cached = self._merge_headers(headers, body is not None, authenticate)
                 self._outgoing[shape] = cached
             outgoing = cached
+        builder = self._client.request(method, url).headers(outgoing)
+        if body is not None:
+            builder = builder.body_bytes(body)
         started = time.perf_counter()
         try:
-            async with self._session.request(method, url, headers=outgoing, data=body) as answer:
-                length = answer.content_length
-                # Content-Length bounds the body only when it is not compressed.
-                if (
-                    length is not None
-                    and length <= MAX_KEPT_BYTES
-                    and "Content-Encoding" not in answer.headers
-                ):
-                    raw = await answer.read()
-                    size = len(raw)
-                else:
-                    raw, size = await _read_capped(answer.content, MAX_KEPT_BYTES)
+            async with builder.build_streamed() as answer:
+                raw, size = await _read_capped(answer, MAX_KEPT_BYTES)
                 names = {name.lower(): value for name, value in answer.headers.items()}
                 status = answer.status
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportError("connection", _describe(exc), maybe_sent=False) from None
-        except TimeoutError:
+        except RequestTimeoutError as exc:
+            # reqwest names a total timeout a "connection timeout" whatever phase it hit.
+            if isinstance(exc, PoolTimeoutError) or _never_connected(exc):
+                raise TransportError(
+                    "timeout", f"no connection within {self._timeout_s:g} s", maybe_sent=False
+                ) from None
             raise TransportError(
                 "timeout", f"no answer within {self._timeout_s:g} s", maybe_sent=True
             ) from None
-        except aiohttp.ClientError as exc:
-            raise TransportError("connection", _describe(exc), maybe_sent=True) from None
+        except PyreqwestError as exc:
+            raise TransportError(
+                "connection", _describe(exc), maybe_sent=not _never_connected(exc)
+            ) from None
         elapsed = time.perf_counter() - started
         if size > len(raw):
             return Response(status, names, raw, elapsed, None, size)
@@ -227,20 +238,42 @@ class Transport:
         return outgoing
 
 
-async def _read_capped(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, int]:
+async def _read_capped(answer: WireResponse, limit: int) -> tuple[bytes, int]:
     """The first ``limit`` bytes of a body and its whole length; the rest is read and dropped,
     so that a huge answer costs time, not memory."""
+    length = answer.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= limit:
+        raw = bytes(await answer.body_reader.bytes())
+        return raw, len(raw)
     kept = bytearray()
     size = 0
-    async for chunk in content.iter_chunked(_CHUNK_BYTES):
+    reader = answer.body_reader
+    while (chunk := await reader.read(_CHUNK_BYTES)) is not None:
         size += len(chunk)
         room = limit - len(kept)
         if room > 0:
-            kept += chunk[:room]
+            kept += memoryview(chunk)[:room]
     return bytes(kept), size
 
 
-def _describe(exc: BaseException) -> str:
-    name = type(exc).__name__
-    text = str(exc).strip()
-    return f"{name}: {text}" if text else name
+def _causes(exc: PyreqwestError) -> list[str]:
+    if not isinstance(exc, DetailedPyreqwestError):
+        return []
+    causes = exc.details.get("causes") or []
+    return [str(cause.get("message", "")) for cause in causes]
+
+
+def _never_connected(exc: PyreqwestError) -> bool:
+    """Whether the failure came from opening the connection (DNS, TCP, TLS): nothing sent.
+
+    A connection closed after the request was written is reported with other causes
+    (the server may have acted on it).
+    """
+    return "client error (Connect)" in _causes(exc)
+
+
+def _describe(exc: PyreqwestError) -> str:
+    """The innermost causes of a failure, e.g. "tcp connect error: Connection refused"."""
+    causes = [c for c in _causes(exc) if c and not c.startswith("error sending request")]
+    causes = [c for c in causes if not c.startswith("client error (")] or causes
+    return ": ".join(causes[-2:]) if causes else (exc.message or type(exc).__name__)

@@ -1,0 +1,107 @@
+"""The HTTP seam: what a failure says, and whether the request may have reached Cal.com."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from aiohttp import web
+from tests.delivery.fakeapi import KEY, FakeApi, serve
+
+from calsink.deliver import Transport
+from calsink.deliver.transport import MAX_KEPT_BYTES, TransportError
+
+pytestmark = pytest.mark.anyio
+
+BODY = b'{"start": "2030-01-07T10:00:00Z", "eventTypeId": 1, "attendee": {"email": "a@b.co"}}'
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_refused_connection_is_known_never_to_have_reached_the_server() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v2/bookings"
+    async with Transport(KEY, timeout_s=5) as transport:
+        with pytest.raises(TransportError) as caught:
+            await transport.send("POST", url, body=BODY)
+    assert caught.value.kind == "connection"
+    assert caught.value.maybe_sent is False
+    assert "refused" in caught.value.detail.lower()
+    assert KEY not in str(caught.value)
+
+
+async def test_a_connection_closed_after_the_request_may_have_taken_effect() -> None:
+    async with serve(FakeApi(script=["drop-after"])) as api, Transport(KEY) as transport:
+        with pytest.raises(TransportError) as caught:
+            await transport.send("POST", f"{api.url}/v2/bookings", body=BODY)
+    assert caught.value.kind == "connection"
+    assert caught.value.maybe_sent is True, "the server created the booking"
+    assert len(api.bookings) == 1
+
+
+async def test_an_answer_that_takes_too_long_is_a_timeout_that_may_have_taken_effect() -> None:
+    async with serve(FakeApi(latency_s=2)) as api, Transport(KEY, timeout_s=0.3) as transport:
+        with pytest.raises(TransportError) as caught:
+            await transport.send("POST", f"{api.url}/v2/bookings", body=BODY)
+    assert (caught.value.kind, caught.value.maybe_sent) == ("timeout", True)
+    assert "0.3 s" in caught.value.detail
+
+
+async def test_a_redirect_is_answered_as_it_is_and_not_followed() -> None:
+    followed: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        followed.append(request.method)
+        return web.json_response({"status": "success"})
+
+    app = web.Application()
+    app.router.add_post("/v2/bookings", moved)
+    app.router.add_route("*", "/elsewhere", elsewhere)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with Transport(KEY, timeout_s=5) as transport:
+            answer = await transport.send("POST", f"http://127.0.0.1:{port}/v2/bookings", body=BODY)
+    finally:
+        await runner.cleanup()
+    assert answer.status == 302 and not answer.ok
+    assert followed == []
+
+
+async def test_a_huge_answer_is_kept_only_up_to_the_cap() -> None:
+    size = MAX_KEPT_BYTES + 1_000_000
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        answer = web.StreamResponse(status=201)
+        await answer.prepare(request)
+        chunk = b"x" * 65536
+        for _ in range(size // len(chunk)):
+            await answer.write(chunk)
+        await answer.write(b"x" * (size % len(chunk)))
+        await answer.write_eof()
+        return answer
+
+    app = web.Application()
+    app.router.add_post("/v2/bookings", huge)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with Transport(KEY, timeout_s=10) as transport:
+            answer = await transport.send("POST", f"http://127.0.0.1:{port}/v2/bookings", body=BODY)
+    finally:
+        await runner.cleanup()
+    assert answer.oversized and answer.size == size
+    assert len(answer.body) == MAX_KEPT_BYTES
+    assert "too large to keep" in answer.error_message()
