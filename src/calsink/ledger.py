@@ -42,6 +42,9 @@ import orjson
 
 from calsink.flow import FlowReference
 
+# Rows go in the order records are sent (a rowid table), so that a commit of many marks or
+# outcomes writes a few neighbouring pages; the unique (flow, key) index finds a record.
+# key_values is stored only where it differs from the key (a JSON array of the values).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     flow TEXT NOT NULL,
@@ -60,9 +63,10 @@ CREATE TABLE IF NOT EXISTS records (
     run_id INTEGER,
     first_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    PRIMARY KEY (flow, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_by_key_values ON records (flow, key_values);
+    UNIQUE (flow, key)
+);
+CREATE INDEX IF NOT EXISTS records_by_other_key_values ON records (flow, key_values)
+    WHERE key_values IS NOT NULL;
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     flow TEXT NOT NULL,
@@ -169,6 +173,12 @@ def key_values_of(key: str) -> str:
     return key_values_text([key])
 
 
+def stored_key_values(key: str) -> str | None:
+    """What the ledger keeps in ``key_values`` for ``key``: nothing when it is the key."""
+    values = key_values_of(key)
+    return None if values == key else values
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -190,6 +200,7 @@ class Ledger:
         self._guard = threading.RLock()
         self._db = _connect(self.path)
         with self._guard:
+            _migrate(self._db)
             self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -268,10 +279,12 @@ class Ledger:
         Values compare as text (``7`` and ``"7"`` match). None when there is no such record.
         """
         with self._guard:
+            wanted = key_values_text(key_values)
             row = self._db.execute(
-                "SELECT identifier, ids FROM records WHERE flow = ? AND key_values = ? "
+                "SELECT identifier, ids FROM records WHERE flow = ? "
+                "AND (key = ?2 OR key_values = ?2) "
                 "AND state = 'delivered' ORDER BY updated_at DESC LIMIT 1",
-                (ref.flow, key_values_text(key_values)),
+                (ref.flow, wanted),
             ).fetchone()
         if row is None:
             return None
@@ -326,7 +339,29 @@ class Ledger:
             self._db.execute("COMMIT")
 
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]", bool, tuple[Any, ...]]
+_MARK, _OUTCOME, _RETRACT = "mark", "outcome", "retract"
+_RETRACT_SQL = "DELETE FROM records WHERE flow = ? AND key = ? AND state = 'in_flight'"
+# Outcomes nobody waits for go to the thread after this long, or this many.
+_LAZY_S = 0.01
+_LAZY_ROWS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One record about to be sent: what `LedgerWriter.mark_in_flight` commits for it."""
+
+    key: str
+    attempts: int
+    fingerprint: str | None
+    position: str | None
+
+
+@dataclass(slots=True)
+class _Job:
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None]
+    kind: str
+    rows: list[tuple[Any, ...]]
 
 
 class LedgerWriter:
@@ -338,6 +373,10 @@ class LedgerWriter:
     loop never waits for SQLite: a caller awaits only its own write's commit, so the
     order "mark committed, then send" and "outcome committed, then counted" holds.
 
+    Writes reach the thread once per turn of the event loop, all together; an outcome
+    nobody awaits yet waits up to 10 ms for company, so that a busy run commits a few
+    large transactions rather than many small ones.
+
     The thread starts with the first write and ends after ``idle_s`` without writes, or
     at `close` (which waits for what is queued to be committed).
     """
@@ -347,25 +386,51 @@ class LedgerWriter:
         self.flow = flow
         self.run_id = run_id
         self._idle_s = idle_s
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        self._pending_rows = 0
+        self._urgent: set[asyncio.AbstractEventLoop] = set()
+        self._lazy: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
         self._thread: threading.Thread | None = None
         self._thread_guard = threading.Lock()
-        self._key_values: dict[str, str] = {}
+        self._key_values: dict[str, str | None] = {}
 
-    def _submit(self, is_mark: bool, row: tuple[Any, ...]) -> asyncio.Future[None]:
+    def _submit(
+        self, kind: str, rows: list[tuple[Any, ...]], *, urgent: bool
+    ) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._jobs.put((loop, done, is_mark, row))
+        self._pending.setdefault(loop, []).append(_Job(loop, done, kind, rows))
+        self._pending_rows += len(rows)
+        if urgent or self._pending_rows >= _LAZY_ROWS:
+            if loop not in self._urgent:
+                self._urgent.add(loop)
+                loop.call_soon(self._hand_over, loop)
+        elif loop not in self._lazy and loop not in self._urgent:
+            self._lazy[loop] = loop.call_later(_LAZY_S, self._hand_over, loop)
+        return done
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._urgent.discard(loop)
+        timer = self._lazy.pop(loop, None)
+        if timer is not None:
+            timer.cancel()
+        batch = self._pending.pop(loop, None)
+        if not batch:
+            return
+        self._pending_rows -= sum(len(job.rows) for job in batch)
+        self._jobs.put(batch)
         with self._thread_guard:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._commit_loop, name="calsink-ledger", daemon=True
                 )
                 self._thread.start()
-        return done
 
     def close(self) -> None:
         """Commit what is queued and stop the writer thread."""
+        for loop in list(self._pending):
+            self._hand_over(loop)
         with self._thread_guard:
             thread = self._thread
             if thread is None:
@@ -394,17 +459,17 @@ class LedgerWriter:
                     with self._thread_guard:
                         self._thread = None
                     return
-                batch = [first]
+                batch = list(first)
                 stop = False
                 while len(batch) < 4096:
                     try:
-                        job = self._jobs.get_nowait()
+                        jobs = self._jobs.get_nowait()
                     except queue.Empty:
                         break
-                    if job is None:
+                    if jobs is None:
                         stop = True
                         break
-                    batch.append(job)
+                    batch.extend(jobs)
                 _commit(db, batch, failure)
                 if stop:
                     with self._thread_guard:
@@ -413,6 +478,20 @@ class LedgerWriter:
         finally:
             if db is not None:
                 db.close()
+
+    def _mark_row(self, mark: Mark, now: float) -> tuple[Any, ...]:
+        key_values = self._key_values[mark.key] = stored_key_values(mark.key)
+        return (
+            self.flow,
+            mark.key,
+            mark.attempts,
+            mark.fingerprint,
+            mark.position,
+            key_values,
+            self.run_id,
+            now,
+            now,
+        )
 
     async def mark_in_flight(
         self,
@@ -423,22 +502,25 @@ class LedgerWriter:
         position: str | None,
     ) -> None:
         """Commit that a request for ``key`` may be on its way (awaited before sending)."""
+        await self.mark_all([Mark(key, attempts, fingerprint, position)])
+
+    async def mark_all(self, marks: Sequence[Mark]) -> None:
+        """Commit, in one transaction, that each of these requests may be on its way."""
+        await self.submit_marks(marks)
+
+    def submit_marks(self, marks: Sequence[Mark]) -> asyncio.Future[None]:
+        """Queue `mark_all`'s write; the future is done once it is committed."""
         now = time.time()
-        key_values = self._key_values[key] = key_values_of(key)
-        await self._submit(
-            True,
-            (
-                self.flow,
-                key,
-                attempts,
-                fingerprint,
-                position,
-                key_values,
-                self.run_id,
-                now,
-                now,
-            ),
-        )
+        return self._submit(_MARK, [self._mark_row(mark, now) for mark in marks], urgent=True)
+
+    async def retract(self, keys: Sequence[str]) -> None:
+        """Undo the in-flight marks of requests that were never sent (after `mark_all`).
+
+        Only keys that had no row before their mark may be retracted: the row goes.
+        """
+        for key in keys:
+            self._key_values.pop(key, None)
+        await self._submit(_RETRACT, [(self.flow, key) for key in keys], urgent=True)
 
     async def record_outcome(
         self,
@@ -468,6 +550,7 @@ class LedgerWriter:
             position=position,
             record=record,
             ids=ids,
+            urgent=True,
         )
 
     def submit_outcome(
@@ -484,30 +567,29 @@ class LedgerWriter:
         position: str | None = None,
         record: Any = None,
         ids: dict[str, Any] | None = None,
+        urgent: bool = False,
     ) -> asyncio.Future[None]:
         """Queue a record's outcome; the future is done once it is committed."""
         now = time.time()
-        return self._submit(
-            False,
-            (
-                self.flow,
-                key,
-                state,
-                attempts,
-                status,
-                error,
-                identifier,
-                fingerprint,
-                1 if unsure else 0,
-                position,
-                orjson.dumps(record).decode() if record is not None else None,
-                self._key_values.pop(key, None) or key_values_of(key),
-                orjson.dumps(ids).decode() if ids else None,
-                self.run_id,
-                now,
-                now,
-            ),
+        row = (
+            self.flow,
+            key,
+            state,
+            attempts,
+            status,
+            error,
+            identifier,
+            fingerprint,
+            1 if unsure else 0,
+            position,
+            orjson.dumps(record).decode() if record is not None else None,
+            self._key_values.pop(key) if key in self._key_values else stored_key_values(key),
+            orjson.dumps(ids).decode() if ids else None,
+            self.run_id,
+            now,
+            now,
         )
+        return self._submit(_OUTCOME, [row], urgent=urgent)
 
 
 def _commit(
@@ -526,15 +608,14 @@ def _commit(
         limit = max(1, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 16)
         db.execute("BEGIN IMMEDIATE")
         try:
-            start = 0
-            while start < len(batch):
-                is_mark = batch[start][2]
-                end = start
-                while end < len(batch) and end - start < limit and batch[end][2] is is_mark:
-                    end += 1
-                params = [value for job in batch[start:end] for value in job[3]]
-                db.execute(_upsert_sql(is_mark, end - start), params)
-                start = end
+            for kind, rows in _runs(batch):
+                if kind == _RETRACT:
+                    db.executemany(_RETRACT_SQL, rows)
+                    continue
+                for start in range(0, len(rows), limit):
+                    chunk = rows[start : start + limit]
+                    params = [value for row in chunk for value in row]
+                    db.execute(_upsert_sql(kind == _MARK, len(chunk)), params)
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -542,11 +623,25 @@ def _commit(
     except Exception as exc:  # handed to every writer of the batch, raised there
         error = exc
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for loop, done, _, _ in batch:
-        by_loop.setdefault(loop, []).append(done)
+    for job in batch:
+        by_loop.setdefault(job.loop, []).append(job.done)
     for loop, futures in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop is already closed
             loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _runs(batch: list[_Job]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """The batch's rows in order, as runs of one kind."""
+    kind: str | None = None
+    rows: list[tuple[Any, ...]] = []
+    for job in batch:
+        if job.kind != kind:
+            if rows:
+                yield kind or _MARK, rows
+            kind, rows = job.kind, []
+        rows.extend(job.rows)
+    if rows:
+        yield kind or _MARK, rows
 
 
 def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -576,6 +671,37 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         first_at=row[11],
         updated_at=row[12],
     )
+
+
+_COPY_BEFORE = """
+INSERT INTO records (flow, key, state, attempts, status, error, identifier, fingerprint, unsure,
+                     position, record, key_values, ids, run_id, first_at, updated_at)
+SELECT flow, key, state, attempts, status, error, identifier, fingerprint, unsure, position,
+       record, CASE WHEN key_values = key THEN NULL ELSE key_values END, ids, run_id, first_at,
+       updated_at
+FROM records_before ORDER BY first_at
+"""
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Move a ledger written by an earlier calsink (records WITHOUT ROWID) to this schema."""
+    found = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'"
+    ).fetchone()
+    if found is None or "WITHOUT ROWID" not in str(found[0]).upper():
+        return
+    records_table = SCHEMA[SCHEMA.index("CREATE TABLE") : SCHEMA.index(";") + 1]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DROP INDEX IF EXISTS records_by_key_values")
+        db.execute("ALTER TABLE records RENAME TO records_before")
+        db.execute(records_table)
+        db.execute(_COPY_BEFORE)
+        db.execute("DROP TABLE records_before")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _connect(path: Path) -> sqlite3.Connection:

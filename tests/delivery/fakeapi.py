@@ -3,11 +3,12 @@
 It creates bookings (POST /v2/bookings), lists them (GET /v2/bookings), and follows a
 script of faults: a list of actions consumed by the next POSTs ("ok", "429", "503",
 "503-after" (creates, then answers 503), "drop-after" (creates, then closes the
-connection), "401", "400").
+connection), "401", "400"). ``latency_s`` delays every create.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ class FakeApi:
     gets: int = 0
     url: str = ""
     rate_headers: dict[str, str] = field(default_factory=dict)
+    latency_s: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -47,6 +49,8 @@ class FakeApi:
         if request.headers.get("Authorization") != f"Bearer {KEY}":
             return self._error(401, "Invalid API key")
         action = self.script.pop(0) if self.script else "ok"
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         if action == "429":
             return web.json_response(
                 {"status": "error", "error": {"message": "Too many requests"}},

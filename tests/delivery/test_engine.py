@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 from tests.delivery.fakeapi import KEY, FakeApi, serve
 
+from calsink import ledger as ledger_module
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
 from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
 from calsink.deliver.engine import ABORT_AUTH, ABORT_DESTRUCTIVE, EngineResult
@@ -222,3 +224,43 @@ async def test_interrupting_finishes_what_is_in_flight(tmp_path: Path) -> None:
 
 def test_outcome_values_match_the_spec() -> None:
     assert [o.value for o in Outcome] == ["delivered", "skipped", "rejected", "failed", "dead"]
+
+
+async def test_an_interrupted_run_leaves_no_in_flight_mark_on_records_it_never_sent(
+    tmp_path: Path,
+) -> None:
+    async with serve(FakeApi(latency_s=0.02)) as api:
+        requests = [booking(api.url, i) for i in range(400)]
+        task = asyncio.create_task(deliver(tmp_path, requests))
+        await asyncio.sleep(0.4)
+        task.cancel()
+        result, _ = await task
+    assert result.aborted == "interrupted"
+    ledger = Ledger(tmp_path / "ledger.db")
+    counts = ledger.counts("book")
+    ledger.close()
+    assert 0 < len(api.bookings) < 400
+    assert result.unfinished > 0, "records were waiting their turn when the run stopped"
+    assert counts == {"delivered": len(api.bookings)}, "only what was sent is in the ledger"
+
+
+async def test_a_ledger_that_fails_mid_run_ends_the_run_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = 0
+    commit = ledger_module._commit
+
+    def disk_fills_up(db: Any, batch: Any, failure: Exception | None = None) -> None:
+        nonlocal commits
+        commits += 1
+        if commits > 3:
+            failure = sqlite3.OperationalError("database or disk is full")
+            db = None
+        commit(db, batch, failure)
+
+    monkeypatch.setattr(ledger_module, "_commit", disk_fills_up)
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(300)]
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            await asyncio.wait_for(deliver(tmp_path, requests), 30)
+    assert len(api.bookings) < 300

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from calsink import ledger as ledger_module
+from calsink.flow import FlowReference
 from calsink.ledger import IN_FLIGHT, Ledger, LedgerWriter
 
 pytestmark = pytest.mark.anyio
@@ -55,3 +56,46 @@ async def test_a_ledger_the_writer_cannot_open_fails_the_write_instead_of_hangin
     finally:
         writer.close()
         ledger.close()
+
+
+def test_a_ledger_written_by_an_earlier_calsink_opens_with_its_records_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE records (
+            flow TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, status INTEGER, error TEXT, identifier TEXT,
+            fingerprint TEXT, unsure INTEGER NOT NULL DEFAULT 0, position TEXT, record TEXT,
+            key_values TEXT, ids TEXT, run_id INTEGER, first_at REAL NOT NULL,
+            updated_at REAL NOT NULL, PRIMARY KEY (flow, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX records_by_key_values ON records (flow, key_values);
+        CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, flow TEXT NOT NULL,
+            kind TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, summary TEXT,
+            aborted TEXT);
+        INSERT INTO records VALUES ('book', '["ann@example.com"]', 'delivered', 1, 201, NULL,
+            'bk1', NULL, 0, 'a.csv:2', NULL, '["ann@example.com"]', '{"uid": "bk1"}', 1, 1, 1);
+        INSERT INTO records VALUES ('book', 'plain-key', 'in_flight', 1, NULL, NULL, NULL,
+            'fp', 0, 'a.csv:3', NULL, '["plain-key"]', NULL, 1, 2, 2);
+        """
+    )
+    old.commit()
+    old.close()
+
+    ledger = Ledger(path)
+    try:
+        assert ledger.counts("book") == {"delivered": 1, IN_FLIGHT: 1}
+        entry = ledger.get("book", "plain-key")
+        assert entry is not None and entry.fingerprint == "fp" and entry.in_flight
+        ann = FlowReference(flow="book", key=["email"])
+        assert ledger.resolve_reference(ann, ("ann@example.com",)) == "bk1"
+        plain = FlowReference(flow="book", key=["name"])
+        assert ledger.resolve_reference(plain, ("plain-key",)) is None, "not delivered"
+    finally:
+        ledger.close()
+    again = Ledger(path)  # a second open finds the new schema and leaves it alone
+    assert again.counts("book") == {"delivered": 1, IN_FLIGHT: 1}
+    again.close()

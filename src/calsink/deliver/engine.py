@@ -36,7 +36,7 @@ from calsink.deliver.reconcile import (
 from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
 from calsink.deliver.transport import Response, Transport, TransportError
-from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter
+from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter, Mark
 from calsink.records import Filtered, Position, Record, Rejection, Request
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ ABORT_FORBIDDEN = "permission denied on every request"
 ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 FORBIDDEN_STREAK = 3
+# New records are marked in flight in chunks of up to this many, ahead of their sending.
+MARK_CHUNK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ class Engine:
         self._seen = SeenKeys()
         self._prior: dict[str, Entry | None] = {}
         self._queue: asyncio.Queue[Request | None] = asyncio.Queue(
-            maxsize=max(2, settings.concurrency * 2)
+            maxsize=max(2 * MARK_CHUNK, settings.concurrency * 2)
         )
         self._stopping = False
         self._gate = asyncio.Condition()
@@ -155,6 +157,10 @@ class Engine:
         self._look_up_prior = True
         self._commits: set[asyncio.Future[None]] = set()
         self._commit_error: BaseException | None = None
+        # Marks of new records waiting to be committed together, and the commit of each
+        # record marked ahead but not sent yet (retracted if the run stops before it).
+        self._staged: dict[str, Mark] = {}
+        self._premarked: dict[str, asyncio.Future[None]] = {}
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -178,7 +184,14 @@ class Engine:
         producer = asyncio.create_task(self._produce(items))
         self._producer = producer
         try:
-            await asyncio.wait([producer])
+            # A worker that fails (the ledger refusing a write, say) ends the run at once:
+            # the producer would otherwise wait for room in the queue forever.
+            watched: set[asyncio.Task[None]] = {producer, *workers}
+            while not producer.done():
+                done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is not producer and not task.cancelled() and task.exception():
+                        task.result()
             if not producer.cancelled():
                 producer.result()
             if self._stopping:
@@ -188,6 +201,7 @@ class Engine:
             await asyncio.wait(workers)
             for worker in workers:
                 worker.result()
+            await self._retract_unsent()
             await self._settle_commits()
         except asyncio.CancelledError:
             self._interrupt(ABORT_INTERRUPTED)
@@ -195,6 +209,7 @@ class Engine:
             await self._wind_down(workers)
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
+            await self._retract_unsent()
             await self._settle_commits()
             current = asyncio.current_task()
             if current is not None:
@@ -205,6 +220,8 @@ class Engine:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(producer, *workers, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._retract_unsent()
             await self._settle_commits()
             raise
         if self._commit_error is not None:
@@ -303,8 +320,60 @@ class Engine:
             self.result.planned += count
             return True
         self._prior[item.key] = prior
+        if self._may_mark_ahead(item, prior):
+            self._staged[item.key] = Mark(
+                item.key,
+                1,
+                fingerprint(self.settings.flow, item.key)
+                if action_of(item.method, item.url).creates == "booking"
+                else None,
+                str(item.position),
+            )
+            if len(self._staged) >= MARK_CHUNK:
+                self._commit_marks()
         await self._queue.put(item)
         return True
+
+    def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
+        """A new record sent as it is (no check or look-up first) is marked with others."""
+        return (
+            prior is None
+            and self._gate_open
+            and self.writer is not None
+            and (self.pre_send is None or not self.pre_send.applies_to(request))
+        )
+
+    def _commit_marks(self) -> None:
+        """Hand the staged marks to the ledger in one write."""
+        if not self._staged:
+            return
+        assert self.writer is not None
+        commit = self.writer.submit_marks(list(self._staged.values()))
+        commit.add_done_callback(_observe)
+        for key in self._staged:
+            self._premarked[key] = commit
+        self._staged.clear()
+
+    async def _mark(self, request: Request, attempts: int, mark: str | None) -> None:
+        """Commit that ``request`` may be on its way (with others where it can)."""
+        if request.key in self._staged:
+            self._commit_marks()
+        commit = self._premarked.get(request.key)
+        if commit is not None:
+            await commit
+            return
+        assert self.writer is not None
+        await self.writer.mark_in_flight(
+            request.key, attempts=attempts, fingerprint=mark, position=str(request.position)
+        )
+
+    async def _retract_unsent(self) -> None:
+        """Take back the marks of records marked ahead that the run never sent."""
+        self._staged.clear()
+        unsent = list(self._premarked)
+        self._premarked.clear()
+        if unsent and self.writer is not None:
+            await self.writer.retract(unsent)
 
     async def _worker(self) -> None:
         while not self._stopping and (request := await self._queue.get()) is not None:
@@ -390,13 +459,9 @@ class Engine:
         while True:
             await self._wait_for_gate()
             if tries == 0 and throttled == 0:
-                await self.writer.mark_in_flight(
-                    request.key,
-                    attempts=attempts + 1,
-                    fingerprint=mark,
-                    position=str(request.position),
-                )
+                await self._mark(request, attempts + 1, mark)
             await self.limiter.acquire()
+            self._premarked.pop(request.key, None)
             attempts += 1
             tries += 1
             task = asyncio.current_task()
@@ -800,6 +865,12 @@ class Engine:
         self.on_progress(
             ProgressEvent(summary, self._in_flight, elapsed, rate, self.limiter.throttled, done)
         )
+
+
+def _observe(commit: asyncio.Future[None]) -> None:
+    """Retrieve a failed commit's error (a worker that awaits it raises it)."""
+    if not commit.cancelled():
+        commit.exception()
 
 
 def _body_for_sinks(response: Response) -> Any:
