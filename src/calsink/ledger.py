@@ -33,7 +33,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -342,8 +342,8 @@ class Ledger:
 _MARK, _OUTCOME, _RETRACT = "mark", "outcome", "retract"
 _RETRACT_SQL = "DELETE FROM records WHERE flow = ? AND key = ? AND state = 'in_flight'"
 # Outcomes nobody waits for go to the thread after this long, or this many.
-_LAZY_S = 0.01
-_LAZY_ROWS = 512
+_LAZY_S = 0.05
+_LAZY_ROWS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +362,7 @@ class _Job:
     done: asyncio.Future[None]
     kind: str
     rows: list[tuple[Any, ...]]
+    shared: bool = False
 
 
 class LedgerWriter:
@@ -374,14 +375,27 @@ class LedgerWriter:
     order "mark committed, then send" and "outcome committed, then counted" holds.
 
     Writes reach the thread once per turn of the event loop, all together; an outcome
-    nobody awaits yet waits up to 10 ms for company, so that a busy run commits a few
+    nobody awaits yet waits up to 50 ms for company, so that a busy run commits a few
     large transactions rather than many small ones.
+
+    ``before_commit`` is called on the event loop's thread before writes go to the
+    thread (a run flushes its response lines there, so that they reach the OS before
+    the outcomes they belong to are committed).
 
     The thread starts with the first write and ends after ``idle_s`` without writes, or
     at `close` (which waits for what is queued to be committed).
     """
 
-    def __init__(self, ledger: Ledger, flow: str, run_id: int, *, idle_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        flow: str,
+        run_id: int,
+        *,
+        idle_s: float = 1.0,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.before_commit = before_commit
         self.ledger = ledger
         self.flow = flow
         self.run_id = run_id
@@ -399,8 +413,15 @@ class LedgerWriter:
         self, kind: str, rows: list[tuple[Any, ...]], *, urgent: bool
     ) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._pending.setdefault(loop, []).append(_Job(loop, done, kind, rows))
+        pending = self._pending.setdefault(loop, [])
+        last = pending[-1] if pending else None
+        if not urgent and last is not None and last.kind == kind and last.shared:
+            # Writes nobody awaits on their own share one job (and one future) per batch.
+            last.rows.extend(rows)
+            done = last.done
+        else:
+            done = loop.create_future()
+            pending.append(_Job(loop, done, kind, rows, shared=not urgent))
         self._pending_rows += len(rows)
         if urgent or self._pending_rows >= _LAZY_ROWS:
             if loop not in self._urgent:
@@ -419,6 +440,8 @@ class LedgerWriter:
         if not batch:
             return
         self._pending_rows -= sum(len(job.rows) for job in batch)
+        if self.before_commit is not None:
+            self.before_commit()
         self._jobs.put(batch)
         with self._thread_guard:
             if self._thread is None:
@@ -569,7 +592,10 @@ class LedgerWriter:
         ids: dict[str, Any] | None = None,
         urgent: bool = False,
     ) -> asyncio.Future[None]:
-        """Queue a record's outcome; the future is done once it is committed."""
+        """Queue a record's outcome; the future is done once it is committed.
+
+        Unless ``urgent``, the outcomes queued during one turn of the event loop share
+        their future (and their transaction)."""
         now = time.time()
         row = (
             self.flow,

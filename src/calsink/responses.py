@@ -124,8 +124,9 @@ class JsonlSink:
     """Appends one JSON object per line.
 
     Inside an event loop, the lines written during one turn of the loop reach the OS
-    together at the end of that turn (before any ledger commit of theirs is taken in);
-    outside one, each line is flushed at once.
+    together at the end of that turn; outside one, each line is flushed at once. Once
+    `defer` is called, lines reach the OS only when `flush` is called (a run calls it
+    before it hands outcomes to the ledger) or the buffer is full.
     """
 
     def __init__(self, path: Path) -> None:
@@ -133,10 +134,18 @@ class JsonlSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed by close()
         self._flush_due = False
+        self._deferred = False
+
+    def defer(self) -> None:
+        self._deferred = True
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
 
     def write(self, line: bytes) -> None:
         self._file.write(line)
-        if self._flush_due:
+        if self._flush_due or self._deferred:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -257,6 +266,15 @@ class ResponseSinks:
     @property
     def active(self) -> bool:
         return bool(self._jsonl or self._stdout or self._webhook)
+
+    def defer_flushes(self) -> None:
+        """Keep lines in memory until `flush` (see `JsonlSink.defer`)."""
+        if self._jsonl is not None:
+            self._jsonl.defer()
+
+    def flush(self) -> None:
+        if self._jsonl is not None:
+            self._jsonl.flush()
 
     def emit(self, event: dict[str, Any]) -> None:
         if not self.active:

@@ -52,7 +52,7 @@ ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 FORBIDDEN_STREAK = 3
 # New records are marked in flight in chunks of up to this many, ahead of their sending.
-MARK_CHUNK = 64
+MARK_CHUNK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,10 @@ class Engine:
         self.writer = writer
         self.limiter = limiter
         self.sinks = sinks
+        if sinks is not None and writer is not None and writer.before_commit is None:
+            # Response lines reach the OS in bulk, each before its outcome's commit.
+            sinks.defer_flushes()
+            writer.before_commit = sinks.flush
         self.dead_letters = dead_letters
         self.source_records = source_records
         self.on_progress = on_progress
@@ -155,12 +159,13 @@ class Engine:
         self._last_progress = 0.0
         self._in_flight = 0
         self._look_up_prior = True
-        self._commits: set[asyncio.Future[None]] = set()
+        # Each pending outcome commit and the records it will count once committed.
+        self._commits: dict[asyncio.Future[None], list[tuple[Outcome, int]]] = {}
         self._commit_error: BaseException | None = None
         # Marks of new records waiting to be committed together, and the commit of each
         # record marked ahead but not sent yet (retracted if the run stops before it).
         self._staged: dict[str, Mark] = {}
-        self._premarked: dict[str, asyncio.Future[None]] = {}
+        self._premarked: dict[str, tuple[asyncio.Future[None], Mark]] = {}
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -350,17 +355,17 @@ class Engine:
         assert self.writer is not None
         commit = self.writer.submit_marks(list(self._staged.values()))
         commit.add_done_callback(_observe)
-        for key in self._staged:
-            self._premarked[key] = commit
+        for key, mark in self._staged.items():
+            self._premarked[key] = (commit, mark)
         self._staged.clear()
 
     async def _mark(self, request: Request, attempts: int, mark: str | None) -> None:
         """Commit that ``request`` may be on its way (with others where it can)."""
         if request.key in self._staged:
             self._commit_marks()
-        commit = self._premarked.get(request.key)
-        if commit is not None:
-            await commit
+        premarked = self._premarked.get(request.key)
+        if premarked is not None:
+            await premarked[0]
             return
         assert self.writer is not None
         await self.writer.mark_in_flight(
@@ -437,7 +442,8 @@ class Engine:
             return
         mark = None
         if action.creates == "booking":  # only a booking create carries a fingerprint
-            mark = fingerprint(flow, request.key)
+            premarked = self._premarked.get(request.key)
+            mark = premarked[1].fingerprint if premarked else fingerprint(flow, request.key)
             request = stamp(request, flow, mark)
         attempts = prior.attempts if prior else 0
         unsure = (
@@ -481,7 +487,8 @@ class Engine:
                 wait = self.limiter.observe(response.status, response.headers)
                 await self._answered(response.status)
                 last, last_error = response, None
-                self._emit(request, response, attempts)
+                ids = identifiers(_data(response)) if response.ok else {}
+                self._emit(request, response, attempts, ids)
                 verdict = classify_status(response.status)
                 if verdict is Verdict.DELIVERED:
                     await self._finish(
@@ -489,7 +496,7 @@ class Engine:
                         Outcome.DELIVERED,
                         attempts=attempts,
                         response=response,
-                        ids=identifiers(_data(response)),
+                        ids=ids,
                         mark=mark,
                     )
                     return
@@ -698,9 +705,12 @@ class Engine:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-    def _emit(self, request: Request, response: Response, attempt: int) -> None:
+    def _emit(
+        self, request: Request, response: Response, attempt: int, ids: dict[str, Any]
+    ) -> None:
         if self.sinks is None or not self.sinks.active:
             return
+        primary = ids.get("uid", ids.get("id"))
         self.sinks.emit(
             {
                 "flow": self.settings.flow,
@@ -710,7 +720,7 @@ class Engine:
                 "url": request.url,
                 "status": response.status,
                 "body": _body_for_sinks(response),
-                "identifier": primary_identifier(_data(response)) if response.ok else None,
+                "identifier": None if primary is None else str(primary),
                 "attempt": attempt,
                 "request_id": response.headers.get("x-request-id"),
                 "elapsed_ms": round(response.elapsed_s * 1000, 1),
@@ -827,18 +837,20 @@ class Engine:
         )
         # The worker goes on to its next record; this one counts once its outcome is
         # committed (`run` waits for every commit before it returns).
-        self._commits.add(committed)
-        committed.add_done_callback(
-            lambda done: self._committed(done, outcome, len(request.positions))
-        )
+        counts = self._commits.get(committed)
+        if counts is None:
+            counts = self._commits[committed] = []
+            committed.add_done_callback(self._committed)
+        counts.append((outcome, len(request.positions)))
 
-    def _committed(self, done: asyncio.Future[None], outcome: Outcome, count: int) -> None:
-        self._commits.discard(done)
+    def _committed(self, done: asyncio.Future[None]) -> None:
+        counts = self._commits.pop(done, [])
         error = None if done.cancelled() else done.exception()
         if error is None and not done.cancelled():
-            self._count(outcome, count)
+            for outcome, count in counts:
+                self._count(outcome, count)
             return
-        self.result.unfinished += count
+        self.result.unfinished += sum(count for _, count in counts)
         if error is not None and self._commit_error is None:
             self._commit_error = error
             self._interrupt("ledger write failed", str(error))

@@ -131,29 +131,28 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait until a request may leave; the caller must then call `observe` or `release`."""
+        if not self._lock.locked() and self._take(self._clock()) == 0.0:
+            return
         async with self._lock:
-            while True:
-                now = self._clock()
-                if now < self._blocked_until:
-                    await self._sleep(self._blocked_until - now)
-                    continue
-                self._roll_window(now)
-                if self._remaining < 1:
-                    await self._sleep(max(self._reset_at - now, 0.01))
-                    self._roll_window(self._clock())
-                    continue
-                rate = self._rate(now)
-                self._tokens = min(
-                    float(self._burst), self._tokens + (now - self._refilled_at) * rate
-                )
-                self._refilled_at = now
-                if self._tokens < 1 - 1e-9:
-                    await self._sleep(max((1 - self._tokens) / rate, 0.001))
-                    continue
-                self._tokens -= 1
-                self._remaining -= 1
-                self._in_flight += 1
-                return
+            while (wait := self._take(self._clock())) > 0.0:
+                await self._sleep(wait)
+
+    def _take(self, now: float) -> float:
+        """Let one request leave now (0.0), or say how long to wait before asking again."""
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        self._roll_window(now)
+        if self._remaining < 1:
+            return max(self._reset_at - now, 0.01)
+        rate = self._rate(now)
+        self._tokens = min(float(self._burst), self._tokens + (now - self._refilled_at) * rate)
+        self._refilled_at = now
+        if self._tokens < 1 - 1e-9:
+            return max((1 - self._tokens) / rate, 0.001)
+        self._tokens -= 1
+        self._remaining -= 1
+        self._in_flight += 1
+        return 0.0
 
     def release(self) -> None:
         """A request that got no answer (its budget stays spent: the server may have counted it)."""

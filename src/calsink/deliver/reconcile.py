@@ -65,7 +65,9 @@ class Action:
         return self.change in ("cancel", "delete-event-type")
 
 
+@functools.lru_cache(maxsize=4096)
 def action_of(method: str, url: str) -> Action:
+    """What a request does in Cal.com (remembered: a run asks it several times per record)."""
     path = urlsplit(url).path.rstrip("/")
     method = method.upper()
     if method == "POST" and path in _CREATE_PATHS:

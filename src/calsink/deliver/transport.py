@@ -203,7 +203,7 @@ class Transport:
         try:
             async with builder.build_streamed() as answer:
                 raw, size = await _read_capped(answer, MAX_KEPT_BYTES)
-                names = {name.lower(): value for name, value in answer.headers.items()}
+                names = answer.headers  # lower-cased names; looked up case-insensitively
                 status = answer.status
         except RequestTimeoutError as exc:
             # reqwest names a total timeout a "connection timeout" whatever phase it hit.
