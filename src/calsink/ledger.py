@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import queue
 import sqlite3
@@ -111,8 +112,13 @@ ON CONFLICT (flow, key) DO UPDATE SET
 _OUTCOME_SQL = _OUTCOME_HEAD + _OUTCOME_ROW + _OUTCOME_UPSERT
 
 
+# A batch is written as statements of these many rows: a few shapes, each prepared once.
+_STATEMENT_ROWS = (64, 16, 4, 1)
+
+
+@functools.lru_cache(maxsize=16)
 def _upsert_sql(is_mark: bool, rows: int) -> str:
-    """One statement writing ``rows`` rows (one step of SQLite for a whole batch)."""
+    """One statement writing ``rows`` rows (one step of SQLite for many rows)."""
     if is_mark:
         return _MARK_HEAD + ", ".join([_MARK_ROW] * rows) + _MARK_UPSERT
     return _OUTCOME_HEAD + ", ".join([_OUTCOME_ROW] * rows) + _OUTCOME_UPSERT
@@ -631,17 +637,19 @@ def _commit(
     try:
         if db is None:
             raise failure or sqlite3.OperationalError("the ledger could not be opened")
-        limit = max(1, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 16)
         db.execute("BEGIN IMMEDIATE")
         try:
             for kind, rows in _runs(batch):
                 if kind == _RETRACT:
                     db.executemany(_RETRACT_SQL, rows)
                     continue
-                for start in range(0, len(rows), limit):
-                    chunk = rows[start : start + limit]
+                start = 0
+                while start < len(rows):
+                    size = next(n for n in _STATEMENT_ROWS if n <= len(rows) - start)
+                    chunk = rows[start : start + size]
                     params = [value for row in chunk for value in row]
-                    db.execute(_upsert_sql(kind == _MARK, len(chunk)), params)
+                    db.execute(_upsert_sql(kind == _MARK, size), params)
+                    start += size
         except BaseException:
             db.execute("ROLLBACK")
             raise

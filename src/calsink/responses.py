@@ -34,6 +34,7 @@ from calsink.deliver.transport import Transport, TransportError, check_url
 REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"
 PROBE_S = 2.0
+_JSONL_BUFFER = 256 * 1024
 _SECRET_KEYS = frozenset({"secret", "apikey", "api_key", "password", "token", "authorization"})
 
 
@@ -132,7 +133,7 @@ class JsonlSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - closed by close()
+        self._file: IO[bytes] = open(path, "ab", buffering=_JSONL_BUFFER)  # noqa: SIM115
         self._flush_due = False
         self._deferred = False
 
