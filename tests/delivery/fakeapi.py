@@ -99,14 +99,20 @@ class FakeApi:
 
 
 @asynccontextmanager
-async def serve(api: FakeApi) -> AsyncIterator[FakeApi]:
-    runner = web.AppRunner(api.app())
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1; yield its base URL."""
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    api.url = f"http://127.0.0.1:{port}"
     try:
-        yield api
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def serve(api: FakeApi) -> AsyncIterator[FakeApi]:
+    async with serve_app(api.app()) as url:
+        api.url = url
+        yield api

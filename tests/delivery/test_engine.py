@@ -201,6 +201,21 @@ async def test_cancel_of_an_already_cancelled_booking_after_an_unsure_attempt_is
     assert fresh.summary.failed == 1, "without an earlier attempt the refusal stands"
 
 
+async def interrupt_after(
+    seconds: float, tmp_path: Path, items: Any
+) -> tuple[EngineResult, dict[str, int]]:
+    """Deliver ``items``, cancel the run after ``seconds``; its result and ledger counts."""
+    task = asyncio.create_task(deliver(tmp_path, items))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    result, _ = await task
+    assert result.aborted == "interrupted"
+    ledger = Ledger(tmp_path / "ledger.db")
+    counts = ledger.counts("book")
+    ledger.close()
+    return result, counts
+
+
 async def test_interrupting_finishes_what_is_in_flight(tmp_path: Path) -> None:
     async with serve(FakeApi()) as api:
         requests = [booking(api.url, i) for i in range(200)]
@@ -210,14 +225,7 @@ async def test_interrupting_finishes_what_is_in_flight(tmp_path: Path) -> None:
                 await asyncio.sleep(0.005)
                 yield request
 
-        task = asyncio.create_task(deliver(tmp_path, slow()))  # type: ignore[arg-type]
-        await asyncio.sleep(0.3)
-        task.cancel()
-        result, _ = await task
-    assert result.aborted == "interrupted"
-    ledger = Ledger(tmp_path / "ledger.db")
-    counts = ledger.counts("book")
-    ledger.close()
+        result, counts = await interrupt_after(0.3, tmp_path, slow())
     assert counts.get("delivered", 0) == result.summary.delivered == len(api.bookings)
     assert 0 < result.summary.delivered < 200
 
@@ -231,14 +239,7 @@ async def test_an_interrupted_run_leaves_no_in_flight_mark_on_records_it_never_s
 ) -> None:
     async with serve(FakeApi(latency_s=0.02)) as api:
         requests = [booking(api.url, i) for i in range(400)]
-        task = asyncio.create_task(deliver(tmp_path, requests))
-        await asyncio.sleep(0.4)
-        task.cancel()
-        result, _ = await task
-    assert result.aborted == "interrupted"
-    ledger = Ledger(tmp_path / "ledger.db")
-    counts = ledger.counts("book")
-    ledger.close()
+        result, counts = await interrupt_after(0.4, tmp_path, requests)
     assert 0 < len(api.bookings) < 400
     assert result.unfinished > 0, "records were waiting their turn when the run stopped"
     assert counts == {"delivered": len(api.bookings)}, "only what was sent is in the ledger"

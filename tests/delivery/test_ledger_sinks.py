@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiohttp import web
+from tests.delivery.fakeapi import serve_app
 
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
 from calsink.deliver.retry import Backoff
@@ -65,18 +66,13 @@ async def test_webhook_receives_signed_responses_and_a_down_receiver_loses_none(
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     secret = "whsec_unit_secret"
     fast = Backoff(initial_s=0.01, max_s=0.02, jitter_s=0.0)
-    try:
+    async with serve_app(app) as url:
         sinks = ResponseSinks(
             jsonl=tmp_path / "r.jsonl",
             webhook=WebhookSink(
-                f"http://127.0.0.1:{port}/hook",
+                f"{url}/hook",
                 secret=secret,
                 undelivered_path=tmp_path / "undelivered.jsonl",
                 backoff=fast,
@@ -92,8 +88,6 @@ async def test_webhook_receives_signed_responses_and_a_down_receiver_loses_none(
             }
         )
         report = await sinks.close()
-    finally:
-        await runner.cleanup()
     assert report.webhook_delivered == 1 and report.webhook_undelivered == 0
     body, signature = received[0]
     assert signature == hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -103,7 +97,7 @@ async def test_webhook_receives_signed_responses_and_a_down_receiver_loses_none(
 
     down = ResponseSinks(
         webhook=WebhookSink(
-            f"http://127.0.0.1:{port}/hook",
+            f"{url}/hook",
             secret=None,
             attempts=3,
             undelivered_path=tmp_path / "undelivered.jsonl",

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 from aiohttp import web
-from tests.delivery.fakeapi import KEY, FakeApi, serve
+from tests.delivery.fakeapi import KEY, FakeApi, serve, serve_app
 
 from calsink.deliver import Transport
 from calsink.deliver.transport import MAX_KEPT_BYTES, TransportError
@@ -63,16 +63,8 @@ async def test_a_redirect_is_answered_as_it_is_and_not_followed() -> None:
     app = web.Application()
     app.router.add_post("/v2/bookings", moved)
     app.router.add_route("*", "/elsewhere", elsewhere)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with Transport(KEY, timeout_s=5) as transport:
-            answer = await transport.send("POST", f"http://127.0.0.1:{port}/v2/bookings", body=BODY)
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url, Transport(KEY, timeout_s=5) as transport:
+        answer = await transport.send("POST", f"{url}/v2/bookings", body=BODY)
     assert answer.status == 302 and not answer.ok
     assert followed == []
 
@@ -92,16 +84,8 @@ async def test_a_huge_answer_is_kept_only_up_to_the_cap() -> None:
 
     app = web.Application()
     app.router.add_post("/v2/bookings", huge)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with Transport(KEY, timeout_s=10) as transport:
-            answer = await transport.send("POST", f"http://127.0.0.1:{port}/v2/bookings", body=BODY)
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url, Transport(KEY, timeout_s=10) as transport:
+        answer = await transport.send("POST", f"{url}/v2/bookings", body=BODY)
     assert answer.oversized and answer.size == size
     assert len(answer.body) == MAX_KEPT_BYTES
     assert "too large to keep" in answer.error_message()
