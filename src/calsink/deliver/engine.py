@@ -153,7 +153,6 @@ class Engine:
         self._probing = False
         self._forbidden = 0
         self._busy: set[asyncio.Task[None]] = set()
-        self._finishing: set[asyncio.Task[None]] = set()
         self._producer: asyncio.Task[None] | None = None
         self._started = time.monotonic()
         self._last_progress = 0.0
@@ -240,7 +239,7 @@ class Engine:
     async def _wind_down(self, workers: list[asyncio.Task[None]]) -> None:
         """Let requests on the wire finish and be recorded; cancel workers that are waiting."""
         for worker in workers:
-            if worker not in self._busy and worker not in self._finishing:
+            if worker not in self._busy:
                 worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
 
@@ -336,7 +335,10 @@ class Engine:
             )
             if len(self._staged) >= MARK_CHUNK:
                 self._commit_marks()
-        await self._queue.put(item)
+        if self._queue.full():
+            await self._queue.put(item)
+        else:
+            self._queue.put_nowait(item)
         return True
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
@@ -365,7 +367,11 @@ class Engine:
             self._commit_marks()
         premarked = self._premarked.get(request.key)
         if premarked is not None:
-            await premarked[0]
+            commit = premarked[0]
+            if commit.done():
+                commit.result()
+            else:
+                await commit
             return
         assert self.writer is not None
         await self.writer.mark_in_flight(
@@ -381,7 +387,11 @@ class Engine:
             await self.writer.retract(unsent)
 
     async def _worker(self) -> None:
-        while not self._stopping and (request := await self._queue.get()) is not None:
+        queue = self._queue
+        while not self._stopping:
+            request = queue.get_nowait() if not queue.empty() else await queue.get()
+            if request is None:
+                return
             if self._stopping:
                 self.result.unfinished += len(request.positions)
                 continue
@@ -463,10 +473,12 @@ class Engine:
         last: Response | None = None
         last_error: str | None = None
         while True:
-            await self._wait_for_gate()
+            if not self._gate_open or self._stopping:
+                await self._wait_for_gate()
             if tries == 0 and throttled == 0:
                 await self._mark(request, attempts + 1, mark)
-            await self.limiter.acquire()
+            if not self.limiter.try_acquire():
+                await self.limiter.acquire()
             self._premarked.pop(request.key, None)
             attempts += 1
             tries += 1
@@ -480,18 +492,20 @@ class Engine:
                 )
             except TransportError as exc:
                 self.limiter.release()
-                await self._answered(None)
+                if not self._gate_open:
+                    await self._answered(None)
                 unsure = unsure or exc.maybe_sent
                 last_error, last = f"no answer ({exc.detail})", None
             else:
                 wait = self.limiter.observe(response.status, response.headers)
-                await self._answered(response.status)
+                if not self._gate_open or response.status == 401:
+                    await self._answered(response.status)
                 last, last_error = response, None
                 ids = identifiers(_data(response)) if response.ok else {}
                 self._emit(request, response, attempts, ids)
                 verdict = classify_status(response.status)
                 if verdict is Verdict.DELIVERED:
-                    await self._finish(
+                    self._finish(
                         request,
                         Outcome.DELIVERED,
                         attempts=attempts,
@@ -501,7 +515,7 @@ class Engine:
                     )
                     return
                 if verdict is Verdict.ABORT_AUTH:
-                    await self._finish(
+                    self._finish(
                         request,
                         Outcome.FAILED,
                         attempts=attempts,
@@ -526,7 +540,7 @@ class Engine:
                         request, action, response, attempts, mark
                     ):
                         return
-                    await self._finish(
+                    self._finish(
                         request,
                         Outcome.FAILED,
                         attempts=attempts,
@@ -545,7 +559,7 @@ class Engine:
                     self._busy.discard(task)
                     self._in_flight -= 1
             if tries >= self.settings.max_attempts or throttled > self.settings.max_throttled:
-                await self._finish(
+                self._finish(
                     request,
                     Outcome.DEAD,
                     attempts=attempts,
@@ -570,7 +584,7 @@ class Engine:
         result = await look_up(request, self.settings.flow, self._get)
         if result.exists:
             self._emit_found(request, result.found, attempts)
-            await self._finish(
+            self._finish(
                 request,
                 Outcome.DELIVERED,
                 attempts=attempts,
@@ -580,7 +594,7 @@ class Engine:
             )
             return True
         if not result.known:
-            await self._finish(
+            self._finish(
                 request,
                 Outcome.DEAD,
                 attempts=attempts,
@@ -606,7 +620,7 @@ class Engine:
             new_uid = await rescheduled_to(request, self._get)
             if new_uid is None:
                 return False
-            await self._finish(
+            self._finish(
                 request,
                 Outcome.DELIVERED,
                 attempts=attempts,
@@ -620,7 +634,7 @@ class Engine:
             ids: dict[str, Any] = {}
             if action.target is not None:
                 ids["uid" if action.change != "delete-event-type" else "id"] = action.target
-            await self._finish(
+            self._finish(
                 request,
                 Outcome.DELIVERED,
                 attempts=attempts,
@@ -749,7 +763,7 @@ class Engine:
             }
         )
 
-    async def _finish(
+    def _finish(
         self,
         request: Request,
         outcome: Outcome,
@@ -762,38 +776,8 @@ class Engine:
         unsure: bool = False,
         note: str | None = None,
     ) -> None:
-        """Write the dead letter (if any), commit the outcome, then count the record."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._finishing.add(task)
-        try:
-            await self._finish_record(
-                request,
-                outcome,
-                attempts=attempts,
-                response=response,
-                ids=ids,
-                reason=reason,
-                mark=mark,
-                unsure=unsure,
-                note=note,
-            )
-        finally:
-            self._finishing.discard(task)
-
-    async def _finish_record(
-        self,
-        request: Request,
-        outcome: Outcome,
-        *,
-        attempts: int,
-        response: Response | None,
-        ids: dict[str, Any] | None,
-        reason: str | None,
-        mark: str | None,
-        unsure: bool,
-        note: str | None,
-    ) -> None:
+        """Write the dead letter (if any) and hand the outcome to the ledger; the record
+        counts once that is committed. Never awaits: an interruption cannot split it."""
         sources = self.source_records(request.positions)
         stored: Any = None
         if outcome is not Outcome.DELIVERED:

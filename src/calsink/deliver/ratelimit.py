@@ -129,9 +129,13 @@ class RateLimiter:
             self._remaining = float(self._limit)
             self._reset_at = now + self._window
 
+    def try_acquire(self) -> bool:
+        """`acquire` when a request may leave at once (True); False when it must wait."""
+        return not self._lock.locked() and self._take(self._clock()) == 0.0
+
     async def acquire(self) -> None:
         """Wait until a request may leave; the caller must then call `observe` or `release`."""
-        if not self._lock.locked() and self._take(self._clock()) == 0.0:
+        if self.try_acquire():
             return
         async with self._lock:
             while (wait := self._take(self._clock())) > 0.0:

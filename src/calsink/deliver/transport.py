@@ -32,6 +32,9 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 MAX_KEPT_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
 _MAX_HEADER_SHAPES = 256
+# URLs already found safe to send to (a run sends to the same few, or to one per record).
+_ALLOWED_URLS: set[str] = set()
+_MAX_ALLOWED_URLS = 4096
 
 
 class InsecureURLError(ValueError):
@@ -101,10 +104,13 @@ def is_loopback(host: str) -> bool:
 
 def check_url(url: str) -> None:
     """Raise InsecureURLError unless ``url`` is https, or http to a loopback host."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
+    if url in _ALLOWED_URLS:
         return
-    if parts.scheme == "http" and _loopback_host(parts.hostname):
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and _loopback_host(parts.hostname)):
+        if len(_ALLOWED_URLS) >= _MAX_ALLOWED_URLS:
+            _ALLOWED_URLS.clear()
+        _ALLOWED_URLS.add(url)
         return
     if parts.scheme == "http":
         raise InsecureURLError(
