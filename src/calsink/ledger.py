@@ -408,6 +408,7 @@ class LedgerWriter:
         self._idle_s = idle_s
         self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop writing (one at a time)
         self._pending_rows = 0
         self._urgent: set[asyncio.AbstractEventLoop] = set()
         self._lazy: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
@@ -418,7 +419,9 @@ class LedgerWriter:
     def _submit(
         self, kind: str, rows: list[tuple[Any, ...]], *, urgent: bool
     ) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or not loop.is_running():  # asking the running loop costs a syscall
+            loop = self._loop = asyncio.get_running_loop()
         pending = self._pending.setdefault(loop, [])
         last = pending[-1] if pending else None
         if not urgent and last is not None and last.kind == kind and last.shared:

@@ -361,25 +361,34 @@ class Engine:
             self._premarked[key] = (commit, mark)
         self._staged.clear()
 
-    async def _mark(self, request: Request, attempts: int, mark: str | None) -> None:
-        """Commit that ``request`` may be on its way (with others where it can)."""
+    async def _mark(
+        self, request: Request, attempts: int, mark: str | None, prior: Entry | None
+    ) -> None:
+        """Commit that ``request`` may be on its way (with others where it can).
+
+        The mark of a record that had no row before can be taken back if the run stops
+        before sending it; any other record keeps its mark (and is looked up next time).
+        """
         if request.key in self._staged:
             self._commit_marks()
         premarked = self._premarked.get(request.key)
-        if premarked is not None:
-            commit = premarked[0]
-            if commit.done():
-                commit.result()
-            else:
-                await commit
-            return
-        assert self.writer is not None
-        await self.writer.mark_in_flight(
-            request.key, attempts=attempts, fingerprint=mark, position=str(request.position)
-        )
+        if premarked is None:
+            assert self.writer is not None
+            alone = Mark(request.key, attempts, mark, str(request.position))
+            if prior is not None:
+                await self.writer.mark_all([alone])
+                return
+            commit = self.writer.submit_marks([alone])
+            commit.add_done_callback(_observe)
+            premarked = self._premarked[request.key] = (commit, alone)
+        commit = premarked[0]
+        if commit.done():
+            commit.result()
+        else:
+            await commit
 
     async def _retract_unsent(self) -> None:
-        """Take back the marks of records marked ahead that the run never sent."""
+        """Take back the marks of new records that the run never sent."""
         self._staged.clear()
         unsent = list(self._premarked)
         self._premarked.clear()
@@ -387,6 +396,8 @@ class Engine:
             await self.writer.retract(unsent)
 
     async def _worker(self) -> None:
+        me = asyncio.current_task()
+        assert me is not None
         queue = self._queue
         while not self._stopping:
             request = queue.get_nowait() if not queue.empty() else await queue.get()
@@ -396,7 +407,7 @@ class Engine:
                 self.result.unfinished += len(request.positions)
                 continue
             try:
-                await self._deliver(request)
+                await self._deliver(request, me)
             except (_Stop, asyncio.CancelledError):
                 self.result.unfinished += len(request.positions)
                 if not self._stopping:
@@ -444,7 +455,8 @@ class Engine:
             return True
         return False
 
-    async def _deliver(self, request: Request) -> None:
+    async def _deliver(self, request: Request, task: asyncio.Task[Any]) -> None:
+        """Send one record until it has an outcome; ``task`` is the worker's own."""
         flow = self.settings.flow
         prior = self._prior.pop(request.key, None)
         action = action_of(request.method, request.url)
@@ -476,14 +488,12 @@ class Engine:
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
             if tries == 0 and throttled == 0:
-                await self._mark(request, attempts + 1, mark)
+                await self._mark(request, attempts + 1, mark, prior)
             if not self.limiter.try_acquire():
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
             attempts += 1
             tries += 1
-            task = asyncio.current_task()
-            assert task is not None
             self._busy.add(task)
             self._in_flight += 1
             try:
