@@ -185,6 +185,31 @@ def encode_body(payload: Any) -> bytes:
     return orjson.dumps(payload, default=_json_default)
 
 
+FINGERPRINT_FIELD = "calsink_key"
+MAX_METADATA_KEYS = 50
+BOOKINGS_PATH = "/v2/bookings"  # a POST here creates a booking: it carries a fingerprint
+
+
+def fingerprint(flow: str, key: str) -> str:
+    """A short, stable hash of flow name and record key, written into booking metadata."""
+    return hashlib.sha256(f"{flow}\x00{key}".encode()).hexdigest()[:16]
+
+
+def fingerprinted(payload: Any, mark: str) -> dict[str, Any] | None:
+    """A booking's payload with ``metadata.calsink_key`` set to ``mark``; None when it has
+    one already, or has no room for it (Cal.com allows 50 metadata keys)."""
+    if not isinstance(payload, dict):
+        return None
+    metadata = payload.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or FINGERPRINT_FIELD in metadata:
+        return None
+    if len(metadata) >= MAX_METADATA_KEYS:
+        return None
+    return {**payload, "metadata": {**metadata, FINGERPRINT_FIELD: mark}}
+
+
 def _copy_tree(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _copy_tree(item) for key, item in value.items()}
@@ -206,8 +231,12 @@ class Renderer:
         key_fields: list[str] | None = None,
         resolve_reference: ResolveReference | None = None,
         content_keys: bool = True,
+        fingerprint_flow: str | None = None,
     ) -> None:
         self.destination = destination
+        # A flow that creates bookings through the template writes the fingerprint of
+        # each record into its metadata here, so that the body is encoded once.
+        self.fingerprint_flow = fingerprint_flow
         self.key_fields = tuple(key_fields or ())
         self.content_keys = content_keys
         self.resolve_reference = resolve_reference
@@ -284,6 +313,14 @@ class Renderer:
         if not self.macro_names and fixed.startswith(self.prefix):
             self.fixed_url = fixed
             self._fixed_digest = hashlib.sha256(f"{self.method} {fixed}\n".encode())
+        self._fingerprints: str | None = None
+        if (
+            fingerprint_flow is not None
+            and self.method == "POST"
+            and self.fixed_url is not None
+            and urlsplit(self.fixed_url).path.rstrip("/") == BOOKINGS_PATH
+        ):
+            self._fingerprints = fingerprint_flow
         # The common case, a clean record sent as it is to a fixed URL, skips the general
         # path; any record that is not clean goes the general way and is judged there.
         self._screening = None
@@ -371,8 +408,11 @@ class Renderer:
             key: str | None = ""
             if self.key_fields:
                 key = self._key(record, source_record, [])
+            payload = record
+            if key and self._fingerprints:
+                payload = fingerprinted(record, fingerprint(self._fingerprints, key)) or record
             try:
-                body = encode_body(record)
+                body = encode_body(payload)
             except TypeError:
                 key = None
             if key is None:  # a problem: the general path names it
@@ -386,7 +426,7 @@ class Renderer:
                 url,
                 self.headers,
                 body,
-                record,
+                payload,
                 (position,),
                 (record,),
                 key,

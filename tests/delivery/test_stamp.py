@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
-from calsink.deliver.reconcile import FINGERPRINT_FIELD, fingerprint, stamp
+from calsink.deliver.reconcile import stamp
 from calsink.records import Position, Request
+from calsink.render import FINGERPRINT_FIELD, fingerprint
 
 PAYLOAD = {
     "start": "2030-01-07T14:00:00Z",

@@ -14,9 +14,10 @@ The public surface:
 from calsink.deliver.engine import Engine, EngineResult, EngineSettings, ProgressEvent
 from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import Action, action_of, fingerprint, look_up, stamp
+from calsink.deliver.reconcile import Action, action_of, look_up, stamp
 from calsink.deliver.retry import Backoff, Verdict, classify_status
 from calsink.deliver.transport import InsecureURLError, Response, Transport, TransportError
+from calsink.render import fingerprint
 
 __all__ = [
     "Action",

@@ -26,7 +26,6 @@ from calsink.deliver.reconcile import (
     Action,
     action_of,
     already_done,
-    fingerprint,
     identifiers,
     look_up,
     primary_identifier,
@@ -38,6 +37,7 @@ from calsink.deliver.seen import SeenKeys
 from calsink.deliver.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter, Mark
 from calsink.records import Filtered, Position, Record, Rejection, Request
+from calsink.render import fingerprint
 
 if TYPE_CHECKING:
     from calsink.calcom.checks import PreSendChecks

@@ -11,7 +11,6 @@ day range.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,16 +20,20 @@ from urllib.parse import urlencode, urlsplit
 
 from calsink.deliver.transport import Response
 from calsink.records import Request
-from calsink.render import encode_body
+from calsink.render import (
+    BOOKINGS_PATH,
+    FINGERPRINT_FIELD,
+    encode_body,
+    fingerprint,
+    fingerprinted,
+)
 
 Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
 Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
 
-FINGERPRINT_FIELD = "calsink_key"
-MAX_METADATA_KEYS = 50
 
 _CREATE_PATHS: dict[str, Creates] = {
-    "/v2/bookings": "booking",
+    BOOKINGS_PATH: "booking",
     "/v2/event-types": "event-type",
     "/v2/schedules": "schedule",
     "/v2/webhooks": "webhook",
@@ -81,11 +84,6 @@ def action_of(method: str, url: str) -> Action:
     return Action()
 
 
-def fingerprint(flow: str, key: str) -> str:
-    """A short, stable hash of flow name and record key, written into booking metadata."""
-    return hashlib.sha256(f"{flow}\x00{key}".encode()).hexdigest()[:16]
-
-
 def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
     """The request with ``metadata.calsink_key`` added when it creates a booking.
 
@@ -95,20 +93,9 @@ def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
     """
     if request.method.upper() != "POST" or not _creates_booking(request.url):
         return request
-    payload = request.payload
-    if not isinstance(payload, dict):
+    stamped = fingerprinted(request.payload, mark or fingerprint(flow, request.key))
+    if stamped is None:
         return request
-    metadata = payload.get("metadata")
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict) or FINGERPRINT_FIELD in metadata:
-        return request
-    if len(metadata) >= MAX_METADATA_KEYS:
-        return request
-    stamped = {
-        **payload,
-        "metadata": {**metadata, FINGERPRINT_FIELD: mark or fingerprint(flow, request.key)},
-    }
     return Request(
         request.method,
         request.url,
