@@ -55,9 +55,11 @@ class TransportError(Exception):
         super().__init__(f"{kind}: {detail}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen costs 3× here
 class Response:
-    """An HTTP answer: status, headers (lower-cased names), raw body and time taken."""
+    """An HTTP answer: status, headers (lower-cased names), raw body and time taken.
+
+    Treat it as read-only."""
 
     status: int
     headers: Mapping[str, str]
