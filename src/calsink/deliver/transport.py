@@ -32,9 +32,6 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 MAX_KEPT_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
 _MAX_HEADER_SHAPES = 256
-# URLs already found safe to send to (a run sends to the same few, or to one per record).
-_ALLOWED_URLS: set[str] = set()
-_MAX_ALLOWED_URLS = 4096
 
 
 class InsecureURLError(ValueError):
@@ -106,26 +103,25 @@ def is_loopback(host: str) -> bool:
 
 def check_url(url: str) -> None:
     """Raise InsecureURLError unless ``url`` is https, or http to a loopback host."""
-    if url in _ALLOWED_URLS:
-        return
+    problem = _url_problem(url)
+    if problem is not None:
+        raise InsecureURLError(problem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _url_problem(url: str) -> str | None:
+    """Why calsink refuses ``url``, or None; remembered, as a run sends to the same URLs."""
     parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and _loopback_host(parts.hostname)):
-        if len(_ALLOWED_URLS) >= _MAX_ALLOWED_URLS:
-            _ALLOWED_URLS.clear()
-        _ALLOWED_URLS.add(url)
-        return
+    if parts.scheme == "https":
+        return None
     if parts.scheme == "http":
-        raise InsecureURLError(
+        if parts.hostname and is_loopback(parts.hostname):
+            return None
+        return (
             f"refusing plain http to {parts.hostname}: use https "
             "(plain http is allowed only for 127.0.0.1, ::1 and localhost)"
         )
-    raise InsecureURLError(f"unsupported URL scheme {parts.scheme!r} in {url}: use https")
-
-
-@functools.lru_cache(maxsize=64)
-def _loopback_host(hostname: str | None) -> bool:
-    """`is_loopback` remembered per host name: a run sends every request to the same host."""
-    return bool(hostname) and is_loopback(hostname)  # type: ignore[arg-type]
+    return f"unsupported URL scheme {parts.scheme!r} in {url}: use https"
 
 
 def parse_body(body: bytes) -> Any:
