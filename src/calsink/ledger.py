@@ -534,19 +534,16 @@ class LedgerWriter:
         position: str | None,
     ) -> None:
         """Commit that a request for ``key`` may be on its way (awaited before sending)."""
-        await self.mark_all([Mark(key, attempts, fingerprint, position)])
-
-    async def mark_all(self, marks: Sequence[Mark]) -> None:
-        """Commit, in one transaction, that each of these requests may be on its way."""
-        await self.submit_marks(marks)
+        await self.submit_marks([Mark(key, attempts, fingerprint, position)])
 
     def submit_marks(self, marks: Sequence[Mark]) -> asyncio.Future[None]:
-        """Queue `mark_all`'s write; the future is done once it is committed."""
+        """Queue, as one write, that each of these requests may be on its way; the future
+        is done once it is committed."""
         now = time.time()
         return self._submit(_MARK, [self._mark_row(mark, now) for mark in marks], urgent=True)
 
     async def retract(self, keys: Sequence[str]) -> None:
-        """Undo the in-flight marks of requests that were never sent (after `mark_all`).
+        """Undo the in-flight marks of requests that were never sent (after `submit_marks`).
 
         Only keys that had no row before their mark may be retracted: the row goes.
         """

@@ -15,6 +15,7 @@ Safety rules kept here:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -190,8 +191,11 @@ MAX_METADATA_KEYS = 50
 BOOKINGS_PATH = "/v2/bookings"  # a POST here creates a booking: it carries a fingerprint
 
 
+@functools.lru_cache(maxsize=2048)
 def fingerprint(flow: str, key: str) -> str:
-    """A short, stable hash of flow name and record key, written into booking metadata."""
+    """A short, stable hash of flow name and record key, written into booking metadata.
+
+    Remembered for the records under way: rendering, marking and sending each ask."""
     return hashlib.sha256(f"{flow}\x00{key}".encode()).hexdigest()[:16]
 
 
@@ -234,9 +238,6 @@ class Renderer:
         fingerprint_flow: str | None = None,
     ) -> None:
         self.destination = destination
-        # A flow that creates bookings through the template writes the fingerprint of
-        # each record into its metadata here, so that the body is encoded once.
-        self.fingerprint_flow = fingerprint_flow
         self.key_fields = tuple(key_fields or ())
         self.content_keys = content_keys
         self.resolve_reference = resolve_reference
@@ -313,6 +314,8 @@ class Renderer:
         if not self.macro_names and fixed.startswith(self.prefix):
             self.fixed_url = fixed
             self._fixed_digest = hashlib.sha256(f"{self.method} {fixed}\n".encode())
+        # A flow that creates bookings at a fixed URL gets each record's fingerprint written
+        # into its metadata here, so that the body is encoded once.
         self._fingerprints: str | None = None
         if (
             fingerprint_flow is not None

@@ -164,7 +164,7 @@ class Engine:
         # Marks of new records waiting to be committed together, and the commit of each
         # record marked ahead but not sent yet (retracted if the run stops before it).
         self._staged: dict[str, Mark] = {}
-        self._premarked: dict[str, tuple[asyncio.Future[None], Mark]] = {}
+        self._premarked: dict[str, asyncio.Future[None]] = {}
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -357,8 +357,8 @@ class Engine:
         assert self.writer is not None
         commit = self.writer.submit_marks(list(self._staged.values()))
         commit.add_done_callback(_observe)
-        for key, mark in self._staged.items():
-            self._premarked[key] = (commit, mark)
+        for key in self._staged:
+            self._premarked[key] = commit
         self._staged.clear()
 
     async def _mark(
@@ -369,19 +369,15 @@ class Engine:
         The mark of a record that had no row before can be taken back if the run stops
         before sending it; any other record keeps its mark (and is looked up next time).
         """
-        if request.key in self._staged:
-            self._commit_marks()
-        premarked = self._premarked.get(request.key)
-        if premarked is None:
-            assert self.writer is not None
+        if request.key not in self._premarked:
             alone = Mark(request.key, attempts, mark, str(request.position))
             if prior is not None:
-                await self.writer.mark_all([alone])
+                assert self.writer is not None
+                await self.writer.submit_marks([alone])
                 return
-            commit = self.writer.submit_marks([alone])
-            commit.add_done_callback(_observe)
-            premarked = self._premarked[request.key] = (commit, alone)
-        commit = premarked[0]
+            self._staged.setdefault(request.key, alone)
+            self._commit_marks()
+        commit = self._premarked[request.key]
         if commit.done():
             commit.result()
         else:
@@ -464,8 +460,7 @@ class Engine:
             return
         mark = None
         if action.creates == "booking":  # only a booking create carries a fingerprint
-            premarked = self._premarked.get(request.key)
-            mark = premarked[1].fingerprint if premarked else fingerprint(flow, request.key)
+            mark = fingerprint(flow, request.key)
             request = stamp(request, flow, mark)
         attempts = prior.attempts if prior else 0
         unsure = (
