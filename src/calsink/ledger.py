@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import os
 import queue
 import sqlite3
@@ -92,7 +93,6 @@ ON CONFLICT (flow, key) DO UPDATE SET
     position = excluded.position, key_values = excluded.key_values, run_id = excluded.run_id,
     updated_at = excluded.updated_at
 """
-_MARK_SQL = _MARK_HEAD + _MARK_ROW + _MARK_UPSERT
 
 _OUTCOME_HEAD = """
 INSERT INTO records (flow, key, state, attempts, status, error, identifier, fingerprint, unsure,
@@ -109,7 +109,6 @@ ON CONFLICT (flow, key) DO UPDATE SET
     run_id = excluded.run_id,
     updated_at = excluded.updated_at
 """
-_OUTCOME_SQL = _OUTCOME_HEAD + _OUTCOME_ROW + _OUTCOME_UPSERT
 
 
 # A batch is written as statements of these many rows: a few shapes, each prepared once.
@@ -330,20 +329,6 @@ class Ledger:
                 (time.time(), orjson.dumps(summary).decode(), aborted, run_id),
             )
 
-    def write_batch(self, marks: list[tuple[Any, ...]], outcomes: list[tuple[Any, ...]]) -> None:
-        """Commit in-flight marks and outcomes (rows for _MARK_SQL / _OUTCOME_SQL) at once."""
-        with self._guard:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if marks:
-                    self._db.executemany(_MARK_SQL, marks)
-                if outcomes:
-                    self._db.executemany(_OUTCOME_SQL, outcomes)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
 
 _MARK, _OUTCOME, _RETRACT = "mark", "outcome", "retract"
 _RETRACT_SQL = "DELETE FROM records WHERE flow = ? AND key = ? AND state = 'in_flight'"
@@ -407,11 +392,12 @@ class LedgerWriter:
         self.run_id = run_id
         self._idle_s = idle_s
         self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
-        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop writing (one at a time)
+        # Writes of the loop that is writing (one loop at a time), not yet handed over.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[_Job] = []
         self._pending_rows = 0
-        self._urgent: set[asyncio.AbstractEventLoop] = set()
-        self._lazy: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
+        self._hand_over_soon = False
+        self._hand_over_later: asyncio.TimerHandle | None = None
         self._thread: threading.Thread | None = None
         self._thread_guard = threading.Lock()
         self._key_values: dict[str, str | None] = {}
@@ -421,8 +407,10 @@ class LedgerWriter:
     ) -> asyncio.Future[None]:
         loop = self._loop
         if loop is None or not loop.is_running():  # asking the running loop costs a syscall
+            if self._pending:
+                self._hand_over()  # what an earlier loop left
             loop = self._loop = asyncio.get_running_loop()
-        pending = self._pending.setdefault(loop, [])
+        pending = self._pending
         last = pending[-1] if pending else None
         if not urgent and last is not None and last.kind == kind and last.shared:
             # Writes nobody awaits on their own share one job (and one future) per batch.
@@ -433,22 +421,22 @@ class LedgerWriter:
             pending.append(_Job(loop, done, kind, rows, shared=not urgent))
         self._pending_rows += len(rows)
         if urgent or self._pending_rows >= _LAZY_ROWS:
-            if loop not in self._urgent:
-                self._urgent.add(loop)
-                loop.call_soon(self._hand_over, loop)
-        elif loop not in self._lazy and loop not in self._urgent:
-            self._lazy[loop] = loop.call_later(_LAZY_S, self._hand_over, loop)
+            if not self._hand_over_soon:
+                self._hand_over_soon = True
+                loop.call_soon(self._hand_over)
+        elif self._hand_over_later is None and not self._hand_over_soon:
+            self._hand_over_later = loop.call_later(_LAZY_S, self._hand_over)
         return done
 
-    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._urgent.discard(loop)
-        timer = self._lazy.pop(loop, None)
-        if timer is not None:
-            timer.cancel()
-        batch = self._pending.pop(loop, None)
+    def _hand_over(self) -> None:
+        self._hand_over_soon = False
+        if self._hand_over_later is not None:
+            self._hand_over_later.cancel()
+            self._hand_over_later = None
+        batch, self._pending = self._pending, []
         if not batch:
             return
-        self._pending_rows -= sum(len(job.rows) for job in batch)
+        self._pending_rows = 0
         if self.before_commit is not None:
             self.before_commit()
         self._jobs.put(batch)
@@ -461,8 +449,7 @@ class LedgerWriter:
 
     def close(self) -> None:
         """Commit what is queued and stop the writer thread."""
-        for loop in list(self._pending):
-            self._hand_over(loop)
+        self._hand_over()
         with self._thread_guard:
             thread = self._thread
             if thread is None:
@@ -629,9 +616,10 @@ def _commit(
 ) -> None:
     """Commit the batch in one transaction (in the order written), then wake its writers.
 
-    Each run of marks or outcomes is one multi-row statement: every call into SQLite
-    lets go of the GIL and must take it back from the event loop's thread, so the
-    fewer calls, the sooner the writers wake.
+    Each run of marks or outcomes goes in multi-row statements of a few fixed sizes
+    (`_STATEMENT_ROWS`, each prepared once): every call into SQLite lets go of the GIL
+    and must take it back from the event loop's thread, so the fewer calls, the sooner
+    the writers wake.
     """
     error: BaseException | None = failure
     try:
@@ -666,16 +654,8 @@ def _commit(
 
 def _runs(batch: list[_Job]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
     """The batch's rows in order, as runs of one kind."""
-    kind: str | None = None
-    rows: list[tuple[Any, ...]] = []
-    for job in batch:
-        if job.kind != kind:
-            if rows:
-                yield kind or _MARK, rows
-            kind, rows = job.kind, []
-        rows.extend(job.rows)
-    if rows:
-        yield kind or _MARK, rows
+    for kind, jobs in itertools.groupby(batch, key=lambda job: job.kind):
+        yield kind, [row for job in jobs for row in job.rows]
 
 
 def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
