@@ -150,8 +150,9 @@ class ServerHandle:
 
 
 def process_cpu_s(pid: int) -> float:
-    """CPU seconds used by process ``pid`` (all its threads), to the nanosecond where Linux
-    tells (the scheduler's own account), else to the clock tick."""
+    """CPU seconds used by the threads process ``pid`` has now (the servers measured keep
+    theirs for life), to the nanosecond where Linux tells (the scheduler's own account),
+    else to the clock tick."""
     try:
         total_ns = 0
         for task in Path(f"/proc/{pid}/task").iterdir():
