@@ -337,7 +337,7 @@ _LAZY_S = 0.05
 _LAZY_ROWS = 1024
 
 
-@dataclass(slots=True)  # not frozen: one is built per record, and frozen costs 3× here
+@dataclass(slots=True)  # not frozen: one is built per record, and frozen costs 4× here
 class Mark:
     """One record about to be sent: what `LedgerWriter.mark_in_flight` commits for it."""
 

@@ -52,7 +52,7 @@ class TransportError(Exception):
         super().__init__(f"{kind}: {detail}")
 
 
-@dataclass(slots=True)  # not frozen: one is built per request, and frozen costs 3× here
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen costs 4× here
 class Response:
     """An HTTP answer: status, headers (lower-cased names), raw body and time taken.
 
