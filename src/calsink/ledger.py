@@ -697,16 +697,23 @@ FROM records_before ORDER BY first_at
 """
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Move a ledger written by an earlier calsink (records WITHOUT ROWID) to this schema."""
+def _records_without_rowid(db: sqlite3.Connection) -> bool:
     found = db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'"
     ).fetchone()
-    if found is None or "WITHOUT ROWID" not in str(found[0]).upper():
+    return found is not None and "WITHOUT ROWID" in str(found[0]).upper()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Move a ledger written by an earlier calsink (records WITHOUT ROWID) to this schema."""
+    if not _records_without_rowid(db):
         return
     records_table = SCHEMA[SCHEMA.index("CREATE TABLE") : SCHEMA.index(";") + 1]
     db.execute("BEGIN IMMEDIATE")
     try:
+        if not _records_without_rowid(db):  # another process moved it meanwhile
+            db.execute("ROLLBACK")
+            return
         db.execute("DROP INDEX IF EXISTS records_by_key_values")
         db.execute("ALTER TABLE records RENAME TO records_before")
         db.execute(records_table)
@@ -718,11 +725,24 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
+_BUSY_S = 30.0
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    db.execute("PRAGMA journal_mode=WAL")
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_BUSY_S)
+    # Switching a new file to WAL does not wait for other connections doing the same
+    # (two runs that open one new ledger at once): SQLite answers "locked" at once.
+    deadline = time.monotonic() + _BUSY_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.01)
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=30000")
     return db
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,24 @@ def test_a_ledger_written_by_an_earlier_calsink_opens_with_its_records_kept(
     again = Ledger(path)  # a second open finds the new schema and leaves it alone
     assert again.counts("book") == {"delivered": 1, IN_FLIGHT: 1}
     again.close()
+
+
+def test_runs_that_open_one_new_ledger_at_the_same_moment_all_open_it(tmp_path: Path) -> None:
+    failures: list[BaseException] = []
+    for trial in range(40):
+        path = tmp_path / f"new-{trial}" / "ledger.db"
+        start = threading.Barrier(4)
+
+        def open_it(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                Ledger(path).close()
+            except Exception as exc:  # collected and asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
