@@ -447,6 +447,10 @@ class LedgerWriter:
                 )
                 self._thread.start()
 
+    def flush(self) -> None:
+        """Hand what is pending to the thread now, without waiting for company."""
+        self._hand_over()
+
     def close(self) -> None:
         """Commit what is queued and stop the writer thread."""
         self._hand_over()

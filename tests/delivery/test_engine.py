@@ -112,6 +112,24 @@ async def test_every_record_delivered_once_and_a_rerun_skips_them(tmp_path: Path
     assert entry is not None and entry.identifier is not None and entry.attempts == 1
 
 
+async def test_a_run_ends_once_its_last_outcomes_are_committed_without_waiting_for_company(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Outcomes nobody awaits wait a while for others to share their transaction; at the
+    # end of a run nothing else is coming, so the last ones go at once.
+    monkeypatch.setattr(ledger_module, "_LAZY_S", 60.0)
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(3)]
+        started = asyncio.get_running_loop().time()
+        result, _ = await deliver(tmp_path, requests)
+        took = asyncio.get_running_loop().time() - started
+    assert took < 30, f"the run waited {took:.0f} s for outcomes that no other write would join"
+    assert result.summary.delivered == 3
+    ledger = Ledger(tmp_path / "ledger.db")
+    assert ledger.counts("book") == {"delivered": 3}
+    ledger.close()
+
+
 async def test_throttling_and_server_errors_are_retried(tmp_path: Path) -> None:
     async with serve(FakeApi(script=["429", "503", "429", "503", "ok", "503"])) as api:
         result, _ = await deliver(tmp_path, [booking(api.url, i) for i in range(5)])

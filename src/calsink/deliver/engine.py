@@ -846,6 +846,8 @@ class Engine:
 
     async def _settle_commits(self) -> None:
         """Wait until every outcome handed to the ledger is committed (and counted)."""
+        if self._commits and self.writer is not None:
+            self.writer.flush()  # nothing else will come to share their transaction
         while self._commits:
             await asyncio.wait(set(self._commits))
 
