@@ -14,10 +14,13 @@ when the *process* dies (SIGKILL included): the WAL is in the OS page cache and 
 replayed on the next open. Only an operating-system crash or power loss can drop the
 last commits, which would then be sent again after a look-up.
 
-Writes from concurrent workers are grouped: `LedgerWriter` commits from a thread of
-its own, in one transaction, whatever was written while its previous commit was under
-way; each writer waits for its own commit, so the order "mark committed, then send"
-still holds, and the event loop never waits for SQLite.
+A run's writes go first to its journal (`calsink.journal`): `LedgerWriter` appends
+what the workers wrote during one turn of the event loop in one write, and each worker
+waits for its own write, so the order "mark committed, then send" holds and the event
+loop never waits for SQLite. The journal reaches the SQLite file in large
+transactions ("folds") while the run goes on and when it ends; a killed run's journal
+is folded when the flow's lock is next taken. The journal is as durable as the WAL:
+written to the OS, not synced.
 
 Two runs of one flow cannot overlap: `Ledger.lock` takes an OS file lock next to the
 ledger (released by the OS even after SIGKILL) and raises `FlowBusyError` otherwise.
@@ -27,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import itertools
 import os
 import queue
 import sqlite3
@@ -42,6 +43,7 @@ from typing import IO, Any
 
 import orjson
 
+from calsink import journal
 from calsink.flow import FlowReference
 
 # Rows go in the order records are sent (a rowid table), so that a commit of many marks or
@@ -81,46 +83,6 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 IN_FLIGHT = "in_flight"
-
-_MARK_HEAD = """
-INSERT INTO records (flow, key, state, attempts, fingerprint, position, key_values, run_id,
-                     first_at, updated_at)
-VALUES """
-_MARK_ROW = "(?, ?, 'in_flight', ?, ?, ?, ?, ?, ?, ?)"
-_MARK_UPSERT = """
-ON CONFLICT (flow, key) DO UPDATE SET
-    state = 'in_flight', attempts = excluded.attempts, fingerprint = excluded.fingerprint,
-    position = excluded.position, key_values = excluded.key_values, run_id = excluded.run_id,
-    updated_at = excluded.updated_at
-"""
-
-_OUTCOME_HEAD = """
-INSERT INTO records (flow, key, state, attempts, status, error, identifier, fingerprint, unsure,
-                     position, record, key_values, ids, run_id, first_at, updated_at)
-VALUES """
-_OUTCOME_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_OUTCOME_UPSERT = """
-ON CONFLICT (flow, key) DO UPDATE SET
-    state = excluded.state, attempts = excluded.attempts, status = excluded.status,
-    error = excluded.error, identifier = excluded.identifier,
-    fingerprint = coalesce(excluded.fingerprint, records.fingerprint),
-    unsure = excluded.unsure, position = excluded.position, record = excluded.record,
-    key_values = coalesce(excluded.key_values, records.key_values), ids = excluded.ids,
-    run_id = excluded.run_id,
-    updated_at = excluded.updated_at
-"""
-
-
-# A batch is written as statements of these many rows: a few shapes, each prepared once.
-_STATEMENT_ROWS = (64, 16, 4, 1)
-
-
-@functools.lru_cache(maxsize=16)
-def _upsert_sql(is_mark: bool, rows: int) -> str:
-    """One statement writing ``rows`` rows (one step of SQLite for many rows)."""
-    if is_mark:
-        return _MARK_HEAD + ", ".join([_MARK_ROW] * rows) + _MARK_UPSERT
-    return _OUTCOME_HEAD + ", ".join([_OUTCOME_ROW] * rows) + _OUTCOME_UPSERT
 
 
 class FlowBusyError(RuntimeError):
@@ -235,9 +197,26 @@ class Ledger:
             handle.truncate()
             handle.write(f"pid {os.getpid()}")
             handle.flush()
+            self.fold_journal(flow)  # what a killed run of the flow left
             yield
         finally:
             handle.close()
+
+    def fold_left_over(self, flow: str) -> bool:
+        """Fold what a killed run of ``flow`` left, unless a run of it is going on (then
+        its journal is its own, and the answer is False)."""
+        try:
+            with self.lock(flow):
+                return True
+        except FlowBusyError:
+            return False
+
+    def fold_journal(self, flow: str) -> None:
+        """Fold the flow's journal segments into the ledger, oldest first (the caller
+        holds the flow's lock, or knows that no run of it is writing)."""
+        with self._guard:
+            for path in journal.segment_paths(self.path, flow):
+                journal.fold(self._db, path)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -330,11 +309,11 @@ class Ledger:
             )
 
 
-_MARK, _OUTCOME, _RETRACT = "mark", "outcome", "retract"
-_RETRACT_SQL = "DELETE FROM records WHERE flow = ? AND key = ? AND state = 'in_flight'"
-# Outcomes nobody waits for go to the thread after this long, or this many.
+# Outcomes nobody waits for go to the journal after this long, or this many.
 _LAZY_S = 0.05
 _LAZY_ROWS = 1024
+# A journal segment is folded into the ledger (by a thread) once it holds this many rows.
+SEGMENT_ROWS = 16_384
 
 
 @dataclass(slots=True)  # not frozen: one is built per record, and frozen costs 4× here
@@ -349,7 +328,6 @@ class Mark:
 
 @dataclass(slots=True)
 class _Job:
-    loop: asyncio.AbstractEventLoop
     done: asyncio.Future[None]
     kind: str
     rows: list[tuple[Any, ...]]
@@ -357,24 +335,20 @@ class _Job:
 
 
 class LedgerWriter:
-    """Group commit for one run, from a thread of its own.
+    """Group commit for one run, through the run's journal (see `calsink.journal`).
 
-    Every write is handed to a writer thread that owns its own SQLite connection; the
-    thread commits whatever has queued up while the previous transaction was being
-    committed in one transaction, then wakes every writer of that batch. The event
-    loop never waits for SQLite: a caller awaits only its own write's commit, so the
-    order "mark committed, then send" and "outcome committed, then counted" holds.
+    Writes are handed to the journal once per turn of the event loop, all together, in
+    one write to the OS; then every writer of that batch wakes. A caller awaits only its
+    own write, so the order "mark committed, then send" and "outcome committed, then
+    counted" holds, and the event loop never waits for SQLite. An outcome nobody awaits
+    yet waits up to 50 ms for company.
 
-    Writes reach the thread once per turn of the event loop, all together; an outcome
-    nobody awaits yet waits up to 50 ms for company, so that a busy run commits a few
-    large transactions rather than many small ones.
+    ``before_commit`` is called before writes go to the journal (a run flushes its
+    response lines there, so that they reach the OS before the outcomes they belong to).
 
-    ``before_commit`` is called on the event loop's thread before writes go to the
-    thread (a run flushes its response lines there, so that they reach the OS before
-    the outcomes they belong to are committed).
-
-    The thread starts with the first write and ends after ``idle_s`` without writes, or
-    at `close` (which waits for what is queued to be committed).
+    A full segment of the journal is folded into the ledger by a thread of its own while
+    the run goes on; `close` folds the rest. What a killed run left is folded when the
+    flow's lock is next taken (`Ledger.lock`), or by the next writer of the flow.
     """
 
     def __init__(
@@ -383,23 +357,26 @@ class LedgerWriter:
         flow: str,
         run_id: int,
         *,
-        idle_s: float = 1.0,
         before_commit: Callable[[], None] | None = None,
+        segment_rows: int = SEGMENT_ROWS,
     ) -> None:
         self.before_commit = before_commit
         self.ledger = ledger
         self.flow = flow
         self.run_id = run_id
-        self._idle_s = idle_s
-        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self.fold_error: Exception | None = None
+        self._segment_rows = segment_rows
+        ledger.fold_journal(flow)
+        self._segment: journal.Segment | None = None
+        self._segment_number = 0
+        self._full: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._folder: threading.Thread | None = None
         # Writes of the loop that is writing (one loop at a time), not yet handed over.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[_Job] = []
         self._pending_rows = 0
         self._hand_over_soon = False
         self._hand_over_later: asyncio.TimerHandle | None = None
-        self._thread: threading.Thread | None = None
-        self._thread_guard = threading.Lock()
         self._key_values: dict[str, str | None] = {}
 
     def _submit(
@@ -418,7 +395,7 @@ class LedgerWriter:
             done = last.done
         else:
             done = loop.create_future()
-            pending.append(_Job(loop, done, kind, rows, shared=not urgent))
+            pending.append(_Job(done, kind, rows, shared=not urgent))
         self._pending_rows += len(rows)
         if urgent or self._pending_rows >= _LAZY_ROWS:
             if not self._hand_over_soon:
@@ -437,70 +414,75 @@ class LedgerWriter:
         if not batch:
             return
         self._pending_rows = 0
-        if self.before_commit is not None:
-            self.before_commit()
-        self._jobs.put(batch)
-        with self._thread_guard:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._commit_loop, name="calsink-ledger", daemon=True
-                )
-                self._thread.start()
-
-    def flush(self) -> None:
-        """Hand what is pending to the thread now, without waiting for company."""
-        self._hand_over()
-
-    def close(self) -> None:
-        """Commit what is queued and stop the writer thread."""
-        self._hand_over()
-        with self._thread_guard:
-            thread = self._thread
-            if thread is None:
-                return
-            self._jobs.put(None)
-        thread.join()
-
-    def _commit_loop(self) -> None:
-        db: sqlite3.Connection | None = None
-        failure: Exception | None = None
+        error: Exception | None = None
+        segment: journal.Segment | None = None
         try:
-            db = _connect(self.ledger.path)
-        except Exception as exc:  # every write then fails with it: no writer waits forever
-            failure = exc
+            if self.before_commit is not None:
+                self.before_commit()
+            segment = self._segment or self._open_segment()
+            segment.append([(job.kind, job.rows) for job in batch])
+        except Exception as exc:  # handed to every writer of the batch, raised there
+            error = exc
+        with contextlib.suppress(RuntimeError):  # that loop is already closed
+            _settle([job.done for job in batch], error)
+        if segment is not None and error is None and segment.rows >= self._segment_rows:
+            self._retire(segment)
+
+    def _open_segment(self) -> journal.Segment:
+        self._segment_number += 1
+        path = journal.segment_path(self.ledger.path, self.flow, self._segment_number)
+        self._segment = journal.Segment(path)
+        return self._segment
+
+    def _retire(self, segment: journal.Segment) -> None:
+        """Close a full segment and have the folding thread fold it."""
+        segment.close()
+        self._segment = None
+        self._full.put(segment.path)
+        if self._folder is None:
+            self._folder = threading.Thread(
+                target=self._fold_full, name="calsink-ledger", daemon=True
+            )
+            self._folder.start()
+
+    def _fold_full(self) -> None:
+        db = None
         try:
-            while True:
+            while (path := self._full.get()) is not None:
+                if self.fold_error is not None:
+                    continue  # segments fold in order: the rest waits for the next fold
                 try:
-                    first = self._jobs.get(timeout=self._idle_s)
-                except queue.Empty:
-                    with self._thread_guard:
-                        if self._jobs.empty():
-                            self._thread = None
-                            return
-                    continue
-                if first is None:
-                    with self._thread_guard:
-                        self._thread = None
-                    return
-                batch = list(first)
-                stop = False
-                while len(batch) < 4096:
-                    try:
-                        jobs = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if jobs is None:
-                        stop = True
-                        break
-                    batch.extend(jobs)
-                _commit(db, batch, failure)
-                if stop:
-                    with self._thread_guard:
-                        self._thread = None
-                    return
+                    db = db or _connect(self.ledger.path)
+                    journal.fold(db, path)
+                except Exception as exc:  # left on disk; `close` or the next lock folds it
+                    self.fold_error = exc
         finally:
             if db is not None:
                 db.close()
+
+    def flush(self) -> None:
+        """Hand what is pending to the journal now, without waiting for company."""
+        self._hand_over()
+
+    def close(self) -> None:
+        """Write what is pending, and fold the whole journal into the ledger.
+
+        A fold that fails leaves its segments on disk (kept in ``fold_error``); the
+        next lock of the flow folds them. Nothing written is lost either way."""
+        self._hand_over()
+        if self._segment is not None:
+            self._segment.close()
+            self._segment = None
+        if self._folder is not None:
+            self._full.put(None)
+            self._folder.join()
+            self._folder = None
+        try:
+            self.ledger.fold_journal(self.flow)
+        except Exception as exc:
+            self.fold_error = exc
+        else:
+            self.fold_error = None
 
     def _mark_row(self, mark: Mark, now: float) -> tuple[Any, ...]:
         key_values = self._key_values[mark.key] = stored_key_values(mark.key)
@@ -531,7 +513,9 @@ class LedgerWriter:
         """Queue, as one write, that each of these requests may be on its way; the future
         is done once it is committed."""
         now = time.time()
-        return self._submit(_MARK, [self._mark_row(mark, now) for mark in marks], urgent=True)
+        return self._submit(
+            journal.MARK, [self._mark_row(mark, now) for mark in marks], urgent=True
+        )
 
     async def retract(self, keys: Sequence[str]) -> None:
         """Undo the in-flight marks of requests that were never sent (after `submit_marks`).
@@ -540,7 +524,7 @@ class LedgerWriter:
         """
         for key in keys:
             self._key_values.pop(key, None)
-        await self._submit(_RETRACT, [(self.flow, key) for key in keys], urgent=True)
+        await self._submit(journal.RETRACT, [(self.flow, key) for key in keys], urgent=True)
 
     async def record_outcome(
         self,
@@ -612,54 +596,7 @@ class LedgerWriter:
             now,
             now,
         )
-        return self._submit(_OUTCOME, [row], urgent=urgent)
-
-
-def _commit(
-    db: sqlite3.Connection | None, batch: list[_Job], failure: Exception | None = None
-) -> None:
-    """Commit the batch in one transaction (in the order written), then wake its writers.
-
-    Each run of marks or outcomes goes in multi-row statements of a few fixed sizes
-    (`_STATEMENT_ROWS`, each prepared once): every call into SQLite lets go of the GIL
-    and must take it back from the event loop's thread, so the fewer calls, the sooner
-    the writers wake.
-    """
-    error: BaseException | None = failure
-    try:
-        if db is None:
-            raise failure or sqlite3.OperationalError("the ledger could not be opened")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for kind, rows in _runs(batch):
-                if kind == _RETRACT:
-                    db.executemany(_RETRACT_SQL, rows)
-                    continue
-                start = 0
-                while start < len(rows):
-                    size = next(n for n in _STATEMENT_ROWS if n <= len(rows) - start)
-                    chunk = rows[start : start + size]
-                    params = [value for row in chunk for value in row]
-                    db.execute(_upsert_sql(kind == _MARK, size), params)
-                    start += size
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-    except Exception as exc:  # handed to every writer of the batch, raised there
-        error = exc
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for job in batch:
-        by_loop.setdefault(job.loop, []).append(job.done)
-    for loop, futures in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that loop is already closed
-            loop.call_soon_threadsafe(_settle, futures, error)
-
-
-def _runs(batch: list[_Job]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    """The batch's rows in order, as runs of one kind."""
-    for kind, jobs in itertools.groupby(batch, key=lambda job: job.kind):
-        yield kind, [row for job in jobs for row in job.rows]
+        return self._submit(journal.OUTCOME, [row], urgent=urgent)
 
 
 def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:

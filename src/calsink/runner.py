@@ -699,13 +699,9 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
     running = False
     if ledger_path.exists():
         with Ledger(ledger_path) as ledger:
+            running = not ledger.fold_left_over(flow.name)
             counts = ledger.counts(flow.name)
             last = ledger.last_run(flow.name)
-            try:
-                with ledger.lock(flow.name):
-                    pass
-            except FlowBusyError:
-                running = True
     return StatusReport(
         flow=flow.name,
         ledger_path=ledger_path,
@@ -741,6 +737,7 @@ def retry_items(
 
         states = [s for s in ("failed", "dead") if s in wanted]
         with Ledger(ledger_path) as ledger:
+            ledger.fold_left_over(flow.name)
             entries = ledger.entries(flow.name, states) if states else []
         for entry in entries:
             for stored in entry.record or []:

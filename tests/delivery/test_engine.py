@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 import pytest
 from tests.delivery.fakeapi import KEY, FakeApi, serve
 
+from calsink import journal
 from calsink import ledger as ledger_module
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
 from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
@@ -70,19 +70,21 @@ async def deliver(
     sinks = ResponseSinks(jsonl=tmp_path / "responses.jsonl", secrets=[key])
     dead = DeadLetterWriter(tmp_path / "dead.jsonl", secrets=[key])
     settings = EngineSettings(flow=flow, backoff=FAST, **options)
+    writer = LedgerWriter(ledger, flow, run_id)
     try:
         async with Transport(key, timeout_s=options.get("timeout_s", 5.0)) as transport:
             engine = Engine(
                 settings,
                 transport=transport,
                 ledger=ledger,
-                writer=LedgerWriter(ledger, flow, run_id),
+                writer=writer,
                 limiter=RateLimiter(600_000, burst=8),
                 sinks=sinks,
                 dead_letters=dead,
             )
             result = await engine.run(items)
     finally:
+        writer.close()
         await sinks.close()
         dead.close()
         ledger.close()
@@ -266,20 +268,19 @@ async def test_an_interrupted_run_leaves_no_in_flight_mark_on_records_it_never_s
 async def test_a_ledger_that_fails_mid_run_ends_the_run_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commits = 0
-    commit = ledger_module._commit
+    writes = 0
+    append = journal.Segment.append
 
-    def disk_fills_up(db: Any, batch: Any, failure: Exception | None = None) -> None:
-        nonlocal commits
-        commits += 1
-        if commits > 3:
-            failure = sqlite3.OperationalError("database or disk is full")
-            db = None
-        commit(db, batch, failure)
+    def disk_fills_up(segment: journal.Segment, batch: Any) -> None:
+        nonlocal writes
+        writes += 1
+        if writes > 3:
+            raise OSError(28, "No space left on device")
+        append(segment, batch)
 
-    monkeypatch.setattr(ledger_module, "_commit", disk_fills_up)
+    monkeypatch.setattr(journal.Segment, "append", disk_fills_up)
     async with serve(FakeApi()) as api:
         requests = [booking(api.url, i) for i in range(300)]
-        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        with pytest.raises(OSError, match="No space left"):
             await asyncio.wait_for(deliver(tmp_path, requests), 30)
     assert len(api.bookings) < 300

@@ -46,6 +46,7 @@ async def test_resolve_reference_finds_the_uid_by_key_values(tmp_path: Path) -> 
         ids={"uid": "bk_1", "id": 7},
     )
     await writer.record_outcome('["bob@example.com","x"]', "failed", attempts=1)
+    writer.close()
     ref = FlowReference(flow="book-demos", key=["email", "start"])
     assert ledger.resolve_reference(ref, ("ada@example.com", "2030-01-07T14:00:00Z")) == "bk_1"
     by_id = FlowReference(flow="book-demos", key=["email", "start"], field="id")

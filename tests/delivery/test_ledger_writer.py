@@ -9,52 +9,74 @@ from pathlib import Path
 
 import pytest
 
-from calsink import ledger as ledger_module
+from calsink import journal
 from calsink.flow import FlowReference
 from calsink.ledger import IN_FLIGHT, Ledger, LedgerWriter
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_concurrent_marks_and_outcomes_are_each_committed_when_awaited(
+def abandon(writer: LedgerWriter, ledger: Ledger) -> None:
+    """What a SIGKILL leaves: the writer never closed, its journal on disk."""
+    ledger.close()
+
+
+async def test_every_awaited_write_survives_a_kill_and_the_next_lock_folds_it(
     tmp_path: Path,
 ) -> None:
     ledger = Ledger(tmp_path / "l.db")
     writer = LedgerWriter(ledger, "book", ledger.begin_run("book", "run"))
-    reader = Ledger(tmp_path / "l.db")
 
     async def one(i: int) -> None:
         key = f'["user{i}@example.com","2030-01-07T14:00:00Z"]'
-        await writer.mark_in_flight(key, attempts=1, fingerprint=None, position=f"r.csv:{i}")
-        entry = reader.get("book", key)
-        assert entry is not None and entry.state == IN_FLIGHT, "mark visible before sending"
-        await writer.record_outcome(key, "delivered", attempts=1, identifier=f"bk{i}")
-        entry = reader.get("book", key)
-        assert entry is not None and entry.state == "delivered"
+        await writer.mark_in_flight(key, attempts=1, fingerprint=f"fp{i}", position=f"r:{i}")
+        if i % 3:
+            await writer.record_outcome(key, "delivered", attempts=1, identifier=f"bk{i}")
 
+    await asyncio.gather(*(one(i) for i in range(300)))
+    abandon(writer, ledger)
+    after = Ledger(tmp_path / "l.db")
     try:
-        await asyncio.gather(*(one(i) for i in range(300)))
-        assert reader.counts("book") == {"delivered": 300}
+        with after.lock("book"):
+            assert after.counts("book") == {"delivered": 200, IN_FLIGHT: 100}
+            sent = after.get("book", '["user1@example.com","2030-01-07T14:00:00Z"]')
+            unanswered = after.get("book", '["user3@example.com","2030-01-07T14:00:00Z"]')
+        assert sent is not None and sent.identifier == "bk1" and sent.fingerprint == "fp1"
+        assert unanswered is not None and unanswered.in_flight, "looked up before a resend"
+        assert unanswered.fingerprint == "fp3"
+        assert journal.segment_paths(after.path, "book") == [], "folded once, then gone"
     finally:
-        writer.close()
-        reader.close()
-        ledger.close()
+        after.close()
 
 
-async def test_a_ledger_the_writer_cannot_open_fails_the_write_instead_of_hanging(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_a_closed_writer_leaves_every_write_in_the_ledger_file(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    writer = LedgerWriter(ledger, "book", ledger.begin_run("book", "run"), segment_rows=50)
+    for i in range(120):
+        key = f'["user{i}@example.com"]'
+        await writer.mark_in_flight(key, attempts=1, fingerprint=None, position=None)
+        writer.submit_outcome(key, "failed" if i % 10 == 0 else "delivered", attempts=1)
+    await writer.retract(['["never-sent@example.com"]'])
+    writer.close()
+    assert writer.fold_error is None
+    reader = Ledger(tmp_path / "l.db")
+    assert reader.counts("book") == {"delivered": 108, "failed": 12}
+    assert journal.segment_paths(reader.path, "book") == []
+    reader.close()
+    ledger.close()
+
+
+async def test_a_journal_that_cannot_be_written_fails_the_write_instead_of_hanging(
+    tmp_path: Path,
 ) -> None:
     ledger = Ledger(tmp_path / "l.db")
-
-    def refuse(path: Path) -> sqlite3.Connection:
-        raise sqlite3.OperationalError(f"unable to open database file {path.name}")
-
-    monkeypatch.setattr(ledger_module, "_connect", refuse)
     writer = LedgerWriter(ledger, "book", 1)
+    journal.segment_path(ledger.path, "book", 1).mkdir()  # where the first segment goes
     try:
-        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        with pytest.raises(OSError):
             await asyncio.wait_for(writer.record_outcome("k", "delivered", attempts=1), 10)
     finally:
+        journal.segment_path(ledger.path, "book", 1).rmdir()
         writer.close()
         ledger.close()
 
