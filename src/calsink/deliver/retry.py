@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from tenacity import RetryCallState, wait_exponential_jitter
-
 from calsink.deliver.transport import TransportError
 
 
@@ -62,6 +60,8 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        from tenacity import RetryCallState, wait_exponential_jitter  # only runs that retry
+
         wait = wait_exponential_jitter(
             multiplier=self.initial_s, max=self.max_s, jitter=self.jitter_s
         )
