@@ -1,3 +1,3 @@
-from calsink.cli import main
+from calsink.cli import console
 
-main()
+console()

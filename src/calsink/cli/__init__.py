@@ -5,6 +5,7 @@ Commands are imported only when they run, so that ``calsink --help`` stays fast.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 from typing import Any
@@ -68,3 +69,13 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="calsink")
+
+
+def console() -> None:
+    """The ``calsink`` command: `main`, then an exit that does not walk every object the
+    command made looking for cycles (the OS takes them back with the process; a run of
+    20,000 records spent about 35 ms on it)."""
+    try:
+        main()
+    finally:
+        gc.freeze()
