@@ -147,6 +147,10 @@ class Engine:
         self._queue: asyncio.Queue[Request | None] = asyncio.Queue(
             maxsize=max(2 * MARK_CHUNK, settings.concurrency * 2)
         )
+        # A producer that found the queue full waits until it is half empty, then fills
+        # it in one go (rather than waking for each record a worker takes).
+        self._room = asyncio.Event()
+        self._low_water = self._queue.maxsize // 2
         self._stopping = False
         self._gate = asyncio.Condition()
         self._gate_open = False
@@ -336,9 +340,9 @@ class Engine:
             if len(self._staged) >= MARK_CHUNK:
                 self._commit_marks()
         if self._queue.full():
-            await self._queue.put(item)
-        else:
-            self._queue.put_nowait(item)
+            self._room.clear()
+            await self._room.wait()
+        self._queue.put_nowait(item)
         return True
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
@@ -397,6 +401,8 @@ class Engine:
         queue = self._queue
         while not self._stopping:
             request = queue.get_nowait() if not queue.empty() else await queue.get()
+            if queue.qsize() <= self._low_water and not self._room.is_set():
+                self._room.set()
             if request is None:
                 return
             if self._stopping:
