@@ -143,3 +143,21 @@ def test_runs_that_open_one_new_ledger_at_the_same_moment_all_open_it(tmp_path: 
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+async def test_a_running_runs_journal_is_left_to_it_and_a_killed_ones_is_folded(
+    tmp_path: Path,
+) -> None:
+    running = Ledger(tmp_path / "l.db")
+    onlooker = Ledger(tmp_path / "l.db")
+    with running.lock("book"):
+        writer = LedgerWriter(running, "book", running.begin_run("book", "run"))
+        await writer.record_outcome('["ann@example.com"]', "delivered", attempts=1)
+        assert not onlooker.fold_left_over("book"), "the run holds the flow's lock"
+        assert onlooker.counts("book") == {}
+        assert len(journal.segment_paths(onlooker.path, "book")) == 1
+    abandon(writer, running)  # the run dies without closing its writer
+    assert onlooker.fold_left_over("book")
+    assert onlooker.counts("book") == {"delivered": 1}
+    assert journal.segment_paths(onlooker.path, "book") == []
+    onlooker.close()
