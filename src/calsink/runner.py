@@ -39,6 +39,7 @@ from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import action_of, stamp
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
+from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
 from calsink.records import Position, Record, Rejection, Request, SourceItem
 from calsink.render import encode_body
@@ -419,7 +420,7 @@ async def arun_flow(
                 kind=kind,
                 started=started,
             )
-    except FlowBusyError as exc:
+    except (FlowBusyError, JournalError) as exc:
         raise RunError(str(exc)) from None
     finally:
         ledger.close()

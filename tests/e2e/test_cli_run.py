@@ -241,3 +241,21 @@ def test_preview_shows_the_body_exactly_as_the_run_sends_it(
     sent = [r for r in sandbox.requests() if r["method"] == "POST"]
     assert [p["body"] for p in previews] == [r["json"] for r in sent]
     assert all("calsink_key" in p["body"]["metadata"] for p in previews)
+
+
+def test_a_damaged_journal_stops_the_run_before_it_sends_with_what_to_do(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 3)
+    segment = tmp_path / "ledger.db.cli-run.journal.000001"
+    segment.write_bytes(b"\x00not a journal line\n" + b'["retract",[["cli-run","k"]]]\n')
+    before = len(booked_emails(sandbox))
+    result = calsink("run", str(flow), "--yes", sandbox=sandbox)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(segment) in result.stderr and "line 1 cannot be read" in result.stderr
+    assert "Move the file aside" in result.stderr and "Traceback" not in result.stderr
+    assert len(booked_emails(sandbox)) == before, "nothing sent"
+    segment.rename(tmp_path / "aside")
+    again = calsink("run", str(flow), "--yes", "--json", sandbox=sandbox)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["delivered"] == 3
