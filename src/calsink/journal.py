@@ -142,19 +142,19 @@ def _read(path: Path) -> Iterator[tuple[str, Row]]:
     """The segment's writes in order. A last line cut short (the machine stopped while it
     was being written) was never committed, and is left out."""
     with open(path, "rb") as handle:
-        lines = handle.read().split(b"\n")
-    # Every write ends its line: what follows the last newline is a write cut short.
-    for number, line in enumerate(lines[:-1]):
-        try:
-            kind, rows = orjson.loads(line)
-        except (orjson.JSONDecodeError, ValueError, TypeError):
-            raise JournalError(
-                f"{path}: line {number + 1} cannot be read; the ledger cannot take in this "
-                "run's writes. Move the file aside to go on: the records it covers will be "
-                "looked up or sent again"
-            ) from None
-        for row in rows:
-            yield kind, row
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                return  # every write ends its line: this one was cut short
+            try:
+                kind, rows = orjson.loads(line)
+            except (orjson.JSONDecodeError, ValueError, TypeError):
+                raise JournalError(
+                    f"{path}: line {number} cannot be read; the ledger cannot take in this "
+                    "run's writes. Move the file aside to go on: the records it covers will be "
+                    "looked up or sent again"
+                ) from None
+            for row in rows:
+                yield kind, row
 
 
 def _collapsed(writes: Iterator[tuple[str, Row]]) -> list[tuple[str, Row]]:
