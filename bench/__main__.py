@@ -43,7 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--records", type=int, default=20_000, help="throughput: records per run")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight, for all")
-    parser.add_argument("--runs", type=int, default=3, help="throughput: runs per contender")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="throughput: runs per contender (calsink, aiohttp)"
+    )
     parser.add_argument(
         "--slow-runs",
         type=int,
