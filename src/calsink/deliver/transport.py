@@ -189,7 +189,7 @@ class Transport:
         check_url(url)
         if self._client is None:
             raise RuntimeError("use the Transport inside `async with`")
-        if isinstance(headers, Mapping):
+        if not isinstance(headers, tuple):  # a Mapping (asking the ABC costs more)
             outgoing = self._merge_headers(headers.items(), body is not None, authenticate)
         else:
             shape = (headers, body is not None, authenticate)
