@@ -206,7 +206,12 @@ class Transport:
         started = time.perf_counter()
         try:
             async with builder.build_streamed() as answer:
-                raw, size = await _read_capped(answer, MAX_KEPT_BYTES)
+                length = answer.headers.get("content-length")
+                if length is not None and length.isdigit() and int(length) <= MAX_KEPT_BYTES:
+                    raw = bytes(await answer.body_reader.bytes())  # the common case, inline
+                    size = len(raw)
+                else:
+                    raw, size = await _read_capped(answer, MAX_KEPT_BYTES)
                 names = answer.headers  # lower-cased names; looked up case-insensitively
                 status = answer.status
         except RequestTimeoutError as exc:
@@ -243,12 +248,8 @@ class Transport:
 
 
 async def _read_capped(answer: WireResponse, limit: int) -> tuple[bytes, int]:
-    """The first ``limit`` bytes of a body and its whole length; the rest is read and dropped,
-    so that a huge answer costs time, not memory."""
-    length = answer.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) <= limit:
-        raw = bytes(await answer.body_reader.bytes())
-        return raw, len(raw)
+    """The first ``limit`` bytes of a body of unknown or too large a length, and its whole
+    length; the rest is read and dropped, so that a huge answer costs time, not memory."""
     kept = bytearray()
     size = 0
     reader = answer.body_reader
