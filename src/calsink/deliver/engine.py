@@ -462,7 +462,12 @@ class Engine:
         flow = self.settings.flow
         prior = self._prior.pop(request.key, None)
         action = action_of(request.method, request.url)
-        if await self._settled_by_pre_send(request, prior, action.target):
+        checks = self.pre_send  # most records have none to make: no coroutine for them
+        if (
+            checks is not None
+            and checks.applies_to(request)
+            and await self._settled_by_pre_send(request, prior, action.target)
+        ):
             return
         mark = None
         if action.creates == "booking":  # only a booking create carries a fingerprint
@@ -489,7 +494,11 @@ class Engine:
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
             if tries == 0 and throttled == 0:
-                await self._mark(request, attempts + 1, mark, prior)
+                commit = self._premarked.get(request.key)
+                if commit is not None and commit.done():
+                    commit.result()  # marked ahead, and committed: nothing to wait for
+                else:
+                    await self._mark(request, attempts + 1, mark, prior)
             if not self.limiter.try_acquire():
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
