@@ -269,14 +269,24 @@ class Engine:
     async def _produce(self, items: Iterable[Item] | AsyncIterable[Item]) -> None:
         if isinstance(items, AsyncIterable):
             async for item in items:
-                if self._stopping or not await self._accept(item):
+                if self._queue.full():
+                    await self._wait_for_room()
+                if self._stopping or not self._accept(item):
                     return
         else:
             for item in items:
-                if self._stopping or not await self._accept(item):
+                if self._queue.full():
+                    await self._wait_for_room()
+                if self._stopping or not self._accept(item):
                     return
 
-    async def _accept(self, item: Item) -> bool:
+    async def _wait_for_room(self) -> None:
+        """Wait until the full queue is half empty (then it is filled in one go)."""
+        if not self._stopping:
+            self._room.clear()
+            await self._room.wait()
+
+    def _accept(self, item: Item) -> bool:
         """Route one item; False when the run must stop before it."""
         # Every item that is not queued lets go of its source records here (they are
         # kept for dead letters only while a request is under way).
@@ -339,10 +349,7 @@ class Engine:
             )
             if len(self._staged) >= MARK_CHUNK:
                 self._commit_marks()
-        if self._queue.full():
-            self._room.clear()
-            await self._room.wait()
-        self._queue.put_nowait(item)
+        self._queue.put_nowait(item)  # `_produce` made room
         return True
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
@@ -439,7 +446,7 @@ class Engine:
             self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
             raise _Stop from None
         if isinstance(verdict, Rejection):
-            await self._accept(verdict)
+            self._accept(verdict)
             return True
         if isinstance(verdict, AlreadyDone):
             self.source_records(request.positions)
