@@ -425,16 +425,14 @@ class Engine:
     # -- one record --------------------------------------------------------------------------
 
     async def _settled_by_pre_send(
-        self, request: Request, prior: Entry | None, target: str | None
+        self, checks: PreSendChecks, request: Request, prior: Entry | None, target: str | None
     ) -> bool:
-        """Ask Cal.com first (slot free? booking in the right state?); True when that settles it.
+        """Ask Cal.com first (slot free? booking in the right state?) for a request the
+        checks apply to; True when that settles it.
 
         Skipped when an earlier attempt may have reached Cal.com: the look-up after an
         unsure attempt is in charge then.
         """
-        checks = self.pre_send
-        if checks is None or not checks.applies_to(request):
-            return False
         from calsink.calcom.client import CalcomReadError
         from calsink.calcom.guards import AlreadyDone
 
@@ -473,7 +471,7 @@ class Engine:
         if (
             checks is not None
             and checks.applies_to(request)
-            and await self._settled_by_pre_send(request, prior, action.target)
+            and await self._settled_by_pre_send(checks, request, prior, action.target)
         ):
             return
         mark = None
