@@ -95,6 +95,9 @@ class RunReport:
     webhook_undelivered: int = 0
     webhook_undelivered_path: Path | None = None
     ledger_path: Path | None = None
+    # Why this run's writes are still only in its journal (the next run, status or
+    # retry of the flow takes them into the ledger file); None once they are in it.
+    ledger_pending: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,6 +119,7 @@ class RunReport:
                 str(self.webhook_undelivered_path) if self.webhook_undelivered_path else None
             ),
             "ledger": str(self.ledger_path) if self.ledger_path else None,
+            "ledger_pending": self.ledger_pending,
         }
 
 
@@ -556,6 +560,17 @@ async def _run_locked(
         webhook_undelivered=sink_report.webhook_undelivered if sink_report else 0,
         webhook_undelivered_path=sink_report.undelivered_path if sink_report else None,
         ledger_path=ledger.path,
+        ledger_pending=_pending_note(writer.fold_error),
+    )
+
+
+def _pending_note(error: Exception | None) -> str | None:
+    if error is None:
+        return None
+    return (
+        f"this run's writes could not be taken into the ledger file yet ({error}); they are "
+        "kept in its journal beside it, and the next run, status or retry of the flow "
+        "takes them in"
     )
 
 

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.delivery.fakeapi import KEY, FakeApi, serve
 
 from calsink import journal
 from calsink.flow import FlowReference
@@ -161,3 +162,40 @@ async def test_a_running_runs_journal_is_left_to_it_and_a_killed_ones_is_folded(
     assert onlooker.counts("book") == {"delivered": 1}
     assert journal.segment_paths(onlooker.path, "book") == []
     onlooker.close()
+
+
+async def test_a_run_whose_writes_cannot_reach_the_ledger_file_says_so_and_loses_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calsink.flow import load_flow
+    from calsink.runner import arun_flow, flow_status
+
+    (tmp_path / "rows.jsonl").write_text(
+        "".join(
+            f'{{"start": "2030-01-07T{14 + i}:00:00Z", "eventTypeId": 1, "attendee": '
+            f'{{"name": "P{i}", "email": "p{i}@example.com", "timeZone": "UTC"}}}}\n'
+            for i in range(3)
+        )
+    )
+    flow_file = tmp_path / "flow.yaml"
+    flow_file.write_text(
+        f"version: 1\nname: busy\nsource: {{path: {tmp_path / 'rows.jsonl'}}}\n"
+        "destination: {base_url: http://127.0.0.1:9, template: create-booking}\n"
+        "delivery: {key: [attendee.email, start]}\n"
+        f"ledger: {tmp_path / 'ledger.db'}\ndead_letters: {tmp_path / 'dead.jsonl'}\n"
+    )
+    loaded = load_flow(flow_file)
+    fold = journal.fold
+
+    def locked(db: sqlite3.Connection, path: Path) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(journal, "fold", locked)
+    async with serve(FakeApi()) as api:
+        report = await arun_flow(loaded, api_key=KEY, base_url=api.url)
+    assert report.summary.delivered == 3
+    assert report.ledger_pending is not None and "database is locked" in report.ledger_pending
+    assert "next run, status or retry" in report.ledger_pending
+    monkeypatch.setattr(journal, "fold", fold)
+    status = flow_status(loaded)
+    assert status.counts == {"delivered": 3}, "status took the journal in"

@@ -150,6 +150,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         )
     if report.unfinished:
         out.print(f"{report.unfinished} record(s) left for the next run")
+    if report.ledger_pending:
+        out.print(f"ledger: {report.ledger_pending}", style="yellow")
     if report.aborted:
         detail = f": {report.abort_detail}" if report.abort_detail else ""
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
