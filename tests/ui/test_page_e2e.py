@@ -175,7 +175,8 @@ def test_configure_preview_test_save_and_activate_a_booking_flow(
     # 2. Excluding an attribute changes the sample at once.
     page.get_by_label("Exclude attributes", exact=True).select_option("internal_id")
     page.get_by_role("button", name="Exclude", exact=True).click()
-    expect(page.get_by_role("button", name="Remove internal_id from the excluded attributes"))
+    remove = page.get_by_role("button", name="Remove internal_id from the excluded attributes")
+    expect(remove).to_be_visible()
     expect(payload).not_to_have_value(re.compile("internal_id"))
     expect(first).not_to_contain_text("warning")
     shot(page, artifacts, "02-excluded-attribute")

@@ -308,7 +308,10 @@ function tabKeys(event) {
 
 function renderExclude() {
   const available = state.attributes.filter((a) => !state.exclude.includes(a));
-  setOptions($("exclude-add"), [["", "choose an attribute…"], ...available.map((a) => [a, a])], "");
+  // A refresh of the samples keeps the attribute the user has chosen but not added yet.
+  const chosen = $("exclude-add").value;
+  setOptions($("exclude-add"), [["", "choose an attribute…"], ...available.map((a) => [a, a])],
+    available.includes(chosen) ? chosen : "");
   $("excluded").replaceChildren(
     ...state.exclude.map((name) =>
       el("li", {}, name,
