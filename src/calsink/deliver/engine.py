@@ -372,27 +372,25 @@ class Engine:
             self._premarked[key] = commit
         self._staged.clear()
 
-    async def _mark(
+    def _marked(
         self, request: Request, attempts: int, mark: str | None, prior: Entry | None
-    ) -> None:
-        """Commit that ``request`` may be on its way (with others where it can).
+    ) -> asyncio.Future[None]:
+        """The commit of the mark saying ``request`` may be on its way: the one it was
+        marked ahead with, or one made now (with others where it can).
 
         The mark of a record that had no row before can be taken back if the run stops
         before sending it; any other record keeps its mark (and is looked up next time).
         """
-        if request.key not in self._premarked:
+        commit = self._premarked.get(request.key)
+        if commit is None:
             alone = Mark(request.key, attempts, mark, str(request.position))
             if prior is not None:
                 assert self.writer is not None
-                await self.writer.submit_marks([alone])
-                return
+                return self.writer.submit_marks([alone])
             self._staged.setdefault(request.key, alone)
             self._commit_marks()
-        commit = self._premarked[request.key]
-        if commit.done():
-            commit.result()
-        else:
-            await commit
+            commit = self._premarked[request.key]
+        return commit
 
     async def _retract_unsent(self) -> None:
         """Take back the marks of new records that the run never sent."""
@@ -499,11 +497,11 @@ class Engine:
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
             if tries == 0 and throttled == 0:
-                commit = self._premarked.get(request.key)
-                if commit is not None and commit.done():
-                    commit.result()  # marked ahead, and committed: nothing to wait for
+                commit = self._marked(request, attempts + 1, mark, prior)
+                if commit.done():
+                    commit.result()  # marked ahead and committed: nothing to wait for
                 else:
-                    await self._mark(request, attempts + 1, mark, prior)
+                    await commit
             if not self.limiter.try_acquire():
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
