@@ -28,15 +28,27 @@ import orjson
 
 MARK, OUTCOME, RETRACT = "mark", "outcome", "retract"
 
-# Where the rows LedgerWriter builds hold the columns a fold merges (see the SQL below).
-_MARK_FINGERPRINT, _MARK_KEY_VALUES, _MARK_FIRST_AT = 3, 5, 7
-_OUTCOME_FINGERPRINT, _OUTCOME_KEY_VALUES, _OUTCOME_FIRST_AT = 7, 11, 14
+# The columns of the rows LedgerWriter builds, in their order (a mark's state is
+# 'in_flight'; an outcome's comes with it).
+MARK_COLUMNS = (
+    "flow", "key", "attempts", "fingerprint", "position", "key_values", "run_id",
+    "first_at", "updated_at",
+)  # fmt: skip
+OUTCOME_COLUMNS = (
+    "flow", "key", "state", "attempts", "status", "error", "identifier", "fingerprint",
+    "unsure", "position", "record", "key_values", "ids", "run_id", "first_at", "updated_at",
+)  # fmt: skip
+_MARK_FINGERPRINT, _MARK_KEY_VALUES, _MARK_FIRST_AT = (
+    MARK_COLUMNS.index(name) for name in ("fingerprint", "key_values", "first_at")
+)
+_OUTCOME_FINGERPRINT, _OUTCOME_KEY_VALUES, _OUTCOME_FIRST_AT = (
+    OUTCOME_COLUMNS.index(name) for name in ("fingerprint", "key_values", "first_at")
+)
 
-_MARK_HEAD = """
-INSERT INTO records (flow, key, state, attempts, fingerprint, position, key_values, run_id,
-                     first_at, updated_at)
-VALUES """
-_MARK_ROW = "(?, ?, 'in_flight', ?, ?, ?, ?, ?, ?, ?)"
+_MARK_HEAD = f"""
+INSERT INTO records (state, {", ".join(MARK_COLUMNS)})
+VALUES """  # noqa: S608 - the column names above, no values
+_MARK_ROW = "('in_flight', " + ", ".join("?" * len(MARK_COLUMNS)) + ")"
 _MARK_UPSERT = """
 ON CONFLICT (flow, key) DO UPDATE SET
     state = 'in_flight', attempts = excluded.attempts, fingerprint = excluded.fingerprint,
@@ -44,11 +56,10 @@ ON CONFLICT (flow, key) DO UPDATE SET
     updated_at = excluded.updated_at
 """
 
-_OUTCOME_HEAD = """
-INSERT INTO records (flow, key, state, attempts, status, error, identifier, fingerprint, unsure,
-                     position, record, key_values, ids, run_id, first_at, updated_at)
-VALUES """
-_OUTCOME_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_OUTCOME_HEAD = f"""
+INSERT INTO records ({", ".join(OUTCOME_COLUMNS)})
+VALUES """  # noqa: S608 - the column names above, no values
+_OUTCOME_ROW = "(" + ", ".join("?" * len(OUTCOME_COLUMNS)) + ")"
 _OUTCOME_UPSERT = """
 ON CONFLICT (flow, key) DO UPDATE SET
     state = excluded.state, attempts = excluded.attempts, status = excluded.status,
