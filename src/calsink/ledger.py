@@ -46,9 +46,10 @@ import orjson
 from calsink import journal
 from calsink.flow import FlowReference
 
-# Rows go in the order records are sent (a rowid table), so that a commit of many marks or
-# outcomes writes a few neighbouring pages; the unique (flow, key) index finds a record.
-# key_values is stored only where it differs from the key (a JSON array of the values).
+# A rowid table (rows in the order they are folded in, key order within a fold); the
+# unique (flow, key) index finds a record. key_values is stored only where it differs
+# from the key (a JSON array of the values). Row layouts: `journal.MARK_COLUMNS` and
+# `journal.OUTCOME_COLUMNS`.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     flow TEXT NOT NULL,
@@ -366,6 +367,7 @@ class LedgerWriter:
         self.run_id = run_id
         self.fold_error: Exception | None = None
         self._segment_rows = segment_rows
+        # What a killed run left goes in first (this writer's segments number from 1).
         ledger.fold_journal(flow)
         self._segment: journal.Segment | None = None
         self._segment_number = 0
