@@ -31,18 +31,6 @@ def has(record: dict[str, Any], path: str) -> bool:
     return get(record, path, sentinel) is not sentinel
 
 
-def set_(record: dict[str, Any], path: str, value: Any) -> None:
-    parts = split(path)
-    current = record
-    for part in parts[:-1]:
-        child = current.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            current[part] = child
-        current = child
-    current[parts[-1]] = value
-
-
 def delete(record: dict[str, Any], path: str) -> bool:
     """Remove ``path``; return whether anything was there."""
     if path in record:

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import hmac
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +98,6 @@ class SecretScreen:
         # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
         folded = line.decode("utf-8", "replace").lower().encode()
         return _SECRET_KEY_MARK.search(folded) is not None
-
-
-def dumps_scrubbed(value: Any, secrets: Iterable[str] = ()) -> bytes:
-    """``orjson.dumps(scrub(value, secrets))``, walking ``value`` only when it may need it."""
-    return SecretScreen(secrets).dumps(value)
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -304,7 +298,3 @@ class ResponseSinks:
             undelivered_path=webhook.undelivered_path if webhook and webhook.undelivered else None,
             jsonl_path=self._jsonl.path if self._jsonl else None,
         )
-
-
-def default_stdout() -> IO[str]:
-    return sys.stdout

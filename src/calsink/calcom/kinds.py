@@ -305,22 +305,6 @@ async def iter_query(reader: CalcomReader, query: Query) -> AsyncIterator[dict[s
             yield record
 
 
-async def aiter_calcom_source(
-    settings: SourceSettings, reader: CalcomReader
-) -> AsyncIterator[SourceItem]:
-    """`open_calcom_source` for a caller inside an event loop, over an open reader."""
-    assert settings.calcom is not None
-    query = build_query(settings.calcom, settings.filters)
-    label = f"calcom:{query.kind}"
-    index = 0
-    try:
-        async for record in iter_query(reader, query):
-            yield SourceItem(Position(label, index), record)
-            index += 1
-    except CalcomReadError as exc:
-        raise CalcomSourceError(f"{label}: {exc}", exc.status) from None
-
-
 def open_calcom_source(
     settings: SourceSettings,
     *,

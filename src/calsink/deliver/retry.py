@@ -7,6 +7,7 @@ key would fail on every record.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from enum import Enum
 
@@ -34,11 +35,6 @@ def classify_status(status: int) -> Verdict:
     return Verdict.FAILED
 
 
-def classify_error(error: TransportError) -> Verdict:
-    """Timeouts and connection errors are always worth another attempt."""
-    return Verdict.RETRY
-
-
 def may_have_taken_effect(status: int | None, error: TransportError | None = None) -> bool:
     """Whether the server may have acted on a request that did not come back as a success.
 
@@ -52,7 +48,8 @@ def may_have_taken_effect(status: int | None, error: TransportError | None = Non
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Exponential backoff with jitter (tenacity's ``wait_exponential_jitter``)."""
+    """Exponential backoff with jitter: ``initial_s * 2**(attempt-1)`` plus up to ``jitter_s``
+    of random delay, never more than ``max_s``."""
 
     initial_s: float = 0.5
     max_s: float = 30.0
@@ -60,11 +57,5 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        from tenacity import RetryCallState, wait_exponential_jitter  # only runs that retry
-
-        wait = wait_exponential_jitter(
-            multiplier=self.initial_s, max=self.max_s, jitter=self.jitter_s
-        )
-        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-        state.attempt_number = max(1, attempt)
-        return float(wait(state))
+        exponent = min(max(1, attempt) - 1, 62)
+        return min(self.max_s, self.initial_s * 2.0**exponent + random.uniform(0, self.jitter_s))
