@@ -1,0 +1,330 @@
+"""The library calls that `import calsink` offers; the CLI and the page are thin skins over them.
+
+Each call takes a flow (a path, a YAML string, a mapping or an already loaded flow) and
+explicit settings, owns nothing global, and has the name of the CLI command it stands
+behind: `run`, `test`, `status`, `retry`. The ``a``-prefixed forms (`arun`, ...) run in the
+caller's event loop; the plain forms work in a script, in a thread, and inside a running
+event loop (a notebook cell, an async web handler), where they run the call on a thread
+of their own and wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import ValidationError
+
+from calsink.credentials import CredentialError, resolve_api_key
+from calsink.deliver.engine import ProgressEvent
+from calsink.endpoints import TEMPLATES, Endpoint, get_template
+from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
+from calsink.records import Position, SourceItem
+from calsink.runner import (
+    RunError,
+    RunReport,
+    StatusReport,
+    TestResult,
+    aretry_flow,
+    arun_flow,
+    asend_test,
+    flow_status,
+)
+
+T = TypeVar("T")
+
+FlowLike = LoadedFlow | Flow | str | os.PathLike[str] | Mapping[str, Any]
+"""A flow: a file's path, the YAML text of one, a mapping of its keys, or a loaded flow."""
+
+Rows = Iterable[Any]
+"""Records to send in place of the flow's source: an iterable of mappings (or of
+``(position, mapping)`` pairs), a pyarrow Table or RecordBatch, or a pandas DataFrame."""
+
+ROWS_SOURCE = "rows"
+_CHUNK = 4096
+
+
+def load(flow: FlowLike, *, base_dir: str | os.PathLike[str] | None = None) -> LoadedFlow:
+    """The flow, checked; `FlowError` names every problem (with its line for YAML).
+
+    A ``str`` holding a newline (or starting with ``{``) is YAML text, any other ``str``
+    or path-like is a file. Relative paths in a flow resolve against ``base_dir``
+    (default: the file's own folder for a file, the working folder otherwise).
+    """
+    if isinstance(flow, LoadedFlow):
+        return flow
+    where = Path(base_dir) if base_dir is not None else None
+    if isinstance(flow, Flow):
+        return LoadedFlow(flow=flow, path=None, base_dir=where or Path.cwd())
+    if isinstance(flow, Mapping):
+        return LoadedFlow(flow=_from_mapping(flow), path=None, base_dir=where or Path.cwd())
+    if isinstance(flow, str) and ("\n" in flow or flow.lstrip().startswith("{")):
+        return LoadedFlow(flow=parse_flow(flow), path=None, base_dir=where or Path.cwd())
+    return load_flow(Path(flow), base_dir=where)
+
+
+def _from_mapping(data: Mapping[str, Any]) -> Flow:
+    try:
+        return Flow.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            problems.append(f"`{where}`: {error['msg']}")
+        raise FlowError("<mapping>", problems) from None
+
+
+def items_of(rows: Rows, *, source: str = ROWS_SOURCE) -> Iterator[SourceItem]:
+    """Each row as a source item; positions read ``rows[17]`` unless a pair names one."""
+    for index, row in enumerate(_plain_rows(rows)):
+        if isinstance(row, SourceItem):
+            yield row
+        elif isinstance(row, tuple) and len(row) == 2:
+            position, record = row
+            if not isinstance(position, Position):
+                position = Position(str(position), index)
+            yield SourceItem(position, _record(record, index))
+        else:
+            yield SourceItem(Position(source, index), _record(row, index))
+
+
+def _plain_rows(rows: Any) -> Iterator[Any]:
+    if hasattr(rows, "to_batches"):  # a pyarrow Table
+        for batch in rows.to_batches(max_chunksize=_CHUNK):
+            yield from batch.to_pylist()
+    elif hasattr(rows, "to_pylist"):  # a pyarrow RecordBatch
+        yield from rows.to_pylist()
+    elif hasattr(rows, "iloc") and hasattr(rows, "columns"):  # a pandas DataFrame
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows.iloc[start : start + _CHUNK]
+            chunk = chunk.astype(object).where(chunk.notna(), None)
+            yield from chunk.to_dict("records")
+    else:
+        yield from rows
+
+
+def _record(row: Any, index: int) -> dict[str, Any]:
+    if isinstance(row, Mapping):
+        return {str(name): value for name, value in row.items()}
+    raise TypeError(f"rows[{index}] is a {type(row).__name__}; each row must be a mapping")
+
+
+def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str:
+    """``api_key`` if given, else the credential the flow's destination names."""
+    if api_key:
+        return api_key
+    try:
+        return resolve_api_key(loaded.flow.destination).api_key
+    except CredentialError as exc:
+        raise RunError(str(exc)) from None
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+async def arun(
+    flow: FlowLike,
+    rows: Rows | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    force: bool = False,
+    yes: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunReport:
+    """Send every record of the flow (or of ``rows``) once; `run` in the caller's loop."""
+    loaded = load(flow)
+    return await arun_flow(
+        loaded,
+        api_key=api_key_of(loaded, api_key),
+        base_url=base_url,
+        dry_run=dry_run,
+        limit=limit,
+        force=force,
+        yes=yes,
+        on_progress=on_progress,
+        items=None if rows is None else items_of(rows),
+    )
+
+
+def run(
+    flow: FlowLike,
+    rows: Rows | None = None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    force: bool = False,
+    yes: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunReport:
+    """Send every record of the flow, or of ``rows`` in its place, and return the account.
+
+    Records the ledger shows delivered are skipped (``force=True`` sends them again);
+    ``dry_run`` renders and counts without sending; ``limit`` reads at most that many
+    records; ``yes`` allows a destructive template; ``on_progress`` is called with the
+    counts so far. The report's ``exit_code`` is the CLI's.
+    """
+    return _blocking(
+        arun(
+            flow,
+            rows,
+            api_key=api_key,
+            base_url=base_url,
+            dry_run=dry_run,
+            limit=limit,
+            force=force,
+            yes=yes,
+            on_progress=on_progress,
+        )
+    )
+
+
+# -- test, status, retry ------------------------------------------------------------------------
+
+
+async def atest(
+    flow: FlowLike,
+    *,
+    record: int = 0,
+    payload: Any | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    yes: bool = False,
+    timeout_s: float | None = None,
+) -> TestResult:
+    """`test` in the caller's loop."""
+    loaded = load(flow)
+    return await asend_test(
+        loaded,
+        api_key=api_key_of(loaded, api_key),
+        base_url=base_url,
+        record_index=record,
+        payload=payload,
+        yes=yes,
+        timeout_s=timeout_s,
+    )
+
+
+def test(
+    flow: FlowLike,
+    *,
+    record: int = 0,
+    payload: Any | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    yes: bool = False,
+    timeout_s: float | None = None,
+) -> TestResult:
+    """Send one record (number ``record`` of the source, from 0), or ``payload`` to its URL,
+    and return Cal.com's answer."""
+    return _blocking(
+        atest(
+            flow,
+            record=record,
+            payload=payload,
+            api_key=api_key,
+            base_url=base_url,
+            yes=yes,
+            timeout_s=timeout_s,
+        )
+    )
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # not a test function for pytest
+
+
+def status(flow: FlowLike) -> StatusReport:
+    """What the flow's ledger knows: counts per outcome, the last run, dead letters waiting."""
+    return flow_status(load(flow))
+
+
+async def aretry(
+    flow: FlowLike,
+    *,
+    only: Literal["failed", "dead"] | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    yes: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunReport:
+    """`retry` in the caller's loop."""
+    loaded = load(flow)
+    return await aretry_flow(
+        loaded,
+        api_key=api_key_of(loaded, api_key),
+        only=only,
+        base_url=base_url,
+        yes=yes,
+        on_progress=on_progress,
+    )
+
+
+def retry(
+    flow: FlowLike,
+    *,
+    only: Literal["failed", "dead"] | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    yes: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunReport:
+    """Send again what this flow did not get through (its dead letters and failed records)."""
+    return _blocking(
+        aretry(
+            flow, only=only, api_key=api_key, base_url=base_url, yes=yes, on_progress=on_progress
+        )
+    )
+
+
+def templates() -> list[Endpoint]:
+    """Every template: its method, path, cal-api-version, fields and an example."""
+    return list(TEMPLATES.values())
+
+
+def template(name: str) -> Endpoint:
+    """One template by name; `ValueError` listing the names when there is none."""
+    return get_template(name)
+
+
+# -- event loops ---------------------------------------------------------------------------------
+
+
+def _blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to the end: in a new event loop here, or on a thread of its own when this
+    thread already runs a loop (which must not be blocked by a second one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _new_loop(coro)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = _new_loop(coro)
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="calsink-call")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
+
+
+def _new_loop(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    result: T = uvloop.run(coro)
+    return result

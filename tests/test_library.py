@@ -1,0 +1,209 @@
+"""`import calsink` as a user would: the examples of docs/python.md run against the sandbox,
+type-check under `mypy --strict`, and rows come from lists, pyarrow tables and DataFrames."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from tests.support.sandbox import SandboxHandle
+
+import calsink
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "python.md"
+
+
+def doc_examples() -> dict[str, str]:
+    """Each ```python block of docs/python.md under the heading it follows."""
+    text = DOC.read_text()
+    found: dict[str, str] = {}
+    for match in re.finditer(r"^## (.+?)\n.*?```python\n(.*?)```", text, re.S | re.M):
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+EXAMPLES = doc_examples()
+
+
+def booked(sandbox: SandboxHandle) -> Counter[str]:
+    emails: Counter[str] = Counter()
+    for booking in sandbox.state()["bookings"]:
+        if booking.get("status") in ("accepted", "pending"):
+            for attendee in booking.get("attendees", []):
+                emails[attendee.get("email", "")] += 1
+    return emails
+
+
+def run_script(path: Path, sandbox: SandboxHandle) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAL_API_KEY": sandbox.api_key, "CAL_BASE_URL": sandbox.url}
+    return subprocess.run(
+        [sys.executable, str(path)],
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_documentation_has_a_script_a_notebook_cell_and_a_task() -> None:
+    assert set(EXAMPLES) == {
+        "A script",
+        "A notebook cell, or any code inside a running event loop",
+        "An Airflow-style task",
+    }
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("heading", sorted(EXAMPLES))
+def test_each_documented_example_sends_once_and_a_second_call_skips(
+    heading: str, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(EXAMPLES[heading])
+    result = run_script(script, sandbox)
+    assert result.returncode == 0, result.stdout + result.stderr
+    emails = booked(sandbox)
+    assert emails and set(emails.values()) == {1}, emails
+    again = run_script(script, sandbox)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert booked(sandbox) == emails, "a second call sent nothing"
+    assert (tmp_path / ".calsink").is_dir(), "the ledger is kept beside the script"
+
+
+def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    for number, code in enumerate(EXAMPLES.values()):
+        (tmp_path / f"example_{number}.py").write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+FLOW: dict[str, Any] = {
+    "version": 1,
+    "name": "library-rows",
+    "source": {"path": "-"},
+    "transform": {
+        "map": {
+            "start": "{start}",
+            "eventTypeId": 1,
+            "attendee": {"name": "{name}", "email": "{email}", "timeZone": "UTC"},
+        }
+    },
+    "destination": {"api_key_env": "CAL_API_KEY", "template": "create-booking"},
+    "delivery": {"key": ["email", "start"]},
+}
+
+
+def rows(count: int, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {"name": f"{prefix} {i}", "email": f"{prefix}{i}@example.com", "start": start}
+        for i, start in enumerate(
+            f"2030-01-{7 + i // 8:02d}T{14 + i % 8}:00:00Z" for i in range(count)
+        )
+    ]
+
+
+@pytest.mark.e2e
+def test_rows_from_a_pyarrow_table_and_record_batch(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    table = pa.Table.from_pylist(rows(6, "table"))
+    report = calsink.run(flow, table, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (report.summary.read, report.summary.delivered) == (6, 6)
+    batch = table.to_batches()[0]
+    again = calsink.run(flow, batch, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (again.summary.read, again.summary.skipped) == (6, 6)
+    assert set(booked(sandbox).values()) == {1} and len(booked(sandbox)) == 6
+
+
+@pytest.mark.e2e
+def test_rows_from_a_pandas_dataframe_with_missing_values(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    import pandas
+
+    frame = pandas.DataFrame(rows(4, "frame"))
+    frame.loc[3, "email"] = None  # a missing cell: that record is rejected, named by position
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    report = calsink.run(flow, frame, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (report.summary.delivered, report.summary.rejected) == (3, 1)
+    letters = report.dead_letters_path
+    assert letters is not None and "rows[3]" in letters.read_text()
+
+
+@pytest.mark.e2e
+def test_a_call_inside_a_running_event_loop_works_in_both_forms(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+
+    async def main() -> tuple[calsink.RunReport, calsink.RunReport]:
+        first = await calsink.arun(
+            flow, rows(2, "loop"), api_key=sandbox.api_key, base_url=sandbox.url
+        )
+        second = calsink.run(flow, rows(3, "loop"), api_key=sandbox.api_key, base_url=sandbox.url)
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first.summary.delivered == 2
+    assert (second.summary.skipped, second.summary.delivered) == (2, 1)
+
+
+def test_a_flow_loads_from_a_path_text_or_mapping_and_says_what_is_wrong(tmp_path: Path) -> None:
+    file = tmp_path / "flow.yaml"
+    file.write_text(
+        "version: 1\nname: from-file\nsource: {path: x.csv}\n"
+        "destination: {template: create-booking}\n"
+    )
+    assert calsink.load(file).flow.name == "from-file"
+    assert calsink.load(str(file)).flow.name == "from-file"
+    assert calsink.load(file.read_text()).flow.name == "from-file"
+    assert calsink.load({**FLOW, "name": "from-dict"}).flow.name == "from-dict"
+    with pytest.raises(calsink.FlowError) as caught:
+        calsink.load({**FLOW, "delivery": {"concurrency": "many"}})
+    assert "`delivery.concurrency`" in str(caught.value)
+
+
+def test_a_row_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"rows\[1\] is a list"):
+        calsink.run(flow, [{"name": "a"}, ["not", "a", "mapping"]], api_key="k", dry_run=True)
+
+
+def test_positions_given_with_the_rows_are_kept() -> None:
+    given = calsink.Position("crm.csv", 4, line=17)
+    items = list(calsink.items_of([(given, {"a": 1}), ("crm", {"b": 2}), {"c": 3}]))
+    assert [str(item.position) for item in items] == ["crm.csv:17", "crm[1]", "rows[2]"]
+
+
+def test_the_public_names_are_documented_and_exported() -> None:
+    text = DOC.read_text()
+    for name in (
+        "run",
+        "arun",
+        "test",
+        "atest",
+        "retry",
+        "aretry",
+        "status",
+        "templates",
+        "template",
+        "load",
+    ):
+        assert callable(getattr(calsink, name))
+        assert f"calsink.{name}(" in text or f"calsink.{name}`" in text or name in text
+    assert set(calsink.__all__) <= set(dir(calsink))
