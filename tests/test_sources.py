@@ -104,7 +104,13 @@ def test_bad_rows_are_rejected_with_their_position_and_good_rows_delivered(
         ),
         ("bad.csv:7", "a NUL byte in `b` (field 2)"),
         ("bad.csv:8", {"a": "7", "b": "8", "c": "9"}),
-        ("bad.csv:9", 'the file ends inside a quoted field (a closing " is missing)'),
+        (
+            "bad.csv:9",
+            "an unbalanced quote in `b` (field 2): lines 9–10 were read as one record; "
+            "only line 9 is rejected and reading goes on at line 10; "
+            'close the quote, or double it ("") where it is part of the text',
+        ),
+        ("bad.csv:10", {"a": "13", "b": "14", "c": "15"}),
     ]
 
 
