@@ -8,14 +8,52 @@ or swapping the machine."""
 from __future__ import annotations
 
 import json
+import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from tests.adversarial.harness import lead_rows
+from tests.adversarial.harness import FAKE_KEY, environment, lead_rows, write_flow
 from tests.adversarial.test_malformed_sources import csv_lines, judge, run_flow
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
+
+MEMORY_LIMIT = 1024 * 1024 * 1024
+NOWHERE = "http://127.0.0.1:9"
+
+
+def limited_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process that cannot take more than ``MEMORY_LIMIT`` of address space."""
+    return limited_python("-m", "calsink", *args, cwd=cwd)
+
+
+def limited_python(
+    *args: str, cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=environment(FAKE_KEY),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        preexec_fn=limit,
+        input=stdin,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *parts: str) -> None:
+    """Exit 2 with a message holding each of ``parts``, and no traceback."""
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    for part in parts:
+        assert part in result.stderr, result.stderr[-2000:]
 
 
 def test_an_unbalanced_quote_costs_its_own_line_and_the_rows_after_it_are_booked(
@@ -48,3 +86,59 @@ def test_a_deeply_nested_item_is_rejected_and_the_items_after_it_are_booked(
     counts = run_flow(tmp_path, sandbox, name)
     position = f"{name}[1]" if name.endswith(".json") else f"{name}:2"
     judge(tmp_path, sandbox, counts, good, {position: "nested deeper than"})
+
+
+def alias_bomb(levels: int) -> str:
+    """A YAML mapping of ``levels`` anchors, each a list of nine aliases of the one before."""
+    lines = ['  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        aliases = ", ".join([f"*l{level - 1}"] * 9)
+        lines.append(f"  l{level}: &l{level} [{aliases}]")
+    return "\n".join(lines)
+
+
+YAML_BOMBS = {
+    "alias-bomb": (f"unknown:\n{alias_bomb(9)}\n", "expands"),
+    "recursive-alias": ("x: &x [*x]\n", "refers to itself"),
+    "deep-nesting": ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than"),
+}
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize("case", list(YAML_BOMBS))
+def test_a_yaml_bomb_in_the_flow_file_is_refused_with_its_line(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    text, problem = YAML_BOMBS[case]
+    flow = write_flow(tmp_path, NOWHERE, source="leads.csv", extra=text)
+    (tmp_path / "leads.csv").write_text("name,email,start\n")
+    lines = flow.read_text().splitlines()
+    first = lines.index(text.splitlines()[0]) + 1
+    result = limited_cli(command, "flow.yaml", cwd=tmp_path)
+    assert_refused(result, "flow.yaml", problem)
+    reported = re.search(r"line (\d+): ", result.stderr)
+    assert reported, result.stderr
+    assert first <= int(reported.group(1)) < first + len(text.splitlines()), result.stderr
+
+
+DRAFT_CHECK = """
+import sys
+from pathlib import Path
+from calsink.ui.drafts import DraftError, load_draft
+draft = {"transform": {"map": sys.stdin.read()}}
+try:
+    load_draft(draft, base_dir=Path("."))
+except DraftError as exc:
+    print("; ".join(exc.problems))
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("case", ["alias-bomb", "recursive-alias"])
+def test_the_pages_map_is_read_with_the_same_bounds(tmp_path: Path, case: str) -> None:
+    text, problem = YAML_BOMBS[case]
+    (tmp_path / "check.py").write_text(DRAFT_CHECK)
+    result = limited_python("check.py", cwd=tmp_path, stdin=text)
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "transform.map: " in result.stdout and problem in result.stdout, result.stdout
