@@ -110,7 +110,7 @@ def _too_deep_line(text: str) -> int | None:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
+                if depth > MAX_DEPTH and event.start_mark is not None:
                     return int(event.start_mark.line) + 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
