@@ -142,3 +142,68 @@ def test_the_pages_map_is_read_with_the_same_bounds(tmp_path: Path, case: str) -
     result = limited_python("check.py", cwd=tmp_path, stdin=text)
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "transform.map: " in result.stdout and problem in result.stdout, result.stdout
+
+
+def booking_map(more: str) -> str:
+    """The booking map of the harness with ``more`` (YAML lines of the map) added."""
+    return f"""transform:
+  map:
+    start: "{{start}}"
+    eventTypeId: 1
+    attendee: {{name: "{{name}}", email: "{{email}}", timeZone: "America/New_York"}}
+    {more}
+"""
+
+
+FLOW_EXPRESSIONS = {
+    "200,000-term sum": ("= " + " + ".join(["1"] * 200_000), "longer than"),
+    "100,000 unary minus": ("= " + "-" * 100_000 + "1", "longer than"),
+    "50,000 not": ("= " + "not " * 50_000 + "True", "longer than"),
+    "5,000 unary minus": ("= " + "-" * 5_000 + "1", "nested deeper than"),
+    "a tuple of 8.1 billion": ("= ((1,)*90000,)*90000", "more than 100,000 items"),
+    "an overflow": ("= 1e308*10", "a finite number"),
+}
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("case", list(FLOW_EXPRESSIONS))
+def test_an_expression_too_long_deep_or_large_is_refused_when_the_flow_loads(
+    tmp_path: Path, case: str
+) -> None:
+    expression, problem = FLOW_EXPRESSIONS[case]
+    write_flow(
+        tmp_path,
+        NOWHERE,
+        source="leads.csv",
+        transform=booking_map(f'bookingFieldsResponses: {{score: "{expression}"}}'),
+    )
+    (tmp_path / "leads.csv").write_text("name,email,start\n" + "\n".join(csv_lines(lead_rows(2))))
+    result = limited_cli("validate", "flow.yaml", cwd=tmp_path)
+    assert_refused(result, "transform.map.bookingFieldsResponses.score", problem)
+    assert len(result.stderr) < 2000, "the message shows the start of the expression, not all"
+
+
+@pytest.mark.timeout(180)
+def test_an_expression_that_grows_too_large_or_overflows_on_a_record_rejects_that_record(
+    tmp_path: Path,
+) -> None:
+    good = lead_rows(4)
+    rows = [f"{n},{e},{s},1,1" for n, e, s in good]
+    rows.insert(1, "Big,big@example.com,2030-01-09T15:00:00Z,90000,1")
+    rows.insert(3, "Inf,inf@example.com,2030-01-09T16:00:00Z,1,1e308")
+    (tmp_path / "leads.csv").write_text("name,email,start,size,scale\n" + "\n".join(rows) + "\n")
+    transform = booking_map(
+        """metadata: {note: "= ((name,) * int(size),) * int(size)"}
+    bookingFieldsResponses: {score: "= float(scale) * 10"}"""
+    )
+    write_flow(tmp_path, NOWHERE, source="leads.csv", transform=transform)
+    result = limited_cli("validate", "flow.yaml", "--json", cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    rejected = {r["position"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(rejected) == {"leads.csv:3", "leads.csv:5"}, rejected
+    assert rejected["leads.csv:3"]["field"] == "metadata.note"
+    assert "more than 100,000 items" in rejected["leads.csv:3"]["reason"]
+    assert rejected["leads.csv:5"]["field"] == "bookingFieldsResponses.score"
+    assert "a finite number" in rejected["leads.csv:5"]["reason"]
+    assert "read 6 · valid 4 · rejected 2" in result.stderr
