@@ -69,6 +69,7 @@ def test_an_unbalanced_quote_costs_its_own_line_and_the_rows_after_it_are_booked
     booked = [row for number, row in enumerate(good) if number != 1]
     judge(tmp_path, sandbox, counts, booked, {"leads.csv:3": "lines 3–6 were read as one record"})
     assert counts["read"] == 6
+    assert_validate_reports(tmp_path, "leads.csv:3", "read 6 · valid 5 · rejected 1")
 
 
 @pytest.mark.parametrize("depth", [2000, 300])
@@ -86,6 +87,14 @@ def test_a_deeply_nested_item_is_rejected_and_the_items_after_it_are_booked(
     counts = run_flow(tmp_path, sandbox, name)
     position = f"{name}[1]" if name.endswith(".json") else f"{name}:2"
     judge(tmp_path, sandbox, counts, good, {position: "nested deeper than"})
+    assert_validate_reports(tmp_path, position, "read 9 · valid 8 · rejected 1")
+
+
+def assert_validate_reports(folder: Path, position: str, totals: str) -> None:
+    """`calsink validate` names the bad record's position, and its totals add up."""
+    result = limited_cli("validate", "flow.yaml", cwd=folder)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"{position}  " in result.stderr and totals in result.stderr, result.stderr[-2000:]
 
 
 def alias_bomb(levels: int) -> str:
