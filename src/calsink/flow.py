@@ -254,9 +254,24 @@ def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | N
     if not isinstance(data, dict):
         raise FlowError(source, ["line 1: expected a mapping with version, name, source, ..."])
     try:
-        return Flow.model_validate(data)
+        flow = Flow.model_validate(data)
     except ValidationError as exc:
         raise FlowError(source, _describe(exc, lines)) from None
+    _check_transform(flow, source, lines)
+    return flow
+
+
+def _check_transform(flow: Flow, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
+    """Compile the transform now, so that a bad expression is reported with its line."""
+    from calsink.transform import TransformConfigError, Transformer
+
+    try:
+        Transformer(flow.transform)
+    except TransformConfigError as exc:
+        parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", exc.key)
+        loc = ("transform", *(int(index) if index else name for index, name in parts))
+        line = _nearest_line(loc, lines)
+        raise FlowError(source, [f"line {line}: `transform.{exc.key}`: {exc.problem}"]) from None
 
 
 def _to_python(

@@ -188,7 +188,10 @@ def test_an_expression_too_long_deep_or_large_is_refused_when_the_flow_loads(
     )
     (tmp_path / "leads.csv").write_text("name,email,start\n" + "\n".join(csv_lines(lead_rows(2))))
     result = limited_cli("validate", "flow.yaml", cwd=tmp_path)
-    assert_refused(result, "transform.map.bookingFieldsResponses.score", problem)
+    lines = (tmp_path / "flow.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "bookingFieldsResponses:" in text)
+    key = "`transform.map.bookingFieldsResponses.score`"
+    assert_refused(result, "flow.yaml", f"line {line}: {key}", problem)
     assert len(result.stderr) < 2000, "the message shows the start of the expression, not all"
 
 
