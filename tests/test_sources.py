@@ -114,6 +114,19 @@ def test_bad_rows_are_rejected_with_their_position_and_good_rows_delivered(
     ]
 
 
+def test_a_multiline_field_in_a_row_of_the_wrong_width_is_one_rejection(tmp_path: Path) -> None:
+    """Its quotes are balanced, so its second line is not read again as a row of its own."""
+    content = b'a,b\n1,"two\nlines",3\n4,5\n'
+    assert outcomes(read(tmp_path, "wide.csv", content)) == [
+        (
+            "wide.csv:2",
+            "row has 3 fields but the header has 2 (lines 2–3 were read as one record: "
+            "a quoted field holds a line break)",
+        ),
+        ("wide.csv:4", {"a": "4", "b": "5"}),
+    ]
+
+
 def test_a_bad_byte_at_a_read_boundary_is_caught(tmp_path: Path) -> None:
     header = b"a,b\n"
     filler = b"".join(b"%05d,x\n" % i for i in range(20_000))

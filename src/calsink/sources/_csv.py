@@ -169,11 +169,10 @@ def _rows(
             row = []
             error = _describe(exc)
         end = feed.number
-        if end > start and (error is not None or len(row) != width):
+        if end > start and error is not None:
             # a quote opened on the first line ran on: that line alone is the bad record
             error = _unbalanced_quote(feed.held[0], delimiter, names, start, end)
             feed.read_again(feed.held[1:], start + 1)
-            row = []
         if error is None and len(row) == width and not watch.suspect:
             yield SourceItem(Position(label, index, start), dict(zip(names, row, strict=False)))
             index += 1
@@ -188,7 +187,12 @@ def _rows(
             yield SourceItem(position, None, error)
         elif len(row) != width:
             fields = "1 field" if len(row) == 1 else f"{len(row)} fields"
-            yield SourceItem(position, None, f"row has {fields} but the header has {width}")
+            span = (
+                f" (lines {start}–{end} were read as one record: a quoted field holds a line break)"
+                if end > start
+                else ""
+            )
+            yield SourceItem(position, None, f"row has {fields} but the header has {width}{span}")
         else:
             yield SourceItem(position, dict(zip(names, row, strict=True)))
 
