@@ -104,7 +104,26 @@ def test_bad_rows_are_rejected_with_their_position_and_good_rows_delivered(
         ),
         ("bad.csv:7", "a NUL byte in `b` (field 2)"),
         ("bad.csv:8", {"a": "7", "b": "8", "c": "9"}),
-        ("bad.csv:9", 'the file ends inside a quoted field (a closing " is missing)'),
+        (
+            "bad.csv:9",
+            "an unbalanced quote in `b` (field 2): lines 9–10 were read as one record; "
+            "only line 9 is rejected and reading goes on at line 10; "
+            'close the quote, or double it ("") where it is part of the text',
+        ),
+        ("bad.csv:10", {"a": "13", "b": "14", "c": "15"}),
+    ]
+
+
+def test_a_multiline_field_in_a_row_of_the_wrong_width_is_one_rejection(tmp_path: Path) -> None:
+    """Its quotes are balanced, so its second line is not read again as a row of its own."""
+    content = b'a,b\n1,"two\nlines",3\n4,5\n'
+    assert outcomes(read(tmp_path, "wide.csv", content)) == [
+        (
+            "wide.csv:2",
+            "row has 3 fields but the header has 2 (lines 2–3 were read as one record: "
+            "a quoted field holds a line break)",
+        ),
+        ("wide.csv:4", {"a": "4", "b": "5"}),
     ]
 
 

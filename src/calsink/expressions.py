@@ -21,7 +21,13 @@ the value that could not be cast), ``lower upper strip len round``,
 
 Every expression is parsed and checked once, when the flow is loaded
 (``compile_expression``); evaluating it per record raises only
-``EvaluationError``.
+``EvaluationError``. An expression that reads no field is evaluated then too, so
+that its failure refuses the flow instead of every record.
+
+Bounds: an expression is at most ``MAX_LENGTH`` characters and ``MAX_DEPTH``
+levels deep; a list it gives holds at most ``MAX_ITEMS`` items and
+``MAX_CHARACTERS`` characters in all (counted as they would be sent, shared
+parts once per use); a number it gives is finite.
 """
 
 from __future__ import annotations
@@ -47,6 +53,10 @@ CONSTANTS: dict[str, Any] = {
     "None": None,
     "null": None,
 }
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+MAX_ITEMS = 100_000
+MAX_CHARACTERS = 10_000_000
 _TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on", "t"})
 _FALSE_WORDS = frozenset({"false", "no", "n", "0", "off", "f"})
 _EMPTY_HINT = "the value is empty; wrap it in none_if_empty(...) to leave the field out"
@@ -383,7 +393,10 @@ class Expression:
         evaluator = self._evaluator
         evaluator.record = record
         try:
-            return self._run(record)
+            value = self._run(record)
+            if type(value) in _CHECKED_TYPES:
+                _check_bounds(value)
+            return value
         except EvaluationError:
             raise
         except (simpleeval.NumberTooHigh, simpleeval.IterableTooLong) as exc:
@@ -406,6 +419,55 @@ class Expression:
 
 
 Run = Callable[[dict[str, Any]], Any]
+_SIZE_HINT = "the expression builds a value too large to send"
+
+
+_CHECKED_TYPES = frozenset({float, list, tuple, dict})
+
+
+def _check_bounds(value: Any) -> None:
+    """EvaluationError unless ``value`` is a finite number, or a list or object in bounds."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _not_finite(value)
+    else:
+        _check_size(value)
+
+
+def _not_finite(value: float) -> EvaluationError:
+    return EvaluationError(
+        "a finite number",
+        show(value),
+        "the result is too large for a number, or not a number; check the field's values",
+    )
+
+
+def _check_size(value: list[Any] | tuple[Any, ...] | dict[str, Any]) -> None:
+    items = characters = 0
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list | tuple):
+            items += len(item)
+            if items > MAX_ITEMS:
+                raise EvaluationError(
+                    f"a list of at most {MAX_ITEMS:,} items",
+                    f"more than {MAX_ITEMS:,} items",
+                    _SIZE_HINT,
+                )
+            pending.extend(item)
+        elif isinstance(item, str):
+            characters += len(item)
+            if characters > MAX_CHARACTERS:
+                raise EvaluationError(
+                    f"a list of at most {MAX_CHARACTERS:,} characters in all",
+                    f"more than {MAX_CHARACTERS:,}",
+                    _SIZE_HINT,
+                )
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _not_finite(item)
 
 
 def _closure(node: ast.expr, evaluator: _Evaluator) -> Run:
@@ -526,17 +588,57 @@ def compile_expression(text: str) -> Expression:
     source = text.strip()
     if not source:
         raise ExpressionError("the expression is empty")
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(
+            f"the expression is longer than {MAX_LENGTH:,} characters ({len(source):,}); "
+            "split it over several fields, or compute the value before calsink reads it"
+        )
     try:
         tree = ast.parse(source, mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError(_TOO_DEEP) from None
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         raise ExpressionError(
             f"not a valid expression{where}: {exc.msg}; "
             "quote text constants (\"'vacation'\") and name fields directly: int(event_type_id)"
         ) from None
+    _check_depth(tree.body)
     body = _rewrite_dotted_names(tree.body)
     _check(body)
-    return Expression(source, body)
+    expression = Expression(source, body)
+    if not _reads_record(body):
+        try:
+            expression.evaluate({})
+        except EvaluationError as exc:
+            raise ExpressionError(str(exc)) from None
+    return expression
+
+
+_TOO_DEEP = (
+    f"the expression is nested deeper than {MAX_DEPTH} levels (operators, calls and brackets "
+    "inside one another); write it in simpler steps"
+)
+
+
+def _check_depth(tree: ast.expr) -> None:
+    pending: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(_TOO_DEEP)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _reads_record(tree: ast.expr) -> bool:
+    """Whether the expression names a field (or calls get): its value depends on the record."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return any(
+        isinstance(node, ast.Name)
+        and node.id not in CONSTANTS
+        and (id(node) not in called or node.id == "get")
+        for node in ast.walk(tree)
+    )
 
 
 def _rewrite_dotted_names(node: ast.expr) -> ast.expr:

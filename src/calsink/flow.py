@@ -11,6 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calsink import safe_yaml
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 _ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -239,12 +241,9 @@ def load_flow(
 def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None) -> Flow:
     env = os.environ if environ is None else environ
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FlowError(source, [f"{where}not valid YAML: {problem}"]) from None
+        node = safe_yaml.compose(text)
+    except safe_yaml.YamlError as exc:
+        raise FlowError(source, [str(exc)]) from None
     if node is None:
         raise FlowError(source, ["the file is empty; start from `calsink init TEMPLATE`"])
     lines: dict[tuple[str | int, ...], int] = {}
@@ -255,9 +254,24 @@ def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | N
     if not isinstance(data, dict):
         raise FlowError(source, ["line 1: expected a mapping with version, name, source, ..."])
     try:
-        return Flow.model_validate(data)
+        flow = Flow.model_validate(data)
     except ValidationError as exc:
         raise FlowError(source, _describe(exc, lines)) from None
+    _check_transform(flow, source, lines)
+    return flow
+
+
+def _check_transform(flow: Flow, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
+    """Compile the transform now, so that a bad expression is reported with its line."""
+    from calsink.transform import TransformConfigError, Transformer
+
+    try:
+        Transformer(flow.transform)
+    except TransformConfigError as exc:
+        parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", exc.key)
+        loc = ("transform", *(int(index) if index else name for index, name in parts))
+        line = _nearest_line(loc, lines)
+        raise FlowError(source, [f"line {line}: `transform.{exc.key}`: {exc.problem}"]) from None
 
 
 def _to_python(

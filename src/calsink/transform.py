@@ -199,10 +199,14 @@ def _compile_text(text: str, config_key: str) -> Evaluate:
         try:
             return compile_expression(source).evaluate
         except ExpressionError as exc:
-            raise TransformConfigError(config_key, f"{exc} (in {text!r})") from None
+            raise TransformConfigError(config_key, f"{exc} (in {_excerpt(text)})") from None
     if "{" in text or "}" in text:
         return _compile_template(text, config_key)
     return lambda record: text
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _compile_template(text: str, config_key: str) -> Evaluate:

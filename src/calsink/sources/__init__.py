@@ -16,6 +16,8 @@ the row could not be read (a malformed row is a rejection, not the end of the ru
   header line, else csv.Sniffer's guess. Blank lines are skipped. A UTF-8 BOM is
   dropped. Fields may be as large as 128 MB (the csv module's process-wide field
   limit is raised to that if it is lower).
+- JSON: a record whose lists and objects nest deeper than 100 levels is rejected
+  (naming the field) and reading goes on with the next item or line.
 - Positions: ``file:line`` (the line the record starts on) for CSV and JSON Lines,
   ``file[index]`` for JSON arrays and Parquet. ``Position.source`` is the path as
   the flow file wrote it, or ``stdin``.

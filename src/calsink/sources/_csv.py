@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -33,9 +34,35 @@ def read_csv(
         lines: Iterator[str] = itertools.chain(sample, text)
     else:
         lines = text
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    names, header_end = _header(reader, label, delimiter, codec.name)
-    return _rows(reader, watch, label, names, header_end, codec.name)
+    feed = _Feed(lines)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
+    names, _ = _header(reader, label, delimiter, codec.name)
+    return _rows(reader, feed, watch, label, names, codec.name)
+
+
+class _Feed(Iterator[str]):
+    """The lines given to the csv reader, numbered, with those of the record being read kept,
+    so that a record an unbalanced quote ran on into the next lines can be read again."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._again: deque[str] = deque()
+        self.number = 0
+        self.held: list[str] = []
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else next(self._lines)
+        self.number += 1
+        self.held.append(line)
+        return line
+
+    def start_record(self) -> None:
+        self.held = []
+
+    def read_again(self, lines: list[str], first_number: int) -> None:
+        """Hand ``lines`` (numbered from ``first_number``) out again before the rest."""
+        self._again.extendleft(reversed(lines))
+        self.number = first_number - 1
 
 
 def _sample(lines: Iterator[str]) -> list[str]:
@@ -120,18 +147,20 @@ def _header(reader: Reader, label: str, delimiter: str, encoding: str) -> tuple[
 
 def _rows(
     reader: Reader,
+    feed: _Feed,
     watch: Watch,
     label: str,
     names: list[str],
-    header_end: int,
     encoding: str,
 ) -> Iterator[SourceItem]:
     width = len(names)
-    previous_end = header_end
     index = 0
     next_row = reader.__next__
+    delimiter = reader.dialect.delimiter
     while True:
         error: str | None = None
+        start = feed.number + 1
+        feed.start_record()
         try:
             row = next_row()
         except StopIteration:
@@ -139,9 +168,11 @@ def _rows(
         except csv.Error as exc:
             row = []
             error = _describe(exc)
-        end = reader.line_num
-        start = previous_end + 1
-        previous_end = end
+        end = feed.number
+        if end > start and error is not None:
+            # a quote opened on the first line ran on: that line alone is the bad record
+            error = _unbalanced_quote(feed.held[0], delimiter, names, start, end)
+            feed.read_again(feed.held[1:], start + 1)
         if error is None and len(row) == width and not watch.suspect:
             yield SourceItem(Position(label, index, start), dict(zip(names, row, strict=False)))
             index += 1
@@ -156,9 +187,25 @@ def _rows(
             yield SourceItem(position, None, error)
         elif len(row) != width:
             fields = "1 field" if len(row) == 1 else f"{len(row)} fields"
-            yield SourceItem(position, None, f"row has {fields} but the header has {width}")
+            span = (
+                f" (lines {start}–{end} were read as one record: a quoted field holds a line break)"
+                if end > start
+                else ""
+            )
+            yield SourceItem(position, None, f"row has {fields} but the header has {width}{span}")
         else:
             yield SourceItem(position, dict(zip(names, row, strict=True)))
+
+
+def _unbalanced_quote(line: str, delimiter: str, names: list[str], start: int, end: int) -> str:
+    # read alone, the line's last field is the one the open quote starts
+    number = len(next(csv.reader([line], delimiter=delimiter), [""]))
+    column = f"`{names[number - 1]}`" if number <= len(names) else f"column {number}"
+    return (
+        f"an unbalanced quote in {column} (field {number}): lines {start}–{end} were read as "
+        f"one record; only line {start} is rejected and reading goes on at line {start + 1}; "
+        'close the quote, or double it ("") where it is part of the text'
+    )
 
 
 def _bad_field(row: list[str], names: list[str], encoding: str) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from calsink.records import Position, SourceItem
+from calsink.sources._depth import TOO_DEEP, depth_problem, may_be_too_deep
 from calsink.sources._errors import SourceError
 from calsink.sources._jsonl import kind
 from calsink.sources._unicode import SURROGATE_ESCAPE, lone_surrogate
@@ -164,15 +165,26 @@ def _next_value(buffer: _Buffer, decoder: json.JSONDecoder) -> object:
                 f"invalid JSON: {exc.msg} (at character {exc.pos - start + 1} of the item)"
             )
         except RecursionError:
-            return _CutShort() if buffer.eof else _Invalid("invalid JSON: nested too deeply")
+            end_of_item = _item_end(text, start)
+            if end_of_item is None:
+                if buffer.fill():
+                    continue
+                return _CutShort()
+            buffer.pos = end_of_item
+            return _Invalid(f"the item is {TOO_DEEP}")
         if end == len(text) and not buffer.eof and buffer.fill():
             continue
         buffer.pos = end
-        if SURROGATE_ESCAPE.search(text, start, end):
-            reason = lone_surrogate(value)
-            if reason:
-                return _Invalid(reason)
-        return value
+        return _checked(value, text, start, end)
+
+
+def _checked(value: object, text: str, start: int, end: int) -> object:
+    reason = None
+    if SURROGATE_ESCAPE.search(text, start, end):
+        reason = lone_surrogate(value)
+    if reason is None and isinstance(value, dict) and may_be_too_deep(text, start, end):
+        reason = depth_problem(value)
+    return _Invalid(reason) if reason else value
 
 
 def _item_end(text: str, start: int) -> int | None:

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from calsink.records import Position, SourceItem
+from calsink.sources._depth import TOO_DEEP, depth_problem, may_be_too_deep
 from calsink.sources._text import ENCODING_HINT, bad_character, is_ascii_compatible, open_text
 from calsink.sources._unicode import lone_surrogate
 
@@ -34,7 +35,7 @@ def _utf8_lines(stream: BinaryIO, label: str) -> Iterator[SourceItem]:
         except orjson.JSONDecodeError:
             yield _explain(position, raw)
             continue
-        yield _item(position, value)
+        yield _item(position, value, deep=may_be_too_deep(raw))
 
 
 def _decoded_lines(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Iterator[SourceItem]:
@@ -54,12 +55,13 @@ def _decoded_lines(stream: BinaryIO, label: str, codec: codecs.CodecInfo) -> Ite
         except orjson.JSONDecodeError:
             yield _explain(position, line.encode())
             continue
-        yield _item(position, value)
+        yield _item(position, value, deep=may_be_too_deep(line))
 
 
-def _item(position: Position, value: Any) -> SourceItem:
+def _item(position: Position, value: Any, *, deep: bool = False) -> SourceItem:
     if isinstance(value, dict):
-        return SourceItem(position, value)
+        problem = depth_problem(value) if deep else None
+        return SourceItem(position, None, problem) if problem else SourceItem(position, value)
     return SourceItem(
         position, None, f"expected a JSON object {{...}} on the line, found {kind(value)}"
     )
@@ -95,9 +97,11 @@ def _explain(position: Position, raw: bytes) -> SourceItem:
         value = json.loads(text.rstrip("\r\n"), parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return SourceItem(position, None, f"invalid JSON: {exc.msg} at column {exc.colno}")
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        return SourceItem(position, None, f"the line is {TOO_DEEP}")
+    except ValueError as exc:
         return SourceItem(position, None, f"invalid JSON: {exc}")
     reason = lone_surrogate(value)
     if reason:
         return SourceItem(position, None, reason)
-    return _item(position, value)
+    return _item(position, value, deep=may_be_too_deep(text))

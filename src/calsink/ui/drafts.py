@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from calsink import safe_yaml
 from calsink.flow import Flow, LoadedFlow
 
 
@@ -41,12 +42,10 @@ def _with_parsed_map(draft: dict[str, Any]) -> dict[str, Any]:
         mapping = None
     else:
         try:
-            mapping = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or "unreadable"
-            raise DraftError([f"transform.map: not valid YAML{where}: {problem}"]) from None
+            mapping = safe_yaml.load(text)
+        except safe_yaml.YamlError as exc:
+            where = f" (line {exc.line})" if exc.line is not None else ""
+            raise DraftError([f"transform.map: {exc.problem}{where}"]) from None
         if not isinstance(mapping, dict):
             raise DraftError(['transform.map: expected a mapping such as `start: "{demo_at}"`'])
     return {**draft, "transform": {**transform, "map": mapping}}
