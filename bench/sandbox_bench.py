@@ -1,6 +1,6 @@
 """How many create-booking requests per second the sandbox answers on this machine.
 
-    uv run python -m bench.sandbox_bench [--requests 4000] [--concurrency 64]
+    uv run python -m bench.sandbox_bench [--requests 4000] [--concurrency 64] [--state]
 
 Starts ``calsink sandbox`` in its own process (rate limit out of the way), sends N
 ``POST /v2/bookings`` for distinct free 30-minute slots (every weekday slot from
@@ -8,7 +8,9 @@ Starts ``calsink sandbox`` in its own process (rate limit out of the way), sends
 requests per second. As the peer it measures, in the same run and with the same
 client, a trivial uvicorn "hello" ASGI app (same httptools/uvloop server stack): the
 ceiling any uvicorn app can reach here. The ratio says what the sandbox's own work
-costs. Timing is reported, never judged.
+costs. With ``--state`` the sandbox keeps its records in a state file (in a temporary
+folder), so each answer also waits for its write to be durable. Timing is reported,
+never judged.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import argparse
 import asyncio
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -151,12 +155,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--state", action="store_true", help="Give the sandbox a state file (--state FILE)."
+    )
     parser.add_argument("--serve-hello", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve_hello:
         serve_hello()
         return
     bodies = list(_bodies(options.requests))
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as folder:
+        state = ["--state", str(Path(folder) / "state.json")] if options.state else []
+        _compare(bodies, options.concurrency, state)
+
+
+def _compare(bodies: list[bytes], concurrency: int, state: list[str]) -> None:
     sandbox_args = [
         sys.executable,
         "-m",
@@ -168,6 +181,7 @@ def main() -> None:
         API_KEY,
         "--rate-limit",
         "1000000000",
+        *state,
     ]
     results: dict[str, tuple[float, Counter[int]]] = {}
     for name, args in (
@@ -177,12 +191,13 @@ def main() -> None:
         process, base = _start(args)
         try:
             if name == "hello":  # the sandbox would refuse these slots once booked
-                asyncio.run(_fire(f"{base}/v2/bookings", bodies[:200], options.concurrency))
-            results[name] = asyncio.run(_fire(f"{base}/v2/bookings", bodies, options.concurrency))
+                asyncio.run(_fire(f"{base}/v2/bookings", bodies[:200], concurrency))
+            results[name] = asyncio.run(_fire(f"{base}/v2/bookings", bodies, concurrency))
         finally:
             _stop(process)
     rates = {name: len(bodies) / elapsed for name, (elapsed, _) in results.items()}
-    print(f"create-booking requests: {len(bodies)}, concurrency {options.concurrency}")
+    stored = ", state file" if state else ""
+    print(f"create-booking requests: {len(bodies)}, concurrency {concurrency}{stored}")
     for name, (elapsed, statuses) in results.items():
         print(f"  {name:8s} {rates[name]:8.0f} req/s  ({elapsed:.2f} s, statuses {dict(statuses)})")
     print(f"  sandbox / hello-uvicorn ceiling: {rates['sandbox'] / rates['hello']:.2f}")

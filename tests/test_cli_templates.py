@@ -84,3 +84,17 @@ def test_init_without_output_prints_the_flow() -> None:
     assert result.returncode == 0
     assert "template: create-out-of-office" in result.stdout
     assert "path: create-out-of-office.jsonl" in result.stdout
+
+
+def test_init_into_another_folder_writes_a_flow_that_reads_its_data_from_anywhere(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = calsink("init", "create-booking", "-o", "flows/book.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "flows" / "book-records.jsonl").is_file()
+    for cwd, flow in ((tmp_path, "flows/book.yaml"), (elsewhere, "../flows/book.yaml")):
+        validated = calsink("validate", flow, cwd=cwd)
+        assert validated.returncode == 0, validated.stderr
+        assert "read 1 · valid 1 · rejected 0" in validated.stderr

@@ -200,7 +200,7 @@ def test_preview_json_of_the_examples(name: str) -> None:
 def test_preview_of_the_first_example_body() -> None:
     result = calsink("preview", "examples/create-booking.yaml", "-n", "2", "--json")
     first, second = _json_lines(result.stdout)
-    assert first["position"] == "examples/leads.csv:2"
+    assert first["position"] == "leads.csv:2"
     fingerprint = first["body"]["metadata"]["calsink_key"]
     assert len(fingerprint) == 16  # what the run adds to find the booking again
     assert first["body"] == {
@@ -213,7 +213,7 @@ def test_preview_of_the_first_example_body() -> None:
             "timeZone": "Europe/London",
         },
     }
-    assert second["position"] == "examples/leads.csv:3"
+    assert second["position"] == "leads.csv:3"
 
 
 def test_preview_human_output_redacts_authorization() -> None:

@@ -11,6 +11,7 @@ of their own and wait for it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
@@ -64,7 +65,8 @@ def load(flow: FlowLike, *, base_dir: str | os.PathLike[str] | None = None) -> L
         return LoadedFlow(flow=_from_mapping(flow), path=None, base_dir=where or Path.cwd())
     if isinstance(flow, str) and ("\n" in flow or flow.lstrip().startswith("{")):
         return LoadedFlow(flow=parse_flow(flow), path=None, base_dir=where or Path.cwd())
-    return load_flow(Path(flow), base_dir=where)
+    loaded = load_flow(Path(flow))
+    return loaded if where is None else dataclasses.replace(loaded, base_dir=where)
 
 
 def _from_mapping(data: Mapping[str, Any]) -> Flow:

@@ -1,8 +1,9 @@
 """The demo: every example flow, run in order against a sandbox.
 
-`run_demo` copies the example flows and their data into a working directory (so the
-ledger, responses and dead letters land there, not in the examples), then runs each
-flow against the sandbox at ``base_url``. Later flows take booking uids and event-type
+`run_demo` copies the example flows and their data into ``<directory>/examples`` (a
+flow's relative paths are relative to its file, so the ledger, responses and dead letters
+land beside those copies, not in the shipped examples), then runs each flow against the
+sandbox at ``base_url``. Later flows take booking uids and event-type
 ids from the ledger of the flows before them, as a user's own pipeline would.
 """
 
@@ -52,8 +53,7 @@ def examples_dir() -> Path:
 def prepare_workdir(directory: Path) -> Path:
     """Fresh copies of the examples in ``directory``; earlier demo output is cleared."""
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in ("examples", "out", ".calsink"):
-        shutil.rmtree(directory / stale, ignore_errors=True)
+    shutil.rmtree(directory / "examples", ignore_errors=True)
     shutil.copytree(examples_dir(), directory / "examples")
     return directory
 
@@ -72,7 +72,7 @@ def run_demo(
     for flow_file, purpose in DEMO_FLOWS:
         if on_start is not None:
             on_start(flow_file, purpose)
-        loaded = load_flow(workdir / "examples" / flow_file, base_dir=workdir)
+        loaded = load_flow(workdir / "examples" / flow_file)
         report = run_flow(loaded, api_key=api_key, base_url=base_url, yes=True)
         step = DemoStep(flow_file, purpose, report)
         steps.append(step)

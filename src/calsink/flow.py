@@ -198,7 +198,11 @@ class Flow(_Settings):
 
 @dataclass(frozen=True, slots=True)
 class LoadedFlow:
-    """A validated flow and where it was read from; relative paths resolve against ``base_dir``."""
+    """A validated flow and where it was read from.
+
+    Every relative path of the flow resolves against ``base_dir``: the flow file's directory,
+    or for a flow that is not a file (the page's draft) the directory it is edited in.
+    """
 
     flow: Flow
     path: Path | None
@@ -207,6 +211,29 @@ class LoadedFlow:
     def resolve(self, value: str) -> Path:
         candidate = Path(value).expanduser()
         return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    def paths_from(self, directory: Path) -> Flow:
+        """The flow with each relative path rewritten to name the same file from ``directory``
+        (for a draft saved to a flow file in another directory, and back)."""
+        if directory == self.base_dir:
+            return self.flow
+
+        def moved(value: str | None) -> str | None:
+            if not value or value == "-" or Path(value).expanduser().is_absolute():
+                return value
+            return Path(os.path.relpath(self.base_dir / value, directory)).as_posix()
+
+        flow = self.flow
+        return flow.model_copy(
+            update={
+                "source": flow.source.model_copy(update={"path": moved(flow.source.path)}),
+                "responses": flow.responses.model_copy(
+                    update={"jsonl": moved(flow.responses.jsonl)}
+                ),
+                "dead_letters": moved(flow.dead_letters),
+                "ledger": moved(flow.ledger),
+            }
+        )
 
 
 class FlowError(Exception):
@@ -225,17 +252,18 @@ def flow_json_schema() -> dict[str, Any]:
     return schema
 
 
-def load_flow(
-    path: str | Path, *, base_dir: Path | None = None, environ: dict[str, str] | None = None
-) -> LoadedFlow:
-    """Read and validate a flow file; raise FlowError naming each bad key and its line."""
+def load_flow(path: str | Path, *, environ: dict[str, str] | None = None) -> LoadedFlow:
+    """Read and validate a flow file; raise FlowError naming each bad key and its line.
+
+    Its relative paths are relative to the file's directory, not to the working directory.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FlowError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
     flow = parse_flow(text, source=str(file), environ=environ)
-    return LoadedFlow(flow=flow, path=file, base_dir=base_dir or Path.cwd())
+    return LoadedFlow(flow=flow, path=file, base_dir=file.resolve().parent)
 
 
 def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None) -> Flow:

@@ -85,7 +85,7 @@ def test_the_demo_runs_every_example_flow_with_its_effect(
     assert len(state["webhooks"]) == 2
     assert len(state["ooo"]) == 2
 
-    responses = (tmp_path / "demo" / "out" / "book-demos.responses.jsonl").read_text()
+    responses = (tmp_path / "demo" / "examples" / "out" / "book-demos.responses.jsonl").read_text()
     lines = [json.loads(line) for line in responses.splitlines()]
     assert len(lines) == 6 and all(line["status"] == 201 for line in lines)
 
@@ -132,4 +132,4 @@ def test_the_built_in_demo_starts_and_stops_its_own_sandbox(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "sandbox listening on http://127.0.0.1:" in result.stderr
     assert "11 flows, 21 records delivered" in result.stderr
-    assert (tmp_path / "calsink-demo" / ".calsink" / "ledger.db").is_file()
+    assert (tmp_path / "calsink-demo" / "examples" / ".calsink" / "ledger.db").is_file()

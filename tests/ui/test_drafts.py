@@ -55,7 +55,7 @@ def test_the_saved_yaml_loads_back_as_the_same_flow(workdir: Path) -> None:
     assert path.read_text(encoding="utf-8") == text
     assert text.startswith("version: 1\nname: book-demos\n")
     assert "concurrency" not in text  # defaults stay out of the file
-    assert load_flow(path, base_dir=workdir).flow == loaded.flow
+    assert load_flow(path).flow == loaded.flow
     again = load_draft(flow_to_draft(loaded.flow), base_dir=workdir)
     assert again.flow == loaded.flow
     assert flow_to_yaml(again.flow) == text

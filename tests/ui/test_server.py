@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from calsink.credentials import CredentialStore
+from calsink.flow import load_flow
+from calsink.ui.drafts import load_draft
 from calsink.ui.security import Guard
 from calsink.ui.server import UiContext, create_app
 
@@ -210,6 +212,30 @@ def test_done_writes_the_flow_file_and_returns_it(app: Any, tmp_path: Path) -> N
     assert status == 200, body
     assert body["path"] == "flows/book.yaml"
     assert (tmp_path / "flows" / "book.yaml").read_text(encoding="utf-8") == body["yaml"]
+
+
+def test_a_flow_saved_to_another_folder_names_the_files_the_page_used(
+    app: Any, tmp_path: Path
+) -> None:
+    status, body = call(
+        app, "POST", "/api/save", OWN, {"flow": booking_draft(), "path": "flows/book.yaml"}
+    )
+    assert status == 200, body
+    saved = load_flow(tmp_path / "flows" / "book.yaml")
+    page = load_draft(booking_draft(), base_dir=tmp_path)
+    for setting in ("source.path", "ledger", "dead_letters"):
+        in_file = saved.resolve(_setting(saved.flow, setting)).resolve()
+        assert in_file == page.resolve(_setting(page.flow, setting)).resolve(), setting
+    store = CredentialStore(tmp_path / "config")
+    reopened = UiContext.open(tmp_path / "flows" / "book.yaml", base_dir=tmp_path, store=store)
+    assert reopened.initial_flow["source"]["path"] == "leads.csv"
+
+
+def _setting(flow: Any, dotted: str) -> str:
+    value = flow
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return str(value)
 
 
 def test_a_destructive_test_needs_a_confirmation(app: Any, tmp_path: Path) -> None:

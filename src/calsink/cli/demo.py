@@ -111,10 +111,11 @@ def demo(
         clean = all(step.report.exit_code == 0 for step in steps)
         if not as_json:
             delivered = sum(step.report.summary.delivered for step in steps)
+            examples = directory / "examples"
             out.print(
-                f"\n{len(steps)} flows, {delivered} records delivered. Ledger, responses and "
-                f"dead letters are in {directory}/ (try `cd {directory} && calsink status "
-                "examples/create-booking.yaml`)."
+                f"\n{len(steps)} flows, {delivered} records delivered. The flows ran from "
+                f"{examples}/, and their ledger, responses and dead letters are beside them "
+                f"(try `calsink status {examples / 'create-booking.yaml'}`)."
             )
         if running is not None and keep_running:
             out.print(

@@ -75,6 +75,10 @@ def sandbox(
         raise click.BadParameter(str(exc), param_hint="--faults") from exc
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the state file {state_path}: {exc.strerror or exc}"
+        ) from exc
     try:
         sock = bind(host, port)
     except OSError as exc:

@@ -133,6 +133,7 @@ def starter_flow(endpoint: Endpoint, data_path: str) -> str:
         f"# Sends {endpoint.method} {endpoint.path} (cal-api-version: {version}).",
         "# Check it with `calsink validate FILE`; see the requests with `calsink preview FILE`.",
         f"# Fields and an example record: `calsink templates {endpoint.name}`.",
+        "# Relative paths are relative to this file's directory.",
         "version: 1",
         f"name: {endpoint.name}            # the ledger keys state by this name",
         "",
@@ -220,7 +221,7 @@ def init(template: str, output: str | None, force: bool) -> None:
         fail(f"{flow_path} exists; pass --force to overwrite it")
     data_path = flow_path.with_name(f"{flow_path.stem}-records.jsonl")
     flow_path.parent.mkdir(parents=True, exist_ok=True)
-    flow_path.write_text(starter_flow(endpoint, str(data_path)), encoding="utf-8")
+    flow_path.write_text(starter_flow(endpoint, data_path.name), encoding="utf-8")
     click.echo(f"wrote {flow_path}")
     if not data_path.exists():
         data_path.write_bytes(orjson.dumps(endpoint.example) + b"\n")

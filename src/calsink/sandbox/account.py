@@ -78,13 +78,16 @@ def create_schedule(call: Call, env: Env) -> Reply:
         is_default=data["isDefault"],
         overrides=overrides or [],
     )
+    changed: list[Any] = [record]
     if record.is_default:
         for other in store.schedules.values():
             if other.owner_id == user.id:
                 other.is_default = False
+                changed.append(other)
         user.default_schedule_id = record.id
+        changed.append(user)
     store.schedules[record.id] = record
-    store.touch()
+    store.touch(*changed)
     return success(output.schedule(record), 201)
 
 
@@ -155,7 +158,7 @@ def create_ooo(call: Call, env: Env) -> Reply:
         created_at=call.now,
     )
     store.ooo[record.id] = record
-    store.touch()
+    store.touch(record)
     env.emit("OOO_CREATED", user.id, lambda: output.ooo_webhook_payload(store, record))
     return success(output.ooo(record), 201)
 

@@ -82,14 +82,17 @@ class SandboxApp:
         self.persister = (
             persistence.Persister(store, config.state_path) if config.state_path else None
         )
+        if self.persister is not None:
+            self.persister.open()
 
     def replace_store(self, store: Store) -> None:
+        if self.persister is not None:
+            self.persister.replace(store)
+        else:
+            store.touch()
         self.store = store
         self.dispatcher.store = store
         self.env.store = store
-        if self.persister is not None:
-            self.persister.store = store
-        store.touch()
 
     # ASGI ------------------------------------------------------------------------------------
 
@@ -114,8 +117,6 @@ class SandboxApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.persister is not None:
-                    self.persister.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.close()
@@ -126,6 +127,11 @@ class SandboxApp:
         await self.dispatcher.close()
         if self.persister is not None:
             await self.persister.close()
+
+    async def _durable(self) -> None:
+        """With a state file, nothing is answered before the changes made so far are on disk."""
+        if self.persister is not None:
+            await self.persister.durable()
 
     # API -------------------------------------------------------------------------------------
 
@@ -146,6 +152,7 @@ class SandboxApp:
             )
         except _Dropped:
             return
+        await self._durable()
         headers.append((b"x-request-id", request_id.encode()))
         action = decision.action if decision else None
         if action is not None and action.kind in _SPOILERS:
@@ -273,6 +280,7 @@ class SandboxApp:
             status, data = self._admin_route(method, path, parsed)
         except (ValueError, FaultSpecError) as exc:
             status, data = 400, {"error": str(exc)}
+        await self._durable()
         await _send(send, status, orjson.dumps(data), [])
 
     def _admin_route(self, method: str, path: str, body: Any) -> tuple[int, Any]:

@@ -347,7 +347,7 @@ def _take_seat(
             raise bad_request("Already signed up for this booking.")
         joinable.attendees.append(attendee)
         joinable.updated_at = call.now
-        env.store.touch()
+        env.store.touch(joinable)
         record = joinable
     else:
         record = _new_booking(env, event_type, start, length, data, call.now, status)
@@ -436,7 +436,7 @@ def _cancel_one(call: Call, env: Env, record: Booking, reason: str | None) -> No
     if call.user is not None:
         record.cancelled_by_email = call.user.email
     record.updated_at = call.now
-    env.store.touch()
+    env.store.touch(record)
     _emit_booking(env, "BOOKING_CANCELLED", record)
 
 
@@ -484,7 +484,7 @@ def _cancel_seat(call: Call, env: Env, record: Booking, seat_uid: str) -> Reply:
         raise bad_request(f"Seat with uid={seat_uid} was not found in booking {record.uid}.")
     record.attendees = remaining
     record.updated_at = call.now
-    env.store.touch()
+    env.store.touch(record)
     if not remaining:
         _cancel_one(call, env, record, None)
     else:
@@ -543,6 +543,7 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     old.rescheduled_by_email = data.get("rescheduledBy")
     old.updated_at = call.now
     store.add_booking(new)
+    store.touch(old)
     _emit_booking(
         env,
         "BOOKING_RESCHEDULED",
@@ -632,7 +633,7 @@ def _move_seat(
             seated=True,
         )
         env.store.add_booking(target)
-    env.store.touch()
+    env.store.touch(old, target)
     _emit_booking(env, "BOOKING_RESCHEDULED", target, seatUid=seat_uid)
     return success(output.created_seat(env.store, target, seat_uid), 201)
 
@@ -653,7 +654,7 @@ def confirm_booking(call: Call, env: Env) -> Reply:
         raise bad_request(f"Booking with uid={record.uid} is {record.status}, not pending.")
     record.status = "accepted"
     record.updated_at = call.now
-    env.store.touch()
+    env.store.touch(record)
     _emit_booking(env, "BOOKING_CREATED", record)
     return success(output.booking(env.store, record, version=call.version or ""))
 
@@ -667,7 +668,7 @@ def decline_booking(call: Call, env: Env) -> Reply:
         raise bad_request(f"Booking with uid={record.uid} is {record.status}, not pending.")
     record.status = "rejected"
     record.updated_at = call.now
-    env.store.touch()
+    env.store.touch(record)
     _emit_booking(env, "BOOKING_REJECTED", record, rejectionReason=v.clean.get("reason"))
     return success(output.booking(env.store, record, version=call.version or ""))
 

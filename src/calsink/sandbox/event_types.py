@@ -189,7 +189,7 @@ def create_event_type(call: Call, env: Env) -> Reply:
         raise bad_request("User already has an event type with this slug.")
     record = EventType(env.store.next_id("event_type"), user.id, data)
     env.store.event_types[record.id] = record
-    env.store.touch()
+    env.store.touch(record)
     return success(output.event_type(env.store, record), 201)
 
 
@@ -218,7 +218,7 @@ def update_event_type(call: Call, env: Env) -> Reply:
     if options and merged["lengthInMinutes"] not in options:
         raise bad_request("lengthInMinutesOptions must include lengthInMinutes.")
     record.spec = merged
-    env.store.touch()
+    env.store.touch(record)
     return success(output.event_type(env.store, record))
 
 
@@ -231,7 +231,7 @@ def delete_event_type(call: Call, env: Env) -> Reply:
     if record.owner_id != user.id:
         raise ApiError(403, f"User with ID={user.id} does not own event type with ID={raw}")
     del env.store.event_types[record.id]
-    env.store.touch()
+    env.store.touch(record)
     return success(output.deleted_event_type(record))
 
 

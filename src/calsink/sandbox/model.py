@@ -150,6 +150,17 @@ class OutOfOffice:
 
 _DATETIME_FIELDS = {"start", "end", "created_at", "updated_at"}
 
+# The store's collections: the record type each holds and the field that keys it.
+COLLECTIONS: dict[str, tuple[type[Any], str]] = {
+    "users": (User, "id"),
+    "schedules": (Schedule, "id"),
+    "event_types": (EventType, "id"),
+    "bookings": (Booking, "uid"),
+    "webhooks": (Webhook, "id"),
+    "ooo": (OutOfOffice, "id"),
+}
+_COLLECTION_OF = {cls: (name, key) for name, (cls, key) in COLLECTIONS.items()}
+
 
 def _dump(record: Any) -> dict[str, Any]:
     data = asdict(record)
@@ -178,18 +189,46 @@ class Store:
         self.counters: dict[str, int] = defaultdict(int)
         self._by_host_day: dict[tuple[int, int], list[Booking]] = defaultdict(list)
         self.version = 0
+        self._changed: dict[tuple[str, Any], None] = {}
+        self._changed_all = False
 
     def next_id(self, kind: str) -> int:
         self.counters[kind] += 1
         return self.counters[kind]
 
-    def touch(self) -> None:
+    def touch(self, *records: Any) -> None:
+        """Note a change to ``records`` (added, changed or removed); with none, to anything."""
         self.version += 1
+        if not records:
+            self._changed_all = True
+        for record in records:
+            name, key = _COLLECTION_OF[type(record)]
+            self._changed[(name, getattr(record, key))] = None
+
+    def take_changes(self) -> dict[str, Any]:
+        """What changed since the last call: the records as they are now (the objects
+        themselves: serialize before the next change), the keys of those removed and the id
+        counters, or the whole state when a change named no record."""
+        if self._changed_all:
+            entry: dict[str, Any] = {"full": self.to_json()}
+        else:
+            put: dict[str, list[Any]] = defaultdict(list)
+            gone: dict[str, list[Any]] = defaultdict(list)
+            for name, key in self._changed:
+                record = getattr(self, name).get(key)
+                if record is None:
+                    gone[name].append(key)
+                else:
+                    put[name].append(record)
+            entry = {"counters": dict(self.counters), "put": put, "gone": gone}
+        self._changed.clear()
+        self._changed_all = False
+        return entry
 
     def add_booking(self, booking: Booking) -> None:
         self.bookings[booking.uid] = booking
         self._index(booking)
-        self.touch()
+        self.touch(booking)
 
     def _index(self, booking: Booking) -> None:
         first = booking.busy_from().toordinal()

@@ -86,7 +86,7 @@ def create_webhook(call: Call, env: Env) -> Reply:
         secret=data.get("secret"),
     )
     env.store.webhooks[record.id] = record
-    env.store.touch()
+    env.store.touch(record)
     return success(output.webhook(record), 201)
 
 
@@ -118,14 +118,14 @@ def update_webhook(call: Call, env: Env) -> Reply:
         record.payload_template = data["payloadTemplate"]
     if "secret" in data:
         record.secret = data["secret"]
-    env.store.touch()
+    env.store.touch(record)
     return success(output.webhook(record))
 
 
 def delete_webhook(call: Call, env: Env) -> Reply:
     record = _owned(call, env)
     del env.store.webhooks[record.id]
-    env.store.touch()
+    env.store.touch(record)
     return success(output.webhook(record))
 
 

@@ -57,11 +57,11 @@ class UiContext:
         context = cls(base_dir=base_dir, store=store, flow_path=flow_path)
         if flow_path is not None and flow_path.exists():
             try:
-                loaded = load_flow(flow_path, base_dir=base_dir)
+                loaded = load_flow(flow_path)
             except FlowError as exc:
                 context.initial_problems = list(exc.problems)
             else:
-                context.initial_flow = flow_to_draft(loaded.flow)
+                context.initial_flow = flow_to_draft(loaded.paths_from(base_dir))
         elif flow_path is not None:
             context.initial_flow = starter_flow(_flow_name(flow_path))
         return context
@@ -158,7 +158,8 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         path = _resolve(context.base_dir, raw_path)
         try:
             loaded = load_draft(body.get("flow"), base_dir=context.base_dir, path=path)
-            text = await run_in_threadpool(actions.save, loaded.flow, path)
+            saved = loaded.paths_from(path.resolve().parent)
+            text = await run_in_threadpool(actions.save, saved, path)
         except DraftError as exc:
             return _problems(exc.problems)
         except OSError as exc:
@@ -174,7 +175,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems(["press Done to save the flow before activating it"])
         path = _resolve(context.base_dir, raw_path)
         try:
-            loaded = await run_in_threadpool(load_flow, path, base_dir=context.base_dir)
+            loaded = await run_in_threadpool(load_flow, path)
         except FlowError as exc:
             return _problems(exc.problems)
         if actions.is_destructive(loaded) and body.get("confirmed") is not True:
