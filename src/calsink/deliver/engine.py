@@ -604,7 +604,7 @@ class Engine:
 
     async def _settled_by_look_up(self, request: Request, attempts: int, mark: str | None) -> bool:
         """Look the resource up; True when that settled the record (found, or cannot tell)."""
-        result = await look_up(request, self.settings.flow, self._get)
+        result = await look_up(request, self._get)
         if result.exists:
             self._emit_found(request, result.found, attempts)
             self._finish(
@@ -623,9 +623,9 @@ class Engine:
                 attempts=attempts,
                 mark=mark,
                 unsure=True,
-                reason="an earlier attempt may have created it, and Cal.com could not be asked "
-                "whether it exists; not sent again to avoid a duplicate (the next run looks "
-                "it up first)",
+                reason="could not tell whether an earlier attempt created it: "
+                f"{result.doubt or 'Cal.com could not be asked'}; not sent again, to avoid a "
+                "duplicate — check Cal.com and retry (the next run looks it up first)",
             )
             return True
         return False
