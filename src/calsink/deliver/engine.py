@@ -527,6 +527,22 @@ class Engine:
                 ids = identifiers(_data(response)) if response.ok else {}
                 self._emit(request, response, attempts, ids)
                 verdict = classify_status(response.status)
+                if verdict is Verdict.DELIVERED and not _readable(response, action):
+                    unreadable = (
+                        f"{response.status} without Cal.com's answer: {response.error_message()}"
+                    )
+                    if not _may_resend(request.method, action):
+                        self._finish(
+                            request,
+                            Outcome.FAILED,
+                            attempts=attempts,
+                            response=response,
+                            reason=f"{unreadable}; it may have taken effect: check Cal.com",
+                            mark=mark,
+                            unsure=True,
+                        )
+                        return
+                    verdict, unsure, last_error = Verdict.RETRY, True, unreadable
                 if verdict is Verdict.DELIVERED:
                     self._finish(
                         request,
@@ -576,7 +592,7 @@ class Engine:
                     return
                 else:
                     unsure = unsure or may_have_taken_effect(response.status)
-                    last_error = f"{response.status}: {response.error_message()}"
+                    last_error = last_error or f"{response.status}: {response.error_message()}"
             finally:
                 if task in self._busy:
                     self._busy.discard(task)
@@ -903,6 +919,21 @@ def _body_for_sinks(response: Response) -> Any:
             "begins": response.body[:2000].decode("utf-8", "replace"),
         }
     return response.body.decode("utf-8", "replace")
+
+
+def _readable(response: Response, action: Action) -> bool:
+    """Whether a 2xx is Cal.com's answer: its envelope, or no content for a change."""
+    parsed = response.parsed
+    if isinstance(parsed, dict) and parsed.get("status") == "success" and "data" in parsed:
+        return True
+    return response.status == 204 and action.creates is None and not response.body
+
+
+def _may_resend(method: str, action: Action) -> bool:
+    """Whether a request whose success could not be read may be sent again: a create is
+    looked up first, a change Cal.com already made is recognised in its refusal, and the
+    other methods but POST are idempotent."""
+    return action.creates is not None or action.change is not None or method.upper() != "POST"
 
 
 def _data(response: Response) -> Any:
