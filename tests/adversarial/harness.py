@@ -171,3 +171,8 @@ def all_text(folder: Path, *, skip: Path | None = None) -> str:
         if path.is_file() and path.name not in INPUTS:
             parts.append(path.read_bytes().decode("utf-8", "replace"))
     return "\n".join(parts)
+
+
+def enveloped(body: Any) -> bool:
+    """Whether a responses-file body is Cal.com's success envelope ({status, data})."""
+    return isinstance(body, dict) and body.get("status") == "success" and "data" in body

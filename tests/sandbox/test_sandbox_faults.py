@@ -104,6 +104,14 @@ def test_malformed_truncated_and_huge_bodies(sandbox: SandboxHandle) -> None:
     assert [r["fault"] for r in sandbox.requests()] == ["malformed", "truncated", "huge"]
 
 
+def test_an_empty_answer_keeps_the_status_and_the_change(sandbox: SandboxHandle) -> None:
+    sandbox.set_faults({"spec": "empty@1#1:POST /v2/bookings"})
+    response = sandbox.call("POST", "/v2/bookings", BOOKING)
+    assert (response.status, response.body) == (201, b"")
+    assert len(sandbox.state()["bookings"]) == 1
+    assert sandbox.requests()[-1]["fault"] == "empty"
+
+
 def test_latency_and_timeout(sandbox: SandboxHandle) -> None:
     sandbox.set_faults({"spec": "latency=300ms@1#1"})
     started = time.monotonic()

@@ -51,6 +51,9 @@ ABORT_FORBIDDEN = "permission denied on every request"
 ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 FORBIDDEN_STREAK = 3
+# A create that timed out is looked up at these multiples of timeout_s after the timeout;
+# not found by the last, it ends unsure. It is never sent again in the run.
+SETTLE_STEPS = (1.0, 2.0, 4.0)
 # New records are marked in flight in chunks of up to this many, ahead of their sending.
 MARK_CHUNK = 256
 
@@ -493,6 +496,7 @@ class Engine:
         throttled = 0
         last: Response | None = None
         last_error: str | None = None
+        landing = False  # the last attempt timed out: Cal.com may still be making it
         while True:
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
@@ -518,15 +522,32 @@ class Engine:
                 if not self._gate_open:
                     await self._answered(None)
                 unsure = unsure or exc.maybe_sent
+                landing = exc.kind == "timeout" and exc.maybe_sent
                 last_error, last = f"no answer ({exc.detail})", None
             else:
                 wait = self.limiter.observe(response.status, response.headers)
                 if not self._gate_open or response.status == 401:
                     await self._answered(response.status)
-                last, last_error = response, None
+                last, last_error, landing = response, None, False
                 ids = identifiers(_data(response)) if response.ok else {}
                 self._emit(request, response, attempts, ids)
                 verdict = classify_status(response.status)
+                if verdict is Verdict.DELIVERED and not _readable(response, action):
+                    unreadable = (
+                        f"{response.status} without Cal.com's answer: {response.error_message()}"
+                    )
+                    if not _may_resend(request.method, action):
+                        self._finish(
+                            request,
+                            Outcome.FAILED,
+                            attempts=attempts,
+                            response=response,
+                            reason=f"{unreadable}; it may have taken effect: check Cal.com",
+                            mark=mark,
+                            unsure=True,
+                        )
+                        return
+                    verdict, unsure, last_error = Verdict.RETRY, True, unreadable
                 if verdict is Verdict.DELIVERED:
                     self._finish(
                         request,
@@ -576,7 +597,7 @@ class Engine:
                     return
                 else:
                     unsure = unsure or may_have_taken_effect(response.status)
-                    last_error = f"{response.status}: {response.error_message()}"
+                    last_error = last_error or f"{response.status}: {response.error_message()}"
             finally:
                 if task in self._busy:
                     self._busy.discard(task)
@@ -594,6 +615,9 @@ class Engine:
                 return
             if self._stopping:
                 raise _Stop
+            if landing and action.creates is not None:
+                await self._settle_after_timeout(request, attempts, mark)
+                return
             await self._pause(self.settings.backoff.delay(tries))
             if (
                 unsure
@@ -602,9 +626,37 @@ class Engine:
             ):
                 return
 
+    async def _settle_after_timeout(
+        self, request: Request, attempts: int, mark: str | None
+    ) -> None:
+        """Settle a create whose answer did not come within timeout_s without sending it
+        again: Cal.com may still be making it. It is looked up at each step of the settle
+        window; found, it is delivered; never found, it ends unsure (the next run looks it
+        up before sending)."""
+        timeout_s = self.settings.timeout_s
+        waited = 0.0
+        for step in SETTLE_STEPS:
+            await self._pause(step * timeout_s - waited)
+            waited = step * timeout_s
+            if self._stopping:
+                raise _Stop
+            if await self._settled_by_look_up(request, attempts, mark):
+                return
+        self._finish(
+            request,
+            Outcome.DEAD,
+            attempts=attempts,
+            mark=mark,
+            unsure=True,
+            reason=f"could not tell whether it exists: sent, no answer within timeout_s "
+            f"({timeout_s:g} s), and not found in Cal.com {waited:g} s later; it may still be "
+            "made, so it was not sent again — check Cal.com and retry later (a run looks it "
+            "up before sending it)",
+        )
+
     async def _settled_by_look_up(self, request: Request, attempts: int, mark: str | None) -> bool:
         """Look the resource up; True when that settled the record (found, or cannot tell)."""
-        result = await look_up(request, self.settings.flow, self._get)
+        result = await look_up(request, self._get)
         if result.exists:
             self._emit_found(request, result.found, attempts)
             self._finish(
@@ -623,9 +675,9 @@ class Engine:
                 attempts=attempts,
                 mark=mark,
                 unsure=True,
-                reason="an earlier attempt may have created it, and Cal.com could not be asked "
-                "whether it exists; not sent again to avoid a duplicate (the next run looks "
-                "it up first)",
+                reason="could not tell whether an earlier attempt created it: "
+                f"{result.doubt or 'Cal.com could not be asked'}; not sent again, to avoid a "
+                "duplicate — check Cal.com and retry (the next run looks it up first)",
             )
             return True
         return False
@@ -903,6 +955,21 @@ def _body_for_sinks(response: Response) -> Any:
             "begins": response.body[:2000].decode("utf-8", "replace"),
         }
     return response.body.decode("utf-8", "replace")
+
+
+def _readable(response: Response, action: Action) -> bool:
+    """Whether a 2xx is Cal.com's answer: its envelope, or no content for a change."""
+    parsed = response.parsed
+    if isinstance(parsed, dict) and parsed.get("status") == "success" and "data" in parsed:
+        return True
+    return response.status == 204 and action.creates is None and not response.body
+
+
+def _may_resend(method: str, action: Action) -> bool:
+    """Whether a request whose success could not be read may be sent again: a create is
+    looked up first, a change Cal.com already made is recognised in its refusal, and the
+    other methods but POST are idempotent."""
+    return action.creates is not None or action.change is not None or method.upper() != "POST"
 
 
 def _data(response: Response) -> Any:

@@ -2,10 +2,13 @@
 
 POST /v2/bookings (and the other creates) are not idempotent. When such a request may
 have reached Cal.com without an answer coming back, the engine asks here whether the
-resource exists before sending again: bookings by attendee, start and event type (and
-the ``metadata.calsink_key`` fingerprint calsink writes into each booking), event types
-by slug, webhooks by subscriber URL, schedules by name, out-of-office entries by their
-day range.
+resource exists before sending again. A look-up matches on everything that identifies
+the record: a booking by the ``metadata.calsink_key`` fingerprint calsink writes into it
+(by attendee, start and event type only when it carries none), an event type by slug,
+title and length, a schedule by name, time zone, availability and overrides, a webhook
+by subscriber URL and triggers, an out-of-office entry by its day range, reason, notes
+and redirect. When more than one resource matches, or one lacks a field to compare, the
+look-up cannot tell, and says why.
 """
 
 from __future__ import annotations
@@ -151,10 +154,12 @@ Get = Callable[[str, dict[str, str]], Awaitable[Response | None]]
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
-    """``found`` is the resource when it exists; ``known`` is False when Cal.com could not tell."""
+    """``found`` is the resource when it exists; ``known`` is False when the look-up could
+    not tell (``doubt`` says why when Cal.com answered)."""
 
     known: bool
     found: Any = None
+    doubt: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -162,11 +167,13 @@ class LookupResult:
 
 
 UNKNOWN = LookupResult(known=False)
+UNSEARCHABLE = LookupResult(known=False, doubt="the record gives nothing to look it up by")
 ABSENT = LookupResult(known=True)
 
 
-async def look_up(request: Request, flow: str, get: Get) -> LookupResult:
-    """Ask Cal.com whether the resource ``request`` creates already exists."""
+async def look_up(request: Request, get: Get) -> LookupResult:
+    """Ask Cal.com whether the resource ``request`` creates already exists (a booking
+    create is matched by the fingerprint `stamp` put in it)."""
     creates = action_of(request.method, request.url).creates
     payload = request.payload if isinstance(request.payload, dict) else None
     if creates is None or payload is None:
@@ -178,19 +185,16 @@ async def look_up(request: Request, flow: str, get: Get) -> LookupResult:
     if version:
         headers["cal-api-version"] = version
     if creates == "booking":
-        return await _look_up_booking(origin, payload, fingerprint(flow, request.key), headers, get)
+        return await _look_up_booking(origin, payload, headers, get)
     if creates == "event-type":
-        return await _find(get, f"{origin}/v2/event-types", headers, "slug", payload.get("slug"))
+        wanted = _fields(payload, "slug", "title", "lengthInMinutes")
+        return await _find(get, f"{origin}/v2/event-types", headers, wanted, "event types")
     if creates == "schedule":
-        return await _find(get, f"{origin}/v2/schedules", headers, "name", payload.get("name"))
+        wanted = _fields(payload, "name", "timeZone", "availability", "overrides")
+        return await _find(get, f"{origin}/v2/schedules", headers, wanted, "schedules")
     if creates == "webhook":
-        return await _find(
-            get,
-            f"{origin}/v2/webhooks?take=250",
-            headers,
-            "subscriberUrl",
-            payload.get("subscriberUrl"),
-        )
+        wanted = _fields(payload, "subscriberUrl", "triggers")
+        return await _find(get, f"{origin}/v2/webhooks?take=250", headers, wanted, "webhooks")
     return await _look_up_ooo(origin, payload, headers, get)
 
 
@@ -202,18 +206,89 @@ async def _list(get: Get, url: str, headers: dict[str, str]) -> list[Any] | None
     return data if isinstance(data, list) else None
 
 
+# The fields that identify a resource, as compared: a list of time ranges is a set (Cal.com
+# groups and orders them its own way), and so is a list of triggers.
+_MISSING = object()
+
+
+def _ranges(value: Any, when: str) -> Any:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return value
+    return frozenset(
+        (str(moment), str(v.get("startTime")), str(v.get("endTime")))
+        for v in value
+        for moment in (v.get(when) if isinstance(v.get(when), list) else [v.get(when)])
+    )
+
+
+def _compared(field: str, value: Any) -> Any:
+    if field == "availability":
+        return _ranges(value, "days")
+    if field == "overrides":
+        return _ranges(value, "date")
+    if field == "triggers" and isinstance(value, list):
+        return frozenset(map(str, value))
+    if field in ("start", "end"):
+        return _day(value)
+    return value
+
+
+def _fields(payload: dict[str, Any], primary: str, *others: str) -> dict[str, Any] | None:
+    """The identifying fields ``payload`` gives, as compared; None without the first one."""
+    wanted = {
+        name: _compared(name, payload[name])
+        for name in (primary, *others)
+        if payload.get(name) is not None
+    }
+    return wanted if wanted.get(primary) is not None else None
+
+
+def _verdict(item: dict[str, Any], wanted: dict[str, Any]) -> bool | None:
+    """True when ``item`` has every wanted field equal, False when one differs, None when
+    the fields it has are equal but it lacks one (it cannot be compared)."""
+    lacking = False
+    for name, value in wanted.items():
+        have = item.get(name, _MISSING)
+        if have is _MISSING:
+            lacking = True
+        elif _compared(name, have) != value:
+            return False
+    return None if lacking else True
+
+
+def _one_of(items: list[Any], wanted: dict[str, Any], what: str) -> LookupResult:
+    """The one resource among ``items`` that matches ``wanted``; a doubt when it cannot tell."""
+    matches: list[dict[str, Any]] = []
+    uncertain = 0
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        verdict = _verdict(item, wanted)
+        if verdict:
+            matches.append(item)
+        elif verdict is None:
+            uncertain += 1
+    if len(matches) == 1:
+        return LookupResult(known=True, found=matches[0])
+    if len(matches) > 1:
+        return LookupResult(known=False, doubt=f"{len(matches)} {what} in Cal.com match it")
+    if uncertain:
+        return LookupResult(
+            known=False,
+            doubt=f"{uncertain} of the {what} in Cal.com lack a field to compare it with",
+        )
+    return ABSENT
+
+
 async def _find(
-    get: Get, url: str, headers: dict[str, str], field: str, wanted: Any
+    get: Get, url: str, headers: dict[str, str], wanted: dict[str, Any] | None, what: str
 ) -> LookupResult:
     if wanted is None:
-        return UNKNOWN
+        return UNSEARCHABLE
     items = await _list(get, url, headers)
     if items is None:
         return UNKNOWN
-    for item in items:
-        if isinstance(item, dict) and item.get(field) == wanted:
-            return LookupResult(known=True, found=item)
-    return ABSENT
+    return _one_of(items, wanted, what)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -236,7 +311,7 @@ def _day(value: Any) -> str | None:
 
 
 async def _look_up_booking(
-    origin: str, payload: dict[str, Any], mark: str, headers: dict[str, str], get: Get
+    origin: str, payload: dict[str, Any], headers: dict[str, str], get: Get
 ) -> LookupResult:
     attendee = _dict(payload.get("attendee"))
     start = _instant(payload.get("start"))
@@ -250,6 +325,8 @@ async def _look_up_booking(
         query["attendeeName"] = attendee["name"]
     if isinstance(payload.get("eventTypeId"), int):
         query["eventTypeId"] = payload["eventTypeId"]
+    mark = _dict(payload.get("metadata")).get(FINGERPRINT_FIELD)
+    alike: list[Any] = []
     skip = 0
     for _ in range(20):
         items = await _list(
@@ -258,20 +335,21 @@ async def _look_up_booking(
         if items is None:
             return UNKNOWN
         for item in items:
-            if isinstance(item, dict) and _same_booking(item, payload, start, mark):
+            if not isinstance(item, dict):
+                continue
+            carried = _dict(item.get("metadata")).get(FINGERPRINT_FIELD)
+            if mark is not None and carried == mark:
                 return LookupResult(known=True, found=item)
+            if mark is None and carried is None and _same_booking(item, payload, start):
+                alike.append(item)
         if len(items) < 100:
-            return ABSENT
+            return _one_of(alike, {}, "bookings") if mark is None else ABSENT
         skip += 100
     return UNKNOWN
 
 
-def _same_booking(
-    item: dict[str, Any], payload: dict[str, Any], start: datetime, mark: str
-) -> bool:
-    metadata = _dict(item.get("metadata"))
-    if metadata.get(FINGERPRINT_FIELD) is not None:
-        return bool(metadata[FINGERPRINT_FIELD] == mark)
+def _same_booking(item: dict[str, Any], payload: dict[str, Any], start: datetime) -> bool:
+    """For a booking sent without a fingerprint: same start, same event type, still live."""
     if _instant(item.get("start")) != start:
         return False
     if item.get("status") in ("cancelled", "rejected"):
@@ -287,19 +365,12 @@ def _same_booking(
 async def _look_up_ooo(
     origin: str, payload: dict[str, Any], headers: dict[str, str], get: Get
 ) -> LookupResult:
-    start, end = _day(payload.get("start")), _day(payload.get("end"))
-    if start is None or end is None:
-        return UNKNOWN
-    items = await _list(get, f"{origin}/v2/me/ooo?take=250", headers)
-    if items is None:
-        return UNKNOWN
-    for item in items:
-        if isinstance(item, dict) and (_day(item.get("start")), _day(item.get("end"))) == (
-            start,
-            end,
-        ):
-            return LookupResult(known=True, found=item)
-    return ABSENT
+    wanted = _fields(payload, "start", "end", "reason", "notes", "toUserId")
+    if wanted is None or wanted.get("end") is None:
+        return UNSEARCHABLE
+    return await _find(
+        get, f"{origin}/v2/me/ooo?take=250", headers, wanted, "out-of-office entries"
+    )
 
 
 async def rescheduled_to(request: Request, get: Get) -> str | None:

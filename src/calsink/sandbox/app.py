@@ -40,7 +40,7 @@ ABORT_EXTENSION = "calsink.abort"
 THROTTLED = "CustomThrottlerGuard - Too many requests. Please try again later."
 INVALID_KEY = "ApiAuthStrategy - api key - Invalid API Key"
 HUGE_BODY_BYTES = 50 * 1024 * 1024
-_SPOILERS = ("drop-after", "drop-mid", "malformed", "truncated", "huge")
+_SPOILERS = ("drop-after", "drop-mid", "malformed", "truncated", "empty", "huge")
 MALFORMED_BODY = b"<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>"
 
 
@@ -408,6 +408,8 @@ def _spoil(kind: str, body: bytes) -> bytes:
         return MALFORMED_BODY
     if kind == "truncated":
         return body[: max(len(body) // 2, 1)]
+    if kind == "empty":
+        return b""
     padding = b"x" * HUGE_BODY_BYTES
     return body[:-1] + b',"padding":"' + padding + b'"}'
 

@@ -9,7 +9,7 @@ Compact form (``--faults``), comma-separated items, each ``KIND[=ARG][@RATE][#CO
     drop-before@0.1            close the connection; the request is not processed
     drop-after@0.1             process and commit, then close without a complete answer
     drop-mid@0.1               process and commit, send the headers and half the body, then reset
-    malformed@0.1  truncated@0.1  huge@0.01
+    malformed@0.1  truncated@0.1  empty@0.1  huge@0.01
     seed=7                     make the random choices repeatable
 
 RATE defaults to 1, COUNT to unlimited; SCOPE is ``[METHOD ]PATH`` where PATH may use
@@ -34,6 +34,7 @@ KINDS = (
     "drop-mid",
     "malformed",
     "truncated",
+    "empty",
     "huge",
 )
 DEFAULT_TIMEOUT_MS = 30_000
