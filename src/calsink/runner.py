@@ -42,6 +42,7 @@ from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
 from calsink.records import Position, Record, Rejection, Request, SourceItem
+from calsink.redact import redact_response_headers, redact_text, redact_url
 from calsink.render import encode_body
 from calsink.responses import ResponseSinks, WebhookSink, scrub
 
@@ -679,7 +680,7 @@ async def asend_test(
         except TransportError as exc:
             return TestResult(
                 request.method,
-                request.url,
+                redact_url(request.url, secrets),
                 request.headers,
                 scrub(shown, secrets),
                 str(request.position),
@@ -687,19 +688,19 @@ async def asend_test(
                 {},
                 None,
                 0.0,
-                error=str(exc),
+                error=redact_text(str(exc), secrets),
             )
     parsed = (
         response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
     )
     return TestResult(
         request.method,
-        request.url,
+        redact_url(request.url, secrets),
         request.headers,
         scrub(shown, secrets),
         str(request.position),
         response.status,
-        dict(response.headers),
+        redact_response_headers(response.headers.items(), secrets),
         scrub(parsed, secrets),
         response.elapsed_s,
     )
