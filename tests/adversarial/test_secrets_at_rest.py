@@ -113,7 +113,9 @@ def noted_leads(folder: Path, count: int) -> list[str]:
     """A CSV of ``count`` leads whose ``note`` holds the API key; returns the notes."""
     notes = [f"ref {index} {LIVE_KEY}" for index in range(count)]
     lines = ["name,email,start,note"]
-    lines += [f"{n},{e},{s},{note}" for (n, e, s), note in zip(lead_rows(count), notes, strict=True)]
+    lines += [
+        f"{n},{e},{s},{note}" for (n, e, s), note in zip(lead_rows(count), notes, strict=True)
+    ]
     (folder / "leads.csv").write_text("\n".join(lines) + "\n")
     return notes
 
@@ -183,7 +185,8 @@ def test_an_error_that_echoes_the_authorization_header_is_not_kept_or_shown(
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 1, result.stdout + result.stderr
     shown = json.loads(run("test", "flow.yaml", "--json", cwd=tmp_path).stdout)
-    assert shown["status"] == 400 and "x-echo-authorization" in {h.lower() for h in shown["headers"]}
+    echoed = {name.lower() for name in shown["headers"]}
+    assert shown["status"] == 400 and "x-echo-authorization" in echoed, shown
 
 
 MANUAL_NOTE_URL = """\
