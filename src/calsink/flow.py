@@ -113,6 +113,13 @@ class DestinationSettings(_Settings):
         default=None, description="Overrides the template's cal-api-version."
     )
     manual: ManualSettings | None = None
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Origins (https://host[:port]) besides base_url that a manual URL may name; "
+            "the API key is sent to them."
+        ),
+    )
     exclude: list[str] = Field(
         default_factory=list, description="Attributes left out of the body (dotted paths)."
     )
@@ -141,6 +148,16 @@ class DestinationSettings(_Settings):
         if not re.match(r"^https?://[^/?#]+(/[^?#]*)?$", value):
             raise ValueError("expected an http(s) URL such as https://api.cal.com")
         return value.rstrip("/")
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.match(r"^https?://[^/?#@]+/?$", value):
+                raise ValueError(
+                    f"expected origins such as https://hooks.example.com, found {value!r}"
+                )
+        return [value.rstrip("/") for value in values]
 
 
 class DeliverySettings(_Settings):

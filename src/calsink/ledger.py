@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import queue
 import sqlite3
@@ -45,6 +46,7 @@ import orjson
 
 from calsink import journal
 from calsink.flow import FlowReference
+from calsink.redact import redact_text
 
 # A rowid table (rows in the order they are folded in, key order within a fold); the
 # unique (flow, key) index finds a record. key_values is stored only where it differs
@@ -160,10 +162,18 @@ def _plain(value: Any) -> str:
 
 
 class Ledger:
-    """The SQLite ledger at ``path`` (created with its folder when missing)."""
+    """The SQLite ledger at ``path`` (created with its folder when missing).
 
-    def __init__(self, path: str | Path) -> None:
+    ``secrets`` (the API key, webhook secrets) are never stored: a record key that holds
+    one is kept as its digest (`stored_key`), and errors and records are screened.
+    """
+
+    def __init__(self, path: str | Path, *, secrets: Sequence[str] = ()) -> None:
+        from calsink.responses import SecretScreen  # responses → deliver → ledger
+
         self.path = Path(path)
+        self.__secrets = tuple(secret for secret in secrets if secret)
+        self.__screen = SecretScreen(self.__secrets)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._guard = threading.RLock()
         self._db = _connect(self.path)
@@ -174,6 +184,18 @@ class Ledger:
     def close(self) -> None:
         with self._guard:
             self._db.close()
+
+    def stored_key(self, key: str) -> str:
+        """``key`` as the ledger keeps it: its digest when it holds a secret."""
+        if any(secret in key for secret in self.__secrets):
+            return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return key
+
+    def screened_error(self, error: str | None) -> str | None:
+        return None if error is None else redact_text(error, self.__secrets)
+
+    def screened_json(self, value: Any) -> str | None:
+        return None if value is None else self.__screen.dumps(value).decode()
 
     def __enter__(self) -> Ledger:
         return self
@@ -227,7 +249,7 @@ class Ledger:
                 "SELECT flow, key, state, attempts, status, error, identifier, fingerprint, "
                 "unsure, position, record, first_at, updated_at FROM records "
                 "WHERE flow = ? AND key = ?",
-                (flow, key),
+                (flow, self.stored_key(key)),
             ).fetchone()
         return _entry(row) if row else None
 
@@ -487,10 +509,11 @@ class LedgerWriter:
             self.fold_error = None
 
     def _mark_row(self, mark: Mark, now: float) -> tuple[Any, ...]:
-        key_values = self._key_values[mark.key] = stored_key_values(mark.key)
+        key = self.ledger.stored_key(mark.key)
+        key_values = self._key_values[mark.key] = stored_key_values(key)
         return (
             self.flow,
-            mark.key,
+            key,
             mark.attempts,
             mark.fingerprint,
             mark.position,
@@ -526,7 +549,8 @@ class LedgerWriter:
         """
         for key in keys:
             self._key_values.pop(key, None)
-        await self._submit(journal.RETRACT, [(self.flow, key) for key in keys], urgent=True)
+        stored = [(self.flow, self.ledger.stored_key(key)) for key in keys]
+        await self._submit(journal.RETRACT, stored, urgent=True)
 
     async def record_outcome(
         self,
@@ -580,19 +604,22 @@ class LedgerWriter:
         Unless ``urgent``, the outcomes queued during one turn of the event loop share
         their future (and their transaction)."""
         now = time.time()
+        ledger = self.ledger
         row = (
             self.flow,
-            key,
+            ledger.stored_key(key),
             state,
             attempts,
             status,
-            error,
+            ledger.screened_error(error),
             identifier,
             fingerprint,
             1 if unsure else 0,
             position,
-            orjson.dumps(record).decode() if record is not None else None,
-            self._key_values.pop(key) if key in self._key_values else stored_key_values(key),
+            ledger.screened_json(record),
+            self._key_values.pop(key)
+            if key in self._key_values
+            else stored_key_values(ledger.stored_key(key)),
             orjson.dumps(ids).decode() if ids else None,
             self.run_id,
             now,

@@ -10,6 +10,9 @@ signature gets 401 and is not written. Started without a secret, it accepts only
 Each accepted delivery becomes one JSON line:
 ``{"received_at", "path", "trigger", "signature_valid", "webhook_version", "body"}``
 where ``body`` is the parsed JSON (or the raw text of a non-JSON payload template).
+
+A body over ``MAX_BODY`` gets 413 and a request line or header over aiohttp's 8 KB
+line limit gets 431, both without reading the rest and without a traceback in the log.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import IO, Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
 SIGNATURE_HEADER = "X-Cal-Signature-256"
 NO_SECRET = "no-secret-provided"  # noqa: S105 (the literal Cal.com sends without a secret)
@@ -87,19 +91,74 @@ class EventWriter:
             self._file.close()
 
 
-def build_app(
+def _error(status: int, why: str) -> web.Response:
+    return web.json_response({"status": "error", "error": why}, status=status)
+
+
+async def _read_capped(request: web.BaseRequest) -> bytes | None:
+    """The body, or None when it is over MAX_BODY (told by Content-Length, or counted)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _QuietHandler(web.RequestHandler):
+    """Answers a request line or header that is too long with 431, not a logged traceback."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        too_long = isinstance(exc, LineTooLong) or (
+            isinstance(exc, BadHttpMessage) and "Too many headers" in str(exc)
+        )
+        if not too_long:
+            return super().handle_error(request, status, exc, message)
+        response = _error(431, "request headers too large: at most 8190 bytes a line")
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    """A low-level aiohttp server whose connections use `_QuietHandler`."""
+
+    def __init__(self, handler: Callable[[web.BaseRequest], Any], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._handler_options = kwargs
+
+    def __call__(self) -> web.RequestHandler:
+        return _QuietHandler(self, loop=asyncio.get_running_loop(), **self._handler_options)
+
+
+def build_handler(
     secret: str | None,
     writer: EventWriter,
     stats: ListenerStats,
     on_refused: Callable[[str, str], None] | None = None,
-) -> web.Application:
-    """The receiving app: POST to any path is a delivery; GET /health answers 200."""
+) -> Callable[[web.BaseRequest], Any]:
+    """The receiving handler: POST to any path is a delivery; GET /health answers 200."""
 
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+    async def handle(request: web.BaseRequest) -> web.Response:
+        if request.method == "GET" and request.path == "/health":
+            return web.json_response({"status": "ok"})
+        if request.method != "POST":
+            return _error(405, "deliveries are POSTed; GET /health tells whether it is up")
+        body = await _read_capped(request)
+        if body is None:
+            return _error(413, f"body over {MAX_BODY} bytes refused")
+        return receive(request, body)
 
-    async def receive(request: web.Request) -> web.Response:
-        body = await request.read()
+    def receive(request: web.BaseRequest, body: bytes) -> web.Response:
         accepted, why = verify(body, request.headers.get(SIGNATURE_HEADER), secret)
         if not accepted:
             stats.refused += 1
@@ -127,16 +186,15 @@ def build_app(
         stats.accepted += 1
         return web.json_response({"status": "success"})
 
-    app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_get("/health", health)
-    app.router.add_post("/{tail:.*}", receive)
-    return app
+    return handle
 
 
 class Listener:
     """A running listener inside the caller's event loop: ``url``, ``stats``, ``close()``."""
 
-    def __init__(self, runner: web.AppRunner, url: str, stats: ListenerStats, writer: EventWriter):
+    def __init__(
+        self, runner: web.ServerRunner, url: str, stats: ListenerStats, writer: EventWriter
+    ):
         self._runner = runner
         self.url = url
         self.stats = stats
@@ -159,8 +217,8 @@ async def start_listener(
     """Start receiving on ``host:port`` (0 picks a free port) and return at once."""
     stats = ListenerStats()
     writer = EventWriter(out, stream)
-    app = build_app(secret, writer, stats, on_refused)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    handler = build_handler(secret, writer, stats, on_refused)
+    runner = web.ServerRunner(_Server(handler, access_log=None), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

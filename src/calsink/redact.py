@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 REDACTED = "***"
 REDACTED_AUTHORIZATION = "Bearer <redacted>"
@@ -26,6 +27,8 @@ SENSITIVE_FIELDS = frozenset(
     }
 )
 _API_KEY = re.compile(r"\bcal_[A-Za-z0-9_-]{4,}")
+# In a URL a key may follow a percent-escape (``%20cal_…``), where ``\b`` does not hold.
+_API_KEY_IN_URL = re.compile(r"(?:\b|(?<=%[0-9A-Fa-f]{2}))cal_[A-Za-z0-9_-]{4,}")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 
 
@@ -75,3 +78,20 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _BEARER.sub(lambda m: f"{m.group(1)} <redacted>", text)
     return _API_KEY.sub("cal_…redacted", text)
+
+
+def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
+    """``url`` with the given secrets (as written or percent-encoded) and API keys hidden."""
+    hidden = [secret for secret in secrets if secret]
+    for secret in (*hidden, *(quote(secret, safe="") for secret in hidden)):
+        url = url.replace(secret, REDACTED)
+    return _API_KEY_IN_URL.sub("cal_…redacted", url)
+
+
+def redact_response_headers(
+    headers: Iterable[tuple[str, str]], secrets: Iterable[str] = ()
+) -> dict[str, str]:
+    """Response headers as shown: secret-bearing names hidden, secrets hidden in the rest
+    (a server may echo the Authorization it was sent)."""
+    hidden = [secret for secret in secrets if secret]
+    return {name: redact_text(value, hidden) for name, value in redact_headers(headers)}

@@ -154,6 +154,47 @@ def _check_origin(url: str, what: str) -> None:
         )
 
 
+CALCOM_ORIGIN = "https://api.cal.com"
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host:port`` of ``url`` (the port always written), or None."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def _rebased(url: str, base: str, allowed: Sequence[str]) -> str:
+    """An absolute manual URL, checked against the origins the flow names.
+
+    On ``base``'s origin or one of ``allowed``, it stays; on Cal.com's, it moves onto
+    ``base`` (so that ``--base-url`` covers it); anywhere else it is refused, because
+    the API key goes with every request.
+    """
+    fixed = url.split("{", 1)[0]
+    if "{" in url and not urlsplit(fixed).path.startswith("/"):
+        return url  # a macro in the host: `_manual_prefix` says why that is refused
+    _check_origin(fixed, "destination.manual.url")
+    origin = _origin(fixed)
+    if origin == _origin(base) or origin in {_origin(named) for named in allowed}:
+        return url
+    parts = urlsplit(fixed)
+    written = f"{parts.scheme}://{parts.netloc}"
+    if origin == _origin(CALCOM_ORIGIN):
+        return base + url.split("://", 1)[1][len(parts.netloc) :]
+    raise RenderConfigError(
+        f"destination.manual.url: {written} is not the origin of destination.base_url "
+        f"({base}), and calsink sends the API key with every request; give a path such as "
+        f"/v2/… (sent to base_url), or name the origin in destination.allowed_origins: "
+        f"['{written}']"
+    )
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -280,6 +321,8 @@ class Renderer:
             url = manual.url.strip()
             if url.startswith("/"):
                 url = base + url
+            else:
+                url = _rebased(url, base, destination.allowed_origins)
             self.url_parts = _parse_macros(url)
             self.prefix = self._manual_prefix(url)
             self.has_body = manual.method != "DELETE"

@@ -42,7 +42,9 @@ from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
 from calsink.records import Position, Record, Rejection, Request, SourceItem
+from calsink.redact import redact_response_headers, redact_text, redact_url
 from calsink.render import encode_body
+from calsink.resend import unscreened
 from calsink.responses import ResponseSinks, WebhookSink, scrub
 
 __all__ = [
@@ -98,6 +100,8 @@ class RunReport:
     # Why this run's writes are still only in its journal (the next run, status or
     # retry of the flow takes them into the ledger file); None once they are in it.
     ledger_pending: str | None = None
+    # Records retry did not send, each with why and what to do (see `unscreened`).
+    not_resent: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +124,7 @@ class RunReport:
             ),
             "ledger": str(self.ledger_path) if self.ledger_path else None,
             "ledger_pending": self.ledger_pending,
+            "not_resent": list(self.not_resent),
         }
 
 
@@ -404,7 +409,7 @@ async def arun_flow(
     if webhook_secret:
         secrets.append(webhook_secret)
     ledger_path = loaded.resolve(flow.ledger)
-    ledger = Ledger(ledger_path)
+    ledger = Ledger(ledger_path, secrets=secrets)
     try:
         with ledger.lock(flow.name):
             return await _run_locked(
@@ -679,7 +684,7 @@ async def asend_test(
         except TransportError as exc:
             return TestResult(
                 request.method,
-                request.url,
+                redact_url(request.url, secrets),
                 request.headers,
                 scrub(shown, secrets),
                 str(request.position),
@@ -687,19 +692,19 @@ async def asend_test(
                 {},
                 None,
                 0.0,
-                error=str(exc),
+                error=redact_text(str(exc), secrets),
             )
     parsed = (
         response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
     )
     return TestResult(
         request.method,
-        request.url,
+        redact_url(request.url, secrets),
         request.headers,
         scrub(shown, secrets),
         str(request.position),
         response.status,
-        dict(response.headers),
+        redact_response_headers(response.headers.items(), secrets),
         scrub(parsed, secrets),
         response.elapsed_s,
     )
@@ -772,8 +777,12 @@ async def aretry_flow(
     **options: Any,
 ) -> RunReport:
     """`retry_flow` inside a running event loop."""
-    items = retry_items(loaded, only)
-    return await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+    items, not_resent = unscreened(loaded, retry_items(loaded, only))
+    report = await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+    if not not_resent:
+        return report
+    exit_code = report.exit_code or 1
+    return dataclasses.replace(report, not_resent=tuple(not_resent), exit_code=exit_code)
 
 
 def retry_flow(

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from readside.helpers import KEY_ENV, calsink
+from support.rawhttp import exchange, status_of
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -242,3 +243,25 @@ def test_a_secret_env_that_is_not_set_is_refused() -> None:
     )
     assert result.returncode == 2
     assert f"${SECRET_ENV}, which is not set" in result.stderr
+
+
+def test_a_100_kb_header_gets_431_and_an_oversized_body_413_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "events.jsonl"
+    with listening("-o", str(out)) as listener:
+        origin = listener.url
+        host = origin.removeprefix("http://")
+        big_header = (
+            f"POST /hook HTTP/1.1\r\nHost: {host}\r\nX-Big: {'a' * 100_000}\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        answer = exchange(origin, big_header)
+        assert status_of(answer) == 431, answer[:300]
+        declared = f"POST /hook HTTP/1.1\r\nHost: {host}\r\nContent-Length: 800000000\r\n\r\n"
+        answer = exchange(origin, declared.encode(), (b" " * 65536 for _ in range(64)))
+        assert status_of(answer) == 413, answer[:300]
+        assert post(origin + "/", b"{}", "no-secret-provided") == 200  # still answering
+        code, stderr = listener.stop()
+    assert "Traceback" not in stderr, stderr
+    assert code == 0

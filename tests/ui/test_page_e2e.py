@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -90,36 +88,6 @@ def workdir(tmp_path: Path) -> Path:
     work.mkdir()
     (work / "leads.csv").write_text(LEADS, encoding="utf-8")
     return work
-
-
-@pytest.fixture
-def ui_server(workdir: Path, tmp_path: Path) -> Iterator[str]:
-    """`calsink ui` started as a user starts it; yields the URL it printed."""
-    env = {**os.environ, "CALSINK_CONFIG_DIR": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "calsink", "ui", "--port", "0"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
-        if match is None:
-            process.kill()
-            _, err = process.communicate(timeout=5)
-            pytest.fail(f"calsink ui printed {line!r} instead of its URL; stderr: {err}")
-        yield match.group(0)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def shot(page: Any, artifacts: Path, name: str) -> None:

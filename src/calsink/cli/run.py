@@ -158,6 +158,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
 
 
 def _finish(report: RunReport, as_json: bool, title: str) -> None:
+    for note in report.not_resent:
+        click.echo(note, err=True)
     if as_json:
         emit_json(report.to_json())
     else:

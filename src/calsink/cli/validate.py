@@ -8,8 +8,9 @@ is rejected with that reason, exactly as a run would reject it.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +125,7 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
 
 
-def preview_json(request: Request, flow: str) -> dict[str, Any]:
+def preview_json(request: Request, flow: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
     """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
 
     The request is stamped as the engine stamps it before sending (a create-booking body
@@ -133,7 +134,7 @@ def preview_json(request: Request, flow: str) -> dict[str, Any]:
     import orjson
 
     from calsink.deliver.reconcile import stamp
-    from calsink.redact import preview_headers, redact_payload
+    from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
 
     request = stamp(request, flow)
 
@@ -141,16 +142,23 @@ def preview_json(request: Request, flow: str) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "position": str(request.position),
         "method": request.method,
-        "url": request.url,
+        "url": redact_url(request.url, secrets),
         "headers": dict(preview_headers(request.headers)),
         "body": redact_payload(body),
         "warnings": list(request.warnings),
-        "key": request.key,
+        "key": redact_text(request.key, secrets),
         "template": request.template,
     }
     if len(request.positions) > 1:
         shown["positions"] = [str(p) for p in request.positions]
     return shown
+
+
+def _known_secrets(loaded: LoadedFlow) -> list[str]:
+    """The API key of the flow when its environment variable holds it (hidden by value)."""
+    name = loaded.flow.destination.api_key_env
+    value = os.environ.get(name, "").strip() if name else ""
+    return [value] if value else []
 
 
 @click.command()
@@ -183,7 +191,7 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(outcome, loaded.flow.name)
+                view = preview_json(outcome, loaded.flow.name, _known_secrets(loaded))
                 if as_json:
                     emit_json(view)
                 else:

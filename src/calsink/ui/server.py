@@ -21,6 +21,7 @@ from calsink.endpoints import TEMPLATES
 from calsink.flow import FlowError, load_flow
 from calsink.ui import actions
 from calsink.ui.drafts import DraftError, flow_to_draft, flow_to_yaml, load_draft, starter_flow
+from calsink.ui.limits import MAX_HEAD, BodyLimitMiddleware, http_protocol
 from calsink.ui.runs import RunBusy, Runs
 from calsink.ui.security import Guard, GuardMiddleware, new_token
 from calsink.ui.views import template_view
@@ -215,6 +216,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         lifespan=lifespan,
     )
     app.add_middleware(GuardMiddleware, guard=guard)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY)  # outermost: before the token
     return app
 
 
@@ -238,9 +240,7 @@ def _problems(problems: list[str], status: int = 422) -> JSONResponse:
 async def _body(request: HttpRequest) -> dict[str, Any]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return {}
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return {}
+    raw = await request.body()  # at most MAX_BODY bytes (BodyLimitMiddleware)
     import json
 
     try:
@@ -305,7 +305,14 @@ def serve(
     actual_port = sock.getsockname()[1]
     guard = Guard(token=token or new_token(), host=HOST, port=actual_port)
     app = create_app(context, guard)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=http_protocol(),
+        h11_max_incomplete_event_size=MAX_HEAD,
+    )
     url = f"{guard.origin}/?token={guard.token}"
 
     class Server(uvicorn.Server):
