@@ -235,9 +235,7 @@ def test_the_pages_test_hides_the_key_in_the_url_and_the_echoed_header(
     flow.write_text(text.replace("api_key_env: CAL_API_KEY", "credential: echo"))
     store = CredentialStore(tmp_path / "config")
     store.add("echo", LIVE_KEY, echo.origin)
-    answer = actions.send_test(
-        load_flow(flow, base_dir=tmp_path), store, record_index=0, payload=None, yes=False
-    )
+    answer = actions.send_test(load_flow(flow), store, record_index=0, payload=None, yes=False)
     assert answer["status"] == 400
     assert LIVE_KEY in echo.seen[-1][2]["Authorization"]
     assert LIVE_KEY not in json.dumps(answer), answer
