@@ -298,7 +298,7 @@ def runs(loaded: LoadedFlow, times: int) -> None:
         counted("run", report.summary.read)
 
 
-def test_sends(loaded: LoadedFlow, times: int, records: int) -> None:
+def command_test_sends(loaded: LoadedFlow, times: int, records: int) -> None:
     for index in range(times):
         with contextlib.suppress(RunError):
             send_test(loaded, api_key=FAKE_KEY, record_index=index % records, yes=True)
@@ -356,7 +356,7 @@ def one_round(targets: Targets, loaded: list[LoadedFlow], records: int, seed: in
             run_loop(lambda: reads(targets, 60)),
             lambda: runs(loaded[0], 2),
             lambda: runs(loaded[1], 2),
-            lambda: test_sends(loaded[1], 40, records),
+            lambda: command_test_sends(loaded[1], 40, records),
             lambda: page_test_sends(loaded, 120, records),
             lambda: shared_between_loops(targets, 100),
         ]
