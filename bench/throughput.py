@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Contender:
     argv: Callable[[RunSpec], list[str]]
     note: str
     slow: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def write_flow(workdir: Path, csv: Path, concurrency: int) -> Path:
@@ -106,6 +107,12 @@ CONTENDERS: dict[str, Contender] = {
         "calsink",
         calsink_argv,
         "`calsink run --yes`: validation, ledger (SQLite), responses JSONL, dead letters",
+    ),
+    "calsink-reqwest": Contender(
+        "calsink-reqwest",
+        calsink_argv,
+        "the same, sending through reqwest (CALSINK_TRANSPORT=reqwest, the opt-in client)",
+        env={"CALSINK_TRANSPORT": "reqwest"},
     ),
     "aiohttp": Contender(
         "aiohttp", _peer("aiohttp_loop"), "asyncio + aiohttp, N workers, one session, orjson"
@@ -199,6 +206,7 @@ def run_once(
                     API_KEY_ENV: API_KEY,
                     "PYTHONPATH": str(harness.ROOT),
                     "RUNTIME__DLTHUB_TELEMETRY": "false",
+                    **contender.env,
                 },
                 cwd=workdir,
                 timeout_s=60 + records / 50,
@@ -251,9 +259,10 @@ def bench(
     ceiling_requests: int = 20_000,
 ) -> dict[str, Any]:
     names = [name for name in CONTENDERS if name in contenders]
-    if "calsink" in names and harness.CALSINK is None:
-        harness.say("  calsink is not installed here; leaving it out")
-        names.remove("calsink")
+    if harness.CALSINK is None:
+        for name in [name for name in names if name.startswith("calsink")]:
+            harness.say(f"  calsink is not installed here; leaving {name} out")
+            names.remove(name)
     plan_runs = {name: (slow_runs if CONTENDERS[name].slow else runs) for name in names}
     with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
         source = write_csv(Path(tmp) / "records.csv", records)
@@ -266,7 +275,7 @@ def bench(
             run = run_once(CONTENDERS[name], round_, source, records, concurrency)
             state = "ok" if run.complete else f"INCOMPLETE (posts {run.server_posts})"
             harness.say(
-                f"  round {round_ + 1} {name:<9} {run.records_per_s:>8,.0f} records/s "
+                f"  round {round_ + 1} {name:<15} {run.records_per_s:>8,.0f} records/s "
                 f"({run.wall_s:.1f} s) {state}"
             )
             all_runs.append(run)

@@ -10,10 +10,18 @@ from tests.delivery.fakeapi import KEY, FakeApi, serve, serve_app
 
 from calsink.deliver import Transport
 from calsink.deliver.transport import MAX_KEPT_BYTES, TransportError
+from calsink.transport_choice import TRANSPORTS, TransportName
 
 pytestmark = pytest.mark.anyio
 
 BODY = b'{"start": "2030-01-07T10:00:00Z", "eventTypeId": 1, "attendee": {"email": "a@b.co"}}'
+
+
+@pytest.fixture(params=TRANSPORTS)
+def wire(request: pytest.FixtureRequest) -> TransportName:
+    """Each test runs over both HTTP clients: they must say the same things."""
+    name: TransportName = request.param
+    return name
 
 
 def closed_port() -> int:
@@ -22,9 +30,11 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_refused_connection_is_known_never_to_have_reached_the_server() -> None:
+async def test_a_refused_connection_is_known_never_to_have_reached_the_server(
+    wire: TransportName,
+) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v2/bookings"
-    async with Transport(KEY, timeout_s=5) as transport:
+    async with Transport(KEY, timeout_s=5, wire=wire) as transport:
         with pytest.raises(TransportError) as caught:
             await transport.send("POST", url, body=BODY)
     assert caught.value.kind == "connection"
@@ -33,8 +43,10 @@ async def test_a_refused_connection_is_known_never_to_have_reached_the_server() 
     assert KEY not in str(caught.value)
 
 
-async def test_a_connection_closed_after_the_request_may_have_taken_effect() -> None:
-    async with serve(FakeApi(script=["drop-after"])) as api, Transport(KEY) as transport:
+async def test_a_connection_closed_after_the_request_may_have_taken_effect(
+    wire: TransportName,
+) -> None:
+    async with serve(FakeApi(script=["drop-after"])) as api, Transport(KEY, wire=wire) as transport:
         with pytest.raises(TransportError) as caught:
             await transport.send("POST", f"{api.url}/v2/bookings", body=BODY)
     assert caught.value.kind == "connection"
@@ -42,15 +54,20 @@ async def test_a_connection_closed_after_the_request_may_have_taken_effect() -> 
     assert len(api.bookings) == 1
 
 
-async def test_an_answer_that_takes_too_long_is_a_timeout_that_may_have_taken_effect() -> None:
-    async with serve(FakeApi(latency_s=2)) as api, Transport(KEY, timeout_s=0.3) as transport:
+async def test_an_answer_that_takes_too_long_is_a_timeout_that_may_have_taken_effect(
+    wire: TransportName,
+) -> None:
+    async with (
+        serve(FakeApi(latency_s=2)) as api,
+        Transport(KEY, timeout_s=0.3, wire=wire) as transport,
+    ):
         with pytest.raises(TransportError) as caught:
             await transport.send("POST", f"{api.url}/v2/bookings", body=BODY)
     assert (caught.value.kind, caught.value.maybe_sent) == ("timeout", True)
     assert "0.3 s" in caught.value.detail
 
 
-async def test_a_redirect_is_answered_as_it_is_and_not_followed() -> None:
+async def test_a_redirect_is_answered_as_it_is_and_not_followed(wire: TransportName) -> None:
     followed: list[str] = []
 
     async def moved(request: web.Request) -> web.Response:
@@ -63,13 +80,13 @@ async def test_a_redirect_is_answered_as_it_is_and_not_followed() -> None:
     app = web.Application()
     app.router.add_post("/v2/bookings", moved)
     app.router.add_route("*", "/elsewhere", elsewhere)
-    async with serve_app(app) as url, Transport(KEY, timeout_s=5) as transport:
+    async with serve_app(app) as url, Transport(KEY, timeout_s=5, wire=wire) as transport:
         answer = await transport.send("POST", f"{url}/v2/bookings", body=BODY)
     assert answer.status == 302 and not answer.ok
     assert followed == []
 
 
-async def test_a_huge_answer_is_kept_only_up_to_the_cap() -> None:
+async def test_a_huge_answer_is_kept_only_up_to_the_cap(wire: TransportName) -> None:
     size = MAX_KEPT_BYTES + 1_000_000
 
     async def huge(request: web.Request) -> web.StreamResponse:
@@ -84,7 +101,7 @@ async def test_a_huge_answer_is_kept_only_up_to_the_cap() -> None:
 
     app = web.Application()
     app.router.add_post("/v2/bookings", huge)
-    async with serve_app(app) as url, Transport(KEY, timeout_s=10) as transport:
+    async with serve_app(app) as url, Transport(KEY, timeout_s=10, wire=wire) as transport:
         answer = await transport.send("POST", f"{url}/v2/bookings", body=BODY)
     assert answer.oversized and answer.size == size
     assert len(answer.body) == MAX_KEPT_BYTES

@@ -8,30 +8,39 @@ refused for any host but the loopback interface.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import orjson
-from pyreqwest.client import Client, ClientBuilder
-from pyreqwest.exceptions import (
-    DetailedPyreqwestError,
-    PoolTimeoutError,
-    PyreqwestError,
-    RequestTimeoutError,
-)
-from pyreqwest.response import Response as WireResponse
+
+from calsink.transport_choice import TransportName, chosen_transport
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 # Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
 MAX_KEPT_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
 _MAX_HEADER_SHAPES = 256
+
+
+# What a wire hands back: status, headers (lower-cased names), the body kept, its whole length.
+Answer = tuple[int, Mapping[str, str], bytes, int]
+
+
+class Wire(Protocol):
+    """An HTTP client under `Transport`: it sends what it is given, and raises
+    `TransportError` when no answer came back."""
+
+    async def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Answer: ...
+
+    async def close(self) -> None: ...
 
 
 class InsecureURLError(ValueError):
@@ -136,45 +145,70 @@ def parse_body(body: bytes) -> Any:
 class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
-    Requests go out through reqwest (Rust): connections are kept alive and reused, TLS
-    is verified against the system's certificates, and the network work happens off
-    Python's interpreter lock. Redirects are not followed: an answer is taken as it is.
+    The requests go out through aiohttp, or through reqwest (Rust, faster) when
+    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.transport_choice`). Either way
+    connections are kept alive and reused, TLS is verified, and redirects are not
+    followed: an answer is taken as it is. The client lives in the event loop that
+    enters the Transport and is closed on the way out.
 
     Use as ``async with Transport(api_key, timeout_s=30, connections=8) as t: await t.send(...)``.
     """
 
-    __slots__ = ("__api_key", "_client", "_connections", "_outgoing", "_timeout_s")
+    __slots__ = (
+        "__api_key",
+        "_connections",
+        "_loop",
+        "_outgoing",
+        "_timeout_s",
+        "_wire",
+        "wire_name",
+    )
 
-    def __init__(self, api_key: str | None, *, timeout_s: float = 30.0, connections: int = 8):
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        timeout_s: float = 30.0,
+        connections: int = 8,
+        wire: TransportName | None = None,
+    ):
         self.__api_key = api_key
         self._timeout_s = timeout_s
         self._connections = connections
-        self._client: Client | None = None
+        self.wire_name: TransportName = wire or chosen_transport()
+        self._wire: Wire | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # The headers sent for each (request headers, has body, authenticate): a run uses a
         # handful of header shapes, so they are merged once, not for every request.
         self._outgoing: dict[tuple[tuple[tuple[str, str], ...], bool, bool], dict[str, str]] = {}
 
     def __repr__(self) -> str:
-        return f"Transport(timeout_s={self._timeout_s}, connections={self._connections})"
+        return (
+            f"Transport({self.wire_name}, timeout_s={self._timeout_s}, "
+            f"connections={self._connections})"
+        )
 
     async def __aenter__(self) -> Transport:
-        self._client = (
-            ClientBuilder()
-            .user_agent("calsink")
-            .max_connections(max(1, self._connections))
-            .timeout(timedelta(seconds=self._timeout_s))
-            .follow_redirects(False)
-            .build()
-        )
+        self._loop = asyncio.get_running_loop()
+        self._wire = self._open_wire()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def _open_wire(self) -> Wire:
+        if self.wire_name == "reqwest":
+            from calsink.deliver.wire_reqwest import ReqwestWire
+
+            return ReqwestWire(timeout_s=self._timeout_s, connections=self._connections)
+        from calsink.deliver.wire_aiohttp import AiohttpWire
+
+        return AiohttpWire(timeout_s=self._timeout_s, connections=self._connections)
+
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._wire is not None:
+            wire, self._wire = self._wire, None
+            await wire.close()
 
     async def send(
         self,
@@ -187,8 +221,12 @@ class Transport:
     ) -> Response:
         """Send one request; return the answer whatever its status, or raise TransportError."""
         check_url(url)
-        if self._client is None:
+        if self._wire is None:
             raise RuntimeError("use the Transport inside `async with`")
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "this Transport belongs to another event loop (or thread): open one per loop"
+            )
         if not isinstance(headers, tuple):  # a Mapping (asking the ABC costs more)
             outgoing = self._merge_headers(headers.items(), body is not None, authenticate)
         else:
@@ -200,33 +238,8 @@ class Transport:
                 cached = self._merge_headers(headers, body is not None, authenticate)
                 self._outgoing[shape] = cached
             outgoing = cached
-        builder = self._client.request(method, url).headers(outgoing)
-        if body is not None:
-            builder = builder.body_bytes(body)
         started = time.perf_counter()
-        try:
-            async with builder.build_streamed() as answer:
-                length = answer.headers.get("content-length")
-                if length is not None and length.isdigit() and int(length) <= MAX_KEPT_BYTES:
-                    raw = bytes(await answer.body_reader.bytes())  # the common case, inline
-                    size = len(raw)
-                else:
-                    raw, size = await _read_capped(answer, MAX_KEPT_BYTES)
-                names = answer.headers  # lower-cased names; looked up case-insensitively
-                status = answer.status
-        except RequestTimeoutError as exc:
-            # reqwest names a total timeout a "connection timeout" whatever phase it hit.
-            if isinstance(exc, PoolTimeoutError) or _never_connected(exc):
-                raise TransportError(
-                    "timeout", f"no connection within {self._timeout_s:g} s", maybe_sent=False
-                ) from None
-            raise TransportError(
-                "timeout", f"no answer within {self._timeout_s:g} s", maybe_sent=True
-            ) from None
-        except PyreqwestError as exc:
-            raise TransportError(
-                "connection", _describe(exc), maybe_sent=not _never_connected(exc)
-            ) from None
+        status, names, raw, size = await self._wire.send(method, url, outgoing, body)
         elapsed = time.perf_counter() - started
         if size > len(raw):
             return Response(status, names, raw, elapsed, None, size)
@@ -245,40 +258,3 @@ class Transport:
         if authenticate and self.__api_key:
             outgoing["Authorization"] = f"Bearer {self.__api_key}"
         return outgoing
-
-
-async def _read_capped(answer: WireResponse, limit: int) -> tuple[bytes, int]:
-    """The first ``limit`` bytes of a body of unknown or too large a length, and its whole
-    length; the rest is read and dropped, so that a huge answer costs time, not memory."""
-    kept = bytearray()
-    size = 0
-    reader = answer.body_reader
-    while (chunk := await reader.read(_CHUNK_BYTES)) is not None:
-        size += len(chunk)
-        room = limit - len(kept)
-        if room > 0:
-            kept += memoryview(chunk)[:room]
-    return bytes(kept), size
-
-
-def _causes(exc: PyreqwestError) -> list[str]:
-    if not isinstance(exc, DetailedPyreqwestError):
-        return []
-    causes = exc.details.get("causes") or []
-    return [str(cause.get("message", "")) for cause in causes]
-
-
-def _never_connected(exc: PyreqwestError) -> bool:
-    """Whether the failure came from opening the connection (DNS, TCP, TLS): nothing sent.
-
-    A connection closed after the request was written is reported with other causes
-    (the server may have acted on it).
-    """
-    return "client error (Connect)" in _causes(exc)
-
-
-def _describe(exc: PyreqwestError) -> str:
-    """The innermost causes of a failure, e.g. "tcp connect error: Connection refused"."""
-    causes = [c for c in _causes(exc) if c and not c.startswith("error sending request")]
-    causes = [c for c in causes if not c.startswith("client error (")] or causes
-    return ": ".join(causes[-2:]) if causes else (exc.message or type(exc).__name__)

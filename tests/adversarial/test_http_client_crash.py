@@ -1,0 +1,118 @@
+"""The HTTP client never brings the process down.
+
+`tests.adversarial.http_stress` sends thousands of requests through every path that
+builds a client (run, test, the page's test send, the read side, `Transport` itself)
+against refused connections, resets in the middle of a body, slow answers, paths with an
+empty segment, cancelled requests, a client used from two threads and loops, and an exit
+with requests still in flight; it runs here under ``python -X faulthandler``, which
+reports a crash of the interpreter on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.adversarial.harness import FAKE_KEY, cli, environment, write_flow
+from tests.delivery.test_transport import closed_port
+
+from calsink.transport_choice import TRANSPORT_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+PATHS = ("transport", "run", "test", "page test send", "read side")
+
+
+def stress(workdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
+    return subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-m", "tests.adversarial.http_stress", str(workdir)],
+        cwd=ROOT,
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_thousands_of_hostile_sends_on_every_path_never_crash_the_process(
+    tmp_path: Path,
+) -> None:
+    result = stress(tmp_path)
+    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
+    assert "Segmentation fault" not in result.stderr, result.stderr[-4000:]
+    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    sent = json.loads(result.stdout.strip().splitlines()[-1])
+    assert all(sent.get(path, 0) > 0 for path in PATHS), sent
+    assert sum(sent.values()) >= 3000, sent
+
+
+# The page's sequence: its Sample Payload panel (a preview, in one of the server's worker
+# threads, the first code to load the HTTP client), that worker thread ending (the server
+# lets an idle one go after 10 s), then Send Test Data in new worker threads.
+PAGE_SEQUENCE = """
+import sys, threading
+from pathlib import Path
+from calsink.credentials import CredentialStore
+from calsink.flow import load_flow
+from calsink.ui import actions
+
+loaded = load_flow(Path("flow.yaml"), base_dir=Path("."))
+answers = []
+
+def in_a_worker_thread(job):
+    worker = threading.Thread(target=job)
+    worker.start()
+    worker.join()
+
+in_a_worker_thread(lambda: actions.preview(loaded, 5))
+for index in range(3):
+    in_a_worker_thread(
+        lambda: answers.append(actions.send_test(loaded, CredentialStore(), record_index=0,
+                                                 payload=None, yes=True))
+    )
+print(len(answers), answers[-1]["error"] or answers[-1]["status"])
+"""
+
+
+def test_send_test_data_after_the_pages_worker_thread_ended_does_not_crash(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "uids.csv").write_text("uid\nabc\n\n")
+    write_flow(
+        tmp_path,
+        f"http://127.0.0.1:{closed_port()}",
+        source="uids.csv",
+        template="cancel-booking",
+        transform='transform:\n  map: {cancellationReason: "changed plans"}\n',
+        key="[uid]",
+        delivery={"allow_destructive": "true"},
+    )
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(
+        flow.read_text().replace(
+            "  template: cancel-booking", '  template: cancel-booking\n  params: {uid: "{uid}"}'
+        )
+    )
+    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
+    result = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", PAGE_SEQUENCE],
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
+    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    assert result.stdout.split()[0] == "3", result.stdout
+    assert "refused" in result.stdout.lower(), result.stdout
+
+
+def test_an_unknown_transport_is_refused_with_the_names_to_choose_from(tmp_path: Path) -> None:
+    result = cli("status", "flow.yaml", key=FAKE_KEY, cwd=tmp_path, env={TRANSPORT_ENV: "curl"})
+    assert result.returncode == 2
+    assert f"{TRANSPORT_ENV}='curl'" in result.stderr
+    assert "aiohttp, reqwest" in result.stderr
+    assert "Traceback" not in result.stderr
