@@ -289,7 +289,7 @@ def flows(workdir: Path, targets: Targets, records: int) -> list[LoadedFlow]:
     )
     flow.write_text(text)
     made.append(flow)
-    return [load_flow(path, base_dir=path.parent) for path in made]
+    return [load_flow(path) for path in made]
 
 
 def runs(loaded: LoadedFlow, times: int) -> None:

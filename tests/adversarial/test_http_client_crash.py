@@ -58,7 +58,7 @@ from calsink.credentials import CredentialStore
 from calsink.flow import load_flow
 from calsink.ui import actions
 
-loaded = load_flow(Path("flow.yaml"), base_dir=Path("."))
+loaded = load_flow(Path("flow.yaml"))
 answers = []
 
 def in_a_worker_thread(job):
