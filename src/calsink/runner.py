@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TypeVar
 
-from calsink.deadletters import DeadLetterWriter, count_dead_letters, read_dead_letters
+from calsink.deadletters import (
+    DeadLetterWriter,
+    Settled,
+    dead_letters_path,
+    read_dead_letters,
+    waiting_by_run,
+)
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -98,10 +104,14 @@ class RunReport:
     # Why this run's writes are still only in its journal (the next run, status or
     # retry of the flow takes them into the ledger file); None once they are in it.
     ledger_pending: str | None = None
+    run_id: int | None = None
+    # What `retry` left alone: dead letters of other flows found in this flow's file.
+    refused: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "flow": self.flow,
+            "run": self.run_id,
             **self.summary.to_json(),
             "aborted": self.aborted,
             "abort_detail": self.abort_detail,
@@ -120,6 +130,7 @@ class RunReport:
             ),
             "ledger": str(self.ledger_path) if self.ledger_path else None,
             "ledger_pending": self.ledger_pending,
+            "refused": self.refused,
         }
 
 
@@ -158,6 +169,7 @@ class StatusReport:
     dead_letters: int
     dead_letters_path: Path
     running: bool = False
+    dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         summary = self.last_run_summary or {}
@@ -179,6 +191,7 @@ class StatusReport:
                 "aborted": self.last_run_aborted,
             },
             "dead_letters": self.dead_letters,
+            "dead_letters_by_run": {str(k): v for k, v in self.dead_letters_by_run.items()},
             "dead_letters_file": str(self.dead_letters_path),
             "running": self.running,
         }
@@ -237,6 +250,7 @@ class _Book:
 
     def __init__(self) -> None:
         self._records: dict[Position, Record | None] = {}
+        self.settled = Settled()  # every position that got an outcome
 
     def keep(self, items: Iterable[SourceItem]) -> Iterator[SourceItem]:
         for item in items:
@@ -244,6 +258,8 @@ class _Book:
             yield item
 
     def take(self, positions: tuple[Position, ...]) -> list[Record | None]:
+        for position in positions:
+            self.settled.add(position)
         return [self._records.pop(p, None) for p in positions]
 
 
@@ -468,7 +484,7 @@ async def _run_locked(
     )
 
     responses_path = loaded.resolve(flow.responses.jsonl) if flow.responses.jsonl else None
-    dead_path = loaded.resolve(flow.dead_letters)
+    dead_path = dead_letters_path(loaded)
     sinks: ResponseSinks | None = None
     dead_letters: DeadLetterWriter | None = None
     if not dry_run:
@@ -490,8 +506,9 @@ async def _run_locked(
             webhook=webhook,
             secrets=secrets,
         )
-        dead_letters = DeadLetterWriter(dead_path, secrets=secrets)
     run_id = ledger.begin_run(flow.name, "dry-run" if dry_run else kind)
+    if not dry_run:
+        dead_letters = DeadLetterWriter(dead_path, flow=flow.name, run=run_id, secrets=secrets)
     settings = EngineSettings(
         flow=flow.name,
         concurrency=delivery.concurrency,
@@ -538,7 +555,7 @@ async def _run_locked(
         if sinks is not None:
             sink_report = await sinks.close()
         if dead_letters is not None:
-            dead_letters.close()
+            dead_letters.close(book.settled)
         if result is not None:
             ledger.end_run(run_id, result.summary.to_json(), result.aborted)
     if follow and result.aborted == ABORT_INTERRUPTED:
@@ -561,6 +578,7 @@ async def _run_locked(
         webhook_undelivered_path=sink_report.undelivered_path if sink_report else None,
         ledger_path=ledger.path,
         ledger_pending=_pending_note(writer.fold_error),
+        run_id=run_id,
     )
 
 
@@ -709,7 +727,7 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
     """Counts per outcome in the ledger, the last run, and the dead letters waiting."""
     flow = loaded.flow
     ledger_path = loaded.resolve(flow.ledger)
-    dead_path = loaded.resolve(flow.dead_letters)
+    dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
     last = None
     running = False
@@ -718,6 +736,7 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
             running = not ledger.fold_left_over(flow.name)
             counts = ledger.counts(flow.name)
             last = ledger.last_run(flow.name)
+    waiting = waiting_by_run(dead_path, flow.name)
     return StatusReport(
         flow=flow.name,
         ledger_path=ledger_path,
@@ -727,25 +746,30 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
         last_run_ended=last.ended_at if last else None,
         last_run_summary=last.summary if last else None,
         last_run_aborted=last.aborted if last else None,
-        dead_letters=count_dead_letters(dead_path),
+        dead_letters=sum(waiting.values()),
         dead_letters_path=dead_path,
         running=running,
+        dead_letters_by_run=waiting,
     )
 
 
 def retry_items(
     loaded: LoadedFlow, only: Literal["failed", "dead"] | None = None
 ) -> list[SourceItem]:
-    """The source records to send again: from the dead letters, and failed/dead ledger rows.
+    """The source records to send again: from the flow's dead letters, and its failed/dead
+    ledger rows.
 
     ``only=None`` takes rejected, failed and dead records; records are rendered again, so
-    a fixed flow file applies to them.
+    a fixed flow file applies to them. Entries another flow wrote are never taken
+    (`refused_letters` says which).
     """
     flow = loaded.flow
     wanted = {only} if only else {"rejected", "failed", "dead"}
     found: dict[str, SourceItem] = {}
-    for letter in read_dead_letters(loaded.resolve(flow.dead_letters)):
-        if letter.outcome in wanted and letter.position is not None and letter.record is not None:
+    for letter in read_dead_letters(dead_letters_path(loaded)):
+        if letter.flow != flow.name or letter.outcome not in wanted:
+            continue
+        if letter.position is not None and letter.record is not None:
             found.setdefault(str(letter.position), SourceItem(letter.position, letter.record))
     ledger_path = loaded.resolve(flow.ledger)
     if ledger_path.exists():
@@ -764,6 +788,22 @@ def retry_items(
     return sorted(found.values(), key=lambda item: (item.position.source, item.position.index))
 
 
+def refused_letters(loaded: LoadedFlow) -> str | None:
+    """What `retry` leaves alone in the flow's dead-letter file: entries of other flows."""
+    others: dict[str, int] = {}
+    for letter in read_dead_letters(dead_letters_path(loaded)):
+        if letter.flow != loaded.flow.name:
+            name = letter.flow or "an unnamed flow"
+            others[name] = others.get(name, 0) + 1
+    if not others:
+        return None
+    listed = ", ".join(f"{count} dead letter(s) of flow {name!r}" for name, count in others.items())
+    return (
+        f"{listed} in {dead_letters_path(loaded)} not sent: a flow retries only its own "
+        "records; run `calsink retry` with the flow file of that flow to send them"
+    )
+
+
 async def aretry_flow(
     loaded: LoadedFlow,
     *,
@@ -773,7 +813,8 @@ async def aretry_flow(
 ) -> RunReport:
     """`retry_flow` inside a running event loop."""
     items = retry_items(loaded, only)
-    return await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+    report = await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+    return dataclasses.replace(report, refused=refused_letters(loaded))
 
 
 def retry_flow(

@@ -152,6 +152,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"{report.unfinished} record(s) left for the next run")
     if report.ledger_pending:
         out.print(f"ledger: {report.ledger_pending}", style="yellow")
+    if report.refused:
+        out.print(report.refused, style="yellow")
     if report.aborted:
         detail = f": {report.abort_detail}" if report.abort_detail else ""
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
@@ -301,9 +303,10 @@ def status(flow: str, as_json: bool) -> None:
     if report.running:
         out.print("  a run of this flow is in progress now")
     if report.dead_letters:
+        runs = ", ".join(f"run {run}: {count}" for run, count in report.dead_letters_by_run.items())
         out.print(
-            f"  dead letters: {report.dead_letters} in {report.dead_letters_path} "
-            f"(`calsink retry {flow}` sends them again)"
+            f"  dead letters: {report.dead_letters} waiting in {report.dead_letters_path} "
+            f"({runs}; `calsink retry {flow}` sends them again)"
         )
 
 
