@@ -192,7 +192,12 @@ def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
 @click.option("--follow", is_flag=True, help="Keep reading a growing file or stdin.")
 @click.option("--dry-run", is_flag=True, help="Read, render and check everything; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most N records.")
-@click.option("--force", is_flag=True, help="Send again records the ledger shows delivered.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send again records the ledger shows delivered; a re-send that fails is counted in "
+    "this run, but the record stays delivered in the ledger with its uid.",
+)
 @yes_option
 @base_url_option
 @json_option
