@@ -14,6 +14,7 @@ flow that is already running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -42,7 +43,7 @@ from calsink.deliver.engine import (
 )
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import action_of, stamp
+from calsink.deliver.reconcile import action_of, identifiers, stamp
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
@@ -628,9 +629,14 @@ def send_test(
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> TestResult:
     """Send one request — record number ``record_index`` of the source (0-based), or its
-    URL with ``payload`` as the body — and return the answer. The ledger is not touched."""
+    URL with ``payload`` as the body — and return the answer.
+
+    A success is recorded in the ledger under the record's key, marked as a test (and
+    as an edited payload when ``payload`` is given), so that the next run skips the
+    record; ``record=False`` leaves the ledger alone (a throw-away test)."""
     return _run_sync(
         asend_test(
             loaded,
@@ -640,8 +646,26 @@ def send_test(
             payload=payload,
             yes=yes,
             timeout_s=timeout_s,
+            record=record,
         )
     )
+
+
+def _test_request(loaded: LoadedFlow, ledger: Ledger | None, api_key: str, index: int) -> Request:
+    """Record number ``index`` of the source, rendered; RunError when it cannot be sent."""
+    from calsink.pipeline import prepare
+
+    source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key)
+    resolve = ledger.resolve_reference if ledger else None
+    for number, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
+        if number != index:
+            continue
+        if isinstance(item, Rejection):
+            raise RunError(f"record {item.position} cannot be sent: {item.reason}")
+        if not isinstance(item, Request):
+            raise RunError(f"record {index} is filtered out by transform.where")
+        return item
+    raise RunError(f"the source has no record number {index} (counting from 0)")
 
 
 async def asend_test(
@@ -653,34 +677,32 @@ async def asend_test(
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> TestResult:
     """`send_test` inside a running event loop."""
-    from calsink.pipeline import prepare
-
     loaded = with_base_url(loaded, base_url)
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     ledger_path = loaded.resolve(loaded.flow.ledger)
-    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    ledger = Ledger(ledger_path) if record or ledger_path.exists() else None
     try:
-        source = _open_items(
-            loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key
-        )
-        chosen: Request | Rejection | None = None
-        resolve = ledger.resolve_reference if ledger else None
-        for index, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
-            if index == record_index and not isinstance(item, Request | Rejection):
-                raise RunError(f"record {record_index} is filtered out by transform.where")
-            if index == record_index:
-                chosen = item  # type: ignore[assignment]
-                break
+        # The flow's lock is held from before the send until the outcome is recorded.
+        with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
+            chosen = _test_request(loaded, ledger, api_key, record_index)
+            result, ids = await _send_one(loaded, chosen, api_key, payload, timeout_s)
+            if record and ledger is not None and result.ok:
+                await _record_test(ledger, loaded.flow.name, chosen, result, ids, edited=payload)
+    except (FlowBusyError, JournalError) as exc:
+        raise RunError(str(exc)) from None
     finally:
         if ledger is not None:
             ledger.close()
-    if chosen is None:
-        raise RunError(f"the source has no record number {record_index} (counting from 0)")
-    if isinstance(chosen, Rejection):
-        raise RunError(f"record {chosen.position} cannot be sent: {chosen.reason}")
+    return result
+
+
+async def _send_one(
+    loaded: LoadedFlow, chosen: Request, api_key: str, payload: Any, timeout_s: float | None
+) -> tuple[TestResult, dict[str, Any]]:
     request = stamp(chosen, loaded.flow.name)
     body = request.body
     shown = request.payload
@@ -695,7 +717,7 @@ async def asend_test(
                 request.method, request.url, headers=request.headers, body=body
             )
         except TransportError as exc:
-            return TestResult(
+            failed = TestResult(
                 request.method,
                 request.url,
                 request.headers,
@@ -707,10 +729,11 @@ async def asend_test(
                 0.0,
                 error=str(exc),
             )
+            return failed, {}
     parsed = (
         response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
     )
-    return TestResult(
+    result = TestResult(
         request.method,
         request.url,
         request.headers,
@@ -721,6 +744,40 @@ async def asend_test(
         scrub(parsed, secrets),
         response.elapsed_s,
     )
+    data = response.parsed.get("data") if isinstance(response.parsed, dict) else None
+    return result, identifiers(data) if response.ok else {}
+
+
+TEST_NOTE = "sent by `calsink test`"
+
+
+async def _record_test(
+    ledger: Ledger,
+    flow: str,
+    request: Request,
+    result: TestResult,
+    ids: dict[str, Any],
+    *,
+    edited: Any,
+) -> None:
+    """Record a test's success as the record's delivery (a run of kind "test")."""
+    run_id = ledger.begin_run(flow, "test")
+    writer = LedgerWriter(ledger, flow, run_id)
+    identifier = ids.get("uid", ids.get("id"))
+    try:
+        await writer.record_outcome(
+            request.key,
+            "delivered",
+            attempts=1,
+            status=result.status,
+            error=TEST_NOTE + (" with an edited payload" if edited is not None else ""),
+            identifier=None if identifier is None else str(identifier),
+            position=str(request.position),
+            ids=ids or None,
+        )
+    finally:
+        writer.close()
+    ledger.end_run(run_id, Summary(delivered=len(request.positions)).to_json(), None)
 
 
 def flow_status(loaded: LoadedFlow) -> StatusReport:

@@ -331,6 +331,12 @@ def status(flow: str, as_json: bool) -> None:
     help="Send this JSON body instead of the record's (a file, or - for stdin).",
 )
 @click.option("--edit", is_flag=True, help="Edit the rendered body in $EDITOR before sending.")
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Leave the ledger alone (a throw-away test, against a sandbox say); by default a "
+    "success is recorded as the record's delivery, so the next run skips it.",
+)
 @yes_option
 @base_url_option
 @json_option
@@ -339,11 +345,15 @@ def test(
     record_index: int,
     payload: Any,
     edit: bool,
+    no_record: bool,
     yes: bool,
     base_url: str | None,
     as_json: bool,
 ) -> None:
-    """Send one request of FLOW (Send Test Data) and show the response."""
+    """Send one request of FLOW (Send Test Data) and show the response.
+
+    A success is recorded in the ledger under the record's key (marked as a test), so
+    the next run skips that record; --no-record leaves the ledger alone."""
     import json
 
     from calsink.runner import send_test
@@ -367,6 +377,7 @@ def test(
             record_index=record_index,
             payload=body,
             yes=yes,
+            record=not no_record,
         )
     if as_json:
         emit_json(
