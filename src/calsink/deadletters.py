@@ -190,9 +190,10 @@ def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
 
 
 def waiting_by_run(path: Path, flow: str) -> dict[int | None, int]:
-    """How many of ``flow``'s dead letters in ``path`` wait, per run that wrote them."""
+    """How many of ``flow``'s dead letters in ``path`` wait for a retry (rejected, failed
+    or dead: a repeat of a record is listed, but has nothing to wait for), per run."""
     found: dict[int | None, int] = {}
     for letter in read_dead_letters(path):
-        if letter.flow == flow:
+        if letter.flow == flow and letter.outcome in ("rejected", "failed", "dead"):
             found[letter.run] = found.get(letter.run, 0) + 1
     return found

@@ -119,7 +119,6 @@ class RunReport:
             "exit_code": self.exit_code,
             "duration_s": round(self.duration_s, 3),
             "unfinished": self.unfinished,
-            "planned": self.planned,
             "throttled": self.throttled,
             "dry_run": self.dry_run,
             "responses": str(self.responses_path) if self.responses_path else None,
@@ -172,18 +171,28 @@ class StatusReport:
     running: bool = False
     dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
 
+    def outcomes(self) -> dict[str, int]:
+        """The flow's records, each counted once: those in the ledger by their best outcome
+        (delivered, failed, dead, in flight), and those the last run left out of it
+        (rejected; skipped by `where` or as a repeat; planned by a dry run). ``read`` is
+        their sum."""
+        last = self.last_run_summary or {}
+        counts = {
+            "delivered": self.counts.get("delivered", 0),
+            "skipped": last.get("skipped", 0) - last.get("skipped_delivered", 0),
+            "rejected": last.get("rejected", 0),
+            "failed": self.counts.get("failed", 0),
+            "dead": self.counts.get("dead", 0),
+            "planned": last.get("planned", 0),
+            "in_flight": self.counts.get("in_flight", 0),
+        }
+        return {"read": sum(counts.values()), **counts}
+
     def to_json(self) -> dict[str, Any]:
-        summary = self.last_run_summary or {}
         return {
             "flow": self.flow,
             "ledger": str(self.ledger_path),
-            "read": sum(self.counts.values()),
-            "delivered": self.counts.get("delivered", 0),
-            "skipped": summary.get("skipped", 0),
-            "rejected": summary.get("rejected", 0),
-            "failed": self.counts.get("failed", 0),
-            "dead": self.counts.get("dead", 0),
-            "in_flight": self.counts.get("in_flight", 0),
+            **self.outcomes(),
             "last_run": {
                 "kind": self.last_run_kind,
                 "started_at": self.last_run_started,
@@ -558,7 +567,8 @@ async def _run_locked(
         if dead_letters is not None:
             dead_letters.close(book.settled)
         if result is not None:
-            ledger.end_run(run_id, result.summary.to_json(), result.aborted)
+            summary = {**result.summary.to_json(), "skipped_delivered": result.skipped_delivered}
+            ledger.end_run(run_id, summary, result.aborted)
     if follow and result.aborted == ABORT_INTERRUPTED:
         result.aborted = None
     return RunReport(

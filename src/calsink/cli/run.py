@@ -130,6 +130,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         table.add_row(
             name, str(getattr(summary, name)), style=style if getattr(summary, name) else None
         )
+    if report.dry_run:
+        table.add_row("would send", str(summary.planned), style="green")
     table.add_row("read", str(summary.read), style="bold")
     out.print(table)
     details = [f"in {report.duration_s:.2f} s"]
@@ -292,13 +294,16 @@ def status(flow: str, as_json: bool) -> None:
         return
     counts = report.to_json()
     out.print(f"flow {report.flow} — ledger {report.ledger_path}")
-    for name in ("delivered", "failed", "dead", "in_flight"):
+    for name in ("delivered", "skipped", "rejected", "failed", "dead", "planned", "in_flight"):
         if counts.get(name):
             out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
+    out.print(f"  {'read':<10} {counts['read']}")
     if report.last_run_started:
         started = datetime.fromtimestamp(report.last_run_started, UTC).isoformat(timespec="seconds")
         summary = report.last_run_summary or {}
-        line = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "read" and v)
+        line = ", ".join(
+            f"{k} {v}" for k, v in summary.items() if k not in ("read", "skipped_delivered") and v
+        )
         out.print(
             f"  last {report.last_run_kind or 'run'} {started}: read {summary.get('read', 0)}"
             + (f" ({line})" if line else "")
