@@ -1,4 +1,5 @@
-"""Dead letters: every rejected, failed or dead record with its reason, as JSON Lines.
+"""Dead letters: every rejected, failed or dead record with its reason, as JSON Lines
+(and every record skipped as a repeat of an earlier one of its run, "duplicate of ...").
 
 Each line holds the outcome, the reason (and field, for rejections), Cal.com's
 status and message, the attempts, the record's key and position, the source record
