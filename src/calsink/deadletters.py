@@ -50,6 +50,7 @@ class DeadLetter:
     attempts: int
     flow: str | None = None
     run: int | None = None
+    flow_file: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeadLetter:
@@ -65,6 +66,7 @@ class DeadLetter:
             attempts=int(data.get("attempts") or 0),
             flow=data.get("flow"),
             run=data.get("run"),
+            flow_file=data.get("flow_file"),
         )
 
 
@@ -108,11 +110,18 @@ class DeadLetterWriter:
     after the earlier entries still waiting (see the module docstring)."""
 
     def __init__(
-        self, path: Path, *, flow: str = "", run: int | None = None, secrets: Iterable[str] = ()
+        self,
+        path: Path,
+        *,
+        flow: str = "",
+        run: int | None = None,
+        flow_file: Path | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.path = path
         self.flow = flow
         self.run = run
+        self.flow_file = None if flow_file is None else str(flow_file)
         self.partial = path.with_name(path.name + ".partial")
         self.__screen = SecretScreen(secrets)
         self.count = 0
@@ -137,6 +146,7 @@ class DeadLetterWriter:
         entry = {
             "flow": flow or self.flow,
             "run": self.run,
+            "flow_file": self.flow_file,
             "outcome": outcome,
             "reason": reason,
             "field": field,

@@ -518,7 +518,13 @@ async def _run_locked(
         )
     run_id = ledger.begin_run(flow.name, "dry-run" if dry_run else kind)
     if not dry_run:
-        dead_letters = DeadLetterWriter(dead_path, flow=flow.name, run=run_id, secrets=secrets)
+        dead_letters = DeadLetterWriter(
+            dead_path,
+            flow=flow.name,
+            run=run_id,
+            flow_file=loaded.path.resolve() if loaded.path else None,
+            secrets=secrets,
+        )
     settings = EngineSettings(
         flow=flow.name,
         concurrency=delivery.concurrency,
@@ -858,16 +864,20 @@ def retry_items(
 def refused_letters(loaded: LoadedFlow) -> str | None:
     """What `retry` leaves alone in the flow's dead-letter file: entries of other flows."""
     others: dict[str, int] = {}
+    files: dict[str, str] = {}
     for letter in read_dead_letters(dead_letters_path(loaded)):
         if letter.flow != loaded.flow.name:
             name = letter.flow or "an unnamed flow"
             others[name] = others.get(name, 0) + 1
+            if letter.flow_file:
+                files[name] = letter.flow_file
     if not others:
         return None
     listed = ", ".join(f"{count} dead letter(s) of flow {name!r}" for name, count in others.items())
+    commands = " / ".join(f"`calsink retry {files[name]}`" for name in others if name in files)
     return (
         f"{listed} in {dead_letters_path(loaded)} not sent: a flow retries only its own "
-        "records; run `calsink retry` with the flow file of that flow to send them"
+        f"records; {commands or 'run `calsink retry` with that flow file'} sends them"
     )
 
 

@@ -140,6 +140,7 @@ def test_retry_refuses_an_entry_another_flow_wrote_to_a_shared_file(
     assert "1 dead letter(s) of flow 'move'" in (report["refused"] or ""), report
     shown = cli("retry", "cancel.yaml", key=sandbox.api_key, cwd=tmp_path)
     assert "dead letter(s) of flow 'move'" in shown.stderr and "not sent" in shown.stderr
+    assert f"calsink retry {tmp_path / 'move.yaml'}" in shown.stderr
 
 
 def test_a_partial_run_keeps_what_an_earlier_run_left_undelivered(
