@@ -170,20 +170,20 @@ class StatusReport:
     dead_letters_path: Path
     running: bool = False
     dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
+    # The summary of the last run that sent (a dry run changes nothing in the ledger).
+    sent_run_summary: dict[str, Any] | None = None
 
     def outcomes(self) -> dict[str, int]:
         """The flow's records, each counted once: those in the ledger by their best outcome
-        (delivered, failed, dead, in flight), and those the last run left out of it
-        (rejected; skipped by `where` or as a repeat; planned by a dry run). ``read`` is
-        their sum."""
-        last = self.last_run_summary or {}
+        (delivered, failed, dead, in flight), and those the last run that sent left out of
+        it (rejected; skipped by `where` or as a repeat). ``read`` is their sum."""
+        last = self.sent_run_summary or {}
         counts = {
             "delivered": self.counts.get("delivered", 0),
             "skipped": last.get("skipped", 0) - last.get("skipped_delivered", 0),
             "rejected": last.get("rejected", 0),
             "failed": self.counts.get("failed", 0),
             "dead": self.counts.get("dead", 0),
-            "planned": last.get("planned", 0),
             "in_flight": self.counts.get("in_flight", 0),
         }
         return {"read": sum(counts.values()), **counts}
@@ -802,13 +802,14 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
     ledger_path = loaded.resolve(flow.ledger)
     dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
-    last = None
+    last = sent = None
     running = False
     if ledger_path.exists():
         with Ledger(ledger_path) as ledger:
             running = not ledger.fold_left_over(flow.name)
             counts = ledger.counts(flow.name)
             last = ledger.last_run(flow.name)
+            sent = ledger.last_run(flow.name, sent=True)
     waiting = waiting_by_run(dead_path, flow.name)
     return StatusReport(
         flow=flow.name,
@@ -823,6 +824,7 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
         dead_letters_path=dead_path,
         running=running,
         dead_letters_by_run=waiting,
+        sent_run_summary=sent.summary if sent else None,
     )
 
 

@@ -294,7 +294,7 @@ def status(flow: str, as_json: bool) -> None:
         return
     counts = report.to_json()
     out.print(f"flow {report.flow} — ledger {report.ledger_path}")
-    for name in ("delivered", "skipped", "rejected", "failed", "dead", "planned", "in_flight"):
+    for name in ("delivered", "skipped", "rejected", "failed", "dead", "in_flight"):
         if counts.get(name):
             out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
     out.print(f"  {'read':<10} {counts['read']}")
