@@ -31,6 +31,7 @@ from calsink.records import Position
 _DIGEST = 16
 _WHERE = struct.Struct("<Iqq")  # source number, index, line (-1: none)
 _ENTRY = _DIGEST + _WHERE.size
+_pack = _WHERE.pack
 _WORDS = struct.Struct("<4I")
 _FILTER_BITS = 1 << 24  # 2 MB for the first million keys, doubling for each filter after
 _FILTER_KEYS = 1_000_000
@@ -122,6 +123,8 @@ class SeenKeys:
         self._end = 0
         self._sources: dict[str, int] = {}
         self._names: list[str] = []
+        self._last_source: str | None = None
+        self._last_number = 0
 
     def add(self, key: str) -> bool:
         return self.first(key, _NOWHERE) is None
@@ -139,12 +142,15 @@ class SeenKeys:
         return None
 
     def _where(self, position: Position) -> bytes:
-        number = self._sources.get(position.source)
-        if number is None:
-            number = self._sources[position.source] = len(self._names)
-            self._names.append(position.source)
-        line = -1 if position.line is None else position.line
-        return _WHERE.pack(number, position.index, line)
+        source = position.source
+        if source is not self._last_source:  # most runs read one source
+            number = self._sources.get(source)
+            if number is None:
+                number = self._sources[source] = len(self._names)
+                self._names.append(source)
+            self._last_source, self._last_number = source, number
+        line = position.line
+        return _pack(self._last_number, position.index, -1 if line is None else line)
 
     def _position(self, where: bytes) -> Position:
         number, index, line = _WHERE.unpack(where)
