@@ -1,26 +1,39 @@
-"""Dead letters: every rejected, failed or dead record with its reason, as JSON Lines.
+"""Dead letters: every rejected, failed or dead record with its reason, as JSON Lines
+(and every record skipped as a repeat of an earlier one of its run, "duplicate of ...").
 
 Each line holds the outcome, the reason (and field, for rejections), Cal.com's
 status and message, the attempts, the record's key and position, the source record
 and the request that was sent (body only; never a header). `calsink retry` reads the
 file back with `read_dead_letters`.
 
-A run writes to ``<file>.partial`` and renames it over the file when it ends, so the
-file always lists the records of the last finished run that did not get through.
+Dead letters belong to their flow: each entry names the flow and the run (the ledger's
+run id) that wrote it, and a flow without a ``dead_letters:`` key writes to
+``out/<flow name>.dead-letters.jsonl`` (`dead_letters_path`). `calsink retry` takes only
+its own flow's entries.
+
+The file keeps what is still waiting. A run writes its entries to ``<file>.partial``;
+when it ends, the file becomes the earlier entries of records this run did not settle
+(it never read them: a ``--limit`` run, a retry of a few) followed by this run's own,
+renamed over the file in one step. A record that ends in an outcome in a later run
+loses its earlier entry; entries of other flows in a shared file are kept as they were.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from calsink.records import Position
 from calsink.responses import SecretScreen
+
+if TYPE_CHECKING:
+    from calsink.flow import LoadedFlow
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,9 @@ class DeadLetter:
     request: dict[str, Any] | None
     status: int | None
     attempts: int
+    flow: str | None = None
+    run: int | None = None
+    flow_file: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeadLetter:
@@ -48,6 +64,9 @@ class DeadLetter:
             request=data.get("request"),
             status=data.get("status"),
             attempts=int(data.get("attempts") or 0),
+            flow=data.get("flow"),
+            run=data.get("run"),
+            flow_file=data.get("flow_file"),
         )
 
 
@@ -57,11 +76,52 @@ def position_from_json(data: dict[str, Any]) -> Position:
     )
 
 
-class DeadLetterWriter:
-    """Writes the dead letters of one run; `close` publishes them under ``path``."""
+def dead_letters_path(loaded: LoadedFlow) -> Path:
+    """The flow's dead-letter file: ``dead_letters:``, else ``out/<name>.dead-letters.jsonl``."""
+    flow = loaded.flow
+    return loaded.resolve(flow.dead_letters or f"out/{flow.name}.dead-letters.jsonl")
 
-    def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
+
+class Settled:
+    """The source positions that got an outcome in one run (a bit per index, per source)."""
+
+    def __init__(self) -> None:
+        self._bits: dict[str, bytearray] = {}
+
+    def add(self, position: Position) -> None:
+        bits = self._bits.get(position.source)
+        if bits is None:
+            bits = self._bits[position.source] = bytearray()
+        byte = position.index >> 3
+        if byte >= len(bits):
+            bits.extend(bytes(byte + 1 - len(bits) + len(bits) // 2))
+        bits[byte] |= 1 << (position.index & 7)
+
+    def __contains__(self, position: Position) -> bool:
+        bits = self._bits.get(position.source)
+        byte = position.index >> 3
+        return (
+            bits is not None and byte < len(bits) and bool(bits[byte] & (1 << (position.index & 7)))
+        )
+
+
+class DeadLetterWriter:
+    """Writes the dead letters of one run of ``flow``; `close` publishes them under ``path``
+    after the earlier entries still waiting (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        flow: str = "",
+        run: int | None = None,
+        flow_file: Path | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self.path = path
+        self.flow = flow
+        self.run = run
+        self.flow_file = None if flow_file is None else str(flow_file)
         self.partial = path.with_name(path.name + ".partial")
         self.__screen = SecretScreen(secrets)
         self.count = 0
@@ -84,7 +144,9 @@ class DeadLetterWriter:
         flow: str | None = None,
     ) -> None:
         entry = {
-            "flow": flow,
+            "flow": flow or self.flow,
+            "run": self.run,
+            "flow_file": self.flow_file,
             "outcome": outcome,
             "reason": reason,
             "field": field,
@@ -100,20 +162,49 @@ class DeadLetterWriter:
         self._file.flush()
         self.count += 1
 
-    def close(self) -> None:
+    def close(self, settled: Settled | None = None) -> None:
+        """Publish the file: the entries still waiting from earlier runs (records of this
+        flow that ``settled`` does not hold, and every entry of another flow), then this
+        run's."""
         self._file.close()
-        os.replace(self.partial, self.path)
+        merged = self.path.with_name(self.path.name + ".merging")
+        with open(merged, "wb") as out:
+            for line in _lines(self.path):
+                if _still_waiting(orjson.loads(line), self.flow, settled or Settled()):
+                    out.write(line)
+            with open(self.partial, "rb") as mine:
+                shutil.copyfileobj(mine, out)
+        os.replace(merged, self.path)
+        self.partial.unlink(missing_ok=True)
 
 
-def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
-    """The dead letters in ``path`` (nothing when the file does not exist)."""
+def _still_waiting(entry: dict[str, Any], flow: str, settled: Settled) -> bool:
+    if entry.get("flow") != flow:
+        return True
+    position = entry.get("position")
+    return not isinstance(position, dict) or position_from_json(position) not in settled
+
+
+def _lines(path: Path) -> Iterator[bytes]:
     if not path.exists():
         return
     with open(path, "rb") as handle:
         for line in handle:
             if line.strip():
-                yield DeadLetter.from_json(orjson.loads(line))
+                yield line if line.endswith(b"\n") else line + b"\n"
 
 
-def count_dead_letters(path: Path) -> int:
-    return sum(1 for _ in read_dead_letters(path))
+def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
+    """The dead letters in ``path`` (nothing when the file does not exist)."""
+    for line in _lines(path):
+        yield DeadLetter.from_json(orjson.loads(line))
+
+
+def waiting_by_run(path: Path, flow: str) -> dict[int | None, int]:
+    """How many of ``flow``'s dead letters in ``path`` wait for a retry (rejected, failed
+    or dead: a repeat of a record is listed, but has nothing to wait for), per run."""
+    found: dict[int | None, int] = {}
+    for letter in read_dead_letters(path):
+        if letter.flow == flow and letter.outcome in ("rejected", "failed", "dead"):
+            found[letter.run] = found.get(letter.run, 0) + 1
+    return found

@@ -209,7 +209,10 @@ class Flow(_Settings):
     destination: DestinationSettings
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
-    dead_letters: str = "out/dead-letters.jsonl"
+    dead_letters: str | None = Field(
+        default=None,
+        description="The dead-letter file; default out/<name>.dead-letters.jsonl (one per flow).",
+    )
     ledger: str = ".calsink/ledger.db"
 
 

@@ -49,9 +49,13 @@ _MARK_HEAD = f"""
 INSERT INTO records (state, {", ".join(MARK_COLUMNS)})
 VALUES """  # noqa: S608 - the column names above, no values
 _MARK_ROW = "('in_flight', " + ", ".join("?" * len(MARK_COLUMNS)) + ")"
+# A delivered record stays delivered, with its uid, whatever a re-send (`run --force`)
+# brings: the mark of a re-send and an outcome short of delivered leave state,
+# identifier, ids and the rest of its delivery as they were.
 _MARK_UPSERT = """
 ON CONFLICT (flow, key) DO UPDATE SET
-    state = 'in_flight', attempts = excluded.attempts, fingerprint = excluded.fingerprint,
+    state = CASE WHEN records.state = 'delivered' THEN 'delivered' ELSE 'in_flight' END,
+    attempts = excluded.attempts, fingerprint = excluded.fingerprint,
     position = excluded.position, key_values = excluded.key_values, run_id = excluded.run_id,
     updated_at = excluded.updated_at
 """
@@ -60,13 +64,20 @@ _OUTCOME_HEAD = f"""
 INSERT INTO records ({", ".join(OUTCOME_COLUMNS)})
 VALUES """  # noqa: S608 - the column names above, no values
 _OUTCOME_ROW = "(" + ", ".join("?" * len(OUTCOME_COLUMNS)) + ")"
-_OUTCOME_UPSERT = """
+_KEPT = "records.state = 'delivered' AND excluded.state <> 'delivered'"
+_OUTCOME_UPSERT = f"""
 ON CONFLICT (flow, key) DO UPDATE SET
-    state = excluded.state, attempts = excluded.attempts, status = excluded.status,
-    error = excluded.error, identifier = excluded.identifier,
+    state = CASE WHEN {_KEPT} THEN records.state ELSE excluded.state END,
+    attempts = excluded.attempts,
+    status = CASE WHEN {_KEPT} THEN records.status ELSE excluded.status END,
+    error = CASE WHEN {_KEPT} THEN records.error ELSE excluded.error END,
+    identifier = CASE WHEN {_KEPT} THEN records.identifier ELSE excluded.identifier END,
     fingerprint = coalesce(excluded.fingerprint, records.fingerprint),
-    unsure = excluded.unsure, position = excluded.position, record = excluded.record,
-    key_values = coalesce(excluded.key_values, records.key_values), ids = excluded.ids,
+    unsure = CASE WHEN {_KEPT} THEN records.unsure ELSE excluded.unsure END,
+    position = excluded.position,
+    record = CASE WHEN {_KEPT} THEN records.record ELSE excluded.record END,
+    key_values = coalesce(excluded.key_values, records.key_values),
+    ids = CASE WHEN {_KEPT} THEN records.ids ELSE excluded.ids END,
     run_id = excluded.run_id,
     updated_at = excluded.updated_at
 """

@@ -302,12 +302,13 @@ class Ledger:
             chosen = identifier
         return None if chosen is None else str(chosen)
 
-    def last_run(self, flow: str) -> RunRow | None:
+    def last_run(self, flow: str, *, sent: bool = False) -> RunRow | None:
+        """The flow's last run; with ``sent``, the last one that was not a dry run."""
         with self._guard:
             row = self._db.execute(
                 "SELECT id, flow, kind, started_at, ended_at, summary, aborted FROM runs "
-                "WHERE flow = ? ORDER BY id DESC LIMIT 1",
-                (flow,),
+                "WHERE flow = ? AND (? = 0 OR kind <> 'dry-run') ORDER BY id DESC LIMIT 1",
+                (flow, int(sent)),
             ).fetchone()
         if row is None:
             return None

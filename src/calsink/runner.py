@@ -14,6 +14,7 @@ flow that is already running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -25,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TypeVar
 
-from calsink.deadletters import DeadLetterWriter, count_dead_letters, read_dead_letters
+from calsink.deadletters import (
+    DeadLetterWriter,
+    Settled,
+    dead_letters_path,
+    read_dead_letters,
+    waiting_by_run,
+)
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -36,7 +43,7 @@ from calsink.deliver.engine import (
 )
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import action_of, stamp
+from calsink.deliver.reconcile import action_of, identifiers, stamp
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
@@ -102,17 +109,20 @@ class RunReport:
     ledger_pending: str | None = None
     # Records retry did not send, each with why and what to do (see `unscreened`).
     not_resent: tuple[str, ...] = ()
+    run_id: int | None = None
+    # What `retry` left alone: dead letters of other flows found in this flow's file.
+    refused: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "flow": self.flow,
+            "run": self.run_id,
             **self.summary.to_json(),
             "aborted": self.aborted,
             "abort_detail": self.abort_detail,
             "exit_code": self.exit_code,
             "duration_s": round(self.duration_s, 3),
             "unfinished": self.unfinished,
-            "planned": self.planned,
             "throttled": self.throttled,
             "dry_run": self.dry_run,
             "responses": str(self.responses_path) if self.responses_path else None,
@@ -125,6 +135,7 @@ class RunReport:
             "ledger": str(self.ledger_path) if self.ledger_path else None,
             "ledger_pending": self.ledger_pending,
             "not_resent": list(self.not_resent),
+            "refused": self.refused,
         }
 
 
@@ -163,19 +174,30 @@ class StatusReport:
     dead_letters: int
     dead_letters_path: Path
     running: bool = False
+    dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
+    # The summary of the last run that sent (a dry run changes nothing in the ledger).
+    sent_run_summary: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        summary = self.last_run_summary or {}
-        return {
-            "flow": self.flow,
-            "ledger": str(self.ledger_path),
-            "read": sum(self.counts.values()),
+    def outcomes(self) -> dict[str, int]:
+        """The flow's records, each counted once: those in the ledger by their best outcome
+        (delivered, failed, dead, in flight), and those the last run that sent left out of
+        it (rejected; skipped by `where` or as a repeat). ``read`` is their sum."""
+        last = self.sent_run_summary or {}
+        counts = {
             "delivered": self.counts.get("delivered", 0),
-            "skipped": summary.get("skipped", 0),
-            "rejected": summary.get("rejected", 0),
+            "skipped": last.get("skipped", 0) - last.get("skipped_delivered", 0),
+            "rejected": last.get("rejected", 0),
             "failed": self.counts.get("failed", 0),
             "dead": self.counts.get("dead", 0),
             "in_flight": self.counts.get("in_flight", 0),
+        }
+        return {"read": sum(counts.values()), **counts}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "ledger": str(self.ledger_path),
+            **self.outcomes(),
             "last_run": {
                 "kind": self.last_run_kind,
                 "started_at": self.last_run_started,
@@ -184,6 +206,7 @@ class StatusReport:
                 "aborted": self.last_run_aborted,
             },
             "dead_letters": self.dead_letters,
+            "dead_letters_by_run": {str(k): v for k, v in self.dead_letters_by_run.items()},
             "dead_letters_file": str(self.dead_letters_path),
             "running": self.running,
         }
@@ -242,6 +265,7 @@ class _Book:
 
     def __init__(self) -> None:
         self._records: dict[Position, Record | None] = {}
+        self.settled = Settled()  # every position that got an outcome
 
     def keep(self, items: Iterable[SourceItem]) -> Iterator[SourceItem]:
         for item in items:
@@ -249,6 +273,8 @@ class _Book:
             yield item
 
     def take(self, positions: tuple[Position, ...]) -> list[Record | None]:
+        for position in positions:
+            self.settled.add(position)
         return [self._records.pop(p, None) for p in positions]
 
 
@@ -473,7 +499,7 @@ async def _run_locked(
     )
 
     responses_path = loaded.resolve(flow.responses.jsonl) if flow.responses.jsonl else None
-    dead_path = loaded.resolve(flow.dead_letters)
+    dead_path = dead_letters_path(loaded)
     sinks: ResponseSinks | None = None
     dead_letters: DeadLetterWriter | None = None
     if not dry_run:
@@ -495,8 +521,15 @@ async def _run_locked(
             webhook=webhook,
             secrets=secrets,
         )
-        dead_letters = DeadLetterWriter(dead_path, secrets=secrets)
     run_id = ledger.begin_run(flow.name, "dry-run" if dry_run else kind)
+    if not dry_run:
+        dead_letters = DeadLetterWriter(
+            dead_path,
+            flow=flow.name,
+            run=run_id,
+            flow_file=loaded.path.resolve() if loaded.path else None,
+            secrets=secrets,
+        )
     settings = EngineSettings(
         flow=flow.name,
         concurrency=delivery.concurrency,
@@ -543,9 +576,10 @@ async def _run_locked(
         if sinks is not None:
             sink_report = await sinks.close()
         if dead_letters is not None:
-            dead_letters.close()
+            dead_letters.close(book.settled)
         if result is not None:
-            ledger.end_run(run_id, result.summary.to_json(), result.aborted)
+            summary = {**result.summary.to_json(), "skipped_delivered": result.skipped_delivered}
+            ledger.end_run(run_id, summary, result.aborted)
     if follow and result.aborted == ABORT_INTERRUPTED:
         result.aborted = None
     return RunReport(
@@ -566,6 +600,7 @@ async def _run_locked(
         webhook_undelivered_path=sink_report.undelivered_path if sink_report else None,
         ledger_path=ledger.path,
         ledger_pending=_pending_note(writer.fold_error),
+        run_id=run_id,
     )
 
 
@@ -615,9 +650,14 @@ def send_test(
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> TestResult:
     """Send one request — record number ``record_index`` of the source (0-based), or its
-    URL with ``payload`` as the body — and return the answer. The ledger is not touched."""
+    URL with ``payload`` as the body — and return the answer.
+
+    A success is recorded in the ledger under the record's key, marked as a test (and
+    as an edited payload when ``payload`` is given), so that the next run skips the
+    record; ``record=False`` leaves the ledger alone (a throw-away test)."""
     return _run_sync(
         asend_test(
             loaded,
@@ -627,8 +667,26 @@ def send_test(
             payload=payload,
             yes=yes,
             timeout_s=timeout_s,
+            record=record,
         )
     )
+
+
+def _test_request(loaded: LoadedFlow, ledger: Ledger | None, api_key: str, index: int) -> Request:
+    """Record number ``index`` of the source, rendered; RunError when it cannot be sent."""
+    from calsink.pipeline import prepare
+
+    source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key)
+    resolve = ledger.resolve_reference if ledger else None
+    for number, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
+        if number != index:
+            continue
+        if isinstance(item, Rejection):
+            raise RunError(f"record {item.position} cannot be sent: {item.reason}")
+        if not isinstance(item, Request):
+            raise RunError(f"record {index} is filtered out by transform.where")
+        return item
+    raise RunError(f"the source has no record number {index} (counting from 0)")
 
 
 async def asend_test(
@@ -640,34 +698,32 @@ async def asend_test(
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> TestResult:
     """`send_test` inside a running event loop."""
-    from calsink.pipeline import prepare
-
     loaded = with_base_url(loaded, base_url)
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     ledger_path = loaded.resolve(loaded.flow.ledger)
-    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    ledger = Ledger(ledger_path) if record or ledger_path.exists() else None
     try:
-        source = _open_items(
-            loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key
-        )
-        chosen: Request | Rejection | None = None
-        resolve = ledger.resolve_reference if ledger else None
-        for index, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
-            if index == record_index and not isinstance(item, Request | Rejection):
-                raise RunError(f"record {record_index} is filtered out by transform.where")
-            if index == record_index:
-                chosen = item  # type: ignore[assignment]
-                break
+        # The flow's lock is held from before the send until the outcome is recorded.
+        with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
+            chosen = _test_request(loaded, ledger, api_key, record_index)
+            result, ids = await _send_one(loaded, chosen, api_key, payload, timeout_s)
+            if record and ledger is not None and result.ok:
+                await _record_test(ledger, loaded.flow.name, chosen, result, ids, edited=payload)
+    except (FlowBusyError, JournalError) as exc:
+        raise RunError(str(exc)) from None
     finally:
         if ledger is not None:
             ledger.close()
-    if chosen is None:
-        raise RunError(f"the source has no record number {record_index} (counting from 0)")
-    if isinstance(chosen, Rejection):
-        raise RunError(f"record {chosen.position} cannot be sent: {chosen.reason}")
+    return result
+
+
+async def _send_one(
+    loaded: LoadedFlow, chosen: Request, api_key: str, payload: Any, timeout_s: float | None
+) -> tuple[TestResult, dict[str, Any]]:
     request = stamp(chosen, loaded.flow.name)
     body = request.body
     shown = request.payload
@@ -682,7 +738,7 @@ async def asend_test(
                 request.method, request.url, headers=request.headers, body=body
             )
         except TransportError as exc:
-            return TestResult(
+            failed = TestResult(
                 request.method,
                 redact_url(request.url, secrets),
                 request.headers,
@@ -694,10 +750,11 @@ async def asend_test(
                 0.0,
                 error=redact_text(str(exc), secrets),
             )
+            return failed, {}
     parsed = (
         response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
     )
-    return TestResult(
+    result = TestResult(
         request.method,
         redact_url(request.url, secrets),
         request.headers,
@@ -708,21 +765,57 @@ async def asend_test(
         scrub(parsed, secrets),
         response.elapsed_s,
     )
+    data = response.parsed.get("data") if isinstance(response.parsed, dict) else None
+    return result, identifiers(data) if response.ok else {}
+
+
+TEST_NOTE = "sent by `calsink test`"
+
+
+async def _record_test(
+    ledger: Ledger,
+    flow: str,
+    request: Request,
+    result: TestResult,
+    ids: dict[str, Any],
+    *,
+    edited: Any,
+) -> None:
+    """Record a test's success as the record's delivery (a run of kind "test")."""
+    run_id = ledger.begin_run(flow, "test")
+    writer = LedgerWriter(ledger, flow, run_id)
+    identifier = ids.get("uid", ids.get("id"))
+    try:
+        await writer.record_outcome(
+            request.key,
+            "delivered",
+            attempts=1,
+            status=result.status,
+            error=TEST_NOTE + (" with an edited payload" if edited is not None else ""),
+            identifier=None if identifier is None else str(identifier),
+            position=str(request.position),
+            ids=ids or None,
+        )
+    finally:
+        writer.close()
+    ledger.end_run(run_id, Summary(delivered=len(request.positions)).to_json(), None)
 
 
 def flow_status(loaded: LoadedFlow) -> StatusReport:
     """Counts per outcome in the ledger, the last run, and the dead letters waiting."""
     flow = loaded.flow
     ledger_path = loaded.resolve(flow.ledger)
-    dead_path = loaded.resolve(flow.dead_letters)
+    dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
-    last = None
+    last = sent = None
     running = False
     if ledger_path.exists():
         with Ledger(ledger_path) as ledger:
             running = not ledger.fold_left_over(flow.name)
             counts = ledger.counts(flow.name)
             last = ledger.last_run(flow.name)
+            sent = ledger.last_run(flow.name, sent=True)
+    waiting = waiting_by_run(dead_path, flow.name)
     return StatusReport(
         flow=flow.name,
         ledger_path=ledger_path,
@@ -732,25 +825,31 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
         last_run_ended=last.ended_at if last else None,
         last_run_summary=last.summary if last else None,
         last_run_aborted=last.aborted if last else None,
-        dead_letters=count_dead_letters(dead_path),
+        dead_letters=sum(waiting.values()),
         dead_letters_path=dead_path,
         running=running,
+        dead_letters_by_run=waiting,
+        sent_run_summary=sent.summary if sent else None,
     )
 
 
 def retry_items(
     loaded: LoadedFlow, only: Literal["failed", "dead"] | None = None
 ) -> list[SourceItem]:
-    """The source records to send again: from the dead letters, and failed/dead ledger rows.
+    """The source records to send again: from the flow's dead letters, and its failed/dead
+    ledger rows.
 
     ``only=None`` takes rejected, failed and dead records; records are rendered again, so
-    a fixed flow file applies to them.
+    a fixed flow file applies to them. Entries another flow wrote are never taken
+    (`refused_letters` says which).
     """
     flow = loaded.flow
     wanted = {only} if only else {"rejected", "failed", "dead"}
     found: dict[str, SourceItem] = {}
-    for letter in read_dead_letters(loaded.resolve(flow.dead_letters)):
-        if letter.outcome in wanted and letter.position is not None and letter.record is not None:
+    for letter in read_dead_letters(dead_letters_path(loaded)):
+        if letter.flow != flow.name or letter.outcome not in wanted:
+            continue
+        if letter.position is not None and letter.record is not None:
             found.setdefault(str(letter.position), SourceItem(letter.position, letter.record))
     ledger_path = loaded.resolve(flow.ledger)
     if ledger_path.exists():
@@ -769,6 +868,26 @@ def retry_items(
     return sorted(found.values(), key=lambda item: (item.position.source, item.position.index))
 
 
+def refused_letters(loaded: LoadedFlow) -> str | None:
+    """What `retry` leaves alone in the flow's dead-letter file: entries of other flows."""
+    others: dict[str, int] = {}
+    files: dict[str, str] = {}
+    for letter in read_dead_letters(dead_letters_path(loaded)):
+        if letter.flow != loaded.flow.name:
+            name = letter.flow or "an unnamed flow"
+            others[name] = others.get(name, 0) + 1
+            if letter.flow_file:
+                files[name] = letter.flow_file
+    if not others:
+        return None
+    listed = ", ".join(f"{count} dead letter(s) of flow {name!r}" for name, count in others.items())
+    commands = " / ".join(f"`calsink retry {files[name]}`" for name in others if name in files)
+    return (
+        f"{listed} in {dead_letters_path(loaded)} not sent: a flow retries only its own "
+        f"records; {commands or 'run `calsink retry` with that flow file'} sends them"
+    )
+
+
 async def aretry_flow(
     loaded: LoadedFlow,
     *,
@@ -779,6 +898,7 @@ async def aretry_flow(
     """`retry_flow` inside a running event loop."""
     items, not_resent = unscreened(loaded, retry_items(loaded, only))
     report = await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
+    report = dataclasses.replace(report, refused=refused_letters(loaded))
     if not not_resent:
         return report
     exit_code = report.exit_code or 1

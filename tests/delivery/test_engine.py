@@ -102,6 +102,7 @@ async def test_every_record_delivered_once_and_a_rerun_skips_them(tmp_path: Path
             "rejected": 0,
             "failed": 0,
             "dead": 0,
+            "planned": 0,
         }
         again, _ = await deliver(tmp_path, requests)
     assert again.summary.skipped == 40 and again.summary.delivered == 0

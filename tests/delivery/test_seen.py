@@ -44,3 +44,21 @@ def test_keys_that_differ_only_in_one_character_or_odd_text_stay_distinct() -> N
         assert [seen_keys.add(key) for key in keys] == [False] * len(keys)
     finally:
         seen_keys.close()
+
+
+@pytest.mark.usefixtures("small_runs")
+def test_a_repeat_names_where_its_key_was_first_seen_whether_recent_or_spilled() -> None:
+    from calsink.records import Position
+
+    seen_keys = SeenKeys()
+    try:
+        for number in range(1_000):
+            source = "a.csv" if number % 2 else "b.jsonl"
+            line = number + 2 if number % 2 else None
+            assert seen_keys.first(f"key{number}", Position(source, number, line)) is None
+        assert len(seen_keys._runs) == 10, "the keys were spilled into sorted runs"
+        assert seen_keys.first("key7", Position("c.csv", 5000, 9)) == Position("a.csv", 7, 9)
+        assert seen_keys.first("key8", Position("c.csv", 5001)) == Position("b.jsonl", 8, None)
+        assert seen_keys.first("key999", Position("c.csv", 5002)) == Position("a.csv", 999, 1001)
+    finally:
+        seen_keys.close()

@@ -63,7 +63,7 @@ def booked_emails(sandbox: SandboxHandle) -> list[str]:
     return sorted(a["email"] for b in sandbox.state()["bookings"] for a in b["attendees"])
 
 
-def test_test_sends_one_record_and_leaves_the_ledger_alone(
+def test_test_sends_one_record_and_records_it_in_the_ledger(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     flow = write_flow(tmp_path, sandbox, 3)
@@ -76,7 +76,7 @@ def test_test_sends_one_record_and_leaves_the_ledger_alone(
     assert sandbox.api_key not in sent.stdout + sent.stderr
 
     status = calsink("status", str(flow), "--json", sandbox=sandbox)
-    assert json.loads(status.stdout)["delivered"] == 0
+    assert json.loads(status.stdout)["delivered"] == 1
 
 
 def test_test_sends_an_edited_payload_from_stdin(sandbox: SandboxHandle, tmp_path: Path) -> None:

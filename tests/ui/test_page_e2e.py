@@ -192,18 +192,25 @@ def test_configure_preview_test_save_and_activate_a_booking_flow(
     assert sandbox.api_key not in written
     shot(page, artifacts, "05-saved")
 
-    # 6. Activate runs it: progress, summary, captured responses; the bookings exist.
+    # 6. Activate runs it: progress, summary, captured responses; the bookings exist. The
+    # record sent by Send Test Data is in the ledger: the run skips it.
     page.get_by_role("button", name="Activate").click()
     expect(page.locator("#run-status")).to_contain_text("finished", timeout=30_000)
     summary = page.locator("#run-summary")
-    expect(summary.get_by_role("row", name="delivered")).to_contain_text("3")
+    expect(summary.get_by_role("row", name="delivered")).to_contain_text("2")
+    expect(summary.get_by_role("row", name="skipped")).to_contain_text("1")
     expect(page.locator("#dead-letters")).to_contain_text("No dead letters")
     responses = page.locator("#responses > li")
-    expect(responses).to_have_count(3)
-    expect(responses.first).to_contain_text("leads.csv:2 · HTTP 201 · uid ")
+    expect(responses).to_have_count(2)
+    expect(responses.first).to_contain_text("leads.csv:3 · HTTP 201 · uid ")
     shot(page, artifacts, "06-activated")
-    emails = {b["attendees"][0]["email"] for b in sandbox.state()["bookings"] if b.get("attendees")}
-    assert {"ada@example.com", "grace@example.com", "alan@example.com"} <= emails
+    emails = [b["attendees"][0]["email"] for b in sandbox.state()["bookings"] if b.get("attendees")]
+    assert sorted(e for e in emails if e.endswith("@example.com") and e != "ada@example.com") == [
+        "ada.test@example.com",
+        "alan@example.com",
+        "grace@example.com",
+    ]
+    assert "ada@example.com" not in emails, "the tested record is not booked a second time"
     print(f"page walk-through took {time.monotonic() - started:.1f} s")
 
 

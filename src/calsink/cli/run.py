@@ -130,6 +130,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         table.add_row(
             name, str(getattr(summary, name)), style=style if getattr(summary, name) else None
         )
+    if report.dry_run:
+        table.add_row("would send", str(summary.planned), style="green")
     table.add_row("read", str(summary.read), style="bold")
     out.print(table)
     details = [f"in {report.duration_s:.2f} s"]
@@ -152,6 +154,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"{report.unfinished} record(s) left for the next run")
     if report.ledger_pending:
         out.print(f"ledger: {report.ledger_pending}", style="yellow")
+    if report.refused:
+        out.print(report.refused, style="yellow")
     if report.aborted:
         detail = f": {report.abort_detail}" if report.abort_detail else ""
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
@@ -192,7 +196,12 @@ def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
 @click.option("--follow", is_flag=True, help="Keep reading a growing file or stdin.")
 @click.option("--dry-run", is_flag=True, help="Read, render and check everything; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most N records.")
-@click.option("--force", is_flag=True, help="Send again records the ledger shows delivered.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send again records the ledger shows delivered; a re-send that fails is counted in "
+    "this run, but the record stays delivered in the ledger with its uid.",
+)
 @yes_option
 @base_url_option
 @json_option
@@ -287,13 +296,16 @@ def status(flow: str, as_json: bool) -> None:
         return
     counts = report.to_json()
     out.print(f"flow {report.flow} — ledger {report.ledger_path}")
-    for name in ("delivered", "failed", "dead", "in_flight"):
+    for name in ("delivered", "skipped", "rejected", "failed", "dead", "in_flight"):
         if counts.get(name):
             out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
+    out.print(f"  {'read':<10} {counts['read']}")
     if report.last_run_started:
         started = datetime.fromtimestamp(report.last_run_started, UTC).isoformat(timespec="seconds")
         summary = report.last_run_summary or {}
-        line = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "read" and v)
+        line = ", ".join(
+            f"{k} {v}" for k, v in summary.items() if k not in ("read", "skipped_delivered") and v
+        )
         out.print(
             f"  last {report.last_run_kind or 'run'} {started}: read {summary.get('read', 0)}"
             + (f" ({line})" if line else "")
@@ -303,9 +315,10 @@ def status(flow: str, as_json: bool) -> None:
     if report.running:
         out.print("  a run of this flow is in progress now")
     if report.dead_letters:
+        runs = ", ".join(f"run {run}: {count}" for run, count in report.dead_letters_by_run.items())
         out.print(
-            f"  dead letters: {report.dead_letters} in {report.dead_letters_path} "
-            f"(`calsink retry {flow}` sends them again)"
+            f"  dead letters: {report.dead_letters} waiting in {report.dead_letters_path} "
+            f"({runs}; `calsink retry {flow}` sends them again)"
         )
 
 
@@ -325,6 +338,12 @@ def status(flow: str, as_json: bool) -> None:
     help="Send this JSON body instead of the record's (a file, or - for stdin).",
 )
 @click.option("--edit", is_flag=True, help="Edit the rendered body in $EDITOR before sending.")
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Leave the ledger alone (a throw-away test, against a sandbox say); by default a "
+    "success is recorded as the record's delivery, so the next run skips it.",
+)
 @yes_option
 @base_url_option
 @json_option
@@ -333,11 +352,15 @@ def test(
     record_index: int,
     payload: Any,
     edit: bool,
+    no_record: bool,
     yes: bool,
     base_url: str | None,
     as_json: bool,
 ) -> None:
-    """Send one request of FLOW (Send Test Data) and show the response."""
+    """Send one request of FLOW (Send Test Data) and show the response.
+
+    A success is recorded in the ledger under the record's key (marked as a test), so
+    the next run skips that record; --no-record leaves the ledger alone."""
     import json
 
     from calsink.runner import send_test
@@ -361,6 +384,7 @@ def test(
             record_index=record_index,
             payload=body,
             yes=yes,
+            record=not no_record,
         )
     if as_json:
         emit_json(

@@ -176,7 +176,7 @@ def starter_flow(endpoint: Endpoint, data_path: str) -> str:
         "",
         "responses:",
         f"  jsonl: out/{endpoint.name}-responses.jsonl",
-        f"dead_letters: out/{endpoint.name}-dead-letters.jsonl",
+        "# dead_letters: out/<name>.dead-letters.jsonl   # the default: one file per flow",
         "ledger: .calsink/ledger.db",
         "",
     ]

@@ -8,6 +8,7 @@ is rejected with that reason, exactly as a run would reject it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from calsink.cli._output import (
 
 if TYPE_CHECKING:
     from calsink.flow import FlowReference, LoadedFlow
-    from calsink.records import Request
+    from calsink.records import Position, Request
 
 MAX_WARNING_LINES = 50
 
@@ -85,22 +86,31 @@ def _outcomes(loaded: LoadedFlow, resolver: Any, *, keys: bool = True) -> Iterat
 def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     """Check every record of FLOW against the endpoint's contract; send nothing.
 
-    Lists each rejected record with its position, field and reason. Exit 1 if any
-    record is rejected, 0 otherwise, 2 when the flow file cannot be used.
+    Lists each rejected record with its position, field and reason, and each record
+    that repeats the key of an earlier one ("duplicate of leads.csv:17": a run skips
+    it). Exit 1 if any record is rejected, 0 otherwise, 2 when the flow file cannot be
+    used.
     """
+    from calsink.deliver.seen import SeenKeys
     from calsink.flow import load_flow
     from calsink.records import Filtered, Rejection, Request
 
     out = console()
-    read = valid = rejected = filtered = warned = 0
-    with flow_errors():
+    read = valid = rejected = filtered = duplicates = warned = 0
+    seen = SeenKeys()
+    with flow_errors(), contextlib.closing(seen):
         loaded = load_flow(flow)
         with _reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in _outcomes(loaded, resolver, keys=False):
+            for outcome in _outcomes(loaded, resolver):
                 kind = type(outcome)
                 if kind is Request:
                     count = len(outcome.positions)
                     read += count
+                    first = seen.first(outcome.key, outcome.position)
+                    if first is not None:
+                        duplicates += count
+                        _show_duplicate(outcome, first, as_json)
+                        continue
                     valid += count
                     for warning in outcome.warnings:
                         warned += 1
@@ -119,10 +129,20 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     if warned > MAX_WARNING_LINES:
         out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
     summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
+    if duplicates:
+        summary += f" · duplicates {duplicates}"
     if warned:
         summary += f" · warnings {warned}"
     out.print(summary, style="bold")
     raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
+
+
+def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
+    reason = f"duplicate of {first}"
+    if as_json:
+        emit_json({"position": str(request.position), "field": None, "reason": reason})
+    else:
+        console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
 
 
 def preview_json(request: Request, flow: str, secrets: Iterable[str] = ()) -> dict[str, Any]:

@@ -98,6 +98,9 @@ class EngineResult:
     throttled: int = 0
     destroyed: int = 0
     elapsed_s: float = 0.0
+    # Of the skipped records, those the ledger already shows delivered (the others were
+    # left out by `where` or repeat a record of this run).
+    skipped_delivered: int = 0
 
 
 SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
@@ -311,9 +314,9 @@ class Engine:
             self._count(Outcome.REJECTED, 1)
             return True
         count = len(item.positions)
-        if not self._seen.add(item.key):
-            self.source_records(item.positions)
-            self._count(Outcome.SKIPPED, count)
+        first = self._seen.first(item.key, item.position)
+        if first is not None:
+            self._skip_duplicate(item, first)
             return True
         prior = (
             self.ledger.get(self.settings.flow, item.key)
@@ -322,6 +325,7 @@ class Engine:
         )
         if prior is not None and prior.state == Outcome.DELIVERED and not self.settings.force:
             self.source_records(item.positions)
+            self.result.skipped_delivered += count
             self._count(Outcome.SKIPPED, count)
             return True
         if action_of(item.method, item.url).destructive:
@@ -339,6 +343,8 @@ class Engine:
         if self.settings.dry_run:
             self.source_records(item.positions)
             self.result.planned += count
+            self.result.summary.planned += count
+            self._progress()
             return True
         self._prior[item.key] = prior
         if self._may_mark_ahead(item, prior):
@@ -354,6 +360,21 @@ class Engine:
                 self._commit_marks()
         self._queue.put_nowait(item)  # `_produce` made room
         return True
+
+    def _skip_duplicate(self, request: Request, first: Position) -> None:
+        """A record with the key of an earlier record of this run: skipped, and listed."""
+        sources = self.source_records(request.positions)
+        if self.dead_letters is not None:
+            for position, record in zip(request.positions, sources, strict=True):
+                self.dead_letters.write(
+                    flow=self.settings.flow,
+                    outcome=Outcome.SKIPPED.value,
+                    reason=f"duplicate of {first}",
+                    position=position,
+                    key=request.key,
+                    record=record,
+                )
+        self._count(Outcome.SKIPPED, len(request.positions))
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
         """A new record sent as it is (no check or look-up first) is marked with others."""
@@ -459,6 +480,7 @@ class Engine:
                 ids={"uid": target} if target else None,
                 position=str(request.position),
             )
+            self.result.skipped_delivered += len(request.positions)
             self._count(Outcome.SKIPPED, len(request.positions))
             return True
         return False

@@ -19,17 +19,21 @@ class Outcome(StrEnum):
 
 @dataclass(slots=True)
 class Summary:
-    """Counts per outcome; ``read`` is always their sum."""
+    """Counts per outcome; ``read`` is always their sum: every record read from the source
+    counts once. In a dry run, a record that would be sent counts as ``planned``."""
 
     delivered: int = 0
     skipped: int = 0
     rejected: int = 0
     failed: int = 0
     dead: int = 0
+    planned: int = 0
 
     @property
     def read(self) -> int:
-        return self.delivered + self.skipped + self.rejected + self.failed + self.dead
+        return (
+            self.delivered + self.skipped + self.rejected + self.failed + self.dead + self.planned
+        )
 
     @property
     def not_through(self) -> int:
@@ -40,7 +44,9 @@ class Summary:
         setattr(self, outcome.value, getattr(self, outcome.value) + count)
 
     def copy(self) -> Summary:
-        return Summary(self.delivered, self.skipped, self.rejected, self.failed, self.dead)
+        return Summary(
+            self.delivered, self.skipped, self.rejected, self.failed, self.dead, self.planned
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,4 +56,5 @@ class Summary:
             "rejected": self.rejected,
             "failed": self.failed,
             "dead": self.dead,
+            "planned": self.planned,
         }

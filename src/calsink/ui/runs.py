@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calsink.credentials import CredentialStore
+from calsink.deadletters import dead_letters_path
 from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
 
@@ -97,7 +98,7 @@ class Runs:
         finally:
             state.finished = time.time()
             flow = loaded.flow
-            state.dead_letters = tail_jsonl(loaded.resolve(flow.dead_letters))
+            state.dead_letters = tail_jsonl(dead_letters_path(loaded))
             if flow.responses.jsonl:
                 state.responses = tail_jsonl(loaded.resolve(flow.responses.jsonl))
 
