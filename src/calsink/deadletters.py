@@ -78,8 +78,7 @@ def position_from_json(data: dict[str, Any]) -> Position:
 
 def dead_letters_path(loaded: LoadedFlow) -> Path:
     """The flow's dead-letter file: ``dead_letters:``, else ``out/<name>.dead-letters.jsonl``."""
-    flow = loaded.flow
-    return loaded.resolve(flow.dead_letters or f"out/{flow.name}.dead-letters.jsonl")
+    return loaded.resolve(loaded.flow.dead_letters_file)
 
 
 class Settled:

@@ -215,6 +215,11 @@ class Flow(_Settings):
     )
     ledger: str = ".calsink/ledger.db"
 
+    @property
+    def dead_letters_file(self) -> str:
+        """``dead_letters``, or the flow's own default ``out/<name>.dead-letters.jsonl``."""
+        return self.dead_letters or f"out/{self.name}.dead-letters.jsonl"
+
 
 @dataclass(frozen=True, slots=True)
 class LoadedFlow:
@@ -250,7 +255,7 @@ class LoadedFlow:
                 "responses": flow.responses.model_copy(
                     update={"jsonl": moved(flow.responses.jsonl)}
                 ),
-                "dead_letters": moved(flow.dead_letters),
+                "dead_letters": moved(flow.dead_letters_file),
                 "ledger": moved(flow.ledger),
             }
         )

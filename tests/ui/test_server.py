@@ -223,7 +223,7 @@ def test_a_flow_saved_to_another_folder_names_the_files_the_page_used(
     assert status == 200, body
     saved = load_flow(tmp_path / "flows" / "book.yaml")
     page = load_draft(booking_draft(), base_dir=tmp_path)
-    for setting in ("source.path", "ledger", "dead_letters"):
+    for setting in ("source.path", "ledger", "dead_letters_file"):
         in_file = saved.resolve(_setting(saved.flow, setting)).resolve()
         assert in_file == page.resolve(_setting(page.flow, setting)).resolve(), setting
     store = CredentialStore(tmp_path / "config")
