@@ -239,8 +239,7 @@ function renderTemplateInfo(params = {}) {
     el("p", {}, el("code", { text: `${template.method} ${template.path}` }),
       template.api_version ? ` · cal-api-version ${template.api_version}` : " · no cal-api-version"),
     el("p", { text: template.description }),
-    el("p", {}, el("strong", { text: "Required fields: " }),
-      template.required.length ? template.required.join(", ") : "none"),
+    el("p", {}, el("strong", { text: "Required fields: " }), requiredFields(template)),
     template.optional.length
       ? el("p", { className: "muted" }, "Optional: ", template.optional.join(", "))
       : null,
@@ -265,6 +264,12 @@ function renderTemplateInfo(params = {}) {
         }));
     }),
   );
+}
+
+function requiredFields(template) {
+  const inPath = template.path_params.map((p) => `${p.name} (${p.label}, in the path)`);
+  const all = [...inPath, ...template.required];
+  return all.length ? all.join(", ") : "none";
 }
 
 function showTab(mode) {
@@ -376,7 +381,57 @@ async function refreshPreview() {
   }
 }
 
+// A problem names its setting ("source.path: …"); the input holding it is marked beside it.
+const PROBLEM_FIELDS = [
+  [/^destination\.params\.([\w-]+)/, (m) => `param-${m[1]}`],
+  [/^name:/, () => "flow-name"],
+  [/^source\.path/, () => "source-path"],
+  [/^source\.format/, () => "source-format"],
+  [/^transform\.where/, () => "where"],
+  [/^transform\.map/, () => "map"],
+  [/^destination\.base_url/, () => "base-url"],
+  [/^destination\.manual\.url/, () => "url"],
+  [/^destination\.manual\.headers/, () => "headers"],
+  [/^destination\.batch/, () => "batch-size"],
+  [/^responses\.jsonl/, () => "capture-path"],
+  [/^responses\.webhook/, () => "webhook-url"],
+  [/^dead_letters/, () => "dead-letters-path"],
+  [/^flow file/, () => "flow-path"],
+];
+
+function fieldOf(problem) {
+  for (const [pattern, id] of PROBLEM_FIELDS) {
+    const match = pattern.exec(problem);
+    if (match) return id(match);
+  }
+  return null;
+}
+
+function markFields(problems, scope = "settings") {
+  for (const note of document.querySelectorAll(`[data-error-scope="${scope}"]`)) {
+    const input = $(note.dataset.errorFor);
+    if (input) {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+    note.remove();
+  }
+  for (const problem of problems) {
+    const id = fieldOf(problem);
+    const input = id && $(id);
+    if (!input || input.getAttribute("aria-invalid") === "true") continue;
+    const note = el("p", {
+      id: `${id}-error`, className: "field-error", "data-error-for": id, "data-error-scope": scope,
+      text: problem.replace(/^[^:]+:\s*/, ""),
+    });
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", note.id);
+    input.after(note);
+  }
+}
+
 function showProblems(problems) {
+  markFields(problems);
   const box = $("problems");
   box.hidden = problems.length === 0;
   box.replaceChildren(
@@ -523,6 +578,7 @@ async function done() {
   try {
     const draft = readDraft();
     const data = await api("/api/save", { method: "POST", body: { flow: draft, path } });
+    markFields([], "save");
     state.savedPath = data.path;
     state.savedDraft = JSON.stringify(draft);
     $("flow-path").value = data.path;
@@ -531,6 +587,7 @@ async function done() {
     $("saved-yaml").textContent = data.yaml;
     say(`Saved ${data.path}. Activate runs it.`);
   } catch (error) {
+    markFields(error.problems || [], "save");
     say(`Not saved: ${error.message}`, true);
   }
   updateActivate();

@@ -1,0 +1,63 @@
+"""`calsink ui`, second round: what a user relies on most, driven in Chromium.
+
+Each test walks one area of the page as a user would and takes screenshots of each
+step at 1280 px and 400 px (see support.page.shot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.page import shot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CANCELS = "uid,reason\nbk-1,moved\nbk-2,ill\n"
+
+
+def sample(page: Any, number: int) -> Any:
+    return page.locator("#sample-list > li").nth(number - 1)
+
+
+def start_cancel_flow(page: Any, ui_server: str, workdir: Path) -> None:
+    from playwright.sync_api import expect
+
+    (workdir / "cancels.csv").write_text(CANCELS, encoding="utf-8")
+    page.goto(ui_server)
+    expect(page.get_by_label("Endpoint", exact=True)).to_have_value("create-booking")
+    page.get_by_label("Flow name").fill("cancel-demos")
+    page.get_by_label("Source file").fill("cancels.csv")
+    page.get_by_label("Endpoint", exact=True).select_option("cancel-booking")
+    expect(sample(page, 1)).to_contain_text("POST /v2/bookings/bk-1/cancel")
+
+
+def test_an_empty_required_path_field_is_marked_and_not_saved(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    start_cancel_flow(page, ui_server, workdir)
+    expect(page.locator("#template-info")).to_contain_text(
+        "Required fields: uid (Booking UID, in the path)"
+    )
+    uid = page.get_by_label("Booking UID", exact=False)
+    uid.fill("")
+    expect(uid).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#param-uid-error")).to_contain_text("Booking UID is required")
+    expect(page.locator("#problems")).to_contain_text("destination.params.uid")
+    expect(page.locator("#sample-list > li")).to_have_count(0)
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#status")).to_contain_text("Not saved")
+    expect(page.locator("#status")).to_contain_text("Booking UID is required")
+    assert not (workdir / "cancel-demos.yaml").exists()
+    shot(page, artifacts, "r2-01-empty-path-field")
+
+    uid.fill("{uid}")
+    expect(uid).not_to_have_attribute("aria-invalid", "true")
+    expect(sample(page, 1)).to_contain_text("POST /v2/bookings/bk-1/cancel")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#saved-yaml")).to_contain_text("uid: '{uid}'")
