@@ -61,3 +61,47 @@ def test_an_empty_required_path_field_is_marked_and_not_saved(
     expect(sample(page, 1)).to_contain_text("POST /v2/bookings/bk-1/cancel")
     page.get_by_role("button", name="Done").click()
     expect(page.locator("#saved-yaml")).to_contain_text("uid: '{uid}'")
+
+
+def test_done_stays_in_the_working_folder_and_asks_before_replacing_another_flow(
+    ui_server: str, browser_page: Any, workdir: Path, tmp_path: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    start_cancel_flow(page, ui_server, workdir)
+    flow_file = page.get_by_label("Flow file", exact=True)
+    status = page.locator("#status")
+    for outside in (str(tmp_path / "outside.yaml"), "../outside.yaml", "/etc/calsink.yaml"):
+        flow_file.fill(outside)
+        page.get_by_role("button", name="Done").click()
+        expect(status).to_contain_text("Not saved")
+        expect(status).to_contain_text("outside the folder")
+        expect(flow_file).to_have_attribute("aria-invalid", "true")
+    assert not (tmp_path / "outside.yaml").exists()
+    assert not Path("/etc/calsink.yaml").exists()
+    shot(page, artifacts, "r2-02-outside-the-folder")
+
+    flow_file.fill("cancel-demos.yaml")
+    page.get_by_role("button", name="Done").click()
+    expect(status).to_contain_text("Saved cancel-demos.yaml")
+    expect(flow_file).not_to_have_attribute("aria-invalid", "true")
+
+    # After a reload the page holds the saved flow; renamed, it would replace that file.
+    page.reload()
+    expect(page.get_by_label("Flow name")).to_have_value("cancel-demos")
+    expect(flow_file).to_have_value("cancel-demos.yaml")
+    page.get_by_label("Flow name").fill("cancel-more")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Done").click()
+    expect(status).to_contain_text("Not saved: cancel-demos.yaml holds the flow cancel-demos")
+    assert asked and "cancel-demos.yaml holds the flow cancel-demos" in asked[0]
+    saved = workdir / "cancel-demos.yaml"
+    assert "name: cancel-demos\n" in saved.read_text(encoding="utf-8")
+    shot(page, artifacts, "r2-03-replace-asked")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Done").click()
+    expect(status).to_contain_text("Saved cancel-demos.yaml")
+    assert "name: cancel-more\n" in saved.read_text(encoding="utf-8")

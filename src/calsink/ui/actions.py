@@ -136,6 +136,40 @@ def send_test(
     }
 
 
+def check_inside(path: Path, base_dir: Path, *, allowed: Path | None = None) -> None:
+    """Done and Activate keep to the folder `calsink ui` started in (or the file it was given)."""
+    target = path.resolve()
+    if allowed is not None and target == allowed.resolve():
+        return
+    if not target.is_relative_to(base_dir.resolve()):
+        raise DraftError(
+            [
+                f"flow file: {path} is outside the folder calsink ui was started in "
+                f"({base_dir}); give a file name inside it, such as book-demos.yaml"
+            ]
+        )
+
+
+def other_flow_in(path: Path, name: str) -> str | None:
+    """What ``path`` holds when it is not the flow ``name`` (Done asks before replacing it)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return "holds something that is not a flow file"
+    found = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(found, str):
+        return "holds something that is not a flow file"
+    return None if found == name else f"holds the flow {found}"
+
+
 def save(flow: Flow, path: Path) -> str:
     """Write the flow file; return its YAML."""
     if path.suffix not in {".yaml", ".yml"}:

@@ -48,13 +48,14 @@ class UiContext:
     base_dir: Path
     store: CredentialStore
     flow_path: Path | None = None
+    given_path: Path | None = None  # `calsink ui FLOW`: Done may write it wherever it is
     initial_flow: dict[str, Any] = field(default_factory=starter_flow)
     initial_problems: list[str] = field(default_factory=list)
     runs: Runs | None = None
 
     @classmethod
     def open(cls, flow_path: Path | None, *, base_dir: Path, store: CredentialStore) -> UiContext:
-        context = cls(base_dir=base_dir, store=store, flow_path=flow_path)
+        context = cls(base_dir=base_dir, store=store, flow_path=flow_path, given_path=flow_path)
         if flow_path is not None and flow_path.exists():
             try:
                 loaded = load_flow(flow_path, base_dir=base_dir)
@@ -157,7 +158,13 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems(["flow file: give a file name such as book-demos.yaml"])
         path = _resolve(context.base_dir, raw_path)
         try:
+            actions.check_inside(path, context.base_dir, allowed=context.given_path)
             loaded = load_draft(body.get("flow"), base_dir=context.base_dir, path=path)
+            if body.get("replace") is not True:
+                other = await run_in_threadpool(actions.other_flow_in, path, loaded.flow.name)
+                if other is not None:
+                    shown = _display_path(path, context.base_dir)
+                    return _json({"problems": [f"{shown} {other}"], "replace": shown}, status=409)
             text = await run_in_threadpool(actions.save, loaded.flow, path)
         except DraftError as exc:
             return _problems(exc.problems)
@@ -174,8 +181,9 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems(["press Done to save the flow before activating it"])
         path = _resolve(context.base_dir, raw_path)
         try:
+            actions.check_inside(path, context.base_dir, allowed=context.given_path)
             loaded = await run_in_threadpool(load_flow, path, base_dir=context.base_dir)
-        except FlowError as exc:
+        except (FlowError, DraftError) as exc:
             return _problems(exc.problems)
         if actions.is_destructive(loaded) and body.get("confirmed") is not True:
             return _problems(

@@ -44,6 +44,7 @@ async function api(path, { method = "GET", body } = {}) {
     const failure = new Error(problems.join("; "));
     failure.problems = problems;
     failure.status = response.status;
+    failure.data = data;
     throw failure;
   }
   return data;
@@ -573,11 +574,24 @@ function renderTestResult(result) {
 
 // ---------------------------------------------------------------- Done / Activate
 
+async function save(draft, path) {
+  try {
+    return await api("/api/save", { method: "POST", body: { flow: draft, path } });
+  } catch (error) {
+    // The file holds another flow: replace it only when the user says so.
+    if (error.status !== 409 || !error.data.replace) throw error;
+    const question = `${error.message}. Replace it with the flow ${draft.name}? `
+      + "(Cancel keeps it: change the Flow file to save beside it.)";
+    if (!confirm(question)) throw error;
+    return api("/api/save", { method: "POST", body: { flow: draft, path, replace: true } });
+  }
+}
+
 async function done() {
   const path = $("flow-path").value.trim();
   try {
     const draft = readDraft();
-    const data = await api("/api/save", { method: "POST", body: { flow: draft, path } });
+    const data = await save(draft, path);
     markFields([], "save");
     state.savedPath = data.path;
     state.savedDraft = JSON.stringify(draft);
