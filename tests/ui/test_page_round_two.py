@@ -105,3 +105,32 @@ def test_done_stays_in_the_working_folder_and_asks_before_replacing_another_flow
     page.get_by_role("button", name="Done").click()
     expect(status).to_contain_text("Saved cancel-demos.yaml")
     assert "name: cancel-more\n" in saved.read_text(encoding="utf-8")
+
+
+def test_each_flow_saved_from_the_page_keeps_its_own_dead_letters(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    start_cancel_flow(page, ui_server, workdir)
+    dead = page.get_by_label("Dead letters file", exact=False)
+    expect(dead).to_have_value("out/cancel-demos.dead-letters.jsonl")
+    page.get_by_label("Flow name").fill("cancel-week")
+    expect(dead).to_have_value("out/cancel-week.dead-letters.jsonl")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#saved-yaml")).to_contain_text(
+        "dead_letters: out/cancel-week.dead-letters.jsonl"
+    )
+    shot(page, artifacts, "r2-04-dead-letters-per-flow")
+
+    # A path the user types is kept, and the name no longer moves it.
+    dead.fill("out/cancellations/dead.jsonl")
+    page.get_by_label("Flow name").fill("cancel-month")
+    page.get_by_label("Flow file", exact=True).fill("cancel-month.yaml")
+    expect(dead).to_have_value("out/cancellations/dead.jsonl")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#saved-yaml")).to_contain_text(
+        "dead_letters: out/cancellations/dead.jsonl"
+    )
+    assert "out/dead-letters.jsonl" not in (workdir / "cancel-week.yaml").read_text("utf-8")

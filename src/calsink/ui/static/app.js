@@ -115,11 +115,18 @@ function fillForm(flow) {
   const jsonl = flow.responses && flow.responses.jsonl;
   $("capture-on").checked = Boolean(jsonl);
   if (jsonl) $("capture-path").value = jsonl;
+  // Dead letters go to a file of the flow's own unless the flow names one.
+  const dead = flow.dead_letters;
+  state.deadFollowsName = !dead || dead === SHARED_DEAD_LETTERS;
+  $("dead-letters-path").value = state.deadFollowsName ? deadLettersOf(flow.name) : dead;
   renderTemplateInfo(destination.params || {});
   showTab(state.mode);
   renderExclude();
   syncEnabled();
 }
+
+const SHARED_DEAD_LETTERS = "out/dead-letters.jsonl";
+const deadLettersOf = (name) => `out/${name || "my-flow"}.dead-letters.jsonl`;
 
 function readDraft() {
   const flow = structuredClone(state.base);
@@ -155,6 +162,7 @@ function readDraft() {
     ? { size: Number($("batch-size").value) || 100, group_by: $("batch-group").value || null }
     : null;
   flow.destination = destination;
+  flow.dead_letters = $("dead-letters-path").value.trim() || deadLettersOf(flow.name);
   flow.responses = {
     ...flow.responses,
     jsonl: $("capture-on").checked ? $("capture-path").value.trim() || null : null,
@@ -743,7 +751,12 @@ async function start() {
     state.flowPathFollowsName = false;
   });
   $("flow-name").addEventListener("input", () => {
-    if (state.flowPathFollowsName) $("flow-path").value = `${$("flow-name").value.trim() || "my-flow"}.yaml`;
+    const name = $("flow-name").value.trim();
+    if (state.flowPathFollowsName) $("flow-path").value = `${name || "my-flow"}.yaml`;
+    if (state.deadFollowsName) $("dead-letters-path").value = deadLettersOf(name);
+  });
+  $("dead-letters-path").addEventListener("input", () => {
+    state.deadFollowsName = false;
   });
   fillForm(data.flow);
   if (data.flow_problems.length) showProblems(data.flow_problems);
