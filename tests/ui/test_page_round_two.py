@@ -134,3 +134,62 @@ def test_each_flow_saved_from_the_page_keeps_its_own_dead_letters(
         "dead_letters: out/cancellations/dead.jsonl"
     )
     assert "out/dead-letters.jsonl" not in (workdir / "cancel-week.yaml").read_text("utf-8")
+
+
+def right_edges(page: Any) -> list[str]:
+    """The visible controls that end beyond the window's right edge."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button, pre')]
+                .filter((e) => e.offsetParent !== null)
+                .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                .map((e) => e.id || e.outerHTML.slice(0, 80))"""
+        )
+    )
+
+
+def test_the_page_fits_a_400_px_screen_and_activate_leads_the_actions(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    from support.page import MAP, NARROW, WIDE
+
+    page = browser_page
+    page.set_viewport_size(NARROW)
+    page.goto(ui_server)
+    page.get_by_label("Flow name").fill("book-demos")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(MAP)
+    expect(page.locator("#sample-list > li")).to_have_count(3)
+    sample(page, 1).locator("summary").click()
+    page.get_by_text("Add a credential").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    assert right_edges(page) == []
+
+    # Below 600 px the actions stack, full width, and the header does not stay on screen.
+    done = page.get_by_role("button", name="Done").bounding_box()
+    activate = page.get_by_role("button", name="Activate").bounding_box()
+    assert done is not None and activate is not None
+    assert activate["y"] >= done["y"] + done["height"]
+    header = page.locator("header.top")
+    sticky_height = header.evaluate(
+        "(e) => getComputedStyle(e).position === 'sticky' ? e.offsetHeight : 0"
+    )
+    assert sticky_height <= 64
+    shot(page, artifacts, "r2-05-narrow")
+
+    # Activate is the prominent action, coloured by its state: waiting for Done, then ready.
+    page.set_viewport_size(WIDE)
+    button = page.get_by_role("button", name="Activate")
+    expect(button).to_have_attribute("data-state", "unsaved")
+    waiting = button.evaluate("(e) => getComputedStyle(e).backgroundColor")
+    page.get_by_role("button", name="Done").click()
+    expect(button).to_have_attribute("data-state", "ready")
+    expect(button).to_be_enabled()
+    assert button.evaluate("(e) => getComputedStyle(e).backgroundColor") != waiting
+    wide_done = page.get_by_role("button", name="Done").bounding_box()
+    wide_activate = button.bounding_box()
+    assert wide_done is not None and wide_activate is not None
+    assert abs(wide_activate["y"] - wide_done["y"]) < wide_done["height"]
+    shot(page, artifacts, "r2-06-ready-to-activate")

@@ -618,8 +618,11 @@ async function done() {
 function updateActivate() {
   const saved = state.savedDraft !== null && state.savedDraft === JSON.stringify(readDraft());
   const running = state.polling !== null;
-  $("activate").disabled = !saved || running;
-  $("activate").title = saved ? "" : "Press Done to save the current settings first";
+  const button = $("activate");
+  button.disabled = !saved || running;
+  button.title = saved ? "" : "Press Done to save the current settings first";
+  button.dataset.state = running ? "running" : !saved ? "unsaved" : state.lastRunState || "ready";
+  button.textContent = running ? "Running…" : "Activate";
 }
 
 async function activate() {
