@@ -193,3 +193,83 @@ def test_the_page_fits_a_400_px_screen_and_activate_leads_the_actions(
     assert wide_done is not None and wide_activate is not None
     assert abs(wide_activate["y"] - wide_done["y"]) < wide_done["height"]
     shot(page, artifacts, "r2-06-ready-to-activate")
+
+
+LEAD_MAP = """\
+start: "{start}"
+eventTypeId: 1
+attendee:
+  name: "{name}"
+  email: "{email}"
+  timeZone: America/New_York
+"""
+
+
+def summary_count(page: Any, outcome: str) -> int:
+    return int(page.locator(f"#run-summary tr.outcome-{outcome} td").inner_text())
+
+
+def test_a_run_of_200_rows_is_stopped_and_resumed_from_the_page_and_the_counts_add_up(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+    from tests.adversarial.harness import lead_rows
+
+    from support.page import add_credential
+
+    rows = lead_rows(200)
+    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
+    (workdir / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = browser_page
+    page.goto(ui_server)
+    add_credential(page, sandbox)
+    page.get_by_label("Flow name").fill("book-leads")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(LEAD_MAP)
+    expect(sample(page, 1)).to_contain_text("leads.csv:2 POST /v2/bookings")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#status")).to_contain_text("Saved book-leads.yaml")
+
+    sandbox.set_faults({"spec": "latency=400ms:POST /v2/bookings"})
+    activate = page.locator("#activate")  # "Running…" while it runs
+    activate.click()
+    status = page.locator("#run-status")
+    expect(status).to_contain_text(" of 200 records")
+    expect(status).to_contain_text(" left")
+    bar = page.locator("#run-progress")
+    expect(bar).to_have_attribute("aria-valuemax", "200")
+    expect(activate).to_have_attribute("data-state", "running")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#run-progress').ariaValueNow) >= 10"
+    )
+    shot(page, artifacts, "r2-07-running")
+    page.get_by_role("button", name="Stop").click()
+    expect(status).to_contain_text("stopped after")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    expect(activate).to_have_attribute("data-state", "stopped")
+    expect(page.locator("#run")).to_have_attribute("data-state", "stopped")
+    stopped_colour = bar.locator(".fill").evaluate("(e) => getComputedStyle(e).backgroundColor")
+    first_delivered = summary_count(page, "delivered")
+    assert 10 <= first_delivered < 200
+    booked = [
+        b for b in sandbox.state()["bookings"] if b["attendees"][0]["email"].startswith("lead")
+    ]
+    assert len(booked) == first_delivered
+    shot(page, artifacts, "r2-08-stopped")
+
+    sandbox.clear_faults()
+    activate.click()
+    expect(status).to_contain_text("finished", timeout=60_000)
+    expect(page.locator("#run")).to_have_attribute("data-state", "finished")
+    assert summary_count(page, "delivered") == 200 - first_delivered
+    assert summary_count(page, "skipped") == first_delivered
+    assert summary_count(page, "read") == 200
+    finished_colour = bar.locator(".fill").evaluate("(e) => getComputedStyle(e).backgroundColor")
+    assert finished_colour != stopped_colour
+    emails = sorted(
+        b["attendees"][0]["email"]
+        for b in sandbox.state()["bookings"]
+        if b["attendees"][0]["email"].startswith("lead")
+    )
+    assert emails == sorted(email for _, email, _ in rows)
+    shot(page, artifacts, "r2-09-resumed")

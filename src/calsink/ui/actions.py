@@ -182,14 +182,23 @@ def save(flow: Flow, path: Path) -> str:
     return text
 
 
-def tail_jsonl(path: Path, limit: int = 50) -> list[Any]:
-    """The last ``limit`` JSON lines of a file (dead letters, captured responses)."""
+def tail_jsonl(path: Path, limit: int = 50, window: int = 256 * 1024) -> list[Any]:
+    """The last ``limit`` JSON lines of a file (dead letters, captured responses).
+
+    Only the file's last ``window`` bytes are read: the page polls it while a run writes it.
+    """
     import json
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - window))
+            data = handle.read()
     except FileNotFoundError:
         return []
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > window:
+        lines = lines[1:]  # the first line was cut by the window
     entries: list[Any] = []
     for line in lines[-limit:]:
         if line.strip():

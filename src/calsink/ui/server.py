@@ -174,7 +174,14 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         context.initial_flow = flow_to_draft(loaded.flow)
         return _json({"path": _display_path(path, context.base_dir), "yaml": text})
 
-    async def activate(request: HttpRequest) -> Response:
+    async def stop_run(request: HttpRequest) -> Response:
+        stopped = runs.stop()
+        return _json({"run": stopped.to_json() if stopped else None})
+
+    async def retry(request: HttpRequest) -> Response:
+        return await activate(request, retry=True)
+
+    async def activate(request: HttpRequest, *, retry: bool = False) -> Response:
         body = await _body(request)
         raw_path = str(body.get("path") or "").strip()
         if not raw_path:
@@ -191,7 +198,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                 status=409,
             )
         try:
-            run = runs.start(loaded, yes=body.get("confirmed") is True)
+            run = runs.start(loaded, yes=body.get("confirmed") is True, retry=retry)
         except RunBusy as exc:
             return _problems([str(exc)], status=409)
         except CredentialError as exc:
@@ -217,6 +224,8 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             Route("/api/save", save, methods=["POST"]),
             Route("/api/activate", activate, methods=["POST"]),
             Route("/api/run", run_state),
+            Route("/api/run/stop", stop_run, methods=["POST"]),
+            Route("/api/retry", retry, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,

@@ -625,32 +625,46 @@ function updateActivate() {
   button.textContent = running ? "Running…" : "Activate";
 }
 
-async function activate() {
+async function activate(retry = false) {
   let confirmed = false;
   if (state.destructive) {
     confirmed = confirm("This flow changes or deletes data in Cal.com, and it cannot be undone. Run it?");
     if (!confirmed) return;
   }
   try {
-    const data = await api("/api/activate", { method: "POST", body: { path: state.savedPath, confirmed } });
+    const data = await api(retry ? "/api/retry" : "/api/activate",
+      { method: "POST", body: { path: state.savedPath, confirmed } });
     $("run").hidden = false;
     showRun(data.run);
     startPolling();
   } catch (error) {
-    say(`Not activated: ${error.message}`, true);
+    say(`Not ${retry ? "retried" : "activated"}: ${error.message}`, true);
+  }
+}
+
+async function stopRun() {
+  $("stop").disabled = true;
+  $("stop").textContent = "Stopping…";
+  try {
+    const data = await api("/api/run/stop", { method: "POST" });
+    if (data.run) showRun(data.run);
+  } catch (error) {
+    say(`Not stopped: ${error.message}`, true);
   }
 }
 
 function startPolling() {
-  state.polling = setInterval(pollRun, 250);
+  if (state.polling === null) state.polling = setInterval(pollRun, 250);
   updateActivate();
 }
+
+const isActive = (run) => run.state === "running" || run.state === "stopping";
 
 async function pollRun() {
   try {
     const data = await api("/api/run");
     if (data.run) showRun(data.run);
-    if (!data.run || data.run.state !== "running") {
+    if (!data.run || !isActive(data.run)) {
       clearInterval(state.polling);
       state.polling = null;
       updateActivate();
@@ -669,37 +683,101 @@ function counts(value) {
   return found;
 }
 
-function showRun(run) {
-  const progress = counts(run.progress);
-  const bar = $("run-progress");
-  if (run.state === "running") {
-    bar.removeAttribute("value");  // a stream has no known end: the bar shows activity
-  } else {
-    bar.max = 1;
-    bar.value = 1;
-  }
-  const parts = Object.entries(progress).map(([k, v]) => `${k} ${v}`);
-  if (run.progress && run.state === "running") {
-    parts.push(`${run.progress.in_flight} in flight`, `${run.progress.rate_per_s} records/s`);
-  }
-  const report = run.report || {};
-  let text;
-  if (run.state === "running") text = `Run ${run.number} running for ${run.elapsed_s} s: ${parts.join(" · ") || "starting"}`;
-  else if (run.state === "failed") text = `Run ${run.number} could not run: ${run.error}`;
-  else if (report.aborted) text = `Run ${run.number} aborted after ${run.elapsed_s} s (${report.aborted}): ${report.abort_detail || ""}`;
-  else if (report.exit_code === 0) text = `Run ${run.number} finished in ${run.elapsed_s} s: every record delivered or skipped.`;
-  else text = `Run ${run.number} finished in ${run.elapsed_s} s: some records did not get through (see the dead letters).`;
-  $("run-status").textContent = text;
+function seconds(value) {
+  if (value === null || value === undefined) return null;
+  if (value < 90) return `${Math.max(1, Math.round(value))} s`;
+  if (value < 5400) return `${Math.round(value / 60)} min`;
+  return `${(value / 3600).toFixed(1)} h`;
+}
 
-  const summary = counts(run.report);
+function showProgressBar(run) {
+  const read = (run.report || run.progress || {}).read || 0;
+  let max = null;
+  let value = null;
+  if (run.state === "finished") {
+    max = Math.max(read, 1);
+    value = max;
+  } else if (run.total) {
+    max = Math.max(run.total, 1);
+    value = Math.min(read, run.total);
+  } else if (!isActive(run)) {
+    max = 1;
+    value = 0;
+  }
+  const bar = $("run-progress");
+  bar.classList.toggle("indeterminate", max === null);  // the end is not known yet
+  if (max === null) {
+    bar.removeAttribute("aria-valuenow");
+    bar.removeAttribute("aria-valuemax");
+    return;
+  }
+  bar.setAttribute("aria-valuemax", String(max));
+  bar.setAttribute("aria-valuenow", String(value));
+  bar.querySelector(".fill").style.width = `${(100 * value) / max}%`;
+}
+
+function runLine(run) {
+  const progress = run.progress || {};
+  const read = (run.report || progress).read || 0;
+  const of = run.total ? `${read} of ${run.total} records` : `${read} records`;
+  const report = run.report || {};
+  const what = run.kind === "retry" ? "Retry" : "Run";
+  if (run.state === "running" || run.state === "stopping") {
+    const parts = [of];
+    if (run.total) parts[0] += ` (${Math.floor((100 * read) / Math.max(run.total, 1))} %)`;
+    if (run.progress) parts.push(`${progress.in_flight} in flight`, `${progress.rate_per_s} records/s`);
+    const eta = seconds(run.eta_s);
+    if (eta) parts.push(`about ${eta} left`);
+    const doing = run.state === "stopping" ? "stopping (requests on the wire finish)" : "running";
+    return `${what} ${run.number} ${doing} for ${seconds(run.elapsed_s)}: ${parts.join(" · ")}`;
+  }
+  if (run.state === "failed") return `${what} ${run.number} could not run: ${run.error}`;
+  if (run.state === "stopped") {
+    return `${what} ${run.number} stopped after ${seconds(run.elapsed_s)}: ${of} have an outcome; `
+      + "Activate sends the rest (the ledger skips what was delivered).";
+  }
+  if (report.aborted) return `${what} ${run.number} aborted after ${seconds(run.elapsed_s)} (${report.aborted}): ${report.abort_detail || ""}`;
+  if (report.exit_code === 0) return `${what} ${run.number} finished in ${seconds(run.elapsed_s)}: every record delivered or skipped.`;
+  return `${what} ${run.number} finished in ${seconds(run.elapsed_s)}: some records did not get through (see the dead letters).`;
+}
+
+function showRun(run) {
+  state.lastRun = run;
+  $("run").dataset.state = run.state === "finished" && (run.report || {}).exit_code !== 0 ? "partial" : run.state;
+  showProgressBar(run);
+  $("run-status").textContent = runLine(run);
+  showSummary(run);
+  const active = isActive(run);
+  fillEntries($("dead-letters"), run.dead_letters, active ? "No dead letters so far." : "No dead letters.");
+  fillEntries($("responses"), run.responses, !run.capture
+    ? "Response capture is off for this flow (tick Save every API response, then Done, to keep them)."
+    : active ? "No responses captured yet." : "No responses were captured.");
+  showRunButtons(run);
+}
+
+function showSummary(run) {
+  const summary = counts(run.report || (isActive(run) ? null : run.progress));
+  const report = run.report || {};
+  if (report.unfinished) summary.unfinished = report.unfinished;
   const table = $("run-summary");
   table.hidden = Object.keys(summary).length === 0;
   table.tBodies[0].replaceChildren(
     ...Object.entries(summary).map(([name, value]) =>
-      el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: String(value) }))),
+      el("tr", { className: `outcome-${name}` }, el("th", { scope: "row", text: name }),
+        el("td", {}, el("span", { className: `count ${value ? name : "zero"}`, text: String(value) })))),
   );
-  fillEntries($("dead-letters"), run.dead_letters, "No dead letters.");
-  fillEntries($("responses"), run.responses, "No responses captured (turn on Response capture to keep them).");
+}
+
+function showRunButtons(run) {
+  const active = isActive(run);
+  const stop = $("stop");
+  stop.hidden = !active;
+  stop.disabled = run.state === "stopping";
+  stop.textContent = run.state === "stopping" ? "Stopping…" : "Stop";
+  const letters = (run.report && run.report.dead_letters) || (run.dead_letters || []).length;
+  $("retry").hidden = active || !letters;
+  if (!active) state.lastRunState = run.state === "finished" && (run.report || {}).exit_code !== 0 ? "stopped" : run.state;
+  updateActivate();
 }
 
 function fillEntries(list, entries, empty) {
@@ -766,7 +844,7 @@ async function start() {
   if (data.run) {
     $("run").hidden = false;
     showRun(data.run);
-    if (data.run.state === "running") startPolling();
+    if (isActive(data.run)) startPolling();
   }
 
   const form = $("settings");
@@ -798,7 +876,9 @@ async function start() {
   });
   $("remove-credential").addEventListener("click", removeCredential);
   $("done").addEventListener("click", done);
-  $("activate").addEventListener("click", activate);
+  $("activate").addEventListener("click", () => activate(false));
+  $("retry").addEventListener("click", () => activate(true));
+  $("stop").addEventListener("click", stopRun);
   refreshPreview();
 }
 
