@@ -209,26 +209,40 @@ def summary_count(page: Any, outcome: str) -> int:
     return int(page.locator(f"#run-summary tr.outcome-{outcome} td").inner_text())
 
 
-def test_a_run_of_200_rows_is_stopped_and_resumed_from_the_page_and_the_counts_add_up(
-    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
-) -> None:
-    from playwright.sync_api import expect
+def write_leads(workdir: Path, count: int) -> list[str]:
     from tests.adversarial.harness import lead_rows
+
+    rows = lead_rows(count)
+    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
+    (workdir / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [email for _, email, _ in rows]
+
+
+def save_lead_flow(page: Any, sandbox: Any, ui_server: str, *, capture: bool = False) -> None:
+    from playwright.sync_api import expect
 
     from support.page import add_credential
 
-    rows = lead_rows(200)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (workdir / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    page = browser_page
     page.goto(ui_server)
     add_credential(page, sandbox)
     page.get_by_label("Flow name").fill("book-leads")
     page.get_by_label("Source file").fill("leads.csv")
     page.get_by_label("Map (YAML", exact=False).fill(LEAD_MAP)
+    if capture:
+        page.get_by_label("Save every API response").check()
     expect(sample(page, 1)).to_contain_text("leads.csv:2 POST /v2/bookings")
     page.get_by_role("button", name="Done").click()
     expect(page.locator("#status")).to_contain_text("Saved book-leads.yaml")
+
+
+def test_a_run_of_200_rows_is_stopped_and_resumed_from_the_page_and_the_counts_add_up(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    emails = write_leads(workdir, 200)
+    save_lead_flow(page, sandbox, ui_server)
 
     sandbox.set_faults({"spec": "latency=400ms:POST /v2/bookings"})
     activate = page.locator("#activate")  # "Running…" while it runs
@@ -266,10 +280,44 @@ def test_a_run_of_200_rows_is_stopped_and_resumed_from_the_page_and_the_counts_a
     assert summary_count(page, "read") == 200
     finished_colour = bar.locator(".fill").evaluate("(e) => getComputedStyle(e).backgroundColor")
     assert finished_colour != stopped_colour
+    expected = emails
     emails = sorted(
         b["attendees"][0]["email"]
         for b in sandbox.state()["bookings"]
         if b["attendees"][0]["email"].startswith("lead")
     )
-    assert emails == sorted(email for _, email, _ in rows)
+    assert emails == sorted(expected)
     shot(page, artifacts, "r2-09-resumed")
+
+
+def test_dead_letters_and_responses_show_during_the_run_and_retry_sends_them_again(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    write_leads(workdir, 60)
+    save_lead_flow(page, sandbox, ui_server, capture=True)
+    sandbox.set_faults({"spec": "latency=500ms:POST /v2/bookings,400#7:POST /v2/bookings"})
+    page.locator("#activate").click()
+    page.wait_for_function(
+        """() => document.querySelector('#run').dataset.state === 'running'
+            && document.querySelectorAll('#dead-letters > li:not(.muted)').length > 0
+            && document.querySelectorAll('#responses > li:not(.muted)').length > 0"""
+    )
+    shot(page, artifacts, "r2-10-dead-letters-live")
+    expect(page.locator("#run-status")).to_contain_text("finished", timeout=60_000)
+    expect(page.locator("#responses")).not_to_contain_text("capture is off")
+    expect(page.locator("#dead-letters > li")).to_have_count(7)
+    expect(page.locator("#dead-letters > li").first).to_contain_text("failed")
+    assert summary_count(page, "failed") == 7
+    expect(page.locator("#run")).to_have_attribute("data-state", "partial")
+
+    sandbox.clear_faults()
+    retry = page.get_by_role("button", name="Retry dead letters")
+    expect(retry).to_be_visible()
+    retry.click()
+    expect(page.locator("#run-status")).to_contain_text("Retry 2 finished", timeout=60_000)
+    assert summary_count(page, "delivered") == 7
+    expect(retry).to_be_hidden()
+    shot(page, artifacts, "r2-11-retried")

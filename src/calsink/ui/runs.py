@@ -153,7 +153,10 @@ class Runs:
 
 def _read_files(state: RunState, loaded: LoadedFlow) -> None:
     flow = loaded.flow
-    state.dead_letters = tail_jsonl(loaded.resolve(flow.dead_letters))
+    dead = loaded.resolve(flow.dead_letters)
+    # A run writes its dead letters beside the file and puts them in its place at the end.
+    partial = dead.with_name(dead.name + ".partial")
+    state.dead_letters = tail_jsonl(partial if state.active and partial.exists() else dead)
     if flow.responses.jsonl:
         state.responses = tail_jsonl(loaded.resolve(flow.responses.jsonl))
 
