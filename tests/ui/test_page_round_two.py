@@ -321,3 +321,44 @@ def test_dead_letters_and_responses_show_during_the_run_and_retry_sends_them_aga
     assert summary_count(page, "delivered") == 7
     expect(retry).to_be_hidden()
     shot(page, artifacts, "r2-11-retried")
+
+
+def test_form_says_what_it_changes_follows_the_template_and_keeps_a_saved_flow_ready(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    start_cancel_flow(page, ui_server, workdir)
+
+    # The Map's placeholder is an example of the chosen template, marked as one.
+    placeholder = page.get_by_label("Map (YAML", exact=False).get_attribute("placeholder") or ""
+    assert placeholder.startswith("# e.g. for cancel-booking")
+    assert "cancellationReason" in placeholder and "attendee" not in placeholder
+
+    # Numbers out of range are named, not silently replaced.
+    page.get_by_label("Batch records together", exact=False).check()
+    size = page.get_by_label("Batch size")
+    size.fill("0")
+    expect(size).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#batch-size-error")).to_contain_text("greater than or equal to 1")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#status")).to_contain_text("Not saved")
+    size.fill("25")
+    expect(size).not_to_have_attribute("aria-invalid", "true")
+    samples = page.get_by_label("Samples", exact=True)
+    samples.fill("5000")
+    expect(page.locator("#sample-count-note")).to_contain_text("at most 50")
+    shot(page, artifacts, "r2-12-numbers-named")
+
+    # A saved, unchanged flow can be activated after a reload without pressing Done again.
+    page.get_by_label("Batch records together", exact=False).uncheck()
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#status")).to_contain_text("Saved cancel-demos.yaml")
+    page.reload()
+    expect(page.get_by_label("Flow name")).to_have_value("cancel-demos")
+    activate = page.locator("#activate")
+    expect(activate).to_be_enabled()
+    expect(activate).to_have_attribute("data-state", "ready")
+    page.get_by_label("Flow name").fill("cancel-other")
+    expect(activate).to_be_disabled()

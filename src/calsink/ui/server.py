@@ -52,6 +52,7 @@ class UiContext:
     initial_flow: dict[str, Any] = field(default_factory=starter_flow)
     initial_problems: list[str] = field(default_factory=list)
     runs: Runs | None = None
+    flow_saved: bool = False  # the flow file holds initial_flow: Activate may run it
 
     @classmethod
     def open(cls, flow_path: Path | None, *, base_dir: Path, store: CredentialStore) -> UiContext:
@@ -63,6 +64,7 @@ class UiContext:
                 context.initial_problems = list(exc.problems)
             else:
                 context.initial_flow = flow_to_draft(loaded.flow)
+                context.flow_saved = True
         elif flow_path is not None:
             context.initial_flow = starter_flow(_flow_name(flow_path))
         return context
@@ -86,6 +88,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             {
                 "flow": context.initial_flow,
                 "flow_problems": context.initial_problems,
+                "flow_saved": context.flow_saved,
                 "flow_path": _display_path(context.flow_path, context.base_dir),
                 "base_dir": str(context.base_dir),
                 "credentials": _credentials(context.store),
@@ -172,6 +175,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems([f"flow file: cannot write {path}: {exc.strerror or exc}"])
         context.flow_path = path
         context.initial_flow = flow_to_draft(loaded.flow)
+        context.flow_saved = True
         return _json({"path": _display_path(path, context.base_dir), "yaml": text})
 
     async def stop_run(request: HttpRequest) -> Response:

@@ -159,7 +159,7 @@ function readDraft() {
   destination.exclude = [...state.exclude];
   destination.unknown_fields = $("unknown-fields").value;
   destination.batch = $("batch-on").checked
-    ? { size: Number($("batch-size").value) || 100, group_by: $("batch-group").value || null }
+    ? { size: numberOrText($("batch-size").value), group_by: $("batch-group").value || null }
     : null;
   flow.destination = destination;
   flow.dead_letters = $("dead-letters-path").value.trim() || deadLettersOf(flow.name);
@@ -168,6 +168,38 @@ function readDraft() {
     jsonl: $("capture-on").checked ? $("capture-path").value.trim() || null : null,
   };
   return flow;
+}
+
+// The server names a number out of range; the page does not replace it behind the user's back.
+function numberOrText(value) {
+  const text = value.trim();
+  return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text || null;
+}
+
+function sampleCount() {
+  const asked = Number($("sample-count").value);
+  const shown = Number.isFinite(asked) ? Math.min(50, Math.max(1, Math.round(asked))) : 5;
+  const note = $("sample-count-note");
+  note.textContent = asked === shown ? ""
+    : `Samples: ${shown === 50 ? "at most 50" : "at least 1"} are shown, so ${shown} here.`;
+  return shown;
+}
+
+function mapExample(template) {
+  // The template's example as a map from source columns: what a Map for it looks like.
+  const lines = [`# e.g. for ${template.name}: outgoing field: "{source column}"`];
+  const walk = (value, indent) => {
+    for (const [name, inner] of Object.entries(value || {})) {
+      if (inner && typeof inner === "object" && !Array.isArray(inner)) {
+        lines.push(`${indent}${name}:`);
+        walk(inner, `${indent}  `);
+      } else {
+        lines.push(`${indent}${name}: "{${name}}"`);
+      }
+    }
+  };
+  walk(template.example, "");
+  return lines.join("\n");
 }
 
 function readParams(previous) {
@@ -239,6 +271,7 @@ function renderTemplateInfo(params = {}) {
   const template = state.templates.get($("template").value);
   const info = $("template-info");
   const holder = $("path-params");
+  if (template) $("map").placeholder = mapExample(template);
   if (!template) {
     info.replaceChildren();
     holder.replaceChildren();
@@ -370,7 +403,7 @@ async function refreshPreview() {
   try {
     const data = await api("/api/preview", {
       method: "POST",
-      body: { flow: draft, count: Number($("sample-count").value) || 5 },
+      body: { flow: draft, count: sampleCount() },
     });
     if (seq !== state.previewSeq) return;
     showProblems([]);
@@ -841,6 +874,12 @@ async function start() {
   });
   fillForm(data.flow);
   if (data.flow_problems.length) showProblems(data.flow_problems);
+  if (data.flow_saved) {
+    // The flow file on disk is this flow: Activate runs it without another Done.
+    state.savedPath = data.flow_path;
+    state.savedDraft = JSON.stringify(readDraft());
+    updateActivate();
+  }
   if (data.run) {
     $("run").hidden = false;
     showRun(data.run);
