@@ -27,11 +27,15 @@ attendee:
 
 
 def shot(page: Any, artifacts: Path, name: str) -> None:
-    """The whole page at 1280 px and at 400 px wide (the phone layout)."""
+    """The whole page at 1280 px and at 400 px wide (the phone layout), each checked by
+    axe-core: a step with an accessibility violation fails the test."""
+    from support.axe import axe_violations
+
     for label, viewport in (("1280", WIDE), ("400", NARROW)):
         page.set_viewport_size(viewport)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(artifacts / f"{name}-{label}.png"), full_page=True)
+        assert axe_violations(page) == [], f"axe-core at {label} px, step {name}"
     page.set_viewport_size(WIDE)
 
 
