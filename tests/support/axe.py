@@ -46,6 +46,7 @@ def axe_violations(page: Any) -> list[str]:
         page.evaluate(axe_script())
     found = page.evaluate(
         """async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
-            .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)"""
+            .map((v) => `${v.id}: ${v.help} `
+                + `(${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)"""
     )
     return list(found)
