@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,15 @@ def workdir(tmp_path: Path) -> Path:
     return work
 
 
+@dataclass
+class UiHandle:
+    url: str
+    process: subprocess.Popen[str]
+
+
 @pytest.fixture
-def ui_server(workdir: Path, tmp_path: Path) -> Iterator[str]:
-    """`calsink ui` started as a user starts it; yields the URL it printed."""
+def ui(workdir: Path, tmp_path: Path) -> Iterator[UiHandle]:
+    """`calsink ui` started as a user starts it: the URL it printed, and its process."""
     env = {**os.environ, "CALSINK_CONFIG_DIR": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "calsink", "ui", "--port", "0"],
@@ -86,7 +93,7 @@ def ui_server(workdir: Path, tmp_path: Path) -> Iterator[str]:
             process.kill()
             _, err = process.communicate(timeout=5)
             pytest.fail(f"calsink ui printed {line!r} instead of its URL; stderr: {err}")
-        yield match.group(0)
+        yield UiHandle(match.group(0), process)
     finally:
         process.terminate()
         try:
@@ -94,3 +101,9 @@ def ui_server(workdir: Path, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def ui_server(ui: UiHandle) -> str:
+    """The URL `calsink ui` printed."""
+    return ui.url

@@ -362,3 +362,68 @@ def test_form_says_what_it_changes_follows_the_template_and_keeps_a_saved_flow_r
     expect(activate).to_have_attribute("data-state", "ready")
     page.get_by_label("Flow name").fill("cancel-other")
     expect(activate).to_be_disabled()
+
+
+def child_processes(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text(encoding="utf-8")
+        children.extend(int(child) for child in text.split())
+    return children
+
+
+def test_test_sends_warn_keep_focus_tell_what_the_ledger_does_and_survive_a_crash(
+    sandbox: Any, ui: Any, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    import os
+    import re
+    import signal
+    import time
+
+    from playwright.sync_api import expect
+
+    from support.page import MAP, add_credential
+
+    page = browser_page
+    page.goto(ui.url)
+    add_credential(page, sandbox)
+    page.get_by_label("Flow name").fill("book-demos")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(MAP)
+    first = sample(page, 1)
+    first.locator("summary").click()
+    expect(first.locator(".test-note")).to_contain_text("makes a real booking in Cal.com")
+
+    # Enter on Send Test Data sends it and leaves the keyboard focus on the button.
+    send = first.get_by_role("button", name="Send Test Data")
+    send.focus()
+    page.keyboard.press("Enter")
+    expect(first.locator(".result")).to_contain_text("HTTP 201")
+    assert page.evaluate("document.activeElement.textContent") == "Send Test Data"
+    expect(first.locator(".ledger-note")).to_contain_text(
+        re.compile(r"Activate (skips this record|sends this record again and makes a second)")
+    )
+    shot(page, artifacts, "r2-13-test-sent")
+
+    # The process making a test send dies: the page says so and the server goes on.
+    sandbox.set_faults({"spec": "latency=20s:POST /v2/bookings"})
+    second = sample(page, 2)
+    second.locator("summary").click()
+    second.get_by_role("button", name="Send Test Data").click()
+    deadline = time.monotonic() + 20
+    while not child_processes(ui.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = child_processes(ui.process.pid)
+    assert children, "the test send ran in no child process"
+    for child in children:
+        os.kill(child, signal.SIGSEGV)
+    expect(second.locator(".result")).to_contain_text("The test send crashed")
+    expect(second.locator(".result")).to_contain_text("killed by signal SIGSEGV")
+    shot(page, artifacts, "r2-14-test-send-crashed")
+    sandbox.clear_faults()
+    assert ui.process.poll() is None
+    page.reload()
+    expect(page.get_by_label("Endpoint", exact=True)).to_have_value("create-booking")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(MAP)
+    expect(page.locator("#sample-list > li")).to_have_count(3)

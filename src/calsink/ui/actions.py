@@ -101,22 +101,23 @@ def credential_for(flow: Flow, store: CredentialStore) -> Credential:
 
 def send_test(
     loaded: LoadedFlow,
-    store: CredentialStore,
+    api_key: str,
     *,
     record_index: int,
     payload: Any | None,
     yes: bool,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Send one request as `calsink test` does, and describe the response.
 
-    The request goes to the flow's base URL — the one the samples show.
+    The request goes to the flow's base URL — the one the samples show.  ``key`` is the
+    record's ledger key (from its sample): the answer says whether a run will skip it.
     """
     from calsink.runner import send_test as library_send_test
 
-    credential = credential_for(loaded.flow, store)
     result = library_send_test(
         loaded,
-        api_key=credential.api_key,
+        api_key=api_key,
         record_index=record_index,
         payload=payload,
         yes=yes,
@@ -133,7 +134,46 @@ def send_test(
         "body": result.body,
         "elapsed_s": round(result.elapsed_s, 3),
         "error": result.error,
+        "ledger_note": ledger_note(loaded, key) if result.ok else None,
     }
+
+
+def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:
+    """What a run will do with a record a test send delivered, as the ledger says."""
+    if not key:
+        return None
+    from calsink.ledger import Ledger
+
+    flow = loaded.flow
+    path = loaded.resolve(flow.ledger)
+    entry = None
+    if path.exists():
+        with Ledger(path) as ledger:
+            entry = ledger.get(flow.name, key)
+    if entry is not None and entry.state == "delivered":
+        return (
+            "The ledger records this test delivery: Activate skips this record "
+            "(calsink run --force would send it again)."
+        )
+    creates = creates_of(loaded)
+    again = f" and makes a second {creates}" if creates else ""
+    return (
+        f"The ledger does not record this test send: Activate sends this record again{again}. "
+        "Cancel or delete what the test made, or leave the record out of the source."
+    )
+
+
+def creates_of(loaded: LoadedFlow) -> str | None:
+    """What the flow's endpoint makes in Cal.com (a booking, an event type...), if anything."""
+    from calsink.endpoints import TEMPLATES
+
+    template = TEMPLATES.get(loaded.flow.destination.template or "")
+    if template is None or template.creates is None:
+        return None
+    return CREATED_THINGS.get(template.creates, template.creates)
+
+
+CREATED_THINGS = {"event-type": "event type", "ooo": "out-of-office entry"}
 
 
 def check_inside(path: Path, base_dir: Path, *, allowed: Path | None = None) -> None:

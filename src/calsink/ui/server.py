@@ -23,6 +23,7 @@ from calsink.ui import actions
 from calsink.ui.drafts import DraftError, flow_to_draft, flow_to_yaml, load_draft, starter_flow
 from calsink.ui.runs import RunBusy, Runs
 from calsink.ui.security import Guard, GuardMiddleware, new_token
+from calsink.ui.testsend import TestSendCrashed, send_isolated
 from calsink.ui.views import template_view
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -137,22 +138,30 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                     ["this endpoint changes or deletes data in Cal.com: confirm to send"],
                     status=409,
                 )
-            result = await run_in_threadpool(
-                lambda: actions.send_test(
-                    loaded,
-                    context.store,
-                    record_index=_int(body.get("record_index"), 0),
-                    payload=body.get("payload"),
-                    yes=confirmed,
-                )
+            credential = await run_in_threadpool(actions.credential_for, loaded.flow, context.store)
+            answer = await send_isolated(
+                {
+                    "flow": body.get("flow"),
+                    "api_key": credential.api_key,
+                    "record_index": _int(body.get("record_index"), 0),
+                    "payload": body.get("payload"),
+                    "yes": confirmed,
+                    "key": body.get("key") if isinstance(body.get("key"), str) else None,
+                },
+                cwd=context.base_dir,
+                timeout_s=loaded.flow.delivery.timeout_s,
             )
         except DraftError as exc:
             return _problems(exc.problems)
         except CredentialError as exc:
             return _problems([str(exc)])
+        except TestSendCrashed as exc:
+            return _json({"problems": [str(exc)], "crashed": True}, status=502)
         except Exception as exc:
             return _problems([_readable(exc)])
-        return _json({"result": result})
+        if "problems" in answer:
+            return _problems([str(p) for p in answer["problems"]])
+        return _json({"result": answer.get("result")})
 
     async def save(request: HttpRequest) -> Response:
         body = await _body(request)

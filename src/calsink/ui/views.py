@@ -21,6 +21,7 @@ def template_view(endpoint: Endpoint) -> dict[str, Any]:
         "notes": list(endpoint.notes),
         "example": endpoint.example,
         "destructive": endpoint.destructive,
+        "creates": endpoint.creates,
     }
 
 

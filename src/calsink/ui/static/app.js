@@ -26,13 +26,22 @@ const state = {
 async function api(path, { method = "GET", body } = {}) {
   const headers = { "X-Calsink-Token": TOKEN };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-    cache: "no-store",
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (error) {
+    const failure = new Error("the calsink ui server cannot be reached: it has stopped or "
+      + "restarted. Start `calsink ui` again if needed, then open the URL it prints.");
+    failure.problems = [failure.message];
+    failure.data = {};
+    throw failure;
+  }
   let data = {};
   try {
     data = await response.json();
@@ -483,6 +492,8 @@ function showProblems(problems) {
 
 function renderSamples(samples) {
   const list = $("sample-list");
+  // A redraw keeps the keyboard focus on the same control of the same sample.
+  const focused = list.contains(document.activeElement) ? document.activeElement.id : null;
   const items = samples.map((sample, number) => {
     const key = sample.position;
     if (sample.kind === "rejection") {
@@ -503,6 +514,7 @@ function renderSamples(samples) {
     return requestItem(sample, number, key);
   });
   list.replaceChildren(...items);
+  if (focused && $(focused)) $(focused).focus();
 }
 
 function describeProblem(problem) {
@@ -540,9 +552,12 @@ function requestItem(sample, number, key) {
     reset.hidden = false;
   });
   const send = el("button", {
-    type: "button", className: "primary", text: "Send Test Data",
+    id: `send-${number}`, type: "button", className: "primary", text: "Send Test Data",
     onclick: () => sendTest(sample, key, textarea, generated, resultBox, send),
   });
+  const noteId = `test-note-${number}`;
+  send.setAttribute("aria-describedby", noteId);
+  const testNote = el("p", { id: noteId, className: "test-note", text: testWarning() });
   const warnings = sample.warnings.length
     ? el("ul", { className: "notes warn", "aria-label": `Warnings of ${sample.position}` },
       sample.warnings.map((w) => el("li", { text: w })))
@@ -559,11 +574,25 @@ function requestItem(sample, number, key) {
         el("pre", { className: "request-line", text: `${sample.method} ${sample.url}\n${headers}` }),
         el("label", { for: textareaId, text: `Payload of sample ${number + 1} (edit it to test a variation)` }),
         textarea,
+        testNote,
         el("div", { className: "test-row" }, send, reset),
         resultBox)));
 }
 
+function testWarning() {
+  // The product page we follow warns before every test: a test is a real request.
+  const template = state.mode === "template" ? state.templates.get($("template").value) : null;
+  if (template && template.creates) {
+    const thing = { "event-type": "event type", ooo: "out-of-office entry" }[template.creates] || template.creates;
+    return `Send Test Data is a real request: it makes a real ${thing} in Cal.com.`;
+  }
+  if (state.destructive) return "Send Test Data is a real request: it changes data in Cal.com for good.";
+  return "Send Test Data is a real request to Cal.com.";
+}
+
 async function sendTest(sample, key, textarea, generated, resultBox, button) {
+  // The button stays focusable while sending (Enter must not lose the keyboard focus).
+  if (button.getAttribute("aria-disabled") === "true") return;
   let payload = null;
   if (textarea.value !== generated) {
     try {
@@ -578,22 +607,26 @@ async function sendTest(sample, key, textarea, generated, resultBox, button) {
     confirmed = confirm("This endpoint changes or deletes data in Cal.com, and it cannot be undone. Send the test request?");
     if (!confirmed) return;
   }
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = "Sending…";
   resultBox.replaceChildren(el("p", { className: "muted", text: "Sending…" }));
   try {
     const data = await api("/api/test", {
       method: "POST",
-      body: { flow: readDraft(), record_index: sample.index, payload, confirmed },
+      body: { flow: readDraft(), record_index: sample.index, payload, confirmed, key: sample.key },
     });
     state.results.set(key, renderTestResult(data.result));
   } catch (error) {
-    state.results.set(key, el("div", { className: "result bad" },
+    const title = error.data && error.data.crashed ? "The test send crashed" : null;
+    state.results.set(key, el("div", { className: "result bad", role: title ? "alert" : null },
+      title ? el("p", { className: "status-line", text: title }) : null,
       el("ul", {}, (error.problems || [error.message]).map((p) => el("li", { text: p })))));
   } finally {
     // The samples may have been redrawn while the request was out: show it in the current one.
     const current = document.querySelector(`[data-result-for="${CSS.escape(key)}"]`) || resultBox;
     current.replaceChildren(state.results.get(key));
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
+    button.textContent = "Send Test Data";
   }
 }
 
@@ -609,6 +642,7 @@ function renderTestResult(result) {
   return el("div", { className: `result ${result.ok ? "ok" : "bad"}` },
     el("p", { className: "status-line", text: line }),
     result.error ? el("p", { text: result.error }) : null,
+    result.ledger_note ? el("p", { className: "ledger-note", text: result.ledger_note }) : null,
     el("p", { className: "muted", text: `${result.method} ${result.url} (${result.position})` }),
     body === null || body === undefined ? null : el("pre", { tabindex: "0", text: pretty(body) }));
 }
