@@ -427,3 +427,50 @@ def test_test_sends_warn_keep_focus_tell_what_the_ledger_does_and_survive_a_cras
     page.get_by_label("Source file").fill("leads.csv")
     page.get_by_label("Map (YAML", exact=False).fill(MAP)
     expect(page.locator("#sample-list > li")).to_have_count(3)
+
+
+def test_a_key_is_checked_when_added_responses_can_go_to_a_webhook_and_endpoints_are_explained(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(ui_server)
+    credential = page.get_by_label("Credential", exact=True)
+    status = page.locator("#status")
+
+    # A wrong key is refused with what Cal.com said; the right one is stored and named.
+    page.get_by_text("Add a credential").click()
+    page.get_by_label("Credential name").fill("sandbox")
+    page.get_by_label("API key", exact=True).fill("cal_test_this_is_not_the_key_0000")
+    page.get_by_label("Base URL of the credential (optional)").fill(sandbox.url)
+    page.get_by_role("button", name="Add credential").click()
+    expect(status).to_contain_text("Not stored: Cal.com refused this API key (401)")
+    expect(page.get_by_label("API key", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(credential.locator("option", has_text="sandbox")).to_have_count(0)
+    shot(page, artifacts, "r2-15-wrong-key")
+    page.get_by_label("API key", exact=True).fill(sandbox.api_key)
+    page.get_by_role("button", name="Add credential").click()
+    expect(status).to_contain_text("Credential sandbox stored: it works (GET /v2/me answered for")
+    expect(credential).to_have_value("sandbox")
+
+    # Responses can go to a webhook as well as to a file.
+    page.get_by_label("Flow name").fill("book-demos")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Response webhook URL", exact=False).fill("https://hooks.example.com/calsink")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#saved-yaml")).to_contain_text(
+        "webhook: https://hooks.example.com/calsink"
+    )
+
+    # Every endpoint comes with guidance, not a one-line description.
+    endpoint = page.get_by_label("Endpoint", exact=True)
+    names = endpoint.locator("option").evaluate_all("(options) => options.map((o) => o.value)")
+    for name in names:
+        endpoint.select_option(name)
+        guidance = page.locator("#template-info .guidance")
+        expect(guidance).to_be_visible()
+        assert len(guidance.inner_text()) > 150, name
+    endpoint.select_option("cancel-booking")
+    expect(page.locator("#template-info .guidance")).to_contain_text("uid")
+    shot(page, artifacts, "r2-16-guidance")

@@ -99,6 +99,44 @@ def credential_for(flow: Flow, store: CredentialStore) -> Credential:
     return resolve_api_key(flow.destination, store=store)
 
 
+def check_key(api_key: str, base_url: str) -> str:
+    """Ask Cal.com who ``api_key`` belongs to (GET /v2/me); CredentialError when it refuses.
+
+    The standard library's client, in the server's worker thread: the page stores a key
+    only after Cal.com has accepted it.
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    from calsink.credentials import CredentialError
+
+    url = f"{base_url.rstrip('/')}/v2/me"
+    request = urllib.request.Request(  # noqa: S310 - the caller allows http(s) only
+        url, headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - http(s) only
+            body = json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        if exc.code in {401, 403}:
+            raise CredentialError(
+                f"Cal.com refused this API key ({exc.code}) at {url}: check that it was copied "
+                "whole and that it belongs to this base URL (a sandbox key to the sandbox)"
+            ) from None
+        raise CredentialError(f"GET {url} answered {exc.code}; the key was not stored") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CredentialError(
+            f"cannot reach {url} ({reason}) to check the key: check the base URL"
+        ) from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise CredentialError(f"GET {url} did not answer as Cal.com does; check the base URL")
+    who = data.get("username") or data.get("email") or data.get("id")
+    return str(who)
+
+
 def send_test(
     loaded: LoadedFlow,
     api_key: str,

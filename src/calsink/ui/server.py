@@ -16,9 +16,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from calsink.credentials import CredentialError, CredentialStore
+from calsink.credentials import CredentialError, CredentialStore, check_api_key_shape
 from calsink.endpoints import TEMPLATES
 from calsink.flow import FlowError, load_flow
+from calsink.redact import redact_text
 from calsink.ui import actions
 from calsink.ui.drafts import DraftError, flow_to_draft, flow_to_yaml, load_draft, starter_flow
 from calsink.ui.runs import RunBusy, Runs
@@ -29,6 +30,7 @@ from calsink.ui.views import template_view
 STATIC_DIR = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
 MAX_BODY = 2_000_000
+DEFAULT_BASE_URL = "https://api.cal.com"
 
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -104,11 +106,16 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         name = str(body.get("name") or "").strip()
         api_key = str(body.get("api_key") or "")
         base_url = str(body.get("base_url") or "").strip().rstrip("/") or None
+        check_url = base_url or str(body.get("check_url") or "").strip() or DEFAULT_BASE_URL
         try:
+            check_api_key_shape(api_key.strip())
+            if not check_url.startswith(("http://", "https://")):
+                raise CredentialError(f"base URL {check_url!r}: expected http:// or https://")
+            who = await run_in_threadpool(actions.check_key, api_key.strip(), check_url)
             await run_in_threadpool(context.store.add, name, api_key, base_url)
         except CredentialError as exc:
-            return _problems([str(exc)])
-        return _json({"added": name, "credentials": _credentials(context.store)})
+            return _problems([redact_text(str(exc), [api_key])])
+        return _json({"added": name, "who": who, "credentials": _credentials(context.store)})
 
     async def remove_credential(request: HttpRequest) -> Response:
         name = request.path_params["name"]

@@ -124,6 +124,8 @@ function fillForm(flow) {
   const jsonl = flow.responses && flow.responses.jsonl;
   $("capture-on").checked = Boolean(jsonl);
   if (jsonl) $("capture-path").value = jsonl;
+  const webhook = flow.responses && flow.responses.webhook;
+  $("webhook-url").value = (webhook && typeof webhook === "object" ? webhook.url : webhook) || "";
   // Dead letters go to a file of the flow's own unless the flow names one.
   const dead = flow.dead_letters;
   state.deadFollowsName = !dead || dead === SHARED_DEAD_LETTERS;
@@ -175,6 +177,7 @@ function readDraft() {
   flow.responses = {
     ...flow.responses,
     jsonl: $("capture-on").checked ? $("capture-path").value.trim() || null : null,
+    webhook: readWebhook(flow.responses && flow.responses.webhook),
   };
   return flow;
 }
@@ -211,6 +214,14 @@ function mapExample(template) {
   return lines.join("\n");
 }
 
+function readWebhook(previous) {
+  // A webhook with a signing secret keeps it while its URL stays the same.
+  const url = $("webhook-url").value.trim();
+  if (!url) return null;
+  if (previous && typeof previous === "object" && previous.url === url) return previous;
+  return url;
+}
+
 function readParams(previous) {
   const params = {};
   for (const input of document.querySelectorAll("#path-params input[data-param]")) {
@@ -241,17 +252,19 @@ async function addCredential() {
   try {
     const data = await api("/api/credentials", {
       method: "POST",
-      body: { name, api_key: apiKey, base_url: baseUrl },
+      body: { name, api_key: apiKey, base_url: baseUrl, check_url: $("base-url").value.trim() },
     });
+    markFields([], "credential");
     state.credentials = data.credentials;
     $("new-credential-key").value = "";
     renderCredentials(name);
     useCredentialBaseUrl();
     $("add-credential-box").open = false;
-    say(`Credential ${name} stored.`);
+    say(`Credential ${name} stored: it works (GET /v2/me answered for ${data.who}).`);
     changed();
   } catch (error) {
-    say(error.message, true);
+    markFields((error.problems || []).map((p) => `api key: ${p}`), "credential");
+    say(`Not stored: ${error.message}`, true);
   }
 }
 
@@ -290,6 +303,7 @@ function renderTemplateInfo(params = {}) {
     el("p", {}, el("code", { text: `${template.method} ${template.path}` }),
       template.api_version ? ` · cal-api-version ${template.api_version}` : " · no cal-api-version"),
     el("p", { text: template.description }),
+    el("p", { className: "guidance", text: template.guidance }),
     el("p", {}, el("strong", { text: "Required fields: " }), requiredFields(template)),
     template.optional.length
       ? el("p", { className: "muted" }, "Optional: ", template.optional.join(", "))
@@ -448,6 +462,7 @@ const PROBLEM_FIELDS = [
   [/^responses\.webhook/, () => "webhook-url"],
   [/^dead_letters/, () => "dead-letters-path"],
   [/^flow file/, () => "flow-path"],
+  [/^api key/, () => "new-credential-key"],
 ];
 
 function fieldOf(problem) {
