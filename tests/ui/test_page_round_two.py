@@ -474,3 +474,27 @@ def test_a_key_is_checked_when_added_responses_can_go_to_a_webhook_and_endpoints
     endpoint.select_option("cancel-booking")
     expect(page.locator("#template-info .guidance")).to_contain_text("uid")
     shot(page, artifacts, "r2-16-guidance")
+
+
+def test_an_outage_during_a_run_is_announced_and_the_run_can_be_stopped_and_resumed(
+    sandbox: Any, ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    write_leads(workdir, 8)
+    save_lead_flow(page, sandbox, ui_server)
+    sandbox.set_faults({"spec": "drop-before:POST /v2/bookings"})
+    page.locator("#activate").click()
+    notice = page.locator("#run-notice")
+    expect(notice).to_contain_text("Cal.com cannot be reached", timeout=30_000)
+    expect(notice).to_contain_text("keeps retrying")
+    shot(page, artifacts, "r2-17-outage")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#run-status")).to_contain_text("stopped after", timeout=30_000)
+    expect(notice).to_be_hidden()
+
+    sandbox.clear_faults()
+    page.locator("#activate").click()
+    expect(page.locator("#run-status")).to_contain_text("finished", timeout=60_000)
+    assert summary_count(page, "delivered") == 8

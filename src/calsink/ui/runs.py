@@ -17,6 +17,8 @@ from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
 
 LIVE_FILES_EVERY_S = 1.0
+# A run where no record has ended for this long is waiting on Cal.com: the page says so.
+STALL_NOTICE_S = 5.0
 
 
 @dataclass
@@ -28,6 +30,7 @@ class RunState:
     kind: str = "run"  # run | retry
     state: str = "running"  # running | stopping | finished | stopped | failed
     started: float = field(default_factory=time.time)
+    last_outcome: float = field(default_factory=time.time)
     finished: float | None = None
     total: int | None = None
     progress: Any = None
@@ -51,6 +54,7 @@ class RunState:
             "elapsed_s": round(end - self.started, 2),
             "total": self.total,
             "eta_s": self._eta(),
+            "waiting": self._waiting(),
             "progress": self.progress,
             "report": self.report,
             "error": self.error,
@@ -58,6 +62,20 @@ class RunState:
             "dead_letters": self.dead_letters,
             "responses": self.responses,
         }
+
+    def _waiting(self) -> str | None:
+        """Why the counts have not moved for a while, when they have not."""
+        if self.state != "running":
+            return None
+        quiet = time.time() - self.last_outcome
+        if quiet < STALL_NOTICE_S:
+            return None
+        return (
+            f"No record has ended for {quiet:.0f} s: Cal.com cannot be reached or does not "
+            "answer. calsink keeps retrying each request with back-off, then records what does "
+            "not get through as dead letters (Retry dead letters sends them again); Stop ends "
+            "the run and the next Activate goes on from where it stopped."
+        )
 
     def _eta(self) -> float | None:
         if not self.active or self.total is None or not self.progress:
@@ -111,6 +129,8 @@ class Runs:
 
         def on_progress(event: ProgressEvent) -> None:
             nonlocal last_files
+            if state.progress is None or event.summary.read != state.progress.get("read"):
+                state.last_outcome = time.time()
             state.progress = {
                 **event.summary.to_json(),
                 "in_flight": event.in_flight,

@@ -828,6 +828,9 @@ function showRun(run) {
   $("run").dataset.state = run.state === "finished" && (run.report || {}).exit_code !== 0 ? "partial" : run.state;
   showProgressBar(run);
   $("run-status").textContent = runLine(run);
+  const notice = $("run-notice");
+  notice.hidden = !run.waiting;
+  if (notice.textContent !== (run.waiting || "")) notice.textContent = run.waiting || "";
   showSummary(run);
   const active = isActive(run);
   fillEntries($("dead-letters"), run.dead_letters, active ? "No dead letters so far." : "No dead letters.");
