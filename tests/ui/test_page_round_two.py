@@ -498,3 +498,35 @@ def test_an_outage_during_a_run_is_announced_and_the_run_can_be_stopped_and_resu
     page.locator("#activate").click()
     expect(page.locator("#run-status")).to_contain_text("finished", timeout=60_000)
     assert summary_count(page, "delivered") == 8
+
+
+def test_batches_grouped_by_start_show_as_samples_naming_each_of_their_rows(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    rows = ["status,name,email,start"]
+    rows += [f"lost,Lost {i},lost{i}@example.com,2030-01-0{i % 3 + 1}T09:00:00Z" for i in range(8)]
+    rows += [
+        "demo,Ada,ada@example.com,2030-01-07T14:00:00Z",
+        "demo,Grace,grace@example.com,2030-01-07T15:00:00Z",
+        "demo,Alan,alan@example.com,2030-01-07T14:00:00Z",
+        "demo,Edsger,edsger@example.com,2030-01-07T15:00:00Z",
+    ]
+    (workdir / "pipeline.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = browser_page
+    page.goto(ui_server)
+    page.get_by_label("Flow name").fill("book-batches")
+    page.get_by_label("Source file").fill("pipeline.csv")
+    page.get_by_label("Only records where", exact=False).fill("status == 'demo'")
+    page.get_by_label("Map (YAML", exact=False).fill(LEAD_MAP)
+    requests = page.locator("#sample-list > li.request")
+    expect(requests).to_have_count(4)
+    expect(requests.first).to_contain_text("pipeline.csv:10 POST /v2/bookings")
+    expect(page.locator("#sample-list > li.filtered")).to_have_count(1)
+    page.get_by_label("Batch records together", exact=False).check()
+    page.get_by_label("Grouping").select_option("start")
+    expect(requests).to_have_count(2)
+    expect(requests.nth(0)).to_contain_text("batch of 2 (pipeline.csv:10, pipeline.csv:12)")
+    expect(requests.nth(1)).to_contain_text("batch of 2 (pipeline.csv:11, pipeline.csv:13)")
+    shot(page, artifacts, "r2-18-batches-by-start")

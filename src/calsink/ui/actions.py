@@ -21,6 +21,8 @@ from calsink.ui.drafts import DraftError, attribute_paths, flow_to_yaml
 from calsink.ui.views import filtered_view, rejection_view, request_view
 
 MAX_SAMPLES = 50
+# The preview reads at most this many source outcomes to find requests among skipped rows.
+MAX_SCANNED = 20_000
 
 
 def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
@@ -49,8 +51,11 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
         outcomes: Iterator[Request | Rejection | Filtered] = prepare(
             loaded, items, renderer=renderer, transformer=transformer
         )
+        # Rows the where filter skips do not use up the samples: requests and rejections
+        # come first (batches come out when their group is complete, after those rows).
+        sent = skipped = 0
         try:
-            for outcome in itertools.islice(outcomes, count):
+            for outcome in itertools.islice(outcomes, MAX_SCANNED):
                 if isinstance(outcome, Request):
                     samples.append(request_view(outcome, loaded.flow.name))
                     records.extend(outcome.records)
@@ -58,18 +63,39 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
                     samples.append(rejection_view(outcome))
                     if outcome.record is not None:
                         rejected_records.append(outcome.record)
-                else:
+                elif sent + skipped < count:
                     samples.append(filtered_view(outcome))
+                    skipped += 1
+                    continue
+                else:
+                    continue
+                sent += 1
+                if sent >= count:
+                    break
         finally:
             close = getattr(outcomes, "close", None)
             if callable(close):
                 close()
     # A rejected record may be the source row rather than the mapped one: a last resort.
+    samples = _first_samples(samples, count)
     attributes = attribute_paths(records or rejected_records)
     for excluded in loaded.flow.destination.exclude:
         if excluded not in attributes:
             attributes.append(excluded)
     return {"samples": samples, "attributes": attributes, "warnings": list(renderer.warnings)}
+
+
+def _first_samples(samples: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """At most ``count`` samples, the skipped rows giving way to requests and rejections."""
+    room = count - sum(1 for sample in samples if sample["kind"] != "filtered")
+    kept = []
+    for sample in samples:
+        if sample["kind"] == "filtered":
+            if room <= 0:
+                continue
+            room -= 1
+        kept.append(sample)
+    return kept[:count]
 
 
 @contextmanager

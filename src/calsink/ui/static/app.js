@@ -580,7 +580,7 @@ function requestItem(sample, number, key) {
   const headers = sample.headers.map(([name, value]) => `${name}: ${value}`).join("\n");
   return el("li", { className: "request" },
     el("details", { open: state.open.has(key), ontoggle: (e) => rememberOpen(key, e.target.open) },
-      el("summary", {}, `#${number + 1} ${sample.position} ${sample.method} ${path}`,
+      el("summary", {}, `#${number + 1} ${sampleWhere(sample)} ${sample.method} ${path}`,
         sample.warnings.length
           ? el("span", { className: "badge warn", text: `${sample.warnings.length} warning${sample.warnings.length === 1 ? "" : "s"}` })
           : null),
@@ -603,6 +603,14 @@ function testWarning() {
   }
   if (state.destructive) return "Send Test Data is a real request: it changes data in Cal.com for good.";
   return "Send Test Data is a real request to Cal.com.";
+}
+
+function sampleWhere(sample) {
+  // A batch names every row it carries, not only its first.
+  const positions = sample.positions || [sample.position];
+  if (positions.length < 2) return sample.position;
+  const shown = positions.length > 6 ? [...positions.slice(0, 5), "…"] : positions;
+  return `batch of ${positions.length} (${shown.join(", ")})`;
 }
 
 async function sendTest(sample, key, textarea, generated, resultBox, button) {
