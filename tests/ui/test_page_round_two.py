@@ -530,3 +530,33 @@ def test_batches_grouped_by_start_show_as_samples_naming_each_of_their_rows(
     expect(requests.nth(0)).to_contain_text("batch of 2 (pipeline.csv:10, pipeline.csv:12)")
     expect(requests.nth(1)).to_contain_text("batch of 2 (pipeline.csv:11, pipeline.csv:13)")
     shot(page, artifacts, "r2-18-batches-by-start")
+
+
+def test_a_faulty_setting_is_marked_where_it_is_typed_with_what_to_do(
+    ui_server: str, browser_page: Any, workdir: Path, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(ui_server)
+    source = page.get_by_label("Source file")
+    source.fill("nope.csv")
+    expect(source).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#source-path-error")).to_contain_text("no such file")
+    source.fill("leads.csv")
+    expect(source).not_to_have_attribute("aria-invalid", "true")
+
+    where = page.get_by_label("Only records where", exact=False)
+    where.fill("status ==")
+    expect(where).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#where-error")).to_contain_text("not a valid expression")
+    where.fill("")
+
+    mapping = page.get_by_label("Map (YAML", exact=False)
+    mapping.fill('start: "{demo_when}"\n')
+    expect(mapping).to_have_attribute("aria-invalid", "true")
+    error = page.locator("#map-error")
+    expect(error).to_contain_text("leads.csv:2")
+    expect(error).to_contain_text("start: expected a field `demo_when` in the record")
+    expect(error).to_contain_text("the record has: internal_id, first_name")
+    shot(page, artifacts, "r2-19-marked-inputs")

@@ -434,12 +434,14 @@ async function refreshPreview() {
     state.destructive = data.destructive;
     renderExclude();
     renderSamples(data.samples);
+    markMapProblems(data.samples);
     $("flow-warnings").replaceChildren(...data.warnings.map((w) => el("li", { text: w })));
     const requests = data.samples.filter((s) => s.kind === "request").length;
     $("samples-status").textContent =
       `${requests} request${requests === 1 ? "" : "s"} from the first ${data.samples.length} record outcome${data.samples.length === 1 ? "" : "s"} · updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (seq !== state.previewSeq) return;
+    markFields([], "samples");
     showProblems(error.problems || [error.message]);
     $("sample-list").replaceChildren();
     $("samples-status").textContent = "No samples until the settings are complete.";
@@ -470,6 +472,12 @@ function fieldOf(problem) {
     const match = pattern.exec(problem);
     if (match) return id(match);
   }
+  // "nope.csv: no such file …; check source.path": the setting is named later on.
+  for (const [pattern, id] of PROBLEM_FIELDS) {
+    if (!pattern.source.includes("\\.")) continue;  // only dotted names, such as source.path
+    const match = new RegExp(pattern.source.replace(/^\^/, "\\b")).exec(problem);
+    if (match) return id(match);
+  }
   return null;
 }
 
@@ -488,12 +496,21 @@ function markFields(problems, scope = "settings") {
     if (!input || input.getAttribute("aria-invalid") === "true") continue;
     const note = el("p", {
       id: `${id}-error`, className: "field-error", "data-error-for": id, "data-error-scope": scope,
-      text: problem.replace(/^[^:]+:\s*/, ""),
+      // "source.path: …" shows beside Source file without its name; other messages whole.
+      text: PROBLEM_FIELDS.some(([pattern]) => pattern.test(problem))
+        ? problem.replace(/^[^:]+:\s*/, "") : problem,
     });
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
     input.after(note);
   }
+}
+
+function markMapProblems(samples) {
+  // A record the map cannot render marks the Map: its first problem, with where it happened.
+  const rejected = samples.find((sample) => sample.kind === "rejection" && sample.problems.length);
+  const problems = rejected ? [`transform.map: ${rejected.position}: ${describeProblem(rejected.problems[0])}`] : [];
+  markFields(problems, "samples");
 }
 
 function showProblems(problems) {
