@@ -473,6 +473,11 @@ def test_a_key_is_checked_when_added_responses_can_go_to_a_webhook_and_endpoints
         assert len(guidance.inner_text()) > 150, name
     endpoint.select_option("cancel-booking")
     expect(page.locator("#template-info .guidance")).to_contain_text("uid")
+    optional = page.locator("#template-info details.optional")
+    expect(optional.locator("summary")).to_have_text("Show all 3 optional fields")
+    expect(optional.get_by_text("cancellationReason", exact=False)).to_be_hidden()
+    optional.locator("summary").click()
+    expect(optional.get_by_text("cancellationReason", exact=False)).to_be_visible()
     shot(page, artifacts, "r2-16-guidance")
 
 

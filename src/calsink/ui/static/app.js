@@ -306,7 +306,9 @@ function renderTemplateInfo(params = {}) {
     el("p", { className: "guidance", text: template.guidance }),
     el("p", {}, el("strong", { text: "Required fields: " }), requiredFields(template)),
     template.optional.length
-      ? el("p", { className: "muted" }, "Optional: ", template.optional.join(", "))
+      ? el("details", { className: "optional" },
+        el("summary", { text: `Show all ${template.optional.length} optional field${template.optional.length === 1 ? "" : "s"}` }),
+        el("p", { className: "muted", text: template.optional.join(", ") }))
       : null,
     template.notes.length ? el("ul", { className: "notes" }, template.notes.map((n) => el("li", { text: n }))) : null,
     template.destructive
