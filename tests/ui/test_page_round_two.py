@@ -565,3 +565,19 @@ def test_a_faulty_setting_is_marked_where_it_is_typed_with_what_to_do(
     expect(error).to_contain_text("start: expected a field `demo_when` in the record")
     expect(error).to_contain_text("the record has: internal_id, first_name")
     shot(page, artifacts, "r2-19-marked-inputs")
+
+
+def test_a_record_without_the_path_field_marks_that_field_not_the_map(
+    ui_server: str, browser_page: Any, workdir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    start_cancel_flow(page, ui_server, workdir)
+    page.get_by_label("Source file").fill("leads.csv")
+    uid = page.get_by_label("Booking UID", exact=False)
+    expect(uid).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#param-uid-error")).to_contain_text("leads.csv:2")
+    expect(page.get_by_label("Map (YAML", exact=False)).not_to_have_attribute(
+        "aria-invalid", "true"
+    )

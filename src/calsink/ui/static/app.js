@@ -511,7 +511,13 @@ function markFields(problems, scope = "settings") {
 function markMapProblems(samples) {
   // A record the map cannot render marks the Map: its first problem, with where it happened.
   const rejected = samples.find((sample) => sample.kind === "rejection" && sample.problems.length);
-  const problems = rejected ? [`transform.map: ${rejected.position}: ${describeProblem(rejected.problems[0])}`] : [];
+  const problems = [];
+  if (rejected) {
+    // A path parameter's problem marks its own box; any other the Map that made the record.
+    const first = rejected.problems[0];
+    const setting = first.field && $(`param-${first.field}`) ? `destination.params.${first.field}` : "transform.map";
+    problems.push(`${setting}: ${rejected.position}: ${describeProblem(first)}`);
+  }
   markFields(problems, "samples");
 }
 
