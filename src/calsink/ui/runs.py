@@ -182,16 +182,20 @@ def _read_files(state: RunState, loaded: LoadedFlow) -> None:
 
 
 async def _count_records(state: RunState, loaded: LoadedFlow) -> None:
-    """The number of source records, for the progress bar's end and the ETA (a file only)."""
+    """The number of records to send, for the progress bar's end and the ETA (a source file,
+    or the records a retry takes again)."""
     from starlette.concurrency import run_in_threadpool
 
+    from calsink.runner import retry_items
     from calsink.sources import open_source
 
     source = loaded.flow.source
-    if state.kind == "retry" or source.path in {None, "", "-"}:
+    if state.kind != "retry" and source.path in {None, "", "-"}:
         return
 
     def count() -> int:
+        if state.kind == "retry":
+            return len(retry_items(loaded))
         return sum(1 for _ in open_source(source, loaded.base_dir))
 
     try:
