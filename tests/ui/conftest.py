@@ -1,4 +1,5 @@
-"""Fixtures of the page's tests: `calsink ui` started as a user starts it."""
+"""Fixtures of the page tests: Debian's Chromium, `calsink ui` started as a user starts it,
+a working folder with a CSV, and screenshots at 1280 px and 400 px of each step."""
 
 from __future__ import annotations
 
@@ -9,22 +10,72 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from support.browser import ensure_chromium
+from support.page import LEADS, WIDE
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    root = os.environ.get("CALSINK_TEST_ARTIFACTS")
+    directory = (Path(root) / "ui") if root else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots of the page: {directory}")
+    return directory
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    try:
+        chromium = ensure_chromium()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context = browser.new_context(viewport=WIDE)
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    """The folder `calsink ui` starts in (a test module may give it files)."""
+    """The folder `calsink ui` starts in, with a CSV of leads."""
     work = tmp_path / "work"
     work.mkdir()
+    (work / "leads.csv").write_text(LEADS, encoding="utf-8")
     return work
 
 
-@dataclass(frozen=True)
-class StartedUi:
+@dataclass
+class UiHandle:
     url: str  # as printed, with the token
-    pid: int
+    process: subprocess.Popen[str]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     @property
     def origin(self) -> str:
@@ -36,14 +87,8 @@ class StartedUi:
 
 
 @pytest.fixture
-def ui_server(started_ui: StartedUi) -> str:
-    """The URL `calsink ui` printed."""
-    return started_ui.url
-
-
-@pytest.fixture
-def started_ui(workdir: Path, tmp_path: Path) -> Iterator[StartedUi]:
-    """`calsink ui` started as a user starts it."""
+def ui(workdir: Path, tmp_path: Path) -> Iterator[UiHandle]:
+    """`calsink ui` started as a user starts it: the URL it printed, and its process."""
     env = {**os.environ, "CALSINK_CONFIG_DIR": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "calsink", "ui", "--port", "0"],
@@ -61,7 +106,7 @@ def started_ui(workdir: Path, tmp_path: Path) -> Iterator[StartedUi]:
             process.kill()
             _, err = process.communicate(timeout=5)
             pytest.fail(f"calsink ui printed {line!r} instead of its URL; stderr: {err}")
-        yield StartedUi(match.group(0), process.pid)
+        yield UiHandle(match.group(0), process)
     finally:
         process.terminate()
         try:
@@ -69,3 +114,9 @@ def started_ui(workdir: Path, tmp_path: Path) -> Iterator[StartedUi]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def ui_server(ui: UiHandle) -> str:
+    """The URL `calsink ui` printed."""
+    return ui.url

@@ -8,91 +8,18 @@ Screenshots of each step go to $CALSINK_TEST_ARTIFACTS/ui (or the test's tmp_pat
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.browser import ensure_chromium
+from support.page import MAP, add_credential, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-LEADS = """\
-internal_id,first_name,last_name,email,tz,demo_at,event_type_id
-crm-1,Ada,Lovelace,ada@example.com,Europe/London,2030-01-07T14:00:00Z,1
-crm-2,Grace,Hopper,grace@example.com,America/New_York,2030-01-07T15:00:00Z,1
-crm-3,Alan,Turing,alan@example.com,Europe/London,2030-01-07T16:00:00Z,1
-"""
-
-MAP = """\
-start: "{demo_at}"
-eventTypeId: "int(event_type_id)"
-internal_id: "{internal_id}"
-attendee:
-  name: "{first_name} {last_name}"
-  email: "{email}"
-  timeZone: "{tz}"
-"""
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    root = os.environ.get("CALSINK_TEST_ARTIFACTS")
-    directory = (Path(root) / "ui") if root else tmp_path / "screenshots"
-    directory.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots of the page: {directory}")
-    return directory
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    try:
-        chromium = ensure_chromium()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "leads.csv").write_text(LEADS, encoding="utf-8")
-    return work
-
-
-def shot(page: Any, artifacts: Path, name: str) -> None:
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
 def sample(page: Any, number: int) -> Any:
@@ -110,12 +37,7 @@ def test_configure_preview_test_save_and_activate_a_booking_flow(
     expect(page.get_by_label("Endpoint", exact=True)).to_have_value("create-booking")
 
     # 1. A credential (the key never comes back), the source file and the template's fields.
-    page.get_by_text("Add a credential").click()
-    page.get_by_label("Credential name").fill("sandbox")
-    page.get_by_label("API key", exact=True).fill(sandbox.api_key)
-    page.get_by_label("Base URL of the credential (optional)").fill(sandbox.url)
-    page.get_by_role("button", name="Add credential").click()
-    expect(page.get_by_label("Credential", exact=True)).to_have_value("sandbox")
+    add_credential(page, sandbox)
     expect(page.get_by_label("Cal.com API base URL")).to_have_value(sandbox.url)
     assert sandbox.api_key not in page.content()
     page.get_by_label("Flow name").fill("book-demos")

@@ -152,16 +152,20 @@ def test_a_cross_origin_call_with_the_token_changes_nothing(app: Any, tmp_path: 
     assert CredentialStore(tmp_path / "config").names() == ["sandbox"]
 
 
-def test_the_credential_list_never_carries_a_key(app: Any) -> None:
+def test_the_credential_list_never_carries_a_key(app: Any, sandbox: Any) -> None:
     status, state = call(app, "GET", "/api/state", OWN)
     assert status == 200
     assert state["credentials"] == [{"name": "sandbox", "base_url": "http://127.0.0.1:1"}]
     assert "cal_test_secret_value_123" not in json.dumps(state)
-    status, added = call(
-        app, "POST", "/api/credentials", OWN, {"name": "other", "api_key": "cal_live_other_key"}
-    )
+    wrong = {"name": "other", "api_key": "cal_live_other_key", "base_url": sandbox.url}
+    status, refused = call(app, "POST", "/api/credentials", OWN, wrong)
+    assert status == 422
+    assert "refused this API key (401)" in refused["problems"][0]
+    assert "cal_live_other_key" not in json.dumps(refused)
+    right = {**wrong, "api_key": sandbox.api_key}
+    status, added = call(app, "POST", "/api/credentials", OWN, right)
     assert status == 200
-    assert "cal_live_other_key" not in json.dumps(added)
+    assert sandbox.api_key not in json.dumps(added)
     assert [c["name"] for c in added["credentials"]] == ["other", "sandbox"]
 
 

@@ -21,6 +21,8 @@ from calsink.ui.drafts import DraftError, attribute_paths, flow_to_yaml
 from calsink.ui.views import filtered_view, rejection_view, request_view
 
 MAX_SAMPLES = 50
+# The preview reads at most this many source outcomes to find requests among skipped rows.
+MAX_SCANNED = 20_000
 
 
 def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
@@ -49,8 +51,11 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
         outcomes: Iterator[Request | Rejection | Filtered] = prepare(
             loaded, items, renderer=renderer, transformer=transformer
         )
+        # Rows the where filter skips do not use up the samples: requests and rejections
+        # come first (batches come out when their group is complete, after those rows).
+        sent = skipped = 0
         try:
-            for outcome in itertools.islice(outcomes, count):
+            for outcome in itertools.islice(outcomes, MAX_SCANNED):
                 if isinstance(outcome, Request):
                     samples.append(request_view(outcome, loaded.flow.name))
                     records.extend(outcome.records)
@@ -58,18 +63,39 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
                     samples.append(rejection_view(outcome))
                     if outcome.record is not None:
                         rejected_records.append(outcome.record)
-                else:
+                elif sent + skipped < count:
                     samples.append(filtered_view(outcome))
+                    skipped += 1
+                    continue
+                else:
+                    continue
+                sent += 1
+                if sent >= count:
+                    break
         finally:
             close = getattr(outcomes, "close", None)
             if callable(close):
                 close()
     # A rejected record may be the source row rather than the mapped one: a last resort.
+    samples = _first_samples(samples, count)
     attributes = attribute_paths(records or rejected_records)
     for excluded in loaded.flow.destination.exclude:
         if excluded not in attributes:
             attributes.append(excluded)
     return {"samples": samples, "attributes": attributes, "warnings": list(renderer.warnings)}
+
+
+def _first_samples(samples: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """At most ``count`` samples, the skipped rows giving way to requests and rejections."""
+    room = count - sum(1 for sample in samples if sample["kind"] != "filtered")
+    kept = []
+    for sample in samples:
+        if sample["kind"] == "filtered":
+            if room <= 0:
+                continue
+            room -= 1
+        kept.append(sample)
+    return kept[:count]
 
 
 @contextmanager
@@ -99,24 +125,63 @@ def credential_for(flow: Flow, store: CredentialStore) -> Credential:
     return resolve_api_key(flow.destination, store=store)
 
 
+def check_key(api_key: str, base_url: str) -> str:
+    """Ask Cal.com who ``api_key`` belongs to (GET /v2/me); CredentialError when it refuses.
+
+    The standard library's client, in the server's worker thread: the page stores a key
+    only after Cal.com has accepted it.
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    from calsink.credentials import CredentialError
+
+    url = f"{base_url.rstrip('/')}/v2/me"
+    request = urllib.request.Request(  # noqa: S310 - the caller allows http(s) only
+        url, headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - http(s) only
+            body = json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        if exc.code in {401, 403}:
+            raise CredentialError(
+                f"Cal.com refused this API key ({exc.code}) at {url}: check that it was copied "
+                "whole and that it belongs to this base URL (a sandbox key to the sandbox)"
+            ) from None
+        raise CredentialError(f"GET {url} answered {exc.code}; the key was not stored") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CredentialError(
+            f"cannot reach {url} ({reason}) to check the key: check the base URL"
+        ) from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise CredentialError(f"GET {url} did not answer as Cal.com does; check the base URL")
+    who = data.get("username") or data.get("email") or data.get("id")
+    return str(who)
+
+
 def send_test(
     loaded: LoadedFlow,
-    store: CredentialStore,
+    api_key: str,
     *,
     record_index: int,
     payload: Any | None,
     yes: bool,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Send one request as `calsink test` does, and describe the response.
 
-    The request goes to the flow's base URL — the one the samples show.
+    The request goes to the flow's base URL — the one the samples show.  ``key`` is the
+    record's ledger key (from its sample): the answer says whether a run will skip it.
     """
     from calsink.runner import send_test as library_send_test
 
-    credential = credential_for(loaded.flow, store)
     result = library_send_test(
         loaded,
-        api_key=credential.api_key,
+        api_key=api_key,
         record_index=record_index,
         payload=payload,
         yes=yes,
@@ -133,7 +198,80 @@ def send_test(
         "body": result.body,
         "elapsed_s": round(result.elapsed_s, 3),
         "error": result.error,
+        "ledger_note": ledger_note(loaded, key) if result.ok else None,
     }
+
+
+def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:
+    """What a run will do with a record a test send delivered, as the ledger says."""
+    if not key:
+        return None
+    from calsink.ledger import Ledger
+
+    flow = loaded.flow
+    path = loaded.resolve(flow.ledger)
+    entry = None
+    if path.exists():
+        with Ledger(path) as ledger:
+            entry = ledger.get(flow.name, key)
+    if entry is not None and entry.state == "delivered":
+        return (
+            "The ledger records this test delivery: Activate skips this record "
+            "(calsink run --force would send it again)."
+        )
+    creates = creates_of(loaded)
+    again = f" and makes a second {creates}" if creates else ""
+    return (
+        f"The ledger does not record this test send: Activate sends this record again{again}. "
+        "Cancel or delete what the test made, or leave the record out of the source."
+    )
+
+
+def creates_of(loaded: LoadedFlow) -> str | None:
+    """What the flow's endpoint makes in Cal.com (a booking, an event type...), if anything."""
+    from calsink.endpoints import TEMPLATES
+
+    template = TEMPLATES.get(loaded.flow.destination.template or "")
+    if template is None or template.creates is None:
+        return None
+    return CREATED_THINGS.get(template.creates, template.creates)
+
+
+CREATED_THINGS = {"event-type": "event type", "ooo": "out-of-office entry"}
+
+
+def check_inside(path: Path, base_dir: Path, *, allowed: Path | None = None) -> None:
+    """Done and Activate keep to the folder `calsink ui` started in (or the file it was given)."""
+    target = path.resolve()
+    if allowed is not None and target == allowed.resolve():
+        return
+    if not target.is_relative_to(base_dir.resolve()):
+        raise DraftError(
+            [
+                f"flow file: {path} is outside the folder calsink ui was started in "
+                f"({base_dir}); give a file name inside it, such as book-demos.yaml"
+            ]
+        )
+
+
+def other_flow_in(path: Path, name: str) -> str | None:
+    """What ``path`` holds when it is not the flow ``name`` (Done asks before replacing it)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return "holds something that is not a flow file"
+    found = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(found, str):
+        return "holds something that is not a flow file"
+    return None if found == name else f"holds the flow {found}"
 
 
 def save(flow: Flow, path: Path) -> str:
@@ -148,14 +286,23 @@ def save(flow: Flow, path: Path) -> str:
     return text
 
 
-def tail_jsonl(path: Path, limit: int = 50) -> list[Any]:
-    """The last ``limit`` JSON lines of a file (dead letters, captured responses)."""
+def tail_jsonl(path: Path, limit: int = 50, window: int = 256 * 1024) -> list[Any]:
+    """The last ``limit`` JSON lines of a file (dead letters, captured responses).
+
+    Only the file's last ``window`` bytes are read: the page polls it while a run writes it.
+    """
     import json
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - window))
+            data = handle.read()
     except FileNotFoundError:
         return []
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > window:
+        lines = lines[1:]  # the first line was cut by the window
     entries: list[Any] = []
     for line in lines[-limit:]:
         if line.strip():

@@ -29,7 +29,28 @@ def load_draft(draft: Any, *, base_dir: Path, path: Path | None = None) -> Loade
         flow = Flow.model_validate(draft)
     except ValidationError as exc:
         raise DraftError(describe(exc)) from None
+    empty = empty_path_params(flow)
+    if empty:
+        raise DraftError(empty)
     return LoadedFlow(flow=flow, path=path, base_dir=base_dir)
+
+
+def empty_path_params(flow: Flow) -> list[str]:
+    """A template's path parameter left empty would send `/v2/bookings//cancel`."""
+    from calsink.endpoints import TEMPLATES
+
+    template = TEMPLATES.get(flow.destination.template or "")
+    if template is None:
+        return []
+    problems = []
+    for name, label in template.path_params:
+        value = flow.destination.params.get(name, f"{{{name}}}")
+        if isinstance(value, str) and not value.strip():
+            problems.append(
+                f"destination.params.{name}: {label} is required: it goes into the path "
+                f"{template.path}; give a value, or {{{name}}} to take it from each record"
+            )
+    return problems
 
 
 def _with_parsed_map(draft: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Activate: one run of a saved flow at a time, in the server's event loop, watched by polling."""
+"""Activate: one run of a saved flow at a time, in the server's event loop, watched by polling.
+
+A run is the library's `arun_flow` (or `aretry_flow` for Retry dead letters) in a task; Stop
+cancels that task, which the engine turns into an interrupted run: the requests on the wire
+finish and are recorded, and the next Activate sends what is left (the ledger skips the rest).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ from calsink.deadletters import dead_letters_path
 from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
 
+LIVE_FILES_EVERY_S = 1.0
+# A run where no record has ended for this long is waiting on Cal.com: the page says so.
+STALL_NOTICE_S = 5.0
+
 
 @dataclass
 class RunState:
@@ -19,28 +28,62 @@ class RunState:
 
     number: int
     flow_path: str
-    state: str = "running"  # running | finished | failed
+    kind: str = "run"  # run | retry
+    state: str = "running"  # running | stopping | finished | stopped | failed
     started: float = field(default_factory=time.time)
+    last_outcome: float = field(default_factory=time.time)
     finished: float | None = None
+    total: int | None = None
     progress: Any = None
     report: Any = None
     error: str | None = None
+    capture: bool = False
     dead_letters: list[Any] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.state in {"running", "stopping"}
 
     def to_json(self) -> dict[str, Any]:
         end = self.finished or time.time()
         return {
             "number": self.number,
             "flow_path": self.flow_path,
+            "kind": self.kind,
             "state": self.state,
             "elapsed_s": round(end - self.started, 2),
+            "total": self.total,
+            "eta_s": self._eta(),
+            "waiting": self._waiting(),
             "progress": self.progress,
             "report": self.report,
             "error": self.error,
+            "capture": self.capture,
             "dead_letters": self.dead_letters,
             "responses": self.responses,
         }
+
+    def _waiting(self) -> str | None:
+        """Why the counts have not moved for a while, when they have not."""
+        if self.state != "running":
+            return None
+        quiet = time.time() - self.last_outcome
+        if quiet < STALL_NOTICE_S:
+            return None
+        return (
+            f"No record has ended for {quiet:.0f} s: Cal.com cannot be reached or does not "
+            "answer. calsink keeps retrying each request with back-off, then records what does "
+            "not get through as dead letters (Retry dead letters sends them again); Stop ends "
+            "the run and the next Activate goes on from where it stopped."
+        )
+
+    def _eta(self) -> float | None:
+        if not self.active or self.total is None or not self.progress:
+            return None
+        rate = self.progress.get("rate_per_s") or 0
+        left = max(0, self.total - int(self.progress.get("read") or 0))
+        return round(left / rate, 1) if rate > 0 else None
 
 
 class RunBusy(Exception):
@@ -54,39 +97,62 @@ class Runs:
         self._task: asyncio.Task[None] | None = None
         self._count = 0
 
-    def start(self, loaded: LoadedFlow, *, yes: bool) -> RunState:
-        if self.current is not None and self.current.state == "running":
-            raise RunBusy("a run is still going; wait for its summary")
+    def start(self, loaded: LoadedFlow, *, yes: bool, retry: bool = False) -> RunState:
+        if self.current is not None and self.current.active:
+            raise RunBusy("a run is still going; stop it or wait for its summary")
         credential = credential_for(loaded.flow, self.store)
         self._count += 1
-        state = RunState(number=self._count, flow_path=str(loaded.path or ""))
+        state = RunState(
+            number=self._count,
+            flow_path=str(loaded.path or ""),
+            kind="retry" if retry else "run",
+            capture=bool(loaded.flow.responses.jsonl),
+        )
         self.current = state
         self._task = asyncio.create_task(
             self._run(state, loaded, api_key=credential.api_key, yes=yes)
         )
         return state
 
-    async def _run(
-        self,
-        state: RunState,
-        loaded: LoadedFlow,
-        *,
-        api_key: str,
-        yes: bool,
-    ) -> None:
-        from calsink.runner import ProgressEvent, arun_flow
+    def stop(self) -> RunState | None:
+        """Ask the current run to stop: what is on the wire finishes and is recorded."""
+        state = self.current
+        if state is None or state.state != "running" or self._task is None:
+            return state
+        state.state = "stopping"
+        self._task.cancel()
+        return state
+
+    async def _run(self, state: RunState, loaded: LoadedFlow, *, api_key: str, yes: bool) -> None:
+        from calsink.runner import ProgressEvent, aretry_flow, arun_flow
+
+        last_files = 0.0
 
         def on_progress(event: ProgressEvent) -> None:
+            nonlocal last_files
+            if state.progress is None or event.summary.read != state.progress.get("read"):
+                state.last_outcome = time.time()
             state.progress = {
                 **event.summary.to_json(),
                 "in_flight": event.in_flight,
                 "rate_per_s": round(event.rate_per_s, 1),
                 "throttled": event.throttled,
             }
+            if time.monotonic() - last_files >= LIVE_FILES_EVERY_S:
+                last_files = time.monotonic()
+                _read_files(state, loaded)
 
+        counting = asyncio.create_task(_count_records(state, loaded))
         try:
             # The flow's own base URL: the one the page's samples showed.
-            report = await arun_flow(loaded, api_key=api_key, yes=yes, on_progress=on_progress)
+            if state.kind == "retry":
+                report = await aretry_flow(
+                    loaded, api_key=api_key, yes=yes, on_progress=on_progress
+                )
+            else:
+                report = await arun_flow(loaded, api_key=api_key, yes=yes, on_progress=on_progress)
+        except asyncio.CancelledError:  # stopped before the engine took the records
+            state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
             from calsink.redact import redact_text
 
@@ -94,15 +160,46 @@ class Runs:
             state.state = "failed"
         else:
             state.report = report.to_json()
-            state.state = "finished"
+            state.state = "stopped" if report.aborted == "interrupted" else "finished"
         finally:
+            counting.cancel()
             state.finished = time.time()
-            flow = loaded.flow
-            state.dead_letters = tail_jsonl(dead_letters_path(loaded))
-            if flow.responses.jsonl:
-                state.responses = tail_jsonl(loaded.resolve(flow.responses.jsonl))
+            _read_files(state, loaded)
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _read_files(state: RunState, loaded: LoadedFlow) -> None:
+    flow = loaded.flow
+    dead = dead_letters_path(loaded)
+    # A run writes its dead letters beside the file and puts them in its place at the end.
+    partial = dead.with_name(dead.name + ".partial")
+    state.dead_letters = tail_jsonl(partial if state.active and partial.exists() else dead)
+    if flow.responses.jsonl:
+        state.responses = tail_jsonl(loaded.resolve(flow.responses.jsonl))
+
+
+async def _count_records(state: RunState, loaded: LoadedFlow) -> None:
+    """The number of records to send, for the progress bar's end and the ETA (a source file,
+    or the records a retry takes again)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from calsink.runner import retry_items
+    from calsink.sources import open_source
+
+    source = loaded.flow.source
+    if state.kind != "retry" and source.path in {None, "", "-"}:
+        return
+
+    def count() -> int:
+        if state.kind == "retry":
+            return len(retry_items(loaded))
+        return sum(1 for _ in open_source(source, loaded.base_dir))
+
+    try:
+        state.total = await run_in_threadpool(count)
+    except Exception:  # the run itself reports an unreadable source
+        return

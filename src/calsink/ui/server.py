@@ -16,19 +16,22 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from calsink.credentials import CredentialError, CredentialStore
+from calsink.credentials import CredentialError, CredentialStore, check_api_key_shape
 from calsink.endpoints import TEMPLATES
 from calsink.flow import FlowError, load_flow
+from calsink.redact import redact_text
 from calsink.ui import actions
 from calsink.ui.drafts import DraftError, flow_to_draft, flow_to_yaml, load_draft, starter_flow
 from calsink.ui.limits import MAX_HEAD, BodyLimitMiddleware, http_protocol
 from calsink.ui.runs import RunBusy, Runs
 from calsink.ui.security import Guard, GuardMiddleware, new_token
+from calsink.ui.testsend import TestSendCrashed, send_isolated
 from calsink.ui.views import template_view
 
 STATIC_DIR = Path(__file__).parent / "static"
 HOST = "127.0.0.1"
 MAX_BODY = 2_000_000
+DEFAULT_BASE_URL = "https://api.cal.com"
 
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -49,13 +52,15 @@ class UiContext:
     base_dir: Path
     store: CredentialStore
     flow_path: Path | None = None
+    given_path: Path | None = None  # `calsink ui FLOW`: Done may write it wherever it is
     initial_flow: dict[str, Any] = field(default_factory=starter_flow)
     initial_problems: list[str] = field(default_factory=list)
     runs: Runs | None = None
+    flow_saved: bool = False  # the flow file holds initial_flow: Activate may run it
 
     @classmethod
     def open(cls, flow_path: Path | None, *, base_dir: Path, store: CredentialStore) -> UiContext:
-        context = cls(base_dir=base_dir, store=store, flow_path=flow_path)
+        context = cls(base_dir=base_dir, store=store, flow_path=flow_path, given_path=flow_path)
         if flow_path is not None and flow_path.exists():
             try:
                 loaded = load_flow(flow_path)
@@ -63,6 +68,7 @@ class UiContext:
                 context.initial_problems = list(exc.problems)
             else:
                 context.initial_flow = flow_to_draft(loaded.paths_from(base_dir))
+                context.flow_saved = True
         elif flow_path is not None:
             context.initial_flow = starter_flow(_flow_name(flow_path))
         return context
@@ -86,6 +92,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             {
                 "flow": context.initial_flow,
                 "flow_problems": context.initial_problems,
+                "flow_saved": context.flow_saved,
                 "flow_path": _display_path(context.flow_path, context.base_dir),
                 "base_dir": str(context.base_dir),
                 "credentials": _credentials(context.store),
@@ -100,11 +107,16 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         name = str(body.get("name") or "").strip()
         api_key = str(body.get("api_key") or "")
         base_url = str(body.get("base_url") or "").strip().rstrip("/") or None
+        check_url = base_url or str(body.get("check_url") or "").strip() or DEFAULT_BASE_URL
         try:
+            check_api_key_shape(api_key.strip())
+            if not check_url.startswith(("http://", "https://")):
+                raise CredentialError(f"base URL {check_url!r}: expected http:// or https://")
+            who = await run_in_threadpool(actions.check_key, api_key.strip(), check_url)
             await run_in_threadpool(context.store.add, name, api_key, base_url)
         except CredentialError as exc:
-            return _problems([str(exc)])
-        return _json({"added": name, "credentials": _credentials(context.store)})
+            return _problems([redact_text(str(exc), [api_key])])
+        return _json({"added": name, "who": who, "credentials": _credentials(context.store)})
 
     async def remove_credential(request: HttpRequest) -> Response:
         name = request.path_params["name"]
@@ -134,22 +146,30 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                     ["this endpoint changes or deletes data in Cal.com: confirm to send"],
                     status=409,
                 )
-            result = await run_in_threadpool(
-                lambda: actions.send_test(
-                    loaded,
-                    context.store,
-                    record_index=_int(body.get("record_index"), 0),
-                    payload=body.get("payload"),
-                    yes=confirmed,
-                )
+            credential = await run_in_threadpool(actions.credential_for, loaded.flow, context.store)
+            answer = await send_isolated(
+                {
+                    "flow": body.get("flow"),
+                    "api_key": credential.api_key,
+                    "record_index": _int(body.get("record_index"), 0),
+                    "payload": body.get("payload"),
+                    "yes": confirmed,
+                    "key": body.get("key") if isinstance(body.get("key"), str) else None,
+                },
+                cwd=context.base_dir,
+                timeout_s=loaded.flow.delivery.timeout_s,
             )
         except DraftError as exc:
             return _problems(exc.problems)
         except CredentialError as exc:
             return _problems([str(exc)])
+        except TestSendCrashed as exc:
+            return _json({"problems": [str(exc)], "crashed": True}, status=502)
         except Exception as exc:
             return _problems([_readable(exc)])
-        return _json({"result": result})
+        if "problems" in answer:
+            return _problems([str(p) for p in answer["problems"]])
+        return _json({"result": answer.get("result")})
 
     async def save(request: HttpRequest) -> Response:
         body = await _body(request)
@@ -158,7 +178,13 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems(["flow file: give a file name such as book-demos.yaml"])
         path = _resolve(context.base_dir, raw_path)
         try:
+            actions.check_inside(path, context.base_dir, allowed=context.given_path)
             loaded = load_draft(body.get("flow"), base_dir=context.base_dir, path=path)
+            if body.get("replace") is not True:
+                other = await run_in_threadpool(actions.other_flow_in, path, loaded.flow.name)
+                if other is not None:
+                    shown = _display_path(path, context.base_dir)
+                    return _json({"problems": [f"{shown} {other}"], "replace": shown}, status=409)
             saved = loaded.paths_from(path.resolve().parent)
             text = await run_in_threadpool(actions.save, saved, path)
         except DraftError as exc:
@@ -167,17 +193,26 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems([f"flow file: cannot write {path}: {exc.strerror or exc}"])
         context.flow_path = path
         context.initial_flow = flow_to_draft(loaded.flow)
+        context.flow_saved = True
         return _json({"path": _display_path(path, context.base_dir), "yaml": text})
 
-    async def activate(request: HttpRequest) -> Response:
+    async def stop_run(request: HttpRequest) -> Response:
+        stopped = runs.stop()
+        return _json({"run": stopped.to_json() if stopped else None})
+
+    async def retry(request: HttpRequest) -> Response:
+        return await activate(request, retry=True)
+
+    async def activate(request: HttpRequest, *, retry: bool = False) -> Response:
         body = await _body(request)
         raw_path = str(body.get("path") or "").strip()
         if not raw_path:
             return _problems(["press Done to save the flow before activating it"])
         path = _resolve(context.base_dir, raw_path)
         try:
+            actions.check_inside(path, context.base_dir, allowed=context.given_path)
             loaded = await run_in_threadpool(load_flow, path)
-        except FlowError as exc:
+        except (FlowError, DraftError) as exc:
             return _problems(exc.problems)
         if actions.is_destructive(loaded) and body.get("confirmed") is not True:
             return _problems(
@@ -185,7 +220,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                 status=409,
             )
         try:
-            run = runs.start(loaded, yes=body.get("confirmed") is True)
+            run = runs.start(loaded, yes=body.get("confirmed") is True, retry=retry)
         except RunBusy as exc:
             return _problems([str(exc)], status=409)
         except CredentialError as exc:
@@ -211,6 +246,8 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             Route("/api/save", save, methods=["POST"]),
             Route("/api/activate", activate, methods=["POST"]),
             Route("/api/run", run_state),
+            Route("/api/run/stop", stop_run, methods=["POST"]),
+            Route("/api/retry", retry, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,

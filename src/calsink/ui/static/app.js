@@ -26,13 +26,22 @@ const state = {
 async function api(path, { method = "GET", body } = {}) {
   const headers = { "X-Calsink-Token": TOKEN };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-    cache: "no-store",
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (error) {
+    const failure = new Error("the calsink ui server cannot be reached: it has stopped or "
+      + "restarted. Start `calsink ui` again if needed, then open the URL it prints.");
+    failure.problems = [failure.message];
+    failure.data = {};
+    throw failure;
+  }
   let data = {};
   try {
     data = await response.json();
@@ -44,6 +53,7 @@ async function api(path, { method = "GET", body } = {}) {
     const failure = new Error(problems.join("; "));
     failure.problems = problems;
     failure.status = response.status;
+    failure.data = data;
     throw failure;
   }
   return data;
@@ -114,11 +124,20 @@ function fillForm(flow) {
   const jsonl = flow.responses && flow.responses.jsonl;
   $("capture-on").checked = Boolean(jsonl);
   if (jsonl) $("capture-path").value = jsonl;
+  const webhook = flow.responses && flow.responses.webhook;
+  $("webhook-url").value = (webhook && typeof webhook === "object" ? webhook.url : webhook) || "";
+  // Dead letters go to a file of the flow's own unless the flow names one.
+  const dead = flow.dead_letters;
+  state.deadFollowsName = !dead || dead === SHARED_DEAD_LETTERS;
+  $("dead-letters-path").value = state.deadFollowsName ? deadLettersOf(flow.name) : dead;
   renderTemplateInfo(destination.params || {});
   showTab(state.mode);
   renderExclude();
   syncEnabled();
 }
+
+const SHARED_DEAD_LETTERS = "out/dead-letters.jsonl";
+const deadLettersOf = (name) => `out/${name || "my-flow"}.dead-letters.jsonl`;
 
 function readDraft() {
   const flow = structuredClone(state.base);
@@ -151,14 +170,56 @@ function readDraft() {
   destination.exclude = [...state.exclude];
   destination.unknown_fields = $("unknown-fields").value;
   destination.batch = $("batch-on").checked
-    ? { size: Number($("batch-size").value) || 100, group_by: $("batch-group").value || null }
+    ? { size: numberOrText($("batch-size").value), group_by: $("batch-group").value || null }
     : null;
   flow.destination = destination;
+  flow.dead_letters = $("dead-letters-path").value.trim() || deadLettersOf(flow.name);
   flow.responses = {
     ...flow.responses,
     jsonl: $("capture-on").checked ? $("capture-path").value.trim() || null : null,
+    webhook: readWebhook(flow.responses && flow.responses.webhook),
   };
   return flow;
+}
+
+// The server names a number out of range; the page does not replace it behind the user's back.
+function numberOrText(value) {
+  const text = value.trim();
+  return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text || null;
+}
+
+function sampleCount() {
+  const asked = Number($("sample-count").value);
+  const shown = Number.isFinite(asked) ? Math.min(50, Math.max(1, Math.round(asked))) : 5;
+  const note = $("sample-count-note");
+  note.textContent = asked === shown ? ""
+    : `Samples: ${shown === 50 ? "at most 50" : "at least 1"} are shown, so ${shown} here.`;
+  return shown;
+}
+
+function mapExample(template) {
+  // The template's example as a map from source columns: what a Map for it looks like.
+  const lines = [`# e.g. for ${template.name}: outgoing field: "{source column}"`];
+  const walk = (value, indent) => {
+    for (const [name, inner] of Object.entries(value || {})) {
+      if (inner && typeof inner === "object" && !Array.isArray(inner)) {
+        lines.push(`${indent}${name}:`);
+        walk(inner, `${indent}  `);
+      } else {
+        lines.push(`${indent}${name}: "{${name}}"`);
+      }
+    }
+  };
+  walk(template.example, "");
+  return lines.join("\n");
+}
+
+function readWebhook(previous) {
+  // A webhook with a signing secret keeps it while its URL stays the same.
+  const url = $("webhook-url").value.trim();
+  if (!url) return null;
+  if (previous && typeof previous === "object" && previous.url === url) return previous;
+  return url;
 }
 
 function readParams(previous) {
@@ -191,17 +252,19 @@ async function addCredential() {
   try {
     const data = await api("/api/credentials", {
       method: "POST",
-      body: { name, api_key: apiKey, base_url: baseUrl },
+      body: { name, api_key: apiKey, base_url: baseUrl, check_url: $("base-url").value.trim() },
     });
+    markFields([], "credential");
     state.credentials = data.credentials;
     $("new-credential-key").value = "";
     renderCredentials(name);
     useCredentialBaseUrl();
     $("add-credential-box").open = false;
-    say(`Credential ${name} stored.`);
+    say(`Credential ${name} stored: it works (GET /v2/me answered for ${data.who}).`);
     changed();
   } catch (error) {
-    say(error.message, true);
+    markFields((error.problems || []).map((p) => `api key: ${p}`), "credential");
+    say(`Not stored: ${error.message}`, true);
   }
 }
 
@@ -230,6 +293,7 @@ function renderTemplateInfo(params = {}) {
   const template = state.templates.get($("template").value);
   const info = $("template-info");
   const holder = $("path-params");
+  if (template) $("map").placeholder = mapExample(template);
   if (!template) {
     info.replaceChildren();
     holder.replaceChildren();
@@ -239,10 +303,12 @@ function renderTemplateInfo(params = {}) {
     el("p", {}, el("code", { text: `${template.method} ${template.path}` }),
       template.api_version ? ` · cal-api-version ${template.api_version}` : " · no cal-api-version"),
     el("p", { text: template.description }),
-    el("p", {}, el("strong", { text: "Required fields: " }),
-      template.required.length ? template.required.join(", ") : "none"),
+    el("p", { className: "guidance", text: template.guidance }),
+    el("p", {}, el("strong", { text: "Required fields: " }), requiredFields(template)),
     template.optional.length
-      ? el("p", { className: "muted" }, "Optional: ", template.optional.join(", "))
+      ? el("details", { className: "optional" },
+        el("summary", { text: `Show all ${template.optional.length} optional field${template.optional.length === 1 ? "" : "s"}` }),
+        el("p", { className: "muted", text: template.optional.join(", ") }))
       : null,
     template.notes.length ? el("ul", { className: "notes" }, template.notes.map((n) => el("li", { text: n }))) : null,
     template.destructive
@@ -265,6 +331,12 @@ function renderTemplateInfo(params = {}) {
         }));
     }),
   );
+}
+
+function requiredFields(template) {
+  const inPath = template.path_params.map((p) => `${p.name} (${p.label}, in the path)`);
+  const all = [...inPath, ...template.required];
+  return all.length ? all.join(", ") : "none";
 }
 
 function showTab(mode) {
@@ -356,7 +428,7 @@ async function refreshPreview() {
   try {
     const data = await api("/api/preview", {
       method: "POST",
-      body: { flow: draft, count: Number($("sample-count").value) || 5 },
+      body: { flow: draft, count: sampleCount() },
     });
     if (seq !== state.previewSeq) return;
     showProblems([]);
@@ -364,19 +436,93 @@ async function refreshPreview() {
     state.destructive = data.destructive;
     renderExclude();
     renderSamples(data.samples);
+    markMapProblems(data.samples);
     $("flow-warnings").replaceChildren(...data.warnings.map((w) => el("li", { text: w })));
     const requests = data.samples.filter((s) => s.kind === "request").length;
     $("samples-status").textContent =
       `${requests} request${requests === 1 ? "" : "s"} from the first ${data.samples.length} record outcome${data.samples.length === 1 ? "" : "s"} · updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (seq !== state.previewSeq) return;
+    markFields([], "samples");
     showProblems(error.problems || [error.message]);
     $("sample-list").replaceChildren();
     $("samples-status").textContent = "No samples until the settings are complete.";
   }
 }
 
+// A problem names its setting ("source.path: …"); the input holding it is marked beside it.
+const PROBLEM_FIELDS = [
+  [/^destination\.params\.([\w-]+)/, (m) => `param-${m[1]}`],
+  [/^name:/, () => "flow-name"],
+  [/^source\.path/, () => "source-path"],
+  [/^source\.format/, () => "source-format"],
+  [/^transform\.where/, () => "where"],
+  [/^transform\.map/, () => "map"],
+  [/^destination\.base_url/, () => "base-url"],
+  [/^destination\.manual\.url/, () => "url"],
+  [/^destination\.manual\.headers/, () => "headers"],
+  [/^destination\.batch/, () => "batch-size"],
+  [/^responses\.jsonl/, () => "capture-path"],
+  [/^responses\.webhook/, () => "webhook-url"],
+  [/^dead_letters/, () => "dead-letters-path"],
+  [/^flow file/, () => "flow-path"],
+  [/^api key/, () => "new-credential-key"],
+];
+
+function fieldOf(problem) {
+  for (const [pattern, id] of PROBLEM_FIELDS) {
+    const match = pattern.exec(problem);
+    if (match) return id(match);
+  }
+  // "nope.csv: no such file …; check source.path": the setting is named later on.
+  for (const [pattern, id] of PROBLEM_FIELDS) {
+    if (!pattern.source.includes("\\.")) continue;  // only dotted names, such as source.path
+    const match = new RegExp(pattern.source.replace(/^\^/, "\\b")).exec(problem);
+    if (match) return id(match);
+  }
+  return null;
+}
+
+function markFields(problems, scope = "settings") {
+  for (const note of document.querySelectorAll(`[data-error-scope="${scope}"]`)) {
+    const input = $(note.dataset.errorFor);
+    if (input) {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+    note.remove();
+  }
+  for (const problem of problems) {
+    const id = fieldOf(problem);
+    const input = id && $(id);
+    if (!input || input.getAttribute("aria-invalid") === "true") continue;
+    const note = el("p", {
+      id: `${id}-error`, className: "field-error", "data-error-for": id, "data-error-scope": scope,
+      // "source.path: …" shows beside Source file without its name; other messages whole.
+      text: PROBLEM_FIELDS.some(([pattern]) => pattern.test(problem))
+        ? problem.replace(/^[^:]+:\s*/, "") : problem,
+    });
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", note.id);
+    input.after(note);
+  }
+}
+
+function markMapProblems(samples) {
+  // A record the map cannot render marks the Map: its first problem, with where it happened.
+  const rejected = samples.find((sample) => sample.kind === "rejection" && sample.problems.length);
+  const problems = [];
+  if (rejected) {
+    // A path parameter's problem marks its own box; any other the Map that made the record.
+    const first = rejected.problems[0];
+    const setting = first.field && $(`param-${first.field}`) ? `destination.params.${first.field}` : "transform.map";
+    problems.push(`${setting}: ${rejected.position}: ${describeProblem(first)}`);
+  }
+  markFields(problems, "samples");
+}
+
 function showProblems(problems) {
+  markFields(problems);
   const box = $("problems");
   box.hidden = problems.length === 0;
   box.replaceChildren(
@@ -386,6 +532,8 @@ function showProblems(problems) {
 
 function renderSamples(samples) {
   const list = $("sample-list");
+  // A redraw keeps the keyboard focus on the same control of the same sample.
+  const focused = list.contains(document.activeElement) ? document.activeElement.id : null;
   const items = samples.map((sample, number) => {
     const key = sample.position;
     if (sample.kind === "rejection") {
@@ -406,6 +554,7 @@ function renderSamples(samples) {
     return requestItem(sample, number, key);
   });
   list.replaceChildren(...items);
+  if (focused && $(focused)) $(focused).focus();
 }
 
 function describeProblem(problem) {
@@ -443,9 +592,12 @@ function requestItem(sample, number, key) {
     reset.hidden = false;
   });
   const send = el("button", {
-    type: "button", className: "primary", text: "Send Test Data",
+    id: `send-${number}`, type: "button", className: "primary", text: "Send Test Data",
     onclick: () => sendTest(sample, key, textarea, generated, resultBox, send),
   });
+  const noteId = `test-note-${number}`;
+  send.setAttribute("aria-describedby", noteId);
+  const testNote = el("p", { id: noteId, className: "test-note", text: testWarning() });
   const warnings = sample.warnings.length
     ? el("ul", { className: "notes warn", "aria-label": `Warnings of ${sample.position}` },
       sample.warnings.map((w) => el("li", { text: w })))
@@ -453,7 +605,7 @@ function requestItem(sample, number, key) {
   const headers = sample.headers.map(([name, value]) => `${name}: ${value}`).join("\n");
   return el("li", { className: "request" },
     el("details", { open: state.open.has(key), ontoggle: (e) => rememberOpen(key, e.target.open) },
-      el("summary", {}, `#${number + 1} ${sample.position} ${sample.method} ${path}`,
+      el("summary", {}, `#${number + 1} ${sampleWhere(sample)} ${sample.method} ${path}`,
         sample.warnings.length
           ? el("span", { className: "badge warn", text: `${sample.warnings.length} warning${sample.warnings.length === 1 ? "" : "s"}` })
           : null),
@@ -462,11 +614,33 @@ function requestItem(sample, number, key) {
         el("pre", { className: "request-line", text: `${sample.method} ${sample.url}\n${headers}` }),
         el("label", { for: textareaId, text: `Payload of sample ${number + 1} (edit it to test a variation)` }),
         textarea,
+        testNote,
         el("div", { className: "test-row" }, send, reset),
         resultBox)));
 }
 
+function testWarning() {
+  // The product page we follow warns before every test: a test is a real request.
+  const template = state.mode === "template" ? state.templates.get($("template").value) : null;
+  if (template && template.creates) {
+    const thing = { "event-type": "event type", ooo: "out-of-office entry" }[template.creates] || template.creates;
+    return `Send Test Data is a real request: it makes a real ${thing} in Cal.com.`;
+  }
+  if (state.destructive) return "Send Test Data is a real request: it changes data in Cal.com for good.";
+  return "Send Test Data is a real request to Cal.com.";
+}
+
+function sampleWhere(sample) {
+  // A batch names every row it carries, not only its first.
+  const positions = sample.positions || [sample.position];
+  if (positions.length < 2) return sample.position;
+  const shown = positions.length > 6 ? [...positions.slice(0, 5), "…"] : positions;
+  return `batch of ${positions.length} (${shown.join(", ")})`;
+}
+
 async function sendTest(sample, key, textarea, generated, resultBox, button) {
+  // The button stays focusable while sending (Enter must not lose the keyboard focus).
+  if (button.getAttribute("aria-disabled") === "true") return;
   let payload = null;
   if (textarea.value !== generated) {
     try {
@@ -481,22 +655,26 @@ async function sendTest(sample, key, textarea, generated, resultBox, button) {
     confirmed = confirm("This endpoint changes or deletes data in Cal.com, and it cannot be undone. Send the test request?");
     if (!confirmed) return;
   }
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = "Sending…";
   resultBox.replaceChildren(el("p", { className: "muted", text: "Sending…" }));
   try {
     const data = await api("/api/test", {
       method: "POST",
-      body: { flow: readDraft(), record_index: sample.index, payload, confirmed },
+      body: { flow: readDraft(), record_index: sample.index, payload, confirmed, key: sample.key },
     });
     state.results.set(key, renderTestResult(data.result));
   } catch (error) {
-    state.results.set(key, el("div", { className: "result bad" },
+    const title = error.data && error.data.crashed ? "The test send crashed" : null;
+    state.results.set(key, el("div", { className: "result bad", role: title ? "alert" : null },
+      title ? el("p", { className: "status-line", text: title }) : null,
       el("ul", {}, (error.problems || [error.message]).map((p) => el("li", { text: p })))));
   } finally {
     // The samples may have been redrawn while the request was out: show it in the current one.
     const current = document.querySelector(`[data-result-for="${CSS.escape(key)}"]`) || resultBox;
     current.replaceChildren(state.results.get(key));
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
+    button.textContent = "Send Test Data";
   }
 }
 
@@ -512,17 +690,32 @@ function renderTestResult(result) {
   return el("div", { className: `result ${result.ok ? "ok" : "bad"}` },
     el("p", { className: "status-line", text: line }),
     result.error ? el("p", { text: result.error }) : null,
+    result.ledger_note ? el("p", { className: "ledger-note", text: result.ledger_note }) : null,
     el("p", { className: "muted", text: `${result.method} ${result.url} (${result.position})` }),
     body === null || body === undefined ? null : el("pre", { tabindex: "0", text: pretty(body) }));
 }
 
 // ---------------------------------------------------------------- Done / Activate
 
+async function save(draft, path) {
+  try {
+    return await api("/api/save", { method: "POST", body: { flow: draft, path } });
+  } catch (error) {
+    // The file holds another flow: replace it only when the user says so.
+    if (error.status !== 409 || !error.data.replace) throw error;
+    const question = `${error.message}. Replace it with the flow ${draft.name}? `
+      + "(Cancel keeps it: change the Flow file to save beside it.)";
+    if (!confirm(question)) throw error;
+    return api("/api/save", { method: "POST", body: { flow: draft, path, replace: true } });
+  }
+}
+
 async function done() {
   const path = $("flow-path").value.trim();
   try {
     const draft = readDraft();
-    const data = await api("/api/save", { method: "POST", body: { flow: draft, path } });
+    const data = await save(draft, path);
+    markFields([], "save");
     state.savedPath = data.path;
     state.savedDraft = JSON.stringify(draft);
     $("flow-path").value = data.path;
@@ -531,6 +724,7 @@ async function done() {
     $("saved-yaml").textContent = data.yaml;
     say(`Saved ${data.path}. Activate runs it.`);
   } catch (error) {
+    markFields(error.problems || [], "save");
     say(`Not saved: ${error.message}`, true);
   }
   updateActivate();
@@ -539,36 +733,53 @@ async function done() {
 function updateActivate() {
   const saved = state.savedDraft !== null && state.savedDraft === JSON.stringify(readDraft());
   const running = state.polling !== null;
-  $("activate").disabled = !saved || running;
-  $("activate").title = saved ? "" : "Press Done to save the current settings first";
+  const button = $("activate");
+  button.disabled = !saved || running;
+  button.title = saved ? "" : "Press Done to save the current settings first";
+  button.dataset.state = running ? "running" : !saved ? "unsaved" : state.lastRunState || "ready";
+  button.textContent = running ? "Running…" : "Activate";
 }
 
-async function activate() {
+async function activate(retry = false) {
   let confirmed = false;
   if (state.destructive) {
     confirmed = confirm("This flow changes or deletes data in Cal.com, and it cannot be undone. Run it?");
     if (!confirmed) return;
   }
   try {
-    const data = await api("/api/activate", { method: "POST", body: { path: state.savedPath, confirmed } });
+    const data = await api(retry ? "/api/retry" : "/api/activate",
+      { method: "POST", body: { path: state.savedPath, confirmed } });
     $("run").hidden = false;
     showRun(data.run);
     startPolling();
   } catch (error) {
-    say(`Not activated: ${error.message}`, true);
+    say(`Not ${retry ? "retried" : "activated"}: ${error.message}`, true);
+  }
+}
+
+async function stopRun() {
+  $("stop").disabled = true;
+  $("stop").textContent = "Stopping…";
+  try {
+    const data = await api("/api/run/stop", { method: "POST" });
+    if (data.run) showRun(data.run);
+  } catch (error) {
+    say(`Not stopped: ${error.message}`, true);
   }
 }
 
 function startPolling() {
-  state.polling = setInterval(pollRun, 250);
+  if (state.polling === null) state.polling = setInterval(pollRun, 250);
   updateActivate();
 }
+
+const isActive = (run) => run.state === "running" || run.state === "stopping";
 
 async function pollRun() {
   try {
     const data = await api("/api/run");
     if (data.run) showRun(data.run);
-    if (!data.run || data.run.state !== "running") {
+    if (!data.run || !isActive(data.run)) {
       clearInterval(state.polling);
       state.polling = null;
       updateActivate();
@@ -587,37 +798,104 @@ function counts(value) {
   return found;
 }
 
-function showRun(run) {
-  const progress = counts(run.progress);
-  const bar = $("run-progress");
-  if (run.state === "running") {
-    bar.removeAttribute("value");  // a stream has no known end: the bar shows activity
-  } else {
-    bar.max = 1;
-    bar.value = 1;
-  }
-  const parts = Object.entries(progress).map(([k, v]) => `${k} ${v}`);
-  if (run.progress && run.state === "running") {
-    parts.push(`${run.progress.in_flight} in flight`, `${run.progress.rate_per_s} records/s`);
-  }
-  const report = run.report || {};
-  let text;
-  if (run.state === "running") text = `Run ${run.number} running for ${run.elapsed_s} s: ${parts.join(" · ") || "starting"}`;
-  else if (run.state === "failed") text = `Run ${run.number} could not run: ${run.error}`;
-  else if (report.aborted) text = `Run ${run.number} aborted after ${run.elapsed_s} s (${report.aborted}): ${report.abort_detail || ""}`;
-  else if (report.exit_code === 0) text = `Run ${run.number} finished in ${run.elapsed_s} s: every record delivered or skipped.`;
-  else text = `Run ${run.number} finished in ${run.elapsed_s} s: some records did not get through (see the dead letters).`;
-  $("run-status").textContent = text;
+function seconds(value) {
+  if (value === null || value === undefined) return null;
+  if (value < 90) return `${Math.max(1, Math.round(value))} s`;
+  if (value < 5400) return `${Math.round(value / 60)} min`;
+  return `${(value / 3600).toFixed(1)} h`;
+}
 
-  const summary = counts(run.report);
+function showProgressBar(run) {
+  const read = (run.report || run.progress || {}).read || 0;
+  let max = null;
+  let value = null;
+  if (run.state === "finished") {
+    max = Math.max(read, 1);
+    value = max;
+  } else if (run.total) {
+    max = Math.max(run.total, 1);
+    value = Math.min(read, run.total);
+  } else if (!isActive(run)) {
+    max = 1;
+    value = 0;
+  }
+  const bar = $("run-progress");
+  bar.classList.toggle("indeterminate", max === null);  // the end is not known yet
+  if (max === null) {
+    bar.removeAttribute("aria-valuenow");
+    bar.removeAttribute("aria-valuemax");
+    return;
+  }
+  bar.setAttribute("aria-valuemax", String(max));
+  bar.setAttribute("aria-valuenow", String(value));
+  bar.querySelector(".fill").style.width = `${(100 * value) / max}%`;
+}
+
+function runLine(run) {
+  const progress = run.progress || {};
+  const read = (run.report || progress).read || 0;
+  const of = run.total ? `${read} of ${run.total} records` : `${read} records`;
+  const report = run.report || {};
+  const what = run.kind === "retry" ? "Retry" : "Run";
+  if (run.state === "running" || run.state === "stopping") {
+    const parts = [of];
+    if (run.total) parts[0] += ` (${Math.floor((100 * read) / Math.max(run.total, 1))} %)`;
+    if (run.progress) parts.push(`${progress.in_flight} in flight`, `${progress.rate_per_s} records/s`);
+    const eta = seconds(run.eta_s);
+    if (eta) parts.push(`about ${eta} left`);
+    const doing = run.state === "stopping" ? "stopping (requests on the wire finish)" : "running";
+    return `${what} ${run.number} ${doing} for ${seconds(run.elapsed_s)}: ${parts.join(" · ")}`;
+  }
+  if (run.state === "failed") return `${what} ${run.number} could not run: ${run.error}`;
+  if (run.state === "stopped") {
+    return `${what} ${run.number} stopped after ${seconds(run.elapsed_s)}: ${of} have an outcome; `
+      + "Activate sends the rest (the ledger skips what was delivered).";
+  }
+  if (report.aborted) return `${what} ${run.number} aborted after ${seconds(run.elapsed_s)} (${report.aborted}): ${report.abort_detail || ""}`;
+  if (report.exit_code === 0) return `${what} ${run.number} finished in ${seconds(run.elapsed_s)}: every record delivered or skipped.`;
+  return `${what} ${run.number} finished in ${seconds(run.elapsed_s)}: some records did not get through (see the dead letters).`;
+}
+
+function showRun(run) {
+  state.lastRun = run;
+  $("run").dataset.state = run.state === "finished" && (run.report || {}).exit_code !== 0 ? "partial" : run.state;
+  showProgressBar(run);
+  $("run-status").textContent = runLine(run);
+  const notice = $("run-notice");
+  notice.hidden = !run.waiting;
+  if (notice.textContent !== (run.waiting || "")) notice.textContent = run.waiting || "";
+  showSummary(run);
+  const active = isActive(run);
+  fillEntries($("dead-letters"), run.dead_letters, active ? "No dead letters so far." : "No dead letters.");
+  fillEntries($("responses"), run.responses, !run.capture
+    ? "Response capture is off for this flow (tick Save every API response, then Done, to keep them)."
+    : active ? "No responses captured yet." : "No responses were captured.");
+  showRunButtons(run);
+}
+
+function showSummary(run) {
+  const summary = counts(run.report || (isActive(run) ? null : run.progress));
+  const report = run.report || {};
+  if (report.unfinished) summary.unfinished = report.unfinished;
   const table = $("run-summary");
   table.hidden = Object.keys(summary).length === 0;
   table.tBodies[0].replaceChildren(
     ...Object.entries(summary).map(([name, value]) =>
-      el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: String(value) }))),
+      el("tr", { className: `outcome-${name}` }, el("th", { scope: "row", text: name }),
+        el("td", {}, el("span", { className: `count ${value ? name : "zero"}`, text: String(value) })))),
   );
-  fillEntries($("dead-letters"), run.dead_letters, "No dead letters.");
-  fillEntries($("responses"), run.responses, "No responses captured (turn on Response capture to keep them).");
+}
+
+function showRunButtons(run) {
+  const active = isActive(run);
+  const stop = $("stop");
+  stop.hidden = !active;
+  stop.disabled = run.state === "stopping";
+  stop.textContent = run.state === "stopping" ? "Stopping…" : "Stop";
+  const letters = (run.report && run.report.dead_letters) || (run.dead_letters || []).length;
+  $("retry").hidden = active || !letters;
+  if (!active) state.lastRunState = run.state === "finished" && (run.report || {}).exit_code !== 0 ? "stopped" : run.state;
+  updateActivate();
 }
 
 function fillEntries(list, entries, empty) {
@@ -672,14 +950,25 @@ async function start() {
     state.flowPathFollowsName = false;
   });
   $("flow-name").addEventListener("input", () => {
-    if (state.flowPathFollowsName) $("flow-path").value = `${$("flow-name").value.trim() || "my-flow"}.yaml`;
+    const name = $("flow-name").value.trim();
+    if (state.flowPathFollowsName) $("flow-path").value = `${name || "my-flow"}.yaml`;
+    if (state.deadFollowsName) $("dead-letters-path").value = deadLettersOf(name);
+  });
+  $("dead-letters-path").addEventListener("input", () => {
+    state.deadFollowsName = false;
   });
   fillForm(data.flow);
   if (data.flow_problems.length) showProblems(data.flow_problems);
+  if (data.flow_saved) {
+    // The flow file on disk is this flow: Activate runs it without another Done.
+    state.savedPath = data.flow_path;
+    state.savedDraft = JSON.stringify(readDraft());
+    updateActivate();
+  }
   if (data.run) {
     $("run").hidden = false;
     showRun(data.run);
-    if (data.run.state === "running") startPolling();
+    if (isActive(data.run)) startPolling();
   }
 
   const form = $("settings");
@@ -711,7 +1000,9 @@ async function start() {
   });
   $("remove-credential").addEventListener("click", removeCredential);
   $("done").addEventListener("click", done);
-  $("activate").addEventListener("click", activate);
+  $("activate").addEventListener("click", () => activate(false));
+  $("retry").addEventListener("click", () => activate(true));
+  $("stop").addEventListener("click", stopRun);
   refreshPreview();
 }
 
