@@ -52,9 +52,8 @@ def test_thousands_of_hostile_sends_on_every_path_never_crash_the_process(
 # threads, the first code to load the HTTP client), that worker thread ending (the server
 # lets an idle one go after 10 s), then Send Test Data in new worker threads.
 PAGE_SEQUENCE = """
-import sys, threading
+import os, sys, threading
 from pathlib import Path
-from calsink.credentials import CredentialStore
 from calsink.flow import load_flow
 from calsink.ui import actions
 
@@ -69,8 +68,8 @@ def in_a_worker_thread(job):
 in_a_worker_thread(lambda: actions.preview(loaded, 5))
 for index in range(3):
     in_a_worker_thread(
-        lambda: answers.append(actions.send_test(loaded, CredentialStore(), record_index=0,
-                                                 payload=None, yes=True))
+        lambda: answers.append(actions.send_test(loaded, os.environ["CAL_API_KEY"],
+                                                 record_index=0, payload=None, yes=True))
     )
 print(len(answers), answers[-1]["error"] or answers[-1]["status"])
 """
