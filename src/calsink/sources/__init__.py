@@ -109,6 +109,10 @@ def open_source(
     The file is opened, and a CSV header read, before this returns, so that an
     unusable source is refused before the first record.
     """
+    if settings.query is not None and settings.connection is not None:
+        from calsink.sources._query import open_query
+
+        return open_query(settings.query, settings.connection, base_dir)
     if settings.path is None:
         raise SourceError(
             f"source `calcom: {settings.calcom}` is read from Cal.com when the flow runs; "
