@@ -105,7 +105,7 @@ __all__ = [
 
 
 # Integrations: submodules that need an optional extra, imported when first named.
-_EXTRAS = frozenset({"dlt"})
+_EXTRAS = frozenset({"dlt", "singer"})
 
 
 def __getattr__(name: str) -> Any:
