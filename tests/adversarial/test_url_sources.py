@@ -13,11 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 from tests.adversarial.harness import (
     assert_adds_up,
     booked_emails,
@@ -27,13 +25,10 @@ from tests.adversarial.harness import (
     summary,
     write_flow,
 )
+from tests.support.s3 import S3_ENV, running_s3, s3_client
 from tests.support.sandbox import SandboxHandle
 
-AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS = S3_ENV
 
 
 class FileServer(http.server.SimpleHTTPRequestHandler):
@@ -76,27 +71,14 @@ def files(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_s3() as endpoint:
+        yield endpoint
 
 
 def s3_bucket(endpoint: str, name: str) -> Any:
-    s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_keys())
+    s3 = s3_client(endpoint)
     s3.create_bucket(Bucket=name)
     return s3
-
-
-def _boto_keys() -> dict[str, str]:
-    return {
-        "aws_access_key_id": AWS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": AWS["AWS_DEFAULT_REGION"],
-    }
 
 
 def leads_csv(count: int) -> str:
