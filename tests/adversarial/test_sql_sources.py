@@ -13,6 +13,7 @@ import duckdb
 import psycopg
 import pytest
 from tests.adversarial.harness import (
+    all_text,
     assert_adds_up,
     booked_emails,
     cli,
@@ -155,6 +156,27 @@ def test_a_failing_query_is_refused_naming_the_source_without_its_password(
     assert "no_such_table" in output and "does not exist" in output
     assert "s3cret-pw-77" not in output
     assert not booked_emails(sandbox)
+
+
+@pytest.mark.e2e
+def test_a_connection_password_from_the_environment_is_written_nowhere(
+    sandbox: SandboxHandle, tmp_path: Path, postgres_url: str
+) -> None:
+    database = postgres_leads(postgres_url, 2)
+    with_password = database.replace("postgres@", "postgres:${PG_PASSWORD}@")
+    flow = query_flow(tmp_path, sandbox, LEADS_SQL, with_password)
+    flow.write_text(flow.read_text().replace("[email]", "[email, nope]"))  # a rejection too
+    env = {"PG_PASSWORD": "s3cret-pw-78"}
+
+    runs = [
+        cli(*command, str(flow), key=sandbox.api_key, cwd=tmp_path, env=env)
+        for command in (("run", "--json"), ("status",), ("validate",))
+    ]
+
+    assert summary(runs[0])["rejected"] == 2, runs[0].stdout + runs[0].stderr
+    for result in runs:
+        assert "s3cret-pw-78" not in result.stdout + result.stderr
+    assert "s3cret-pw-78" not in all_text(tmp_path)
 
 
 @pytest.mark.e2e
