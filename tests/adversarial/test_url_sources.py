@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -69,6 +71,37 @@ def files(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         server.server_close()
 
 
+@pytest.fixture
+def tls_files(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
+    """A folder served over https://127.0.0.1:PORT/ with a self-signed certificate; yields
+    the folder, the base URL and the certificate (for SSL_CERT_FILE)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    folder = tmp_path / "served-tls"
+    folder.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(FileServer, directory=str(folder))
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f"https://127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     with running_s3() as endpoint:
@@ -107,6 +140,31 @@ def test_a_csv_over_http_books_each_row_once(
     assert summary(first)["delivered"] == 4, first.stdout + first.stderr
     assert summary(again)["skipped"] == 4
     assert booked_emails(sandbox) == every_lead_once(4)
+
+
+@pytest.mark.e2e
+def test_https_is_verified_against_the_trusted_certificates(
+    sandbox: SandboxHandle, tmp_path: Path, tls_files: tuple[Path, str, Path]
+) -> None:
+    folder, base, cert = tls_files
+    (folder / "leads.csv").write_text(leads_csv(3))
+    flow = url_flow(tmp_path, sandbox, f"{base}/leads.csv")
+
+    untrusted = cli("run", str(flow), key=sandbox.api_key, cwd=tmp_path)
+    trusted = cli(
+        "run",
+        str(flow),
+        "--json",
+        key=sandbox.api_key,
+        cwd=tmp_path,
+        env={"SSL_CERT_FILE": str(cert)},
+    )
+
+    assert untrusted.returncode == 2, untrusted.stdout + untrusted.stderr
+    assert f"{base}/leads.csv: cannot open it" in untrusted.stderr
+    assert "certificate verify failed" in untrusted.stderr
+    assert summary(trusted)["delivered"] == 3, trusted.stdout + trusted.stderr
+    assert booked_emails(sandbox) == every_lead_once(3)
 
 
 @pytest.mark.e2e

@@ -56,8 +56,8 @@ def open_url(url: str, file_format: str) -> BinaryIO:
     try:
         filesystem, where = fsspec.core.url_to_fs(url)
         remote = filesystem.open(where, "rb", **_options(scheme, file_format))
-    except FileNotFoundError:
-        raise SourceError(f"{url}: not found (404 or no such object); check source.path") from None
+    except FileNotFoundError as exc:
+        raise SourceError(f"{url}: {_not_opened(exc)}") from None
     except PermissionError:
         raise SourceError(
             f"{url}: access denied; check the credentials in the environment"
@@ -108,6 +108,18 @@ def _options(scheme: str, file_format: str) -> dict[str, Any]:
     if file_format == "parquet":
         return {"block_size": 4 * TEXT_BLOCK, "cache_type": "readahead"}
     return {"block_size": TEXT_BLOCK, "cache_type": "none"}
+
+
+def _not_opened(exc: FileNotFoundError) -> str:
+    """fsspec's HTTP answers every failure to open with FileNotFoundError: a 404, but also
+    a refused connection or a certificate that does not verify, which its cause tells."""
+    cause = exc.__cause__ or exc.__context__
+    status = getattr(cause, "status", None)
+    if cause is None or status == 404:
+        return "not found (404 or no such object); check source.path"
+    if isinstance(status, int):
+        return f"the server answered HTTP {status}; check source.path and the credentials"
+    return f"cannot open it: {_reason(cause)}"
 
 
 def _reason(exc: BaseException) -> str:
