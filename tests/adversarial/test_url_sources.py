@@ -8,6 +8,7 @@ import http.server
 import json
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.adversarial.harness import (
     booked_emails,
     cli,
     dead_letters,
+    environment,
     lead_rows,
     summary,
     write_flow,
@@ -31,13 +33,18 @@ from tests.support.s3 import S3_ENV, running_s3, s3_client
 from tests.support.sandbox import SandboxHandle
 
 AWS = S3_ENV
+GATE = threading.Event()
 
 
 class FileServer(http.server.SimpleHTTPRequestHandler):
     """Serves a folder; a path under /cut/ announces the whole file, sends half of it and,
-    a moment later (time for the reader to take what came), closes the connection."""
+    a moment later (time for the reader to take what came), closes the connection; one
+    under /gated/ sends half, then the rest once `GATE` is set (and never otherwise)."""
 
     def do_GET(self) -> None:
+        if self.path.startswith("/gated/"):
+            self._gated()
+            return
         if not self.path.startswith("/cut/"):
             super().do_GET()
             return
@@ -49,6 +56,17 @@ class FileServer(http.server.SimpleHTTPRequestHandler):
         self.wfile.flush()
         time.sleep(0.5)
         self.close_connection = True
+
+    def _gated(self) -> None:
+        data = (Path(self.directory) / self.path.removeprefix("/gated/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        if GATE.wait(timeout=30):  # else the download breaks off: nobody took the first half
+            self.wfile.write(data[len(data) // 2 :])
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -140,6 +158,36 @@ def test_a_csv_over_http_books_each_row_once(
     assert summary(first)["delivered"] == 4, first.stdout + first.stderr
     assert summary(again)["skipped"] == 4
     assert booked_emails(sandbox) == every_lead_once(4)
+
+
+@pytest.mark.e2e
+def test_rows_are_sent_while_the_rest_of_the_file_is_still_coming(
+    sandbox: SandboxHandle, tmp_path: Path, files: tuple[Path, str]
+) -> None:
+    folder, base = files
+    (folder / "leads.csv").write_text(leads_csv(12))
+    flow = url_flow(tmp_path, sandbox, f"{base}/gated/leads.csv", extra=", delimiter: ','")
+    GATE.clear()
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "calsink", "run", str(flow), "--json"],
+        cwd=tmp_path,
+        env=environment(sandbox.api_key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not booked_emails(sandbox) and run.poll() is None:
+            time.sleep(0.02)
+        booked_before_the_rest = sum(booked_emails(sandbox).values())
+    finally:
+        GATE.set()  # the server sends the second half only now
+    stdout, stderr = run.communicate(timeout=120)
+
+    assert booked_before_the_rest > 0, "rows from the first half were sent before the rest came"
+    assert json.loads(stdout)["delivered"] == 12, stderr
+    assert booked_emails(sandbox) == every_lead_once(12)
 
 
 @pytest.mark.e2e
