@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import psycopg
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 from tests.adversarial.harness import booked_emails, lead_rows, write_flow
+from tests.support.postgres import fresh_database
 from tests.support.sandbox import SandboxHandle
 
 import calsink
@@ -138,6 +140,33 @@ def test_a_load_killed_half_way_then_run_again_books_each_lead_once(
 
     assert again.returncode == 0, again.stderr[-3000:]
     assert booked_emails(sandbox) == {f"lead{i}@example.com": 1 for i in range(count)}
+
+
+@pytest.mark.e2e
+def test_rows_from_dlts_sql_database_over_postgresql_book_once_with_their_timestamps(
+    sandbox: SandboxHandle, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlt.sources.sql_database import sql_database
+
+    database = fresh_database(postgres_url)
+    with psycopg.connect(database) as db:
+        db.execute(b"create table leads (name text, email text primary key, start timestamptz)")
+        for name, email, start in lead_rows(3):
+            db.execute(b"insert into leads values (%s, %s, %s)", (name, email, start))
+    monkeypatch.setenv("CAL_API_KEY", sandbox.api_key)
+    flow = write_flow(tmp_path, sandbox, source="-", key="[email]")
+    source = sql_database(
+        credentials=database.replace("postgresql://", "postgresql+psycopg://"),
+        table_names=["leads"],
+    )
+
+    first = pipeline(tmp_path, calsink.dlt.destination(flow=flow)).run(source)
+    again = pipeline(tmp_path, calsink.dlt.destination(flow=flow)).run(source)
+
+    assert not first.has_failed_jobs and not again.has_failed_jobs
+    assert booked_emails(sandbox) == {f"lead{i}@example.com": 1 for i in range(3)}
+    starts = sorted(booking["start"] for booking in sandbox.state()["bookings"])
+    assert starts == sorted(start.replace("Z", ".000Z") for _, _, start in lead_rows(3)), starts
 
 
 def test_a_flow_without_a_delivery_key_is_refused_with_the_reason(tmp_path: Path) -> None:
