@@ -37,11 +37,11 @@ def running_postgres() -> Iterator[str]:
 
     The folder is made with `tempfile.mkdtemp` rather than under pytest's own temporary
     folder, which (as root) only root may enter and the server's user could not reach."""
-    import pgserver
-
     folder = Path(tempfile.mkdtemp(prefix="calsink-postgres-"))
     with warnings.catch_warnings():  # platformdirs on XDG_RUNTIME_DIR, unset in CI
         warnings.simplefilter("ignore")
+        import pgserver
+
         server = pgserver.get_server(folder / "pgdata", cleanup_mode="delete")
     port = free_port()
     options = f"-h 127.0.0.1 -p {port} -k {server.pgdata}"
