@@ -143,6 +143,7 @@ def test_a_load_killed_half_way_then_run_again_books_each_lead_once(
 
 
 @pytest.mark.e2e
+@pytest.mark.filterwarnings("ignore:`detect_precision_hints` argument is deprecated")
 def test_rows_from_dlts_sql_database_over_postgresql_book_once_with_their_timestamps(
     sandbox: SandboxHandle, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
