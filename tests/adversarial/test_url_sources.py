@@ -37,9 +37,9 @@ GATE = threading.Event()
 
 
 class FileServer(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; a path under /cut/ announces the whole file, sends half of it and,
-    a moment later (time for the reader to take what came), closes the connection; one
-    under /gated/ sends half, then the rest once `GATE` is set (and never otherwise)."""
+    """Serves a folder. A path under /cut/ announces the whole file, sends half of it and
+    closes the connection once `GATE` is set (the reader has taken what came); one under
+    /gated/ sends half, then the rest once `GATE` is set (and never otherwise)."""
 
     def do_GET(self) -> None:
         if self.path.startswith("/gated/"):
@@ -54,7 +54,7 @@ class FileServer(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
-        time.sleep(0.5)
+        GATE.wait(timeout=30)
         self.close_connection = True
 
     def _gated(self) -> None:
@@ -140,6 +140,37 @@ def url_flow(folder: Path, sandbox: SandboxHandle, url: str, extra: str = "") ->
     return write_flow(folder, sandbox, source=f'"{url}"', key="[email]", source_extra=extra)
 
 
+class GatedRun(subprocess.CompletedProcess[str]):
+    booked_before_the_gate: int = 0
+
+
+def run_until_booked_then_open_the_gate(
+    flow: Path, sandbox: SandboxHandle, folder: Path
+) -> GatedRun:
+    """`calsink run FLOW --json` while the file server holds back: `GATE` opens once the
+    sandbox has a booking (or the run ended without one)."""
+    GATE.clear()
+    argv = [sys.executable, "-m", "calsink", "run", str(flow), "--json"]
+    run = subprocess.Popen(
+        argv,
+        cwd=folder,
+        env=environment(sandbox.api_key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not booked_emails(sandbox) and run.poll() is None:
+            time.sleep(0.02)
+        booked = sum(booked_emails(sandbox).values())
+    finally:
+        GATE.set()
+    stdout, stderr = run.communicate(timeout=120)
+    result = GatedRun(argv, run.returncode, stdout, stderr)
+    result.booked_before_the_gate = booked
+    return result
+
+
 def every_lead_once(count: int) -> dict[str, int]:
     return {f"lead{i}@example.com": 1 for i in range(count)}
 
@@ -169,24 +200,10 @@ def test_rows_are_sent_while_the_rest_of_the_file_is_still_coming(
     flow = url_flow(tmp_path, sandbox, f"{base}/gated/leads.csv", extra=", delimiter: ','")
     GATE.clear()
 
-    run = subprocess.Popen(
-        [sys.executable, "-m", "calsink", "run", str(flow), "--json"],
-        cwd=tmp_path,
-        env=environment(sandbox.api_key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        while not booked_emails(sandbox) and run.poll() is None:
-            time.sleep(0.02)
-        booked_before_the_rest = sum(booked_emails(sandbox).values())
-    finally:
-        GATE.set()  # the server sends the second half only now
-    stdout, stderr = run.communicate(timeout=120)
+    result = run_until_booked_then_open_the_gate(flow, sandbox, tmp_path)
 
-    assert booked_before_the_rest > 0, "rows from the first half were sent before the rest came"
-    assert json.loads(stdout)["delivered"] == 12, stderr
+    assert result.booked_before_the_gate > 0, "rows of the first half were sent before the rest"
+    assert summary(result)["delivered"] == 12, result.stderr
     assert booked_emails(sandbox) == every_lead_once(12)
 
 
@@ -263,7 +280,7 @@ def test_a_download_that_breaks_off_keeps_every_row_before_it_and_the_rerun_send
     flow = url_flow(tmp_path, sandbox, f"{base}/cut/leads.csv", extra=", delimiter: ','")
     flow.write_text(flow.read_text().replace("concurrency: 4", "concurrency: 1"))
 
-    cut = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
+    cut = run_until_booked_then_open_the_gate(flow, sandbox, tmp_path)
 
     counts = summary(cut)
     assert_adds_up(counts)
