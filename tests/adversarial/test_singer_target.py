@@ -178,3 +178,31 @@ def test_a_stream_without_key_properties_needs_a_flow_with_a_key(tmp_path: Path)
 
     with pytest.raises(ValueError, match=r"no `delivery\.key` and the stream no key_properties"):
         target.listen(file_input=io.StringIO(json.dumps(schema) + "\n"))
+
+
+def test_without_a_map_the_schema_must_hold_the_templates_required_fields_and_params(
+    tmp_path: Path,
+) -> None:
+    flow = {
+        "version": 1,
+        "name": "cancel-from-tap",
+        "source": {"path": "-"},
+        "destination": {
+            "template": "cancel-booking",
+            "params": {"uid": "{booking_uid}"},
+            "base_url": "http://127.0.0.1:9",
+        },
+        "delivery": {"key": ["booking_uid"], "allow_destructive": True},
+    }
+    target = TargetCalsink(config={"flow": flow})
+    schema = {
+        "type": "SCHEMA",
+        "stream": "cancellations",
+        "schema": {"properties": {"uid": {"type": "string"}}},
+    }
+
+    with pytest.raises(ValueError) as refused:
+        target.listen(file_input=io.StringIO(json.dumps(schema) + "\n"))
+
+    assert "flow 'cancel-from-tap' reads `booking_uid`" in str(refused.value)
+    assert "(it has: uid)" in str(refused.value)
