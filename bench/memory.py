@@ -1,4 +1,5 @@
-"""Memory: peak RSS of ``calsink validate`` and ``calsink run`` over large CSV files.
+"""Memory: peak RSS of ``calsink validate`` and ``calsink run`` over large CSV files, and
+of ``calsink run --dry-run`` over a DuckDB query of as many rows (bench/query_memory.py).
 
 Each command runs as a child process in a fresh directory; its peak resident set
 size is the kernel's own account for that child (``os.wait4`` → ``ru_maxrss``), so
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import harness
+from bench import harness, query_memory
 from bench._csvgen import write_csv
 from bench.throughput import API_KEY, API_KEY_ENV, write_flow
 
@@ -71,6 +72,7 @@ def bench(
                 measurements.append(result)
                 _progress(result)
             csv.unlink()
+    measurements += query_memory.bench([max(sizes)])  # a SQL source of the largest size
     return {
         "benchmark": "memory",
         "machine": harness.machine(),

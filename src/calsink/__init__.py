@@ -104,7 +104,13 @@ __all__ = [
 ]
 
 
+# Integrations: submodules that need an optional extra, imported when first named.
+_EXTRAS = frozenset({"dlt", "singer"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _EXTRAS:
+        return importlib.import_module(f"calsink.{name}")
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'calsink' has no attribute {name!r}")

@@ -144,7 +144,7 @@ async def arun(
     loaded = load(flow)
     return await arun_flow(
         loaded,
-        api_key=api_key_of(loaded, api_key),
+        api_key=(api_key or "") if dry_run else api_key_of(loaded, api_key),
         base_url=base_url,
         dry_run=dry_run,
         limit=limit,

@@ -41,11 +41,28 @@ class SourceSettings(_Settings):
     filters: dict[str, Any] = Field(
         default_factory=dict, description="Query filters for a `calcom` source."
     )
+    query: str | None = Field(
+        default=None,
+        description="A SQL query whose rows are the records (with `connection`; the flow "
+        "needs `delivery.key`).",
+    )
+    connection: str | None = Field(
+        default=None,
+        description='Where `query` runs: "duckdb:///file.db" ("duckdb://" in memory, for '
+        'Parquet/CSV globs), "postgresql://user@host/db", or any SQLAlchemy URL; write a '
+        "password as ${ENV}.",
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> SourceSettings:
-        if (self.path is None) == (self.calcom is None):
-            raise ValueError("give exactly one of `path` (a file or '-') and `calcom` (a kind)")
+        given = [self.path is not None, self.calcom is not None, self.query is not None]
+        if sum(given) != 1:
+            raise ValueError(
+                "give exactly one of `path` (a file or '-'), `calcom` (a kind) and `query` "
+                "(SQL, with `connection`)"
+            )
+        if (self.query is None) != (self.connection is None):
+            raise ValueError("`query` and `connection` go together: give both or neither")
         return self
 
 
@@ -219,6 +236,16 @@ class Flow(_Settings):
     def dead_letters_file(self) -> str:
         """``dead_letters``, or the flow's own default ``out/<name>.dead-letters.jsonl``."""
         return self.dead_letters or f"out/{self.name}.dead-letters.jsonl"
+
+    @model_validator(mode="after")
+    def _query_has_key(self) -> Flow:
+        if self.source.query is not None and not self.delivery.key:
+            raise ValueError(
+                "`delivery.key` is required with `source.query`: a query's row order is not "
+                "an identity, so name the columns that make a record the same across runs "
+                "(e.g. `delivery: {key: [email, start]}`)"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -493,7 +493,15 @@ async def _run_locked(
     if limit is not None:
         source = itertools.islice(source, limit)
     prepared = prepare(loaded, book.keep(source), resolve_reference=ledger.resolve_reference)
-    threaded = follow or flow.source.path == "-" or flow.source.calcom is not None
+    # sources that wait on something else (a pipe, Cal.com, a database, the network) are read
+    # on a thread of their own, so that the waiting never holds up the requests in flight
+    threaded = (
+        follow
+        or flow.source.path == "-"
+        or flow.source.calcom is not None
+        or flow.source.query is not None
+        or "://" in (flow.source.path or "")
+    )
     pending: Iterable[Item] | AsyncIterator[Item] = (
         _threaded(prepared, stop) if threaded else prepared
     )

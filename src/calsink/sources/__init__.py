@@ -40,6 +40,7 @@ from calsink.sources._errors import SourceError
 from calsink.sources._json_array import read_json_array
 from calsink.sources._jsonl import read_jsonl
 from calsink.sources._parquet import read_parquet
+from calsink.sources._remote import is_url
 from calsink.sources._text import check_encoding, check_start, read_available
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ def open_source(
     The file is opened, and a CSV header read, before this returns, so that an
     unusable source is refused before the first record.
     """
+    if settings.query is not None and settings.connection is not None:
+        from calsink.sources._query import open_query
+
+        return open_query(settings.query, settings.connection, base_dir)
     if settings.path is None:
         raise SourceError(
             f"source `calcom: {settings.calcom}` is read from Cal.com when the flow runs; "
@@ -121,6 +126,8 @@ def open_source(
     if settings.path == "-":
         return _open_stdin(settings, stdin if stdin is not None else sys.stdin.buffer, codec)
     label = settings.path
+    if is_url(label):
+        return _open_url(settings, codec)
     path = Path(settings.path).expanduser()
     if not path.is_absolute():
         path = base_dir / path
@@ -146,6 +153,35 @@ def open_source(
             check_start(file.peek(4)[:4], codec, label)
             delimiter = settings.delimiter or ("\t" if path.suffix.lower() == ".tsv" else None)
             items = _read_text(file_format, file, label, codec, delimiter)
+    except BaseException:
+        file.close()
+        raise
+    return SourceReader(items, file.close)
+
+
+def _open_url(settings: SourceSettings, codec: codecs.CodecInfo) -> SourceReader:
+    from calsink.sources._remote import DownloadBroken, open_url, until_broken, url_suffix
+
+    url = str(settings.path)
+    suffix = url_suffix(url).lower()
+    file_format = settings.format or EXTENSIONS.get(suffix)
+    if file_format is None:
+        raise SourceError(
+            f"{url}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+            "set source.format (csv, jsonl, json or parquet)"
+        )
+    file = open_url(url, file_format)
+    try:
+        if file_format == "parquet":
+            items = read_parquet(file, Path(url_suffix(url) or "remote"), url)
+        else:
+            assert isinstance(file, io.BufferedReader)
+            check_start(file.peek(4)[:4], codec, url)
+            delimiter = settings.delimiter or ("\t" if suffix == ".tsv" else None)
+            items = until_broken(_read_text(file_format, file, url, codec, delimiter), url)
+    except DownloadBroken as exc:
+        file.close()
+        raise SourceError(f"{url}: {exc}") from None
     except BaseException:
         file.close()
         raise

@@ -104,6 +104,9 @@ function fillForm(flow) {
   $("flow-name").value = flow.name || "";
   $("base-url").value = destination.base_url || "https://api.cal.com";
   $("source-path").value = (flow.source && flow.source.path) || "";
+  $("source-path").placeholder = flow.source && flow.source.query
+    ? "a SQL query (source.query in the flow file)"
+    : "leads.csv or https://… / s3://… / gs://…";
   $("source-format").value = (flow.source && flow.source.format) || "";
   $("where").value = (flow.transform && flow.transform.where) || "";
   $("map").value = (flow.transform && flow.transform.map) || "";
@@ -143,7 +146,11 @@ function readDraft() {
   const flow = structuredClone(state.base);
   flow.name = $("flow-name").value.trim();
   const format = $("source-format").value;
-  flow.source = { ...flow.source, path: $("source-path").value.trim(), format: format || null };
+  const path = $("source-path").value.trim();
+  // a SQL source (source.query) stays as it is until a file or URL replaces it
+  flow.source = flow.source && flow.source.query && !path
+    ? flow.source
+    : { ...flow.source, path, format: format || null, query: null, connection: null };
   const where = $("where").value.trim();
   const map = $("map").value;
   flow.transform = where || map.trim() ? { where: where || null, map } : null;
