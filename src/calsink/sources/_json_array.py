@@ -154,24 +154,18 @@ def _next_value(buffer: _Buffer, decoder: json.JSONDecoder) -> object:
         text, start = buffer.text, buffer.pos
         try:
             value, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             end_of_item = _item_end(text, start)
             if end_of_item is None:
                 if buffer.fill():
                     continue
                 return _CutShort()
             buffer.pos = end_of_item
+            if isinstance(exc, RecursionError):
+                return _Invalid(f"the item is {TOO_DEEP}")
             return _Invalid(
                 f"invalid JSON: {exc.msg} (at character {exc.pos - start + 1} of the item)"
             )
-        except RecursionError:
-            end_of_item = _item_end(text, start)
-            if end_of_item is None:
-                if buffer.fill():
-                    continue
-                return _CutShort()
-            buffer.pos = end_of_item
-            return _Invalid(f"the item is {TOO_DEEP}")
         if end == len(text) and not buffer.eof and buffer.fill():
             continue
         buffer.pos = end
