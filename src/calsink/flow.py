@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -304,7 +305,9 @@ def flow_json_schema() -> dict[str, Any]:
     return schema
 
 
-def load_flow(path: str | Path, *, environ: dict[str, str] | None = None) -> LoadedFlow:
+def load_flow(
+    path: str | Path, *, environ: dict[str, str] | None = None, keep_references: bool = False
+) -> LoadedFlow:
     """Read and validate a flow file; raise FlowError naming each bad key and its line.
 
     Its relative paths are relative to the file's directory, not to the working directory.
@@ -314,12 +317,23 @@ def load_flow(path: str | Path, *, environ: dict[str, str] | None = None) -> Loa
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FlowError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
-    flow = parse_flow(text, source=str(file), environ=environ)
+    flow = parse_flow(text, source=str(file), environ=environ, keep_references=keep_references)
     return LoadedFlow(flow=flow, path=file, base_dir=file.resolve().parent)
 
 
-def parse_flow(text: str, *, source: str = "<flow>", environ: dict[str, str] | None = None) -> Flow:
-    env = os.environ if environ is None else environ
+def parse_flow(
+    text: str,
+    *,
+    source: str = "<flow>",
+    environ: dict[str, str] | None = None,
+    keep_references: bool = False,
+) -> Flow:
+    """The flow a YAML text describes; ``${NAME}`` references take the environment's values,
+    or stay as written with ``keep_references`` (for showing or saving a flow: a secret
+    given by reference never reaches the page or a rewritten file)."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if keep_references:
+        env = _KEPT
     try:
         node = safe_yaml.compose(text)
     except safe_yaml.YamlError as exc:
@@ -358,7 +372,7 @@ def _to_python(
     node: yaml.Node,
     path: tuple[str | int, ...],
     lines: dict[tuple[str | int, ...], int],
-    env: os._Environ[str] | dict[str, str],
+    env: Mapping[str, str],
     problems: list[str],
 ) -> Any:
     lines[path] = node.start_mark.line + 1
@@ -384,13 +398,43 @@ def _to_python(
     return value
 
 
+class _KeptReferences(dict[str, str]):
+    """An environment in which every ``${NAME}`` stays as written."""
+
+
+_KEPT = _KeptReferences()
+
+
+def resolve_references(
+    data: Any, environ: Mapping[str, str] | None = None, path: tuple[str | int, ...] = ()
+) -> tuple[Any, list[str]]:
+    """``data`` with each ``${NAME}`` in its strings replaced from the environment, and the
+    problems (a name that is not set), as a flow file's values are read."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+
+    def walk(value: Any, where: tuple[str | int, ...]) -> Any:
+        if isinstance(value, dict):
+            return {key: walk(item, (*where, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, (*where, index)) for index, item in enumerate(value)]
+        if isinstance(value, str) and "$" in value:
+            return _interpolate(value, where, 0, env, problems)
+        return value
+
+    return walk(data, path), [problem.removeprefix("line 0: ") for problem in problems]
+
+
 def _interpolate(
     value: str,
     path: tuple[str | int, ...],
     line: int,
-    env: os._Environ[str] | dict[str, str],
+    env: Mapping[str, str],
     problems: list[str],
 ) -> str:
+    if isinstance(env, _KeptReferences):
+        return value
+
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"

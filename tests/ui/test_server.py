@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from calsink.credentials import CredentialStore
 from calsink.flow import load_flow
@@ -255,3 +256,34 @@ def test_activate_runs_only_a_saved_flow(app: Any) -> None:
     status, body = call(app, "POST", "/api/activate", OWN, {})
     assert status == 422
     assert "Done" in body["problems"][0]
+
+
+def test_a_secret_given_by_reference_never_reaches_the_page_or_a_saved_file(
+    tmp_path: Path, guard: Guard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "hook-token-" + "9" * 12
+    monkeypatch.setenv("HOOK_TOKEN", secret)
+    flow_file = tmp_path / "book.yaml"
+    draft = booking_draft()
+    draft["responses"] = {"webhook": "http://127.0.0.1:9/hook?token=${HOOK_TOKEN}"}
+    flow_file.write_text(
+        yaml.safe_dump({k: v for k, v in draft.items() if k != "transform"}), encoding="utf-8"
+    )
+    (tmp_path / "leads.csv").write_text(
+        "name,email,demo_at\nAda,ada@example.com,2030-01-07T14:00:00Z\n", encoding="utf-8"
+    )
+    store = CredentialStore(tmp_path / "config")
+    context = UiContext.open(flow_file, base_dir=tmp_path, store=store)
+    shown = json.dumps(context.initial_flow)
+    assert "${HOOK_TOKEN}" in shown and secret not in shown
+    app = create_app(context, guard)
+    status, body = call(app, "POST", "/api/preview", OWN, {"flow": draft, "count": 1})
+    assert status == 200, body
+    assert secret not in json.dumps(body) and "${HOOK_TOKEN}" in body["yaml"]
+    status, body = call(app, "POST", "/api/save", OWN, {"flow": draft, "path": "book.yaml"})
+    assert status == 200, body
+    written = flow_file.read_text(encoding="utf-8")
+    assert "${HOOK_TOKEN}" in written and secret not in written
+    assert load_flow(flow_file).flow.responses.webhook == (
+        f"http://127.0.0.1:9/hook?token={secret}"
+    ), "a run still reads the value from the environment"

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from calsink import safe_yaml
-from calsink.flow import Flow, LoadedFlow
+from calsink.flow import Flow, LoadedFlow, resolve_references
 
 
 class DraftError(Exception):
@@ -20,11 +20,22 @@ class DraftError(Exception):
         super().__init__("; ".join(problems))
 
 
-def load_draft(draft: Any, *, base_dir: Path, path: Path | None = None) -> LoadedFlow:
-    """Validate the page's draft exactly as a flow file's content is validated."""
+def load_draft(
+    draft: Any, *, base_dir: Path, path: Path | None = None, keep_references: bool = False
+) -> LoadedFlow:
+    """Validate the page's draft exactly as a flow file's content is validated.
+
+    ``${NAME}`` references take the environment's values, as in a flow file; with
+    ``keep_references`` they stay as written (to save the draft: a secret given by reference
+    is never written out).
+    """
     if not isinstance(draft, dict):
         raise DraftError(["the draft flow must be a JSON object"])
     draft = _with_parsed_map(draft)
+    if not keep_references:
+        draft, unset = resolve_references(draft)
+        if unset:
+            raise DraftError(unset)
     try:
         flow = Flow.model_validate(draft)
     except ValidationError as exc:

@@ -63,7 +63,7 @@ class UiContext:
         context = cls(base_dir=base_dir, store=store, flow_path=flow_path, given_path=flow_path)
         if flow_path is not None and flow_path.exists():
             try:
-                loaded = load_flow(flow_path)
+                loaded = load_flow(flow_path, keep_references=True)
             except FlowError as exc:
                 context.initial_problems = list(exc.problems)
             else:
@@ -132,7 +132,8 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             return _problems(exc.problems)
         except Exception as exc:  # a source or render failure the user must see beside the form
             return _problems([_readable(exc)])
-        result["yaml"] = flow_to_yaml(loaded.flow)
+        as_written = load_draft(body.get("flow"), base_dir=context.base_dir, keep_references=True)
+        result["yaml"] = flow_to_yaml(as_written.flow)
         result["destructive"] = actions.is_destructive(loaded)
         return _json(result)
 
@@ -179,7 +180,9 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         path = _resolve(context.base_dir, raw_path)
         try:
             actions.check_inside(path, context.base_dir, allowed=context.given_path)
-            loaded = load_draft(body.get("flow"), base_dir=context.base_dir, path=path)
+            loaded = load_draft(
+                body.get("flow"), base_dir=context.base_dir, path=path, keep_references=True
+            )
             if body.get("replace") is not True:
                 other = await run_in_threadpool(actions.other_flow_in, path, loaded.flow.name)
                 if other is not None:
