@@ -85,7 +85,7 @@ def calsink_argv(spec: RunSpec) -> list[str]:
     return [harness.CALSINK, "run", str(flow), "--yes", "--json", "--base-url", spec.url]
 
 
-def _peer(module: str) -> Callable[[RunSpec], list[str]]:
+def _peer(module: str, *extra: str) -> Callable[[RunSpec], list[str]]:
     def argv(spec: RunSpec) -> list[str]:
         return [
             harness.PYTHON,
@@ -97,6 +97,7 @@ def _peer(module: str) -> Callable[[RunSpec], list[str]]:
             spec.url,
             "--concurrency",
             str(spec.concurrency),
+            *extra,
         ]
 
     return argv
@@ -116,6 +117,17 @@ CONTENDERS: dict[str, Contender] = {
     ),
     "aiohttp": Contender(
         "aiohttp", _peer("aiohttp_loop"), "asyncio + aiohttp, N workers, one session, orjson"
+    ),
+    "aiohttp-uvloop": Contender(
+        "aiohttp-uvloop",
+        _peer("aiohttp_loop", "--uvloop"),
+        "the same aiohttp loop on uvloop (calsink's own event loop)",
+    ),
+    "calsink-client": Contender(
+        "calsink-client",
+        _peer("calsink_transport_loop"),
+        "a bare loop over calsink's own HTTP client (Transport) on uvloop: no validation, "
+        "ledger or files",
     ),
     "httpx": Contender(
         "httpx", _peer("httpx_loop"), "asyncio + httpx.AsyncClient, N workers", slow=True

@@ -22,7 +22,7 @@ def test_throughput_harness_runs_the_aiohttp_peer_against_the_fast_server(tmp_pa
             "--runs",
             "1",
             "--contenders",
-            "aiohttp",
+            "aiohttp,aiohttp-uvloop,calsink-client",
             "--ceiling-requests",
             "1000",
             "--results-dir",
@@ -40,18 +40,19 @@ def test_throughput_harness_runs_the_aiohttp_peer_against_the_fast_server(tmp_pa
 
     assert result["settings"]["records"] == 200
     assert result["settings"]["concurrency"] == 16
-    [run] = result["runs"]
-    assert run["contender"] == "aiohttp"
-    assert run["exit_code"] == 0
-    assert run["server_posts"] == 200  # every record reached the server exactly once
-    assert run["reported"] == {
-        "sent": 200,
-        "created": 200,
-        "failed": 0,
-        "elapsed_s": run["reported"]["elapsed_s"],
-    }
-    assert result["summary"]["aiohttp"]["complete_runs"] == 1
-    assert result["summary"]["aiohttp"]["records_per_s"] > 0
+    runs = {run["contender"]: run for run in result["runs"]}
+    assert set(runs) == {"aiohttp", "aiohttp-uvloop", "calsink-client"}
+    for name, run in runs.items():
+        assert run["exit_code"] == 0, name
+        assert run["server_posts"] == 200, name  # every record reached the server exactly once
+        assert run["reported"] == {
+            "sent": 200,
+            "created": 200,
+            "failed": 0,
+            "elapsed_s": run["reported"]["elapsed_s"],
+        }, name
+        assert result["summary"][name]["complete_runs"] == 1
+        assert result["summary"][name]["records_per_s"] > 0
 
     ceiling = result["server_ceiling"]["depth_1"]
     assert ceiling["requests"] == 1000

@@ -20,6 +20,7 @@ class PeerArgs:
     url: str
     concurrency: int
     api_key: str
+    uvloop: bool = False
 
     @property
     def bookings_url(self) -> str:
@@ -39,12 +40,14 @@ def parse_args(prog: str) -> PeerArgs:
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--url", required=True, help="base URL of the server")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, not asyncio's loop")
     args = parser.parse_args()
     return PeerArgs(
         csv=args.csv,
         url=args.url,
         concurrency=args.concurrency,
         api_key=os.environ.get("CAL_API_KEY", "cal_bench_key"),
+        uvloop=args.uvloop,
     )
 
 

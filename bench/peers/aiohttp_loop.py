@@ -1,5 +1,6 @@
 """A plain asyncio loop over aiohttp: N workers sharing one session (the ceiling of a
-Python client: keep-alive connections, orjson bodies, nothing else)."""
+Python client: keep-alive connections, orjson bodies, nothing else). ``--uvloop`` runs it
+on uvloop, calsink's own event loop."""
 
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ async def send_all(args: PeerArgs) -> tuple[int, int]:
 def main() -> None:
     args = parse_args("python -m bench.peers.aiohttp_loop")
     started = time.perf_counter()
-    sent, created = asyncio.run(send_all(args))
+    if args.uvloop:
+        import uvloop
+
+        sent, created = uvloop.run(send_all(args))
+    else:
+        sent, created = asyncio.run(send_all(args))
     report(sent, created, time.perf_counter() - started)
 
 
