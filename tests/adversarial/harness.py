@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.delivery.e2e import slots
+from tests.support.cli import cli as cli
+from tests.support.cli import environment as environment
+from tests.support.cli import start_cli as start_cli
+from tests.support.cli import summary as summary
 from tests.support.sandbox import SandboxHandle
 
 FAKE_KEY = "cal_test_ADVERSARIAL_fake_key_5f1e7c"
@@ -70,47 +72,8 @@ ledger: state/ledger.db
     return flow
 
 
-def environment(key: str, **more: str) -> dict[str, str]:
-    return {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1", **more}
-
-
-def cli(
-    *args: str,
-    key: str,
-    cwd: Path,
-    timeout: float = 120,
-    env: dict[str, str] | None = None,
-    stdin: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env={**environment(key), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-    )
-
-
-def start_cli(*args: str, key: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env=environment(key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def interrupt(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGINT)
-
-
-def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def assert_adds_up(counts: dict[str, Any]) -> None:

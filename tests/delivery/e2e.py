@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from bench._csvgen import slots
+from tests.support.cli import cli as cli
+from tests.support.cli import start_cli as start_cli
+from tests.support.cli import summary as summary
 from tests.support.sandbox import SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,35 +50,6 @@ ledger: state/ledger.db
 """
     )
     return flow
-
-
-def cli(*args: str, key: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def start_cli(*args: str, key: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
 
 
 def bookings_of(sandbox: SandboxHandle, prefix: str = "lead") -> list[dict[str, Any]]:
