@@ -22,22 +22,14 @@ from tests.adversarial.harness import (
     assert_adds_up,
     cli,
     dead_letters,
-    lead_rows,
     start_cli,
     summary,
     write_flow,
+    write_leads,
 )
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
-
-
-def write_leads(folder: Path, count: int) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = lead_rows(count)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (folder / "leads.csv").write_text("\n".join(lines) + "\n")
-    return [email for _, email, _ in rows]
 
 
 def live_bookings(sandbox: SandboxHandle) -> Counter[str]:

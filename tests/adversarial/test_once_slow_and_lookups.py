@@ -22,6 +22,7 @@ from tests.adversarial.harness import (
     responses,
     summary,
     write_flow,
+    write_leads,
 )
 from tests.adversarial.test_destructive import CANCEL, book, cancelled
 from tests.adversarial.test_interruptions import TEMPLATES
@@ -44,14 +45,6 @@ CONFLICTS_ALLOWED = BOOKING_MAP + "    allowConflicts: true\n"
 def write_records(folder: Path, records: list[dict[str, Any]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "leads.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-
-
-def write_leads(folder: Path, count: int) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = lead_rows(count)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (folder / "leads.csv").write_text("\n".join(lines) + "\n")
-    return [email for _, email, _ in rows]
 
 
 def with_params(folder: Path, template: str, params: str) -> None:
