@@ -423,3 +423,56 @@ def test_openapi_a36c1b79_routing_form_fallback_hit_is_a_webhook_trigger(api: Ap
     made = api("POST", "/v2/webhooks", hook)
     assert made.status == 201
     assert made.data["triggers"] == ["ROUTING_FORM_FALLBACK_HIT"]
+
+
+# -- event type settings --------------------------------------------------------------------
+
+
+def _event_type(api: Api, **settings: Any) -> int:
+    spec = {"title": "Set", "slug": "set", "lengthInMinutes": 30, **settings}
+    made = api("POST", "/v2/event-types", spec)
+    assert made.status == 201, made.body
+    return int(made.data["id"])
+
+
+def test_service_booking_requires_authentication_setting(api: Api, sandbox: SandboxHandle) -> None:
+    """SERVICE checkBookingRequiresAuthenticationSetting: 401 without credentials."""
+    event_type = _event_type(api, bookingRequiresAuthentication=True)
+    anonymous = api("POST", "/v2/bookings", booking(event_type_id=event_type), api_key=None)
+    assert anonymous.status == 401
+    assert message(anonymous) == (
+        "checkBookingRequiresAuthentication - request must be authenticated by passing "
+        "credentials belonging to event type owner, host or team or org admin or owner."
+    )
+    assert api("POST", "/v2/bookings", booking(event_type_id=event_type)).status == 201
+
+
+def test_errors_booker_active_bookings_limit(api: Api) -> None:
+    """ERRORS booker_limit_exceeded_error and ..._reschedule (with the booking to move)."""
+    limit = {"maximumActiveBookings": 1, "offerReschedule": True}
+    event_type = _event_type(api, bookerActiveBookingsLimit=limit)
+    first = api("POST", "/v2/bookings", booking(event_type_id=event_type)).data
+    second = api("POST", "/v2/bookings", booking(WEDNESDAY_10AM, event_type_id=event_type))
+    assert second.status == 400
+    assert message(second) == (
+        "Attendee with this email can't book because the maximum number of active bookings "
+        f"has been reached. You can reschedule your existing booking ({first['uid']}) to a new "
+        "timeslot instead."
+    )
+    other = {"name": "Bo", "email": "bo@example.com", "timeZone": "UTC"}
+    assert (
+        api("POST", "/v2/bookings", booking(WEDNESDAY_10AM, event_type, attendee=other)).status
+        == 201
+    )
+
+
+def test_cancel_handler_disable_cancelling_stops_attendees_not_the_host(api: Api) -> None:
+    """CANCEL_HANDLER "This event type does not allow cancellations"; CANCEL_TESTS
+    "Should allow hosts to cancel bookings when disableCancelling is enabled"."""
+    event_type = _event_type(api, disableCancelling={"disabled": True})
+    made = api("POST", "/v2/bookings", booking(event_type_id=event_type)).data
+    path = f"/v2/bookings/{made['uid']}/cancel"
+    by_attendee = api("POST", path, {"cancellationReason": "no"}, api_key=None)
+    assert by_attendee.status == 400
+    assert message(by_attendee) == "This event type does not allow cancellations"
+    assert api("POST", path, {"cancellationReason": "host"}).status == 200

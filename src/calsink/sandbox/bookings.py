@@ -336,6 +336,62 @@ def create_booking(call: Call, env: Env) -> Reply:
     return _book(call, env, data, legacy=False)
 
 
+def _check_authentication(call: Call, event_type: EventType) -> None:
+    """Upstream bookings service, checkBookingRequiresAuthenticationSetting."""
+    if not event_type.spec.get("bookingRequiresAuthentication"):
+        return
+    if call.user is None:
+        raise ApiError(
+            401,
+            "checkBookingRequiresAuthentication - request must be authenticated by passing "
+            "credentials belonging to event type owner, host or team or org admin or owner.",
+        )
+    if call.user.id != event_type.owner_id:
+        raise ApiError(
+            403,
+            "checkBookingRequiresAuthentication - user is not authorized to access this event "
+            "type. User has to be either event type owner, host, team admin or owner or org "
+            "admin or owner.",
+        )
+
+
+def _check_booker_limit(
+    store: Store, event_type: EventType, data: dict[str, Any], now: datetime
+) -> None:
+    """bookerActiveBookingsLimit; the texts are upstream's errors service
+    (booker_limit_exceeded_error, ..._reschedule with the booking to move instead)."""
+    limit = event_type.spec.get("bookerActiveBookingsLimit")
+    if not isinstance(limit, dict) or limit.get("disabled"):
+        return
+    maximum = limit.get("maximumActiveBookings")
+    email = data["attendee"].get("email")
+    if not isinstance(maximum, int) or not email:
+        return
+    active = sorted(
+        (
+            b
+            for b in store.bookings.values()
+            if b.event_type_id == event_type.id
+            and b.active
+            and b.start >= now
+            and any(a.get("email") == email for a in b.attendees)
+        ),
+        key=lambda b: b.start,
+    )
+    if len(active) < maximum:
+        return
+    message = (
+        "Attendee with this email can't book because the maximum number of active bookings "
+        "has been reached."
+    )
+    if limit.get("offerReschedule"):
+        message += (
+            f" You can reschedule your existing booking ({active[0].uid}) to a new timeslot "
+            "instead."
+        )
+    raise bad_request(message)
+
+
 def _overrides(call: Call, event_type: EventType, data: dict[str, Any]) -> Overrides:
     """2026-02-25's host-only bypasses; silently ignored for anyone else (upstream e2e
     allow-conflicts-bookings / allow-booking-out-of-bounds, 2026-02-25 controllers)."""
@@ -350,6 +406,7 @@ def _overrides(call: Call, event_type: EventType, data: dict[str, Any]) -> Overr
 def _book(call: Call, env: Env, data: dict[str, Any], *, legacy: bool) -> Reply:
     store = env.store
     event_type = resolve_event_type(store, data)
+    _check_authentication(call, event_type)
     if not legacy:
         check_responses(event_type, data)
     length = _length(event_type, data)
@@ -366,6 +423,7 @@ def _book(call: Call, env: Env, data: dict[str, Any], *, legacy: bool) -> Reply:
     )
     if reason is not None:
         raise bad_request(reason)
+    _check_booker_limit(store, event_type, data, call.now)
     if event_type.seats is not None:
         return _take_seat(call, env, event_type, data, start, length, status, joinable)
     record = _new_booking(env, event_type, start, length, data, call.now, status)
@@ -505,7 +563,13 @@ def _check_seat_uid(store: Store, uid: str, seat_uid: str) -> None:
     raise bad_request("Invalid seatUid: this seat does not exist or has already been cancelled.")
 
 
-def _check_cancellable(call: Call, record: Booking, reason: str | None) -> None:
+def _cancelling_disabled(store: Store, record: Booking) -> bool:
+    event_type = store.event_types.get(record.event_type_id)
+    setting = event_type.spec.get("disableCancelling") if event_type else None
+    return isinstance(setting, dict) and setting.get("disabled") is True
+
+
+def _check_cancellable(call: Call, store: Store, record: Booking, reason: str | None) -> None:
     """Upstream input service (createCancelBookingRequest) and cancel handler
     (packages/features/bookings/lib/handleCancelBooking.ts): not twice, not after the
     booking ended, and the host (the API key's owner) must say why."""
@@ -518,7 +582,10 @@ def _check_cancellable(call: Call, record: Booking, reason: str | None) -> None:
         raise bad_request("Can't cancel booking that has been rejected.")
     if record.end <= call.now:
         raise bad_request("Cannot cancel a booking that has already ended")
-    if not reason and call.user is not None and call.user.id == record.host_id:
+    is_host = call.user is not None and call.user.id == record.host_id
+    if _cancelling_disabled(store, record) and not is_host:
+        raise bad_request("This event type does not allow cancellations")
+    if not reason and is_host:
         raise bad_request(HOST_REASON)
 
 
@@ -533,7 +600,7 @@ def _cancel_series(call: Call, env: Env, series_uid: str, data: dict[str, Any]) 
     members = [b for b in _series(store, series_uid) if b.active]
     reason = data.get("cancellationReason")
     if members:
-        _check_cancellable(call, members[0], reason)
+        _check_cancellable(call, store, members[0], reason)
     for member in members:
         _cancel_one(call, env, member, reason)
     version = call.version or ""
@@ -551,7 +618,7 @@ def cancel_booking(call: Call, env: Env) -> Reply:
         _check_seat_uid(store, uid, seat_uid)
     record = _find(store, uid)
     reason = data.get("cancellationReason")
-    _check_cancellable(call, record, reason)
+    _check_cancellable(call, store, record, reason)
     if record.seated and seat_uid:
         return _cancel_seat(call, env, record, seat_uid)
     if record.seated and (call.user is None or call.user.id != record.host_id):
