@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 NEWEST = "2026-02-25"
 STABLE = "2024-08-13"
 BOOKINGS_VERSIONS = (NEWEST, STABLE)
-# top-level fields only the 2024-04-15 create-booking body has
-LEGACY_CREATE_FIELDS = frozenset({"responses", "timeZone", "language", "metadata", "end"})
+# top-level fields only the 2024-04-15 create-booking body has (metadata is in both)
+LEGACY_CREATE_FIELDS = frozenset({"responses", "timeZone", "language", "end"})
 
 Get = Callable[[str, Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
