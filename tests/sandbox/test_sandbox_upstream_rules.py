@@ -213,6 +213,15 @@ def test_service_a_full_seated_slot_gets_409(api: Api) -> None:
     assert message(full) == "No more seats left at this seated booking."
 
 
+def test_seats_the_same_attendee_twice_gets_409(api: Api) -> None:
+    """packages/features/bookings/lib/handleSeats/handleSeats.ts: HttpError 409 "Already
+    signed up for this booking." (checked before the seats are counted)."""
+    assert api("POST", "/v2/bookings", booking(WEDNESDAY_10AM, 4, attendee=guest(1))).status == 201
+    again = api("POST", "/v2/bookings", booking(WEDNESDAY_10AM, 4, attendee=guest(1)))
+    assert again.status == 409
+    assert message(again) == "Already signed up for this booking."
+
+
 def test_input_location_types_must_be_the_event_types(api: Api) -> None:
     """INPUT isBookingLocationWithEventTypeLocations (event type 1 offers Cal Video only)."""
     phone = {"type": "attendeePhone", "phone": "+15555550100"}

@@ -450,11 +450,12 @@ def _take_seat(
     attendee["bookingFieldsResponses"] = dict(data.get("bookingFieldsResponses") or {})
     attendee["metadata"] = dict(data.get("metadata") or {})
     if joinable is not None:
-        if seats_left(event_type, joinable) <= 0:
-            # upstream bookings service, createSeatedBooking: booking_seats_full_error
-            raise ApiError(409, "No more seats left at this seated booking.")
+        # upstream handleSeats.ts, then the bookings service's createSeatedBooking
+        # (booking_seats_full_error), in that order
         if any(seat["email"] == attendee["email"] for seat in joinable.attendees):
-            raise bad_request("Already signed up for this booking.")
+            raise ApiError(409, "Already signed up for this booking.")
+        if seats_left(event_type, joinable) <= 0:
+            raise ApiError(409, "No more seats left at this seated booking.")
         joinable.attendees.append(attendee)
         joinable.updated_at = call.now
         env.store.touch(joinable)
