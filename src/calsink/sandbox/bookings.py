@@ -16,7 +16,7 @@ from calsink.sandbox.availability import (
 )
 from calsink.sandbox.booking_fields import check_responses
 from calsink.sandbox.context import BOOKINGS_VERSIONS, Call, Env, Reply, success
-from calsink.sandbox.errors import ApiError, bad_request, not_found
+from calsink.sandbox.errors import ApiError, bad_request, handler_error, not_found
 from calsink.sandbox.model import Booking, EventType, Store
 from calsink.sandbox.timeutil import format_utc, parse_iso
 from calsink.sandbox.validation import (
@@ -581,13 +581,13 @@ def _check_cancellable(call: Call, store: Store, record: Booking, reason: str | 
         )
     if record.status == "rejected":
         raise bad_request("Can't cancel booking that has been rejected.")
-    if record.end <= call.now:
-        raise bad_request("Cannot cancel a booking that has already ended")
     is_host = call.user is not None and call.user.id == record.host_id
     if _cancelling_disabled(store, record) and not is_host:
-        raise bad_request("This event type does not allow cancellations")
-    if not reason and is_host:
-        raise bad_request(HOST_REASON)
+        raise handler_error(400, "This event type does not allow cancellations")
+    if not (reason or "").strip() and is_host:
+        raise handler_error(400, HOST_REASON)
+    if record.end <= call.now:
+        raise handler_error(400, "Cannot cancel a booking that has already ended")
 
 
 def _cancel_series(call: Call, env: Env, series_uid: str, data: dict[str, Any]) -> Reply:
@@ -623,7 +623,7 @@ def cancel_booking(call: Call, env: Env) -> Reply:
     if record.seated and seat_uid:
         return _cancel_seat(call, env, record, seat_uid)
     if record.seated and (call.user is None or call.user.id != record.host_id):
-        raise ApiError(401, "User not a host of this event")
+        raise handler_error(401, "User not a host of this event")
     if data.get("cancelSubsequentBookings"):
         return _cancel_subsequent(call, env, record, reason)
     _cancel_one(call, env, record, reason)
