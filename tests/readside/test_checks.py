@@ -40,7 +40,10 @@ def test_a_reschedule_of_a_cancelled_booking_is_refused_before_any_slot_look_up(
     sandbox: SandboxHandle,
 ) -> None:
     gone = book(sandbox, "2030-01-07T15:00:00Z")["uid"]
-    assert sandbox.call("POST", f"/v2/bookings/{gone}/cancel", {}).status == 200
+    assert (
+        sandbox.call("POST", f"/v2/bookings/{gone}/cancel", {"cancellationReason": "gone"}).status
+        == 200
+    )
     pending = book(sandbox, "2030-01-07T16:00:00Z", event_type=2, email="p@example.com")["uid"]
     requests = [
         render(sandbox, "reschedule-booking", {"start": "2030-01-08T15:00:00Z"}, uid=gone),

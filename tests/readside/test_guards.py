@@ -90,7 +90,10 @@ def test_a_confirm_flow_over_pending_and_accepted_confirms_only_the_pending(
 def test_cancelled_rescheduled_declined_and_unknown_bookings(sandbox: SandboxHandle) -> None:
     live = book(sandbox, "2030-01-07T14:00:00Z", email="live@example.com")["uid"]
     gone = book(sandbox, "2030-01-07T15:00:00Z", email="gone@example.com")["uid"]
-    assert sandbox.call("POST", f"/v2/bookings/{gone}/cancel", {}).status == 200
+    assert (
+        sandbox.call("POST", f"/v2/bookings/{gone}/cancel", {"cancellationReason": "gone"}).status
+        == 200
+    )
     moved = book(sandbox, "2030-01-07T16:00:00Z", email="moved@example.com")["uid"]
     answer = sandbox.call(
         "POST", f"/v2/bookings/{moved}/reschedule", {"start": "2030-01-08T16:00:00Z"}

@@ -29,7 +29,12 @@ def test_bookings_are_listed_with_their_statuses(sandbox: SandboxHandle) -> None
     accepted = book(sandbox, "2030-01-07T14:00:00Z", event_type=1)
     pending = book(sandbox, "2030-01-07T15:00:00Z", event_type=2, email="bo@example.com")
     cancelled = book(sandbox, "2030-01-07T16:00:00Z", event_type=1, email="cy@example.com")
-    assert sandbox.call("POST", f"/v2/bookings/{cancelled['uid']}/cancel", {}).status == 200
+    assert (
+        sandbox.call(
+            "POST", f"/v2/bookings/{cancelled['uid']}/cancel", {"cancellationReason": "gone"}
+        ).status
+        == 200
+    )
 
     result = calsink(*source_args(sandbox, "bookings"), sandbox=sandbox)
 
@@ -251,6 +256,7 @@ def test_cancel_every_booking_of_an_attendee_is_one_flow(
         "version: 1\nname: cancel-ana\n"
         "source:\n  calcom: bookings\n  filters: {attendee_email: ana@example.com, "
         "status: upcoming}\n"
+        "transform:\n  map:\n    uid: '{uid}'\n    cancellationReason: \"'plans changed'\"\n"
         f"destination:\n  base_url: {sandbox.url}\n  template: cancel-booking\n"
         "  params: {uid: '{uid}'}\n  unknown_fields: drop\n"
         "delivery: {allow_destructive: true}\n"

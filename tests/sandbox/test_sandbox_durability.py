@@ -105,7 +105,8 @@ def change_everything(sandbox: SandboxHandle) -> None:
         ok("POST", "/v2/bookings", {**booking("2030-01-09T15:00:00Z", 10 + n), "eventTypeId": 4})
         for n in range(2)
     ]
-    ok("POST", f"/v2/bookings/{seats[0]['uid']}/cancel", {"seatUid": seats[0]["seatUid"]})
+    seat = {"seatUid": seats[0]["seatUid"], "cancellationReason": "ill"}
+    ok("POST", f"/v2/bookings/{seats[0]['uid']}/cancel", seat)
     made = ok("POST", "/v2/event-types", {"title": "T", "slug": "temp", "lengthInMinutes": 30})
     ok("PATCH", f"/v2/event-types/{made['id']}", {"title": "Renamed"})
     ok("DELETE", "/v2/event-types/3")

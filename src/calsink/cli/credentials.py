@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -76,27 +78,22 @@ def remove(name: str) -> None:
 @click.argument("name")
 @click.option("--base-url", default=None, help="Override the credential's API address.")
 def test(name: str, base_url: str | None) -> None:
-    """Call GET /v2/me with the credential NAME and say who it belongs to."""
+    """Call GET /v2/me with the credential NAME and say who it belongs to, then which
+    bookings cal-api-version values the server answers (and what to set if 2026-02-25
+    is not one of them)."""
     import asyncio
 
+    from calsink.calcom.versions import VersionReport
     from calsink.credentials import CredentialError, CredentialStore
-    from calsink.deliver.transport import InsecureURLError, Transport, TransportError
+    from calsink.deliver.transport import InsecureURLError, TransportError
 
     try:
         credential = CredentialStore().get(name)
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
     url = (base_url or credential.base_url or "https://api.cal.com").rstrip("/")
-
-    async def fetch_me() -> tuple[int, object]:
-        async with Transport(credential.api_key, timeout_s=30) as transport:
-            answer = await transport.send(
-                "GET", f"{url}/v2/me", headers={"Accept": "application/json"}
-            )
-            return answer.status, answer.parsed
-
     try:
-        status, body = asyncio.run(fetch_me())
+        status, body, versions = asyncio.run(_check(credential.api_key, url))
     except InsecureURLError as exc:
         fail(str(exc), EXIT_USAGE)
     except TransportError as exc:
@@ -104,6 +101,28 @@ def test(name: str, base_url: str | None) -> None:
     if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
         me = body["data"]
         click.echo(f"{name}: works — {me.get('username')} <{me.get('email')}> at {url}")
+        assert isinstance(versions, VersionReport)
+        click.echo(f"{name}: {versions.summary()}")
+        advice = versions.advice()
+        if advice is not None:
+            click.echo(f"warning: {advice}", err=True)
         return
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     fail(f"{name}: Cal.com answered {status}: {message or 'no message'}", EXIT_ABORTED)
+
+
+async def _check(api_key: str, url: str) -> tuple[int, Any, Any]:
+    """GET /v2/me, then (when the key works) the bookings versions the server answers."""
+    from calsink.calcom.versions import check_bookings_versions
+    from calsink.deliver.transport import Transport
+
+    async with Transport(api_key, timeout_s=30) as transport:
+
+        async def get(target: str, headers: Mapping[str, str]) -> tuple[int, Any]:
+            answer = await transport.send("GET", target, headers=dict(headers))
+            return answer.status, answer.parsed
+
+        status, body = await get(f"{url}/v2/me", {"Accept": "application/json"})
+        if status != 200:
+            return status, body, None
+        return status, body, await check_bookings_versions(get, url)

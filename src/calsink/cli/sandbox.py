@@ -36,6 +36,14 @@ import click
 @click.option(
     "--admin", is_flag=True, help="Serve the /_sandbox/ admin routes (request log, faults, state)."
 )
+@click.option(
+    "--api-versions",
+    "api_versions",
+    metavar="LIST",
+    help="The cal-api-version values the sandbox knows, comma-separated (default: all of "
+    "Cal.com's). Leave 2026-02-25 out to act like an older self-hosted Cal.com, which "
+    "answers an unknown version with its 2024-04-15 contract.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -45,6 +53,7 @@ def sandbox(
     rate_limit: int,
     faults: str | None,
     admin: bool,
+    api_versions: str | None,
 ) -> None:
     """Serve the local Cal.com API v2 emulator until interrupted."""
     from calsink.sandbox import (
@@ -61,6 +70,7 @@ def sandbox(
     generated = not keys
     if generated:
         keys = [generate_api_key()]
+    versions = _versions(api_versions)
     config = SandboxConfig(
         api_keys=keys,
         state_path=state_path,
@@ -68,6 +78,7 @@ def sandbox(
         rate_limit=rate_limit,
         faults=faults,
         admin=admin,
+        api_versions=versions,
     )
     try:
         app = SandboxApp(config)
@@ -91,3 +102,19 @@ def sandbox(
         click.echo(f"calsink sandbox listening on http://{host}:{actual_port}", color=False)
 
     serve(app, sock, on_ready=ready)
+
+
+def _versions(text: str | None) -> frozenset[str]:
+    from calsink.sandbox.routes import KNOWN_VERSIONS
+
+    if text is None:
+        return KNOWN_VERSIONS
+    chosen = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(chosen - KNOWN_VERSIONS)
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"{', '.join(unknown) or 'nothing'} is not a Cal.com API version; choose among "
+            f"{', '.join(sorted(KNOWN_VERSIONS))}",
+            param_hint="--api-versions",
+        )
+    return chosen

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from calsink.calcom.versions import answered_by_legacy, fallback_advice
 from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
@@ -50,6 +51,7 @@ ABORT_AUTH = "authentication failed"
 ABORT_FORBIDDEN = "permission denied on every request"
 ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
+ABORT_VERSION = "cal-api-version unknown to the server"
 FORBIDDEN_STREAK = 3
 # A create that timed out is looked up at these multiples of timeout_s after the timeout;
 # not found by the last, it ends unsure. It is never sent again in the run.
@@ -548,6 +550,8 @@ class Engine:
                 last_error, last = f"no answer ({exc.detail})", None
             else:
                 wait = self.limiter.observe(response.status, response.headers)
+                if not self._gate_open:
+                    self._check_version(request, response)
                 if not self._gate_open or response.status == 401:
                     await self._answered(response.status)
                 last, last_error, landing = response, None, False
@@ -790,6 +794,15 @@ class Engine:
                 raise _Stop
             if not self._gate_open:
                 self._probing = True
+
+    def _check_version(self, request: Request, response: Response) -> None:
+        """A server that does not know the bookings version sent answers with its older
+        contract; the first answer shows it, and the run stops there."""
+        version = dict(request.headers).get("cal-api-version")
+        if version and answered_by_legacy(
+            request.method, request.url, response.status, response.parsed
+        ):
+            self._interrupt(ABORT_VERSION, fallback_advice(version))
 
     async def _answered(self, status: int | None) -> None:
         if self._gate_open and status != 401:

@@ -58,6 +58,7 @@ class SandboxConfig:
     faults: str | None = None
     admin: bool = False
     log_capacity: int = DEFAULT_CAPACITY
+    api_versions: frozenset[str] = routes.KNOWN_VERSIONS
 
 
 class _Dropped(Exception):
@@ -240,19 +241,9 @@ class SandboxApp:
         if not body_ok:
             raise ApiError(400, "Unexpected token in JSON body: the request body is not valid JSON")
         version = _header(scope, b"cal-api-version")
-        handler = route.handler
-        if route.version_group is not None:
-            accepted = routes.VERSION_GROUPS[route.version_group]
-            if version not in accepted:
-                if route.legacy_handler is None:
-                    wanted = " or ".join(sorted(accepted))
-                    raise ApiError(
-                        400,
-                        f"Send the header cal-api-version: {wanted}. Without it Cal.com answers "
-                        "with an older contract that this sandbox does not emulate for "
-                        f"{path}.",
-                    )
-                handler = route.legacy_handler
+        if version not in self.config.api_versions:
+            version = None  # a version the server does not know is its default, 2024-04-15
+        handler = _versioned_handler(route, method, path, version)
         query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         call = Call(method, path, params, query, parsed_body, version, user, now())
         return handler(call, self.env)
@@ -331,6 +322,21 @@ class SandboxApp:
             "ooo": [output.ooo(o) for o in store.ooo.values()],
             "deliveries": list(self.dispatcher.log),
         }
+
+
+def _versioned_handler(
+    route: routes.Route, method: str, path: str, version: str | None
+) -> routes.Handler:
+    """The controller Cal.com's versioning picks: the route's own for its versions, the
+    2024-04-15 one for no (or an unknown) version, none (404) for another known one."""
+    group = route.version_group
+    if group is None or version in routes.VERSION_GROUPS[group]:
+        return route.handler
+    legacy_versions = routes.LEGACY_VERSIONS.get(group)
+    if version is not None and legacy_versions is not None and version not in legacy_versions:
+        raise ApiError(404, f"Cannot {method} {path}")
+    assert route.legacy_handler is not None
+    return route.legacy_handler
 
 
 def _parse_json(raw: bytes) -> tuple[Any, bool]:

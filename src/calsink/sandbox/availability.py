@@ -1,7 +1,9 @@
 """When a host can be booked: schedule windows, minus out-of-office days, minus busy time.
 
 Busy time is every accepted or pending booking of the host, widened by its buffers;
-a seated booking with seats left is not busy for its own event type at its own start.
+a seated booking is not busy for its own event type at its own start (it is joined, or
+refused as full). A booking must also start after the minimum notice and inside the event
+type's booking window.
 """
 
 from __future__ import annotations
@@ -13,9 +15,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsink.sandbox.model import Booking, EventType, Schedule, Store
-from calsink.sandbox.timeutil import WEEKDAYS, format_local, format_utc, minutes_of, zone
+from calsink.sandbox.timeutil import (
+    WEEKDAYS,
+    format_local,
+    format_utc,
+    minutes_of,
+    parse_iso,
+    zone,
+)
 
 DEFAULT_MINIMUM_NOTICE_MINUTES = 120
+
+# Cal.com's answers (apps/api/v2/src/platform/bookings/2024-08-13/services/errors.service.ts,
+# handleBookingError): the first two are what its booking handler's errors become.
+UNAVAILABLE = "User either already has booking at this time or is not available"
+OUT_OF_BOUNDS = (
+    "The event type can't be booked at the \"start\" time provided. This could be because it's "
+    "too soon (violating the minimum booking notice) or too far in the future (outside the "
+    "event's scheduling window). Try fetching available slots first using the GET /v2/slots "
+    'endpoint and then make a booking with "start" time equal to one of the available slots.'
+)
+PAST = "Attempting to book a meeting in the past."
 
 Window = tuple[datetime, datetime]
 
@@ -86,6 +106,10 @@ def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: date
     return a_start < b_end and a_end > b_start
 
 
+def seats_left(event_type: EventType, booking: Booking) -> int:
+    return (event_type.seats or 0) - len(booking.attendees)
+
+
 def blocking_booking(
     store: Store,
     event_type: EventType,
@@ -94,7 +118,10 @@ def blocking_booking(
     *,
     ignore_uid: str | None = None,
 ) -> tuple[Booking | None, Booking | None]:
-    """(a booking that makes the time busy, a seated booking of this slot that can be joined)."""
+    """(a booking that makes the time busy, the seated booking of this very slot).
+
+    The seated booking is returned even when it is full: joining it is refused with
+    Cal.com's own answer (409), not as unavailable time."""
     busy_from = start - timedelta(minutes=event_type.before_buffer)
     busy_until = end + timedelta(minutes=event_type.after_buffer)
     joinable: Booking | None = None
@@ -104,10 +131,8 @@ def blocking_booking(
         if not _overlaps(busy_from, busy_until, booking.busy_from(), booking.busy_until()):
             continue
         if booking.seated and booking.event_type_id == event_type.id and booking.start == start:
-            seats = event_type.seats or 0
-            if len(booking.attendees) < seats:
-                joinable = booking
-                continue
+            joinable = booking
+            continue
         return booking, None
     return None, joinable
 
@@ -120,6 +145,56 @@ def _in_ooo(store: Store, user_id: int, start: datetime, end: datetime) -> bool:
     return any(_overlaps(start, end, s, e) for s, e in out_of_office(store, user_id))
 
 
+def _add_business_days(day: date, count: int) -> date:
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def window_bounds(event_type: EventType, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The first and last moment the event type's bookingWindow lets a booking start in
+    (None: no bound). Days count from today (UTC), rolling or not."""
+    window = event_type.spec.get("bookingWindow")
+    if not isinstance(window, dict) or window.get("disabled"):
+        return None, None
+    kind, value = window.get("type"), window.get("value")
+    if kind == "range" and isinstance(value, list) and len(value) == 2:
+        first, last = (parse_iso(str(v)) for v in value)
+        if first is not None and last is not None:
+            return first, last + timedelta(days=1)
+        return None, None
+    if not isinstance(value, int):
+        return None, None
+    today = now.date()
+    last_day = today + timedelta(days=value) if kind == "calendarDays" else None
+    if kind == "businessDays":
+        last_day = _add_business_days(today, value)
+    if last_day is None:
+        return None, None
+    return None, datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def out_of_bounds(event_type: EventType, start: datetime, now: datetime) -> bool:
+    """Too soon for the minimum notice, or outside the booking window."""
+    if start < now + minimum_notice(event_type):
+        return True
+    first, last = window_bounds(event_type, now)
+    return (first is not None and start < first) or (last is not None and start >= last)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """The 2026-02-25 host-only bypasses (allowConflicts, allowBookingOutOfBounds)."""
+
+    conflicts: bool = False
+    out_of_bounds: bool = False
+
+
+NO_OVERRIDES = Overrides()
+
+
 def unavailable_reason(
     store: Store,
     event_type: EventType,
@@ -128,21 +203,23 @@ def unavailable_reason(
     now: datetime,
     *,
     ignore_uid: str | None = None,
+    overrides: Overrides | None = None,
 ) -> tuple[str | None, Booking | None]:
-    """Why the time cannot be booked (None when it can) and a seated booking to join."""
-    if start < now + minimum_notice(event_type):
-        return "Attempting to book a meeting in the past or within the minimum notice.", None
+    """Why the time cannot be booked, in Cal.com's words (None when it can), and the
+    seated booking of this slot, if any."""
+    overrides = overrides or NO_OVERRIDES
+    if start < now:
+        return PAST, None
+    if not overrides.out_of_bounds and out_of_bounds(event_type, start, now):
+        return OUT_OF_BOUNDS, None
+    busy, joinable = blocking_booking(store, event_type, start, end, ignore_uid=ignore_uid)
+    if overrides.conflicts:
+        return None, joinable
     schedule = schedule_for(store, event_type)
     if schedule is None or not _within(working_windows(schedule, start, end), start, end):
-        return "User either lacks availability at the time or is unavailable.", None
-    if _in_ooo(store, event_type.owner_id, start, end):
-        return "User is out of office at the requested time.", None
-    busy, joinable = blocking_booking(store, event_type, start, end, ignore_uid=ignore_uid)
-    if busy is not None:
-        return (
-            "User either lacks availability at the time or already has booking at the time.",
-            None,
-        )
+        return UNAVAILABLE, None
+    if _in_ooo(store, event_type.owner_id, start, end) or busy is not None:
+        return UNAVAILABLE, None
     return None, joinable
 
 
@@ -162,17 +239,22 @@ def candidates(
     duration = timedelta(minutes=length)
     step = timedelta(minutes=int(event_type.spec.get("slotInterval") or length))
     earliest = now + minimum_notice(event_type)
+    window_first, window_last = window_bounds(event_type, now)
+    if window_first is not None:
+        earliest = max(earliest, window_first)
     ooo = out_of_office(store, event_type.owner_id)
     for opens, closes in working_windows(schedule, first, last):
         moment = opens
         while moment + duration <= closes:
             end = moment + duration
             wanted = first <= moment <= last and moment >= earliest
+            if window_last is not None and moment >= window_last:
+                wanted = False
             if wanted and not any(_overlaps(moment, end, s, e) for s, e in ooo):
                 busy, joinable = blocking_booking(
                     store, event_type, moment, end, ignore_uid=ignore_uid
                 )
-                if busy is None:
+                if busy is None and (joinable is None or seats_left(event_type, joinable) > 0):
                     yield Candidate(moment, end, joinable)
             moment += step
 

@@ -8,9 +8,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from calsink.sandbox import output
-from calsink.sandbox.availability import unavailable_reason
+from calsink.sandbox.availability import (
+    NO_OVERRIDES,
+    Overrides,
+    seats_left,
+    unavailable_reason,
+)
+from calsink.sandbox.booking_fields import check_responses
 from calsink.sandbox.context import BOOKINGS_VERSIONS, Call, Env, Reply, success
-from calsink.sandbox.errors import ApiError, bad_request, not_found
+from calsink.sandbox.errors import ApiError, bad_request, handler_error, not_found
 from calsink.sandbox.model import Booking, EventType, Store
 from calsink.sandbox.timeutil import format_utc, parse_iso
 from calsink.sandbox.validation import (
@@ -150,20 +156,50 @@ def validate_create(body: Any) -> dict[str, Any]:
 
 
 def resolve_event_type(store: Store, data: dict[str, Any]) -> EventType:
+    """The event type to book; 404s in the words of upstream's bookings service
+    (getBookedEventType) and errors service (handleEventTypeToBeBookedNotFound)."""
     event_type_id = data.get("eventTypeId")
     if event_type_id is not None:
         found = store.event_types.get(event_type_id)
         if found is None:
-            raise not_found(f"Event type with id={event_type_id} was not found.")
+            raise not_found(f"Event type with id {event_type_id} not found.")
         return found
-    if data.get("teamSlug") and not data.get("username"):
-        raise not_found(f"Team with slug={data['teamSlug']} was not found.")
     username, slug = data.get("username"), data.get("eventTypeSlug")
+    if not username:
+        raise not_found(f"Team with slug {data.get('teamSlug')} not found")
+    owner = next((u for u in store.users.values() if u.username == username), None)
+    if owner is None:
+        raise not_found(f"User with username {username} not found")
     for candidate in store.event_types.values():
-        owner = store.users.get(candidate.owner_id)
-        if owner and owner.username == username and candidate.slug == slug:
+        if candidate.owner_id == owner.id and candidate.slug == slug:
             return candidate
-    raise not_found(f"Event type with slug={slug} belonging to user {username} not found.")
+    raise not_found(f"Event type with slug {slug} belonging to user {username} not found.")
+
+
+def _check_location(event_type: EventType, data: dict[str, Any]) -> None:
+    """Upstream input service, isBookingLocationWithEventTypeLocations: a location object
+    must be of a type (and integration) the event type offers; strings always pass."""
+    chosen = data.get("location")
+    if not isinstance(chosen, dict):
+        return
+    offered = event_type.spec.get("locations") or output.DEFAULT_LOCATIONS
+    types = [str(option.get("type")) for option in offered]
+    kind = chosen.get("type")
+    if kind not in types:
+        raise bad_request(
+            f"Booking location with type {kind} not valid for event type with "
+            f"id={event_type.id}. The event type has following location types: "
+            f"{', '.join(types)}, and only these types are allowed for booking location."
+        )
+    if kind == "integration":
+        integrations = [str(o.get("integration")) for o in offered if o.get("type") == kind]
+        if chosen.get("integration") not in integrations:
+            raise bad_request(
+                f"Booking location with integration {chosen.get('integration')} not valid for "
+                f"event type with id={event_type.id}. The event type has following "
+                f"integrations: {', '.join(integrations)}, and only these integrations are "
+                "allowed for booking location."
+            )
 
 
 def _location(event_type: EventType, data: dict[str, Any]) -> str:
@@ -192,8 +228,10 @@ def _location(event_type: EventType, data: dict[str, Any]) -> str:
 
 
 def _length(event_type: EventType, data: dict[str, Any]) -> int:
+    """Upstream input service, validateBookingLengthInMinutes: lengthInMinutes only for an
+    event type with several lengths (even the event's own length is refused otherwise)."""
     requested = data.get("lengthInMinutes")
-    if requested is None or requested == event_type.length:
+    if requested is None:
         return event_type.length
     options = event_type.spec.get("lengthInMinutesOptions")
     if not options:
@@ -298,25 +336,94 @@ def create_booking(call: Call, env: Env) -> Reply:
     return _book(call, env, data, legacy=False)
 
 
+def _check_authentication(call: Call, event_type: EventType) -> None:
+    """Upstream bookings service, checkBookingRequiresAuthenticationSetting."""
+    if not event_type.spec.get("bookingRequiresAuthentication"):
+        return
+    if call.user is None:
+        raise ApiError(
+            401,
+            "checkBookingRequiresAuthentication - request must be authenticated by passing "
+            "credentials belonging to event type owner, host or team or org admin or owner.",
+        )
+    if call.user.id != event_type.owner_id:
+        raise ApiError(
+            403,
+            "checkBookingRequiresAuthentication - user is not authorized to access this event "
+            "type. User has to be either event type owner, host, team admin or owner or org "
+            "admin or owner.",
+        )
+
+
+def _check_booker_limit(
+    store: Store, event_type: EventType, data: dict[str, Any], now: datetime
+) -> None:
+    """bookerActiveBookingsLimit; the texts are upstream's errors service
+    (booker_limit_exceeded_error, ..._reschedule with the booking to move instead)."""
+    limit = event_type.spec.get("bookerActiveBookingsLimit")
+    if not isinstance(limit, dict) or limit.get("disabled"):
+        return
+    maximum = limit.get("maximumActiveBookings")
+    email = data["attendee"].get("email")
+    if not isinstance(maximum, int) or not email:
+        return
+    active = sorted(
+        (
+            b
+            for b in store.bookings.values()
+            if b.event_type_id == event_type.id
+            and b.active
+            and b.start >= now
+            and any(a.get("email") == email for a in b.attendees)
+        ),
+        key=lambda b: b.start,
+    )
+    if len(active) < maximum:
+        return
+    message = (
+        "Attendee with this email can't book because the maximum number of active bookings "
+        "has been reached."
+    )
+    if limit.get("offerReschedule"):
+        message += (
+            f" You can reschedule your existing booking ({active[0].uid}) to a new timeslot "
+            "instead."
+        )
+    raise bad_request(message)
+
+
+def _overrides(call: Call, event_type: EventType, data: dict[str, Any]) -> Overrides:
+    """2026-02-25's host-only bypasses; silently ignored for anyone else (upstream e2e
+    allow-conflicts-bookings / allow-booking-out-of-bounds, 2026-02-25 controllers)."""
+    if call.version != "2026-02-25" or call.user is None or call.user.id != event_type.owner_id:
+        return NO_OVERRIDES
+    return Overrides(
+        conflicts=data.get("allowConflicts") is True,
+        out_of_bounds=data.get("allowBookingOutOfBounds") is True,
+    )
+
+
 def _book(call: Call, env: Env, data: dict[str, Any], *, legacy: bool) -> Reply:
     store = env.store
     event_type = resolve_event_type(store, data)
+    _check_authentication(call, event_type)
+    if not legacy:
+        check_responses(event_type, data)
     length = _length(event_type, data)
+    _check_location(event_type, data)
     start = parse_iso(data["start"])
     assert start is not None
     status = "pending" if event_type.requires_confirmation else "accepted"
-    host_override = (
-        call.version == "2026-02-25"
-        and data.get("allowConflicts") is True
-        and call.user is not None
-        and call.user.id == event_type.owner_id
-    )
+    overrides = _overrides(call, event_type, data)
     if event_type.recurrence is not None and not legacy:
-        return _book_series(call, env, event_type, data, start, length, status, host_override)
+        return _book_series(call, env, event_type, data, start, length, status, overrides)
     end = start + timedelta(minutes=length)
-    reason, joinable = unavailable_reason(store, event_type, start, end, call.now)
-    if reason is not None and not host_override:
+    reason, joinable = unavailable_reason(
+        store, event_type, start, end, call.now, overrides=overrides
+    )
+    if reason is not None:
         raise bad_request(reason)
+    _check_booker_limit(store, event_type, data, call.now)
     if event_type.seats is not None:
         return _take_seat(call, env, event_type, data, start, length, status, joinable)
     record = _new_booking(env, event_type, start, length, data, call.now, status)
@@ -343,8 +450,12 @@ def _take_seat(
     attendee["bookingFieldsResponses"] = dict(data.get("bookingFieldsResponses") or {})
     attendee["metadata"] = dict(data.get("metadata") or {})
     if joinable is not None:
+        # upstream handleSeats.ts, then the bookings service's createSeatedBooking
+        # (booking_seats_full_error), in that order
         if any(seat["email"] == attendee["email"] for seat in joinable.attendees):
-            raise bad_request("Already signed up for this booking.")
+            raise ApiError(409, "Already signed up for this booking.")
+        if seats_left(event_type, joinable) <= 0:
+            raise ApiError(409, "No more seats left at this seated booking.")
         joinable.attendees.append(attendee)
         joinable.updated_at = call.now
         env.store.touch(joinable)
@@ -365,21 +476,21 @@ def _book_series(
     first: datetime,
     length: int,
     status: str,
-    host_override: bool,
+    overrides: Overrides,
 ) -> Reply:
     store = env.store
     occurrences = int((event_type.recurrence or {}).get("occurrences", 1))
     count = int(data.get("recurrenceCount") or occurrences)
     if count > occurrences:
+        # upstream input service, transformInputCreateRecurringBooking
         raise bad_request(
-            f"recurrenceCount ({count}) is higher than the event type's occurrences "
-            f"({occurrences})."
+            "Provided recurrence count is higher than the event type's recurring event count."
         )
     starts = _series_starts(event_type, first, count)
     for start in starts:
         end = start + timedelta(minutes=length)
-        reason, _ = unavailable_reason(store, event_type, start, end, call.now)
-        if reason is not None and not host_override:
+        reason, _ = unavailable_reason(store, event_type, start, end, call.now, overrides=overrides)
+        if reason is not None:
             raise bad_request(reason)
     series_uid = new_uid()
     created = []
@@ -425,7 +536,6 @@ def _validate_cancel(body: Any) -> dict[str, Any]:
     v.field("cancellationReason", is_string)
     v.field("cancelSubsequentBookings", is_boolean)
     v.field("seatUid", is_string)
-    v.field("allRemainingBookings", is_boolean)
     v.raise_if_invalid()
     return v.clean
 
@@ -440,48 +550,110 @@ def _cancel_one(call: Call, env: Env, record: Booking, reason: str | None) -> No
     _emit_booking(env, "BOOKING_CANCELLED", record)
 
 
-def _ensure_cancellable(record: Booking) -> None:
+HOST_REASON = "Cancellation reason is required when you are the host"
+
+
+def _check_seat_uid(store: Store, uid: str, seat_uid: str) -> None:
+    """Upstream bookings service, cancelBooking: the seat must exist and be this booking's."""
+    record = store.bookings.get(uid)
+    if record is not None and any(a.get("seatUid") == seat_uid for a in record.attendees):
+        return
+    for other in store.bookings.values():
+        if any(a.get("seatUid") == seat_uid for a in other.attendees):
+            raise bad_request("Invalid seatUid: this seat does not belong to this booking.")
+    raise bad_request("Invalid seatUid: this seat does not exist or has already been cancelled.")
+
+
+def _cancelling_disabled(store: Store, record: Booking) -> bool:
+    event_type = store.event_types.get(record.event_type_id)
+    setting = event_type.spec.get("disableCancelling") if event_type else None
+    return isinstance(setting, dict) and setting.get("disabled") is True
+
+
+def _check_cancellable(call: Call, store: Store, record: Booking, reason: str | None) -> None:
+    """Upstream input service (createCancelBookingRequest) and cancel handler
+    (packages/features/bookings/lib/handleCancelBooking.ts): not twice, not after the
+    booking ended, and the host (the API key's owner) must say why."""
     if record.status == "cancelled":
-        raise bad_request("Can't cancel booking that has already been cancelled.")
+        raise bad_request(
+            f"Can't cancel booking with uid={record.uid} because it has been cancelled already. "
+            "Please provide uid of a booking that is not cancelled."
+        )
     if record.status == "rejected":
         raise bad_request("Can't cancel booking that has been rejected.")
+    is_host = call.user is not None and call.user.id == record.host_id
+    if _cancelling_disabled(store, record) and not is_host:
+        raise handler_error(400, "This event type does not allow cancellations")
+    if not (reason or "").strip() and is_host:
+        raise handler_error(400, HOST_REASON)
+    if record.end <= call.now:
+        raise handler_error(400, "Cannot cancel a booking that has already ended")
+
+
+def _cancel_series(call: Call, env: Env, series_uid: str, data: dict[str, Any]) -> Reply:
+    """A recurring series' uid cancels every remaining occurrence."""
+    if data.get("cancelSubsequentBookings"):
+        raise bad_request(
+            "Cannot cancel subsequent bookings for recurring event - you have to provide uid of "
+            "one of the individual bookings of a recurring booking."
+        )
+    store = env.store
+    members = [b for b in _series(store, series_uid) if b.active]
+    reason = data.get("cancellationReason")
+    if members:
+        _check_cancellable(call, store, members[0], reason)
+    for member in members:
+        _cancel_one(call, env, member, reason)
+    version = call.version or ""
+    return success([output.booking(store, b, version=version) for b in _series(store, series_uid)])
 
 
 def cancel_booking(call: Call, env: Env) -> Reply:
     data = _validate_cancel(call.body)
     store = env.store
     uid = call.params["uid"]
-    reason = data.get("cancellationReason")
-    version = call.version or ""
-    if uid not in store.bookings:
-        members = [b for b in _series(store, uid) if b.active]
-        if members:
-            for member in members:
-                _cancel_one(call, env, member, reason)
-            return success([output.booking(store, b, version=version) for b in _series(store, uid)])
+    if uid not in store.bookings and _series(store, uid):
+        return _cancel_series(call, env, uid, data)
+    seat_uid = data.get("seatUid")
+    if seat_uid is not None:
+        _check_seat_uid(store, uid, seat_uid)
     record = _find(store, uid)
-    _ensure_cancellable(record)
-    if record.seated and data.get("seatUid"):
-        return _cancel_seat(call, env, record, data["seatUid"])
+    reason = data.get("cancellationReason")
+    _check_cancellable(call, store, record, reason)
+    if record.seated and seat_uid:
+        return _cancel_seat(call, env, record, seat_uid)
     if record.seated and (call.user is None or call.user.id != record.host_id):
-        raise bad_request("Cancelling a seat of a seated booking requires seatUid.")
-    subsequent = data.get("cancelSubsequentBookings") or data.get("allRemainingBookings")
-    if subsequent and record.recurring_booking_uid:
-        series = _series(store, record.recurring_booking_uid)
-        for member in series:
-            if member.start >= record.start and member.active:
-                _cancel_one(call, env, member, reason)
-        return success([output.booking(store, b, version=version) for b in series])
+        raise handler_error(401, "User not a host of this event")
+    if data.get("cancelSubsequentBookings"):
+        return _cancel_subsequent(call, env, record, reason)
     _cancel_one(call, env, record, reason)
     if call.version not in BOOKINGS_VERSIONS:
         return success(output.legacy_booking(store, record))
-    return success(output.booking(store, record, version=version))
+    return success(output.booking(store, record, version=call.version or ""))
+
+
+def _cancel_from(call: Call, env: Env, record: Booking, reason: str | None) -> Reply:
+    """``record`` and the later occurrences of its series."""
+    assert record.recurring_booking_uid is not None
+    series = _series(env.store, record.recurring_booking_uid)
+    for member in series:
+        if member.start >= record.start and member.active:
+            _cancel_one(call, env, member, reason)
+    version = call.version or ""
+    return success([output.booking(env.store, b, version=version) for b in series])
+
+
+def _cancel_subsequent(call: Call, env: Env, record: Booking, reason: str | None) -> Reply:
+    """Upstream bookings service, cancelBooking: the booking is cancelled first; only then
+    is a booking outside a series answered with 400 (getAllRecurringBookingsByIndividualUid)."""
+    if record.recurring_booking_uid:
+        return _cancel_from(call, env, record, reason)
+    _cancel_one(call, env, record, reason)
+    raise bad_request(f"Booking with bookingUid={record.uid} is not part of a recurring booking.")
 
 
 def _cancel_seat(call: Call, env: Env, record: Booking, seat_uid: str) -> Reply:
     remaining = [seat for seat in record.attendees if seat.get("seatUid") != seat_uid]
-    if len(remaining) == len(record.attendees):
-        raise bad_request(f"Seat with uid={seat_uid} was not found in booking {record.uid}.")
     record.attendees = remaining
     record.updated_at = call.now
     env.store.touch(record)
@@ -507,11 +679,10 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     data = _validate_reschedule(call.body)
     store = env.store
     old = _find(store, call.params["uid"])
-    if old.status in {"cancelled", "rejected"}:
-        raise bad_request(f"Can't reschedule a booking that is {old.status}.")
     event_type = store.event_types.get(old.event_type_id)
     if event_type is None:
         raise bad_request("The event type of this booking no longer exists.")
+    _check_reschedulable(store, old, data)
     start = parse_iso(data["start"])
     assert start is not None
     length = int((old.end - old.start).total_seconds() // 60)
@@ -553,6 +724,38 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
         rescheduleEndTime=format_utc(old.end),
     )
     return success(output.booking(store, new, version=call.version or ""), 201)
+
+
+def _check_reschedulable(store: Store, old: Booking, data: dict[str, Any]) -> None:
+    """Upstream input service (transformInputRescheduleBooking / ...SeatedBooking) and
+    bookings service (canRescheduleBooking), in their order."""
+    seat_uid = data.get("seatUid")
+    if old.seated and seat_uid is None:
+        raise bad_request(
+            f"Booking with uid={old.uid} is a seated booking which means you have to provide "
+            "seatUid in the request body to specify which seat specifically you want to "
+            "reschedule. First, fetch the booking using the GET /v2/bookings/{uid} endpoint and "
+            "then within the attendees array you will find the seatUid of the booking you want "
+            "to reschedule. Second, provide the seatUid in the request body to specify which "
+            "seat specifically you want to reschedule using the POST "
+            "/v2/bookings/{uid}/reschedule endpoint."
+        )
+    if old.seated and not any(a.get("seatUid") == seat_uid for a in old.attendees):
+        raise not_found(f"Seat with uid={seat_uid} does not exist.")
+    if old.status == "cancelled" and old.rescheduled_to_uid:
+        new_uid = old.rescheduled_to_uid
+        raise bad_request(
+            f"Can't reschedule booking with uid={old.uid} because it has been cancelled and "
+            f"rescheduled already to booking with uid={new_uid}. You probably want to "
+            f"reschedule {new_uid} instead by passing it within the request URL."
+        )
+    if old.status == "cancelled":
+        raise bad_request(
+            f"Can't reschedule booking with uid={old.uid} because it has been cancelled. "
+            "Please provide uid of a booking that is not cancelled."
+        )
+    if old.status == "rejected":
+        raise bad_request(f"Can't reschedule a booking that is {old.status}.")
 
 
 def _rescheduled_copy(
@@ -608,9 +811,7 @@ def _move_seat(
     joinable: Booking | None,
 ) -> Reply:
     seat_uid = data["seatUid"]
-    seat = next((a for a in old.attendees if a.get("seatUid") == seat_uid), None)
-    if seat is None:
-        raise bad_request(f"Seat with uid={seat_uid} was not found in booking {old.uid}.")
+    seat = next(a for a in old.attendees if a.get("seatUid") == seat_uid)
     old.attendees = [a for a in old.attendees if a is not seat]
     if not old.attendees:
         old.status = "cancelled"

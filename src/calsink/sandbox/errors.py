@@ -46,6 +46,16 @@ class ApiError(Exception):
             details = {"message": message, "error": phrase, "statusCode": status}
         self.details = details
         self.headers = headers or {}
+        self.bare = False
+
+
+def handler_error(status: int, message: str) -> ApiError:
+    """An error of Cal.com's shared booking handlers (their HttpError), which reaches the
+    client without the envelope: ``{"statusCode", "message"}`` (upstream's bookings e2e
+    reads ``response.body.message``; the fields besides ``message`` are inferred)."""
+    error = ApiError(status, message)
+    error.bare = True
+    return error
 
 
 def bad_request(message: str) -> ApiError:
@@ -65,6 +75,8 @@ def unauthorized(message: str) -> ApiError:
 
 
 def error_body(error: ApiError, path: str, timestamp: str) -> dict[str, Any]:
+    if error.bare:
+        return {"statusCode": error.status, "message": error.message}
     return {
         "status": "error",
         "timestamp": timestamp,

@@ -31,6 +31,7 @@ DEFAULT_BOOKING_FIELDS: list[dict[str, Any]] = [
     },
 ]
 
+CUSTOM_FIELD_DEFAULTS_SKIP = {"name", "email", "title", "location", "notes", "guests"}
 DEFAULT_LOCATIONS: list[dict[str, Any]] = [{"type": "integration", "integration": "cal-video"}]
 
 
@@ -139,6 +140,13 @@ def legacy_booking(store: Store, record: Booking) -> dict[str, Any]:
     }
 
 
+def _booking_field(field: dict[str, Any]) -> dict[str, Any]:
+    """A custom field as Cal.com shows it: with its placeholder, hidden and isDefault."""
+    if "isDefault" in field or field.get("slug") in CUSTOM_FIELD_DEFAULTS_SKIP:
+        return field
+    return {"placeholder": "", "hidden": False, **field, "isDefault": False}
+
+
 def event_type(store: Store, record: EventType) -> dict[str, Any]:
     spec = record.spec
     owner = store.users.get(record.owner_id)
@@ -151,7 +159,9 @@ def event_type(store: Store, record: EventType) -> dict[str, Any]:
         "slug": spec["slug"],
         "description": spec.get("description", ""),
         "locations": spec.get("locations", DEFAULT_LOCATIONS),
-        "bookingFields": spec.get("bookingFields", DEFAULT_BOOKING_FIELDS),
+        "bookingFields": [
+            _booking_field(f) for f in spec.get("bookingFields", DEFAULT_BOOKING_FIELDS)
+        ],
         "disableGuests": spec.get("disableGuests", False),
         "slotInterval": spec.get("slotInterval"),
         "minimumBookingNotice": spec.get("minimumBookingNotice", 120),

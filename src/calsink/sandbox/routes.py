@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from calsink.sandbox import account, bookings, event_types, slots, webhook_routes
+from calsink.sandbox import account, bookings, event_types, legacy, slots, webhook_routes
 from calsink.sandbox.context import Call, Env, Reply
 
 Handler = Callable[[Call, Env], Reply]
@@ -33,6 +33,20 @@ VERSION_GROUPS: dict[str, frozenset[str]] = {
     "event-types": frozenset({"2024-06-14"}),
     "schedules": frozenset({"2024-06-11"}),
     "slots": frozenset({"2024-09-04"}),
+}
+
+# Every cal-api-version Cal.com knows (API_VERSIONS in packages/platform/constants); any
+# other value, like none, is routed to the 2024-04-15 controllers.
+KNOWN_VERSIONS: frozenset[str] = frozenset(
+    {"2024-04-15", "2024-06-11", "2024-06-14", "2024-08-13", "2024-09-04", "2026-02-25"}
+)
+
+# version group -> the known versions its 2024-04-15 controller also declares; a known
+# version no controller of the path declares is a 404. Groups not named here: all of them
+# (upstream's SlotsController_2024_04_15 declares four, and has no GET /v2/slots at all).
+LEGACY_VERSIONS: dict[str, frozenset[str]] = {
+    "event-types": frozenset({"2024-04-15", "2024-06-11"}),
+    "schedules": frozenset({"2024-04-15"}),
 }
 
 _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
@@ -71,14 +85,49 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
         "bookings",
         bookings.not_in_legacy,
     ),
-    ("POST", "/v2/event-types", event_types.create_event_type, True, "event-types", None),
-    ("GET", "/v2/event-types", event_types.list_event_types, False, "event-types", None),
-    ("GET", "/v2/event-types/{id}", event_types.get_event_type, True, "event-types", None),
-    ("PATCH", "/v2/event-types/{id}", event_types.update_event_type, True, "event-types", None),
-    ("DELETE", "/v2/event-types/{id}", event_types.delete_event_type, True, "event-types", None),
-    ("POST", "/v2/schedules", account.create_schedule, True, "schedules", None),
-    ("GET", "/v2/schedules", account.list_schedules, True, "schedules", None),
-    ("GET", "/v2/schedules/{id}", account.get_schedule, True, "schedules", None),
+    (
+        "POST",
+        "/v2/event-types",
+        event_types.create_event_type,
+        True,
+        "event-types",
+        legacy.event_types,
+    ),
+    (
+        "GET",
+        "/v2/event-types",
+        event_types.list_event_types,
+        False,
+        "event-types",
+        legacy.event_types,
+    ),
+    (
+        "GET",
+        "/v2/event-types/{id}",
+        event_types.get_event_type,
+        True,
+        "event-types",
+        legacy.event_types,
+    ),
+    (
+        "PATCH",
+        "/v2/event-types/{id}",
+        event_types.update_event_type,
+        True,
+        "event-types",
+        legacy.event_types,
+    ),
+    (
+        "DELETE",
+        "/v2/event-types/{id}",
+        event_types.delete_event_type,
+        True,
+        "event-types",
+        legacy.event_types,
+    ),
+    ("POST", "/v2/schedules", account.create_schedule, True, "schedules", legacy.schedules),
+    ("GET", "/v2/schedules", account.list_schedules, True, "schedules", legacy.schedules),
+    ("GET", "/v2/schedules/{id}", account.get_schedule, True, "schedules", legacy.schedules),
     ("POST", "/v2/webhooks", webhook_routes.create_webhook, True, None, None),
     ("GET", "/v2/webhooks", webhook_routes.list_webhooks, True, None, None),
     ("GET", "/v2/webhooks/{id}", webhook_routes.get_webhook, True, None, None),
@@ -87,7 +136,7 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ("POST", "/v2/me/ooo", account.create_ooo, True, None, None),
     ("GET", "/v2/me/ooo", account.list_ooo, True, None, None),
     ("GET", "/v2/me/ooo/{id}", account.get_ooo, True, None, None),
-    ("GET", "/v2/slots", slots.get_slots, False, "slots", None),
+    ("GET", "/v2/slots", slots.get_slots, False, "slots", bookings.not_in_legacy),
     ("GET", "/v2/me", account.me, True, None, None),
 ]
 

@@ -21,6 +21,7 @@ from calsink.sandbox.validation import (
     validation_error,
 )
 
+# CreateWebhookInputDto.triggers in the OpenAPI subset of upstream commit a36c1b79
 TRIGGERS = [
     "BOOKING_CREATED",
     "BOOKING_PAYMENT_INITIATED",
@@ -40,6 +41,7 @@ TRIGGERS = [
     "AFTER_HOSTS_CAL_VIDEO_NO_SHOW",
     "AFTER_GUESTS_CAL_VIDEO_NO_SHOW",
     "FORM_SUBMITTED_NO_EVENT",
+    "ROUTING_FORM_FALLBACK_HIT",
     "DELEGATION_CREDENTIAL_ERROR",
     "WRONG_ASSIGNMENT_REPORT",
 ]
