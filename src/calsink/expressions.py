@@ -43,7 +43,13 @@ import orjson
 import simpleeval
 
 from calsink import dotted
-from calsink.instants import InstantError, normalise_instant, zone
+from calsink.instants import (
+    InstantError,
+    is_format,
+    normalise_formatted,
+    normalise_instant,
+    zone,
+)
 
 CONSTANTS: dict[str, Any] = {
     "True": True,
@@ -205,10 +211,22 @@ def round_number(value: Any, digits: Any = None) -> int | float:
     return round(number, to_int(digits))
 
 
-def iso(value: Any, zone_name: Any = None) -> str:
+def iso(value: Any, zone_or_format: Any = None, zone_name: Any = None) -> str:
+    fmt: str | None = None
+    if isinstance(zone_or_format, str) and is_format(zone_or_format):
+        fmt = zone_or_format
+    elif zone_name is None:
+        zone_name = zone_or_format
+    else:
+        raise EvaluationError(
+            "a date format such as 'mdy', 'dmy', 'epoch_ms' or '%d/%m/%Y %H:%M'",
+            show(zone_or_format),
+        )
     if zone_name is not None and not isinstance(zone_name, str):
         raise EvaluationError("a time zone name such as 'Europe/Berlin'", show(zone_name))
     try:
+        if fmt is not None:
+            return normalise_formatted(value, fmt, zone_name)
         return normalise_instant(value, zone_name)
     except InstantError as exc:
         raise EvaluationError(exc.expected, exc.found, exc.hint) from None
@@ -265,7 +283,10 @@ FUNCTION_HELP: dict[str, str] = {
     "strip": "strip(x): text without surrounding spaces",
     "len": "len(x): the length of a text or a list",
     "round": "round(x[, digits]): a rounded number",
-    "iso": "iso(x[, zone]): an ISO 8601 instant in UTC (…Z); naive date-times read in zone",
+    "iso": (
+        "iso(x[, format][, zone]): an ISO 8601 instant in UTC (…Z); format: 'mdy', 'dmy', "
+        "'epoch', 'epoch_ms' or strptime ('%d/%m/%Y %H:%M'); naive date-times read in zone"
+    ),
     "split": "split(text[, sep]): a list of the non-empty, stripped parts (sep defaults to ',')",
     "join": "join(list[, sep]): the items joined by sep (default ',')",
     "concat": "concat(a, b, ...): the values as one text",
@@ -707,10 +728,28 @@ def _check_call(node: ast.Call) -> None:
         )
     if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
         raise ExpressionError(f"{name}() takes positional arguments only: {FUNCTION_HELP[name]}")
-    if name == "iso" and len(node.args) >= 2:
-        zone_arg = node.args[1]
-        if isinstance(zone_arg, ast.Constant) and isinstance(zone_arg.value, str):
-            try:
-                zone(zone_arg.value)
-            except ValueError as exc:
-                raise ExpressionError(str(exc)) from None
+    if name == "iso":
+        _check_iso_arguments(node.args)
+
+
+def _check_iso_arguments(args: list[ast.expr]) -> None:
+    """A constant zone must exist, and at most one format and one zone are given."""
+    if len(args) > 3:
+        raise ExpressionError(f"iso() takes at most three arguments: {FUNCTION_HELP['iso']}")
+    constants = [
+        arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+        for arg in args[1:]
+    ]
+    for position, text in enumerate(constants):
+        if text is None or (position == 0 and is_format(text)):
+            continue
+        if position == 1 and is_format(text):
+            raise ExpressionError(f"iso(x, format, zone): {text!r} is a format, not a zone")
+        if position == 0 and len(args) == 3:
+            raise ExpressionError(
+                f"iso(x, format, zone): {text!r} is not a format such as 'mdy' or '%d/%m/%Y'"
+            )
+        try:
+            zone(text)
+        except ValueError as exc:
+            raise ExpressionError(str(exc)) from None
