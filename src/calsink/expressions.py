@@ -15,9 +15,11 @@ literal lists or tuples ``status in ('demo', 'trial')``.
 
 Functions (see ``FUNCTION_HELP``): ``int float bool str`` (casts that fail with
 the value that could not be cast), ``lower upper strip len round``,
-``iso(value[, zone])``, ``split(text[, sep])``, ``join(items[, sep])``,
-``concat(a, b, ...)``, ``coalesce(a, b, ...)``, ``none_if_empty(x)`` and
-``get(path[, default])``.
+``iso(value[, format][, zone])``, ``split(text[, sep])``, ``join(items[, sep])``,
+``concat(a, b, ...)``, ``coalesce(a, b, ...)``, ``none_if_empty(x)``,
+``default(x, fallback)``, ``replace(text, old, new)``, ``match(text, pattern)``,
+``sub(text, pattern, replacement)`` (regular expressions bounded by
+``calsink.text``), ``zone(label)`` and ``get(path[, default])``.
 
 Every expression is parsed and checked once, when the flow is loaded
 (``compile_expression``); evaluating it per record raises only
@@ -42,7 +44,7 @@ from typing import Any
 import orjson
 import simpleeval
 
-from calsink import dotted
+from calsink import dotted, text
 from calsink.instants import (
     InstantError,
     is_format,
@@ -273,6 +275,62 @@ def none_if_empty(value: Any) -> Any:
     return value
 
 
+def _as_text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise EvaluationError(f"{what} as text", show(value))
+    return value
+
+
+def _text_error(exc: text.TextError, found: Any) -> EvaluationError:
+    return EvaluationError(exc.expected, show(found), exc.hint)
+
+
+def replace(value: Any, old: Any, new: Any) -> str | None:
+    if value is None:
+        return None
+    return text_of(value).replace(_as_text(old, "the text to replace"), text_of(new))
+
+
+def match(value: Any, pattern: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        found = text.search(text_of(value), _as_text(pattern, "a regular expression"))
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+    if found is None:
+        return None
+    return found.group(1) if found.re.groups else found.group(0)
+
+
+def substitute(value: Any, pattern: Any, replacement: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return text.substitute(
+            text_of(value),
+            _as_text(pattern, "a regular expression"),
+            _as_text(replacement, "a replacement"),
+        )
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+
+
+def default(value: Any, fallback: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return fallback
+    return value
+
+
+def iana_zone(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return text.iana_zone(text_of(value))
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+
+
 FUNCTION_HELP: dict[str, str] = {
     "int": "int(x): an integer from a number or a text such as '42'",
     "float": "float(x): a number from a number or a text such as '4.5'",
@@ -293,6 +351,14 @@ FUNCTION_HELP: dict[str, str] = {
     "coalesce": "coalesce(a, b, ...): the first value that is neither null nor empty",
     "none_if_empty": "none_if_empty(x): null for an empty text or list, so the key is left out",
     "get": "get(path[, default]): a field by name or dotted path; default (null) when absent",
+    "default": "default(x, fallback): fallback when x is null, empty or only spaces",
+    "replace": "replace(text, old, new): text with every old replaced by new",
+    "match": (
+        "match(text, pattern): the first match of a regular expression (its first group "
+        "when it has groups), or null"
+    ),
+    "sub": "sub(text, pattern, replacement): every match of a regular expression replaced",
+    "zone": "zone(label): the IANA zone a label names: '(GMT+01:00) Europe/Paris' → Europe/Paris",
 }
 
 _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -311,6 +377,11 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "concat": concat,
     "coalesce": coalesce,
     "none_if_empty": none_if_empty,
+    "default": default,
+    "replace": replace,
+    "match": match,
+    "sub": substitute,
+    "zone": iana_zone,
 }
 
 
@@ -730,6 +801,24 @@ def _check_call(node: ast.Call) -> None:
         raise ExpressionError(f"{name}() takes positional arguments only: {FUNCTION_HELP[name]}")
     if name == "iso":
         _check_iso_arguments(node.args)
+    if name in _ARITY and not _ARITY[name][0] <= len(node.args) <= _ARITY[name][1]:
+        raise ExpressionError(f"{name}() takes {_ARITY[name][2]}: {FUNCTION_HELP[name]}")
+    if name in ("match", "sub") and len(node.args) >= 2:
+        given = node.args[1]
+        if isinstance(given, ast.Constant) and isinstance(given.value, str):
+            try:
+                text.pattern(given.value)
+            except text.PatternError as exc:
+                raise ExpressionError(str(exc)) from None
+
+
+_ARITY: dict[str, tuple[int, int, str]] = {
+    "default": (2, 2, "two arguments"),
+    "replace": (3, 3, "three arguments"),
+    "match": (2, 2, "two arguments"),
+    "sub": (3, 3, "three arguments"),
+    "zone": (1, 1, "one argument"),
+}
 
 
 def _check_iso_arguments(args: list[ast.expr]) -> None:
@@ -740,16 +829,16 @@ def _check_iso_arguments(args: list[ast.expr]) -> None:
         arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
         for arg in args[1:]
     ]
-    for position, text in enumerate(constants):
-        if text is None or (position == 0 and is_format(text)):
+    for position, given in enumerate(constants):
+        if given is None or (position == 0 and is_format(given)):
             continue
-        if position == 1 and is_format(text):
-            raise ExpressionError(f"iso(x, format, zone): {text!r} is a format, not a zone")
+        if position == 1 and is_format(given):
+            raise ExpressionError(f"iso(x, format, zone): {given!r} is a format, not a zone")
         if position == 0 and len(args) == 3:
             raise ExpressionError(
-                f"iso(x, format, zone): {text!r} is not a format such as 'mdy' or '%d/%m/%Y'"
+                f"iso(x, format, zone): {given!r} is not a format such as 'mdy' or '%d/%m/%Y'"
             )
         try:
-            zone(text)
+            zone(given)
         except ValueError as exc:
             raise ExpressionError(str(exc)) from None
