@@ -28,7 +28,7 @@ transform:
 ROWS = (
     "name,email,when,tz,event,phone,lang,tags\n"
     '"  Ada_Lovelace ", Ada@Example.COM ,12/03/2026 2:30 PM,(GMT+01:00) Europe/Paris,'
-    'type #42,+1 (555) 010-2030,, a; b ;\n'
+    "type #42,+1 (555) 010-2030,, a; b ;\n"
     "Bo,bo@example.org,12/04/2026 09:00,america/new york,7,,fr,\n"
 )
 
