@@ -38,6 +38,7 @@ import ast
 import json
 import math
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -673,6 +674,14 @@ def _or_closure(values: list[Run]) -> Run:
         return result
 
     return evaluate
+
+
+_CALL_OR_QUOTE = re.compile(r"""^\s*(?:=|[A-Za-z_][A-Za-z0-9_]*\(|['"])""")
+
+
+def is_expression(text: str) -> bool:
+    """Whether a flow value is written as an expression: ``= ...``, a call, or a quote."""
+    return _CALL_OR_QUOTE.match(text) is not None
 
 
 def compile_expression(text: str) -> Expression:

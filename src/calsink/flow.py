@@ -70,7 +70,10 @@ class FlowReference(_Settings):
     flow: str = Field(pattern=NAME_PATTERN, description="The name of the flow that created it.")
     key: list[str] = Field(
         min_length=1,
-        description="Field names (or '{field}' templates) of this record that give the key values.",
+        description=(
+            "Field names, '{field}' templates or expressions (lower(Who.Email)) of this "
+            "record that give the key values."
+        ),
     )
     field: str = Field(
         default="uid", description="Which identifier the earlier flow recorded: uid or id."
@@ -165,7 +168,10 @@ class DeliverySettings(_Settings):
 
     key: list[str] | None = Field(
         default=None,
-        description="What makes a record the same across runs; default: its rendered request.",
+        description=(
+            "What makes a record the same across runs: field names, '{field}' templates or "
+            "expressions such as lower(Who.Email); default: its rendered request."
+        ),
     )
     concurrency: int = Field(default=8, ge=1, le=256)
     rate_limit: Literal["auto"] | int = Field(
