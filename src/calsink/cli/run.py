@@ -161,14 +161,25 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
 
 
-def _finish(report: RunReport, as_json: bool, title: str) -> None:
+def _finish(report: RunReport, as_json: bool, title: str, show_all: bool = False) -> None:
+    from calsink.cli._groups import print_run_reasons
+
     for note in report.not_resent:
         click.echo(note, err=True)
     if as_json:
         emit_json(report.to_json())
     else:
+        print_run_reasons(report.dead_letters_path, report.flow, report.run_id, show_all=show_all)
         _print_report(report, title=title)
     raise SystemExit(report.exit_code)
+
+
+all_option = click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="List each record that did not get through instead of one line per reason.",
+)
 
 
 def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
@@ -205,6 +216,7 @@ def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
 @yes_option
 @base_url_option
 @json_option
+@all_option
 def run(
     flow: str,
     follow: bool,
@@ -214,6 +226,7 @@ def run(
     yes: bool,
     base_url: str | None,
     as_json: bool,
+    show_all: bool,
 ) -> None:
     """Send every record of FLOW, with a progress bar and a summary."""
     from calsink.runner import run_flow
@@ -235,7 +248,8 @@ def run(
             follow=follow,
             on_progress=on_progress,
         )
-    _finish(report, as_json, title=f"{loaded.flow.name}{' (dry run)' if dry_run else ''}")
+    title = f"{loaded.flow.name}{' (dry run)' if dry_run else ''}"
+    _finish(report, as_json, title=title, show_all=show_all)
 
 
 @click.command()
@@ -249,12 +263,14 @@ def run(
 @yes_option
 @base_url_option
 @json_option
+@all_option
 def retry(
     flow: str,
     only: Literal["failed", "dead"] | None,
     yes: bool,
     base_url: str | None,
     as_json: bool,
+    show_all: bool,
 ) -> None:
     """Send again the records of FLOW that did not get through."""
     from calsink.runner import retry_flow
@@ -272,7 +288,7 @@ def retry(
             yes=yes,
             on_progress=on_progress,
         )
-    _finish(report, as_json, title=f"{loaded.flow.name} (retry)")
+    _finish(report, as_json, title=f"{loaded.flow.name} (retry)", show_all=show_all)
 
 
 @click.command()
