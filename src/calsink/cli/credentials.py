@@ -76,7 +76,7 @@ def remove(name: str) -> None:
 @click.argument("name")
 @click.option("--base-url", default=None, help="Override the credential's API address.")
 def test(name: str, base_url: str | None) -> None:
-    """Call GET /v2/me with the credential NAME and say who it belongs to."""
+    """Say whose key NAME is (it calls GET /v2/me)."""
     import asyncio
 
     from calsink.credentials import CredentialError, CredentialStore

@@ -15,6 +15,7 @@ from calsink.cli._output import (
     EXIT_USAGE,
     console,
     emit_json,
+    empty_source_note,
     fail,
     flow_errors,
 )
@@ -161,11 +162,20 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
 
 
-def _finish(report: RunReport, as_json: bool, title: str, show_all: bool = False) -> None:
+def _finish(
+    report: RunReport,
+    as_json: bool,
+    title: str,
+    show_all: bool = False,
+    loaded: LoadedFlow | None = None,
+) -> None:
     from calsink.cli._groups import print_run_reasons
 
     for note in report.not_resent:
         click.echo(note, err=True)
+    empty = empty_source_note(loaded) if loaded and report.summary.read == 0 else None
+    if empty and not report.aborted:
+        click.echo(empty, err=True)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -249,7 +259,7 @@ def run(
             on_progress=on_progress,
         )
     title = f"{loaded.flow.name}{' (dry run)' if dry_run else ''}"
-    _finish(report, as_json, title=title, show_all=show_all)
+    _finish(report, as_json, title=title, show_all=show_all, loaded=loaded)
 
 
 @click.command()
@@ -342,10 +352,11 @@ def status(flow: str, as_json: bool) -> None:
 @flow_argument
 @click.option(
     "--record",
-    "record_index",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Which record of the source to send (counting from 0).",
+    "record_choice",
+    default=None,
+    metavar="N|POSITION",
+    help="Which record to send: its number (from 0) or its position as printed "
+    "(leads.csv:13); default: the first record that renders valid.",
 )
 @click.option(
     "--payload",
@@ -365,7 +376,7 @@ def status(flow: str, as_json: bool) -> None:
 @json_option
 def test(
     flow: str,
-    record_index: int,
+    record_choice: str | None,
     payload: Any,
     edit: bool,
     no_record: bool,
@@ -383,6 +394,7 @@ def test(
 
     loaded = _load(flow)
     credential = _credential(loaded)
+    record_index = _record_choice(record_choice)
     body: Any | None = None
     if payload is not None:
         try:
@@ -418,7 +430,13 @@ def test(
         )
     else:
         out = console()
-        out.print(f"{result.method} {result.url}  (record {result.position})")
+        which = f"record {result.position}"
+        if result.passed_over:
+            which += (
+                f", the first that renders valid: {result.passed_over} before it cannot be "
+                "sent (see calsink validate)"
+            )
+        out.print(f"{result.method} {result.url}  ({which})")
         if result.error:
             out.print(f"no answer: {result.error}", style="bold red")
         else:
@@ -433,7 +451,23 @@ def test(
     raise SystemExit(0 if result.ok else (EXIT_ABORTED if result.error else EXIT_SOME_FAILED))
 
 
-def _edit_payload(loaded: LoadedFlow, record_index: int, body: Any | None) -> Any:
+def _record_choice(text: str | None) -> int | str | None:
+    """``--record``: a number from 0, or a position as printed (``leads.csv:13``)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if ":" not in text and "[" not in text:
+        fail(
+            f"--record {text!r}: give a number (from 0) or a position as printed, "
+            "e.g. leads.csv:13 or leads.json[4]",
+            EXIT_USAGE,
+        )
+    return text
+
+
+def _edit_payload(loaded: LoadedFlow, record_index: int | str | None, body: Any | None) -> Any:
     import json
 
     if body is None:
@@ -448,18 +482,9 @@ def _edit_payload(loaded: LoadedFlow, record_index: int, body: Any | None) -> An
         fail(f"the edited payload is not valid JSON: {exc}", EXIT_USAGE)
 
 
-def _rendered_payload(loaded: LoadedFlow, record_index: int) -> Any:
-    """The body `calsink test` would send for record ``record_index``, to start an edit from."""
-    from calsink.pipeline import prepare
-    from calsink.records import Request
-    from calsink.runner import RunError
-    from calsink.sources import open_source
+def _rendered_payload(loaded: LoadedFlow, record_index: int | str | None) -> Any:
+    """The body `calsink test` would send for ``record_index``, to start an edit from."""
+    from calsink.runner import choose_test_request
 
-    items = open_source(loaded.flow.source, loaded.base_dir)
-    for index, item in enumerate(prepare(loaded, items)):
-        if index == record_index:
-            if not isinstance(item, Request):
-                reason = getattr(item, "reason", "it was left out")
-                raise RunError(f"record {item.position} cannot be sent: {reason}")
-            return item.payload
-    raise RunError(f"the source has no record number {record_index} (counting from 0)")
+    request, _ = choose_test_request(loaded, None, "", record_index)
+    return request.payload

@@ -24,6 +24,7 @@ from calsink.cli._output import (
     EXIT_SOME_FAILED,
     console,
     emit_json,
+    empty_source_note,
     flow_errors,
 )
 
@@ -145,6 +146,10 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     if groups:
         groups.print()
         out.print(f"(one line per record: calsink validate {flow} --all)", style="dim")
+    if read == 0:
+        note = empty_source_note(loaded)
+        if note:
+            out.print(note)
     if warned > MAX_WARNING_LINES:
         out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
     summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
