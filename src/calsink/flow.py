@@ -181,6 +181,14 @@ class DeliverySettings(_Settings):
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     allow_destructive: bool = False
     max_destructive: int = Field(default=100, ge=0)
+    fingerprint_bookings: bool = Field(
+        default=True,
+        description=(
+            "Write metadata.calsink_key (a hash of flow name and record key) into each booking "
+            "created, so that a booking whose answer was lost is found, not made twice; false "
+            "leaves metadata as mapped and finds such a booking by attendee, start and event type."
+        ),
+    )
 
     @field_validator("rate_limit")
     @classmethod

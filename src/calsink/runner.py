@@ -541,6 +541,7 @@ async def _run_locked(
         max_destructive=delivery.max_destructive,
         force=force,
         dry_run=dry_run,
+        fingerprint_bookings=delivery.fingerprint_bookings,
     )
     limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
     result: EngineResult | None = None
@@ -792,7 +793,9 @@ async def asend_test(
 async def _send_one(
     loaded: LoadedFlow, chosen: Request, api_key: str, payload: Any, timeout_s: float | None
 ) -> tuple[TestResult, dict[str, Any]]:
-    request = stamp(chosen, loaded.flow.name)
+    request = chosen
+    if loaded.flow.delivery.fingerprint_bookings:
+        request = stamp(chosen, loaded.flow.name)
     body = request.body
     shown = request.payload
     if payload is not None:

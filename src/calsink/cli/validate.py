@@ -191,18 +191,22 @@ def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
         console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
 
 
-def preview_json(request: Request, flow: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
+def preview_json(
+    request: Request, flow: str, secrets: Iterable[str] = (), *, fingerprint: bool = True
+) -> dict[str, Any]:
     """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
 
     The request is stamped as the engine stamps it before sending (a create-booking body
-    carries ``metadata.calsink_key``), so the preview is what goes on the wire.
+    carries ``metadata.calsink_key`` unless ``delivery.fingerprint_bookings`` is false), so
+    the preview is what goes on the wire.
     """
     import orjson
 
     from calsink.deliver.reconcile import stamp
     from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
 
-    request = stamp(request, flow)
+    if fingerprint:
+        request = stamp(request, flow)
 
     body = orjson.loads(request.body) if request.body is not None else None
     shown: dict[str, Any] = {
@@ -257,7 +261,12 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(outcome, loaded.flow.name, _known_secrets(loaded))
+                view = preview_json(
+                    outcome,
+                    loaded.flow.name,
+                    _known_secrets(loaded),
+                    fingerprint=loaded.flow.delivery.fingerprint_bookings,
+                )
                 if as_json:
                     emit_json(view)
                 else:

@@ -72,6 +72,7 @@ class EngineSettings:
     dry_run: bool = False
     backoff: Backoff = field(default_factory=Backoff)
     max_throttled: int = 60
+    fingerprint_bookings: bool = True  # metadata.calsink_key in each booking created
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +353,8 @@ class Engine:
                 item.key,
                 1,
                 fingerprint(self.settings.flow, item.key)
-                if action_of(item.method, item.url).creates == "booking"
+                if self.settings.fingerprint_bookings
+                and action_of(item.method, item.url).creates == "booking"
                 else None,
                 str(item.position),
             )
@@ -498,7 +500,7 @@ class Engine:
         ):
             return
         mark = None
-        if action.creates == "booking":  # only a booking create carries a fingerprint
+        if action.creates == "booking" and self.settings.fingerprint_bookings:
             mark = fingerprint(flow, request.key)
             request = stamp(request, flow, mark)
         attempts = prior.attempts if prior else 0
