@@ -113,6 +113,9 @@ class RunReport:
     run_id: int | None = None
     # What `retry` left alone: dead letters of other flows found in this flow's file.
     refused: str | None = None
+    # Of the skipped records, those an earlier run delivered (the others were left out by
+    # `where` or repeat a record of this run).
+    skipped_delivered: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -604,6 +607,7 @@ async def _run_locked(
         ledger_path=ledger.path,
         ledger_pending=_pending_note(writer.fold_error),
         run_id=run_id,
+        skipped_delivered=result.skipped_delivered,
     )
 
 

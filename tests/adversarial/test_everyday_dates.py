@@ -102,3 +102,23 @@ def test_a_bad_date_names_the_format_expected_the_value_and_what_is_wrong(
     assert "a US date, month first" in result.stderr
     assert "'23/06/2026 14:30'" in result.stderr
     assert "23 is not a month: for day-first dates use 'dmy'" in result.stderr
+
+
+def test_the_readme_flow_example_books_a_us_style_crm_export(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A flow in one minute", 1)[1]
+    flow_text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "'mdy'" in flow_text
+    (tmp_path / "flow.yaml").write_text(flow_text, encoding="utf-8")
+    (tmp_path / "crm-export.csv").write_text(
+        "first_name,last_name,email,tz,demo_at,event_type_id,status\n"
+        "Ada,Lovelace, Ada@Example.com ,(GMT-05:00) America/New_York,12/03/2026 2:30 PM,1,demo\n"
+        "Bo,Smith,bo@example.com,(GMT+01:00) Europe/Paris,12/04/2026 09:00,1,lost\n",
+        encoding="utf-8",
+    )
+    result = cli("preview", "flow.yaml", "--json", key=KEY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (body,) = (json.loads(line)["body"] for line in result.stdout.splitlines())
+    assert body["start"] == "2026-12-03T19:30:00Z"
+    assert body["attendee"]["email"] == "ada@example.com"
+    assert body["attendee"]["timeZone"] == "America/New_York"

@@ -19,7 +19,7 @@ def _metadata(sandbox: SandboxHandle) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("fingerprint", [True, False])
-def test_the_fingerprint_bookings_is_written_unless_turned_off_and_lost_answers_book_once(
+def test_the_booking_fingerprint_is_written_unless_turned_off_and_lost_answers_book_once(
     sandbox: SandboxHandle, tmp_path: Path, fingerprint: bool
 ) -> None:
     rows = lead_rows(4)

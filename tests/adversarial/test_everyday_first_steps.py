@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,26 @@ def test_calsink_source_reads_the_key_from_cal_api_key(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.e2e
+def test_the_demo_explains_its_counts_and_its_hint_works_as_printed(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    demo = cli(
+        "demo", "--dir", str(tmp_path / "demo"), "--sandbox-url", sandbox.url,
+        "--api-key-env", "CAL_API_KEY", key=sandbox.api_key, cwd=ROOT, timeout=180,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr
+    assert "read (from its source) = delivered (Cal.com accepted it) + skipped" in demo.stderr
+    assert "skipped 1: 1 left out by the flow's `where: status == 'demo'`" in demo.stderr
+    hint = re.search(r"\(try `([^`]+)`\)", demo.stderr)
+    assert hint is not None, demo.stderr
+    shown = subprocess.run(
+        hint.group(1), shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "flow book-demos" in shown.stderr

@@ -72,3 +72,16 @@ def empty_source_note(loaded: LoadedFlow) -> str | None:
     if size == 0:
         return f"note: {path} is empty (0 bytes): no records to send"
     return f"note: {path} holds no records"
+
+
+def command_hint() -> str:
+    """How to start calsink again, as this process was started: ``uv run calsink`` under
+    ``uv run``, ``calsink`` when that is on PATH, else ``python -m calsink``."""
+    import os
+    import shutil
+
+    if os.environ.get("UV"):
+        return "uv run calsink"
+    if shutil.which("calsink"):
+        return "calsink"
+    return "python -m calsink"

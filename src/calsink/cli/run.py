@@ -13,6 +13,7 @@ from calsink.cli._output import (
     EXIT_ABORTED,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
+    command_hint,
     console,
     emit_json,
     empty_source_note,
@@ -344,7 +345,7 @@ def status(flow: str, as_json: bool) -> None:
         runs = ", ".join(f"run {run}: {count}" for run, count in report.dead_letters_by_run.items())
         out.print(
             f"  dead letters: {report.dead_letters} waiting in {report.dead_letters_path} "
-            f"({runs}; `calsink retry {flow}` sends them again)"
+            f"({runs}; `{command_hint()} retry {flow}` sends them again)"
         )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calsink.cli._output import EXIT_USAGE, emit_json, fail
+from calsink.cli._output import EXIT_USAGE, command_hint, emit_json, fail
 
 if TYPE_CHECKING:
     from calsink.endpoints import Endpoint
@@ -89,9 +89,8 @@ def templates(name: str | None, as_json: bool) -> None:
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             click.echo("  ".join([*cells, row[3]]))
-        click.echo(
-            "\nShow one with `calsink templates NAME`; start a flow with `calsink init NAME`."
-        )
+        run = command_hint()
+        click.echo(f"\nShow one with `{run} templates NAME`; start a flow with `{run} init NAME`.")
         return
     endpoint = _get(name)
     if as_json:
@@ -249,4 +248,5 @@ def init(template: str, output: str | None, force: bool) -> None:
     if not data_path.exists():
         data_path.write_bytes(orjson.dumps(endpoint.example) + b"\n")
         click.echo(f"wrote {data_path} (one example record)")
-    click.echo(f"next: calsink validate {flow_path}  ·  calsink preview {flow_path}")
+    run = command_hint()
+    click.echo(f"next: {run} validate {flow_path}  ·  {run} preview {flow_path}")

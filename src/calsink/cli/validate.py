@@ -22,6 +22,7 @@ import click
 from calsink.cli._output import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    command_hint,
     console,
     emit_json,
     empty_source_note,
@@ -145,7 +146,7 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
                         out.print(f"{outcome.position}  {outcome.reason}")
     if groups:
         groups.print()
-        out.print(f"(one line per record: calsink validate {flow} --all)", style="dim")
+        out.print(f"(one line per record: {command_hint()} validate {flow} --all)", style="dim")
     if read == 0:
         note = empty_source_note(loaded)
         if note:
