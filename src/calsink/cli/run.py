@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,7 +24,7 @@ from calsink.cli._output import (
 if TYPE_CHECKING:
     from calsink.credentials import Credential
     from calsink.flow import LoadedFlow
-    from calsink.runner import ProgressEvent, RunReport
+    from calsink.runner import RunReport
 
 OUTCOME_STYLES = {
     "delivered": "green",
@@ -81,43 +81,6 @@ def _base_url(option: str | None, credential: Credential | None) -> str | None:
     if option:
         return option
     return credential.base_url if credential is not None else None
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.fields[counts]}"),
-        TextColumn("[bold]{task.fields[rate]}[/bold]"),
-        TimeElapsedColumn(),
-        console=console(),
-        transient=True,
-    )
-    task = progress.add_task("sending", total=None, counts="", rate="")
-
-    def update(event: ProgressEvent) -> None:
-        summary = event.summary
-        counts = " · ".join(
-            f"{name} {getattr(summary, name)}"
-            for name in OUTCOME_STYLES
-            if getattr(summary, name) or name == "delivered"
-        )
-        if event.in_flight:
-            counts += f" · in flight {event.in_flight}"
-        if event.throttled:
-            counts += f" · throttled {event.throttled}"
-        progress.update(
-            task, completed=summary.read, counts=counts, rate=f"{event.rate_per_s:,.0f} rec/s"
-        )
-
-    with progress:
-        yield update
 
 
 def _print_report(report: RunReport, *, title: str) -> None:
@@ -246,8 +209,11 @@ def run(
     credential = None if dry_run else _credential(loaded)
     if not dry_run:
         yes = _confirm_destructive(loaded, yes)
+    from calsink.cli._progress import count_in_background, live_progress
+
     show_progress = not as_json and sys.stderr.isatty()
-    with _run_errors(), _progress(show_progress) as on_progress:
+    total = count_in_background(loaded, limit, follow) if show_progress else None
+    with _run_errors(), live_progress(show_progress, total) as on_progress:
         report = run_flow(
             loaded,
             api_key=credential.api_key if credential else "",
@@ -289,8 +255,10 @@ def retry(
     loaded = _load(flow)
     credential = _credential(loaded)
     yes = _confirm_destructive(loaded, yes)
+    from calsink.cli._progress import live_progress
+
     show_progress = not as_json and sys.stderr.isatty()
-    with _run_errors(), _progress(show_progress) as on_progress:
+    with _run_errors(), live_progress(show_progress, None) as on_progress:
         report = retry_flow(
             loaded,
             api_key=credential.api_key,

@@ -85,6 +85,8 @@ class ProgressEvent:
     rate_per_s: float
     throttled: int
     done: bool = False
+    # Seconds no request may leave because of Cal.com's rate limit, asked when shown.
+    blocked_for_s: Callable[[], float] | None = None
 
 
 @dataclass(slots=True)
@@ -188,6 +190,7 @@ class Engine:
 
     async def _run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
         self._started = time.monotonic()
+        self._progress()  # a first event: the display can show a wait before any outcome
         # A flow with nothing in the ledger yet has no prior entry to look up per record
         # (the flow's run lock keeps any other run from adding one meanwhile).
         self._look_up_prior = self.ledger is not None and self.ledger.has_records(
@@ -960,7 +963,15 @@ class Engine:
         summary = self.result.summary.copy()
         rate = summary.read / elapsed if elapsed > 0 else 0.0
         self.on_progress(
-            ProgressEvent(summary, self._in_flight, elapsed, rate, self.limiter.throttled, done)
+            ProgressEvent(
+                summary,
+                self._in_flight,
+                elapsed,
+                rate,
+                self.limiter.throttled,
+                done,
+                self.limiter.blocked_for_s,
+            )
         )
 
 
