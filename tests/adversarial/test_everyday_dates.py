@@ -122,3 +122,4 @@ def test_the_readme_flow_example_books_a_us_style_crm_export(tmp_path: Path) -> 
     assert body["start"] == "2026-12-03T19:30:00Z"
     assert body["attendee"]["email"] == "ada@example.com"
     assert body["attendee"]["timeZone"] == "America/New_York"
+    assert json.loads(result.stdout)["key"] == '["ada@example.com","2026-12-03T19:30:00Z"]'
