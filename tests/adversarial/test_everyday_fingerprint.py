@@ -11,6 +11,9 @@ import pytest
 from tests.adversarial.harness import booked_emails, cli, lead_rows, summary, write_flow
 from tests.support.sandbox import SandboxHandle
 
+from calsink.flow import load_flow
+from calsink.ui import actions
+
 pytestmark = pytest.mark.e2e
 
 
@@ -35,6 +38,9 @@ def test_the_booking_fingerprint_is_written_unless_turned_off_and_lost_answers_b
     preview = cli("preview", "flow.yaml", "--json", "-n", "1", key=sandbox.api_key, cwd=tmp_path)
     body = json.loads(preview.stdout)["body"]
     assert ("calsink_key" in (body.get("metadata") or {})) is fingerprint
+    page = actions.preview(load_flow(tmp_path / "flow.yaml"), 1)  # the page's Sample Payload
+    page_body = page["samples"][0]["body"]
+    assert ("calsink_key" in (page_body.get("metadata") or {})) is fingerprint
 
     sandbox.set_faults({"spec": "seed=3,drop-after@1#2:POST /v2/bookings"})
     result = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path)
