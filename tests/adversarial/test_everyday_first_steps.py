@@ -47,7 +47,8 @@ def test_calsink_test_takes_the_first_valid_record_and_a_position_as_printed(
         key=sandbox.api_key, cwd=tmp_path,
     )  # fmt: skip
     assert by_position.returncode == 0, by_position.stderr
-    assert json.loads(by_position.stdout)["position"] == "leads.csv:6"
+    answer = json.loads(by_position.stdout)
+    assert (answer["position"], answer["passed_over"]) == ("leads.csv:6", 0)
     by_number = cli(
         "test", "flow.yaml", "--record", "3", "--no-record", key=sandbox.api_key, cwd=tmp_path
     )

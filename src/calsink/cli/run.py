@@ -387,6 +387,7 @@ def test(
         emit_json(
             {
                 "position": result.position,
+                "passed_over": result.passed_over,
                 "method": result.method,
                 "url": result.url,
                 "request_body": result.request_body,
