@@ -44,7 +44,7 @@ def test_templates_name_shows_the_details() -> None:
     assert "destructive" in out
     assert '"uid": "bk_0123456789abcdef"' in out
     booking = calsink("templates", "create-booking").stdout
-    assert "attendee {name, email, timeZone, phoneNumber, language}" in booking
+    assert "attendee may hold   name, email, timeZone, phoneNumber, language" in booking
     schedule = calsink("templates", "create-schedule").stdout
     assert "isDefault: false" in schedule
 

@@ -76,7 +76,7 @@ EXPECTED_REJECTIONS = {
 
 def test_validate_reports_every_bad_row_with_position_and_reason(tmp_path: Path) -> None:
     flow = _flow(tmp_path, "bad-bookings.csv")
-    result = calsink("validate", str(flow))
+    result = calsink("validate", str(flow), "--all")
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
     source = str(DATA / "bad-bookings.csv")

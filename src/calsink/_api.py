@@ -195,7 +195,7 @@ def run(
 async def atest(
     flow: FlowLike,
     *,
-    record: int = 0,
+    record: int | str | None = None,
     payload: Any | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -218,15 +218,17 @@ async def atest(
 def test(
     flow: FlowLike,
     *,
-    record: int = 0,
+    record: int | str | None = None,
     payload: Any | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
 ) -> TestResult:
-    """Send one record (number ``record`` of the source, from 0), or ``payload`` to its URL,
-    and return Cal.com's answer."""
+    """Send one record and return Cal.com's answer: ``record`` is its number (from 0), its
+    position as printed (``"leads.csv:13"``), or None for the first record that renders
+    valid; ``payload`` is sent to that record's URL instead of its body, whatever the
+    record's own validity. ``TestResult.position`` says which record was taken."""
     return _blocking(
         atest(
             flow,

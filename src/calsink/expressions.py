@@ -15,9 +15,11 @@ literal lists or tuples ``status in ('demo', 'trial')``.
 
 Functions (see ``FUNCTION_HELP``): ``int float bool str`` (casts that fail with
 the value that could not be cast), ``lower upper strip len round``,
-``iso(value[, zone])``, ``split(text[, sep])``, ``join(items[, sep])``,
-``concat(a, b, ...)``, ``coalesce(a, b, ...)``, ``none_if_empty(x)`` and
-``get(path[, default])``.
+``iso(value[, format][, zone])``, ``split(text[, sep])``, ``join(items[, sep])``,
+``concat(a, b, ...)``, ``coalesce(a, b, ...)``, ``none_if_empty(x)``,
+``default(x, fallback)``, ``replace(text, old, new)``, ``match(text, pattern)``,
+``sub(text, pattern, replacement)`` (regular expressions bounded by
+``calsink.text``), ``zone(label)`` and ``get(path[, default])``.
 
 Every expression is parsed and checked once, when the flow is loaded
 (``compile_expression``); evaluating it per record raises only
@@ -36,14 +38,21 @@ import ast
 import json
 import math
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 import simpleeval
 
-from calsink import dotted
-from calsink.instants import InstantError, normalise_instant, zone
+from calsink import dotted, text
+from calsink.instants import (
+    InstantError,
+    is_format,
+    normalise_formatted,
+    normalise_instant,
+    zone,
+)
 
 CONSTANTS: dict[str, Any] = {
     "True": True,
@@ -205,10 +214,22 @@ def round_number(value: Any, digits: Any = None) -> int | float:
     return round(number, to_int(digits))
 
 
-def iso(value: Any, zone_name: Any = None) -> str:
+def iso(value: Any, zone_or_format: Any = None, zone_name: Any = None) -> str:
+    fmt: str | None = None
+    if isinstance(zone_or_format, str) and is_format(zone_or_format):
+        fmt = zone_or_format
+    elif zone_name is None:
+        zone_name = zone_or_format
+    else:
+        raise EvaluationError(
+            "a date format such as 'mdy', 'dmy', 'epoch_ms' or '%d/%m/%Y %H:%M'",
+            show(zone_or_format),
+        )
     if zone_name is not None and not isinstance(zone_name, str):
         raise EvaluationError("a time zone name such as 'Europe/Berlin'", show(zone_name))
     try:
+        if fmt is not None:
+            return normalise_formatted(value, fmt, zone_name)
         return normalise_instant(value, zone_name)
     except InstantError as exc:
         raise EvaluationError(exc.expected, exc.found, exc.hint) from None
@@ -255,6 +276,62 @@ def none_if_empty(value: Any) -> Any:
     return value
 
 
+def _as_text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise EvaluationError(f"{what} as text", show(value))
+    return value
+
+
+def _text_error(exc: text.TextError, found: Any) -> EvaluationError:
+    return EvaluationError(exc.expected, show(found), exc.hint)
+
+
+def replace(value: Any, old: Any, new: Any) -> str | None:
+    if value is None:
+        return None
+    return text_of(value).replace(_as_text(old, "the text to replace"), text_of(new))
+
+
+def match(value: Any, pattern: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        found = text.search(text_of(value), _as_text(pattern, "a regular expression"))
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+    if found is None:
+        return None
+    return found.group(1) if found.re.groups else found.group(0)
+
+
+def substitute(value: Any, pattern: Any, replacement: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return text.substitute(
+            text_of(value),
+            _as_text(pattern, "a regular expression"),
+            _as_text(replacement, "a replacement"),
+        )
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+
+
+def default(value: Any, fallback: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return fallback
+    return value
+
+
+def iana_zone(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return text.iana_zone(text_of(value))
+    except text.TextError as exc:
+        raise _text_error(exc, value) from None
+
+
 FUNCTION_HELP: dict[str, str] = {
     "int": "int(x): an integer from a number or a text such as '42'",
     "float": "float(x): a number from a number or a text such as '4.5'",
@@ -265,13 +342,24 @@ FUNCTION_HELP: dict[str, str] = {
     "strip": "strip(x): text without surrounding spaces",
     "len": "len(x): the length of a text or a list",
     "round": "round(x[, digits]): a rounded number",
-    "iso": "iso(x[, zone]): an ISO 8601 instant in UTC (…Z); naive date-times read in zone",
+    "iso": (
+        "iso(x[, format][, zone]): an ISO 8601 instant in UTC (…Z); format: 'mdy', 'dmy', "
+        "'epoch', 'epoch_ms' or strptime ('%d/%m/%Y %H:%M'); naive date-times read in zone"
+    ),
     "split": "split(text[, sep]): a list of the non-empty, stripped parts (sep defaults to ',')",
     "join": "join(list[, sep]): the items joined by sep (default ',')",
     "concat": "concat(a, b, ...): the values as one text",
     "coalesce": "coalesce(a, b, ...): the first value that is neither null nor empty",
     "none_if_empty": "none_if_empty(x): null for an empty text or list, so the key is left out",
     "get": "get(path[, default]): a field by name or dotted path; default (null) when absent",
+    "default": "default(x, fallback): fallback when x is null, empty or only spaces",
+    "replace": "replace(text, old, new): text with every old replaced by new",
+    "match": (
+        "match(text, pattern): the first match of a regular expression (its first group "
+        "when it has groups), or null"
+    ),
+    "sub": "sub(text, pattern, replacement): every match of a regular expression replaced",
+    "zone": "zone(label): the IANA zone a label names: '(GMT+01:00) Europe/Paris' → Europe/Paris",
 }
 
 _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -290,6 +378,11 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "concat": concat,
     "coalesce": coalesce,
     "none_if_empty": none_if_empty,
+    "default": default,
+    "replace": replace,
+    "match": match,
+    "sub": substitute,
+    "zone": iana_zone,
 }
 
 
@@ -583,6 +676,14 @@ def _or_closure(values: list[Run]) -> Run:
     return evaluate
 
 
+_CALL_OR_QUOTE = re.compile(r"""^\s*(?:=|[A-Za-z_][A-Za-z0-9_]*\(|['"])""")
+
+
+def is_expression(text: str) -> bool:
+    """Whether a flow value is written as an expression: ``= ...``, a call, or a quote."""
+    return _CALL_OR_QUOTE.match(text) is not None
+
+
 def compile_expression(text: str) -> Expression:
     """Parse and check ``text`` once; ExpressionError says what is wrong and how to write it."""
     source = text.strip()
@@ -707,10 +808,46 @@ def _check_call(node: ast.Call) -> None:
         )
     if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
         raise ExpressionError(f"{name}() takes positional arguments only: {FUNCTION_HELP[name]}")
-    if name == "iso" and len(node.args) >= 2:
-        zone_arg = node.args[1]
-        if isinstance(zone_arg, ast.Constant) and isinstance(zone_arg.value, str):
+    if name == "iso":
+        _check_iso_arguments(node.args)
+    if name in _ARITY and not _ARITY[name][0] <= len(node.args) <= _ARITY[name][1]:
+        raise ExpressionError(f"{name}() takes {_ARITY[name][2]}: {FUNCTION_HELP[name]}")
+    if name in ("match", "sub") and len(node.args) >= 2:
+        given = node.args[1]
+        if isinstance(given, ast.Constant) and isinstance(given.value, str):
             try:
-                zone(zone_arg.value)
-            except ValueError as exc:
+                text.pattern(given.value)
+            except text.PatternError as exc:
                 raise ExpressionError(str(exc)) from None
+
+
+_ARITY: dict[str, tuple[int, int, str]] = {
+    "default": (2, 2, "two arguments"),
+    "replace": (3, 3, "three arguments"),
+    "match": (2, 2, "two arguments"),
+    "sub": (3, 3, "three arguments"),
+    "zone": (1, 1, "one argument"),
+}
+
+
+def _check_iso_arguments(args: list[ast.expr]) -> None:
+    """A constant zone must exist, and at most one format and one zone are given."""
+    if len(args) > 3:
+        raise ExpressionError(f"iso() takes at most three arguments: {FUNCTION_HELP['iso']}")
+    constants = [
+        arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+        for arg in args[1:]
+    ]
+    for position, given in enumerate(constants):
+        if given is None or (position == 0 and is_format(given)):
+            continue
+        if position == 1 and is_format(given):
+            raise ExpressionError(f"iso(x, format, zone): {given!r} is a format, not a zone")
+        if position == 0 and len(args) == 3:
+            raise ExpressionError(
+                f"iso(x, format, zone): {given!r} is not a format such as 'mdy' or '%d/%m/%Y'"
+            )
+        try:
+            zone(given)
+        except ValueError as exc:
+            raise ExpressionError(str(exc)) from None

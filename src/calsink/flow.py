@@ -88,7 +88,10 @@ class FlowReference(_Settings):
     flow: str = Field(pattern=NAME_PATTERN, description="The name of the flow that created it.")
     key: list[str] = Field(
         min_length=1,
-        description="Field names (or '{field}' templates) of this record that give the key values.",
+        description=(
+            "Field names, '{field}' templates or expressions (lower(Who.Email)) of this "
+            "record that give the key values."
+        ),
     )
     field: str = Field(
         default="uid", description="Which identifier the earlier flow recorded: uid or id."
@@ -183,7 +186,10 @@ class DeliverySettings(_Settings):
 
     key: list[str] | None = Field(
         default=None,
-        description="What makes a record the same across runs; default: its rendered request.",
+        description=(
+            "What makes a record the same across runs: field names, '{field}' templates or "
+            "expressions such as lower(Who.Email); default: its rendered request."
+        ),
     )
     concurrency: int = Field(default=8, ge=1, le=256)
     rate_limit: Literal["auto"] | int = Field(
@@ -193,6 +199,14 @@ class DeliverySettings(_Settings):
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     allow_destructive: bool = False
     max_destructive: int = Field(default=100, ge=0)
+    fingerprint_bookings: bool = Field(
+        default=True,
+        description=(
+            "Write metadata.calsink_key (a hash of flow name and record key) into each booking "
+            "created, so that a booking whose answer was lost is found, not made twice; false "
+            "leaves metadata as mapped and finds such a booking by attendee, start and event type."
+        ),
+    )
 
     @field_validator("rate_limit")
     @classmethod

@@ -29,7 +29,7 @@ def build_renderer(
         key_fields=flow.delivery.key,
         resolve_reference=resolve_reference,
         content_keys=content_keys,
-        fingerprint_flow=flow.name,
+        fingerprint_flow=flow.name if flow.delivery.fingerprint_bookings else None,
     )
 
 

@@ -32,6 +32,14 @@ import orjson
 from calsink import dotted
 from calsink.contract import Contract
 from calsink.endpoints import Endpoint, find_known_endpoint, get_template
+from calsink.expressions import (
+    EvaluationError,
+    Expression,
+    ExpressionError,
+    MissingField,
+    compile_expression,
+    is_expression,
+)
 from calsink.flow import DestinationSettings, FlowReference
 from calsink.headers import HeaderError, check_header, header_value, parse_headers
 from calsink.instants import normalise_instant
@@ -121,6 +129,45 @@ def _lookup(path: str, record: Record, source_record: Record) -> Any:
         if fallback is not _MISSING:
             return fallback
     return value
+
+
+def _key_expressions(
+    key_fields: tuple[str, ...], params: dict[str, str | FlowReference]
+) -> dict[str, Expression]:
+    """The key entries written as expressions (``lower(Who.Email)``), compiled once."""
+    entries = [(f"delivery.key[{index}]", field) for index, field in enumerate(key_fields)]
+    for name, param in params.items():
+        if isinstance(param, FlowReference):
+            entries.extend(
+                (f"destination.params.{name}.key[{index}]", field)
+                for index, field in enumerate(param.key)
+            )
+    compiled: dict[str, Expression] = {}
+    for where, field in entries:
+        if not is_expression(field):
+            continue
+        try:
+            compiled[field] = compile_expression(field.lstrip().removeprefix("="))
+        except ExpressionError as exc:
+            raise RenderConfigError(f"{where}: {exc} (in {field!r})") from None
+    return compiled
+
+
+def _key_expression_part(
+    field: str, expression: Expression, record: Record, source: Record, problems: list[Problem]
+) -> str | None:
+    """A key value from an expression over the outgoing record, else over the source's."""
+    try:
+        try:
+            value = expression.evaluate(record)
+        except MissingField:
+            value = expression.evaluate(source)
+    except EvaluationError as exc:
+        problems.append(Problem(field, exc.expected, exc.found, exc.hint))
+        return None
+    if value is None or value == "":
+        return None
+    return key_value(value)
 
 
 def _parse_macros(text: str) -> list[_Part]:
@@ -284,6 +331,7 @@ class Renderer:
         self.resolve_reference = resolve_reference
         self.warnings: list[str] = []
         self.params: dict[str, str | FlowReference] = dict(destination.params)
+        self._key_expressions = _key_expressions(self.key_fields, self.params)
         self.exclude = tuple(destination.exclude)
         self.unknown_policy = destination.unknown_fields
         base = destination.base_url.rstrip("/")
@@ -628,7 +676,10 @@ class Renderer:
     ) -> str | None:
         values: list[str] = []
         for field in reference.key:
-            text = self._key_part(field, record, source)
+            known = len(problems)
+            text = self._key_part(field, record, source, problems)
+            if text is None and len(problems) > known:
+                return None
             if text is None:
                 problems.append(
                     Problem(
@@ -660,7 +711,12 @@ class Renderer:
             return None
         return found
 
-    def _key_part(self, field: str, record: Record, source: Record) -> str | None:
+    def _key_part(
+        self, field: str, record: Record, source: Record, problems: list[Problem]
+    ) -> str | None:
+        expression = self._key_expressions.get(field)
+        if expression is not None:
+            return _key_expression_part(field, expression, record, source, problems)
         if "{" in field:
             pieces: list[str] = []
             for part in _parse_macros(field):
@@ -680,7 +736,10 @@ class Renderer:
     def _key(self, record: Record, source: Record, problems: list[Problem]) -> str | None:
         values: list[str] = []
         for field in self.key_fields:
-            text = self._key_part(field, record, source)
+            known = len(problems)
+            text = self._key_part(field, record, source, problems)
+            if text is None and len(problems) > known:
+                return None
             if text is None:
                 problems.append(
                     Problem(field, "a value for the delivery key", "nothing", "see delivery.key")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import io
 import itertools
 import os
@@ -112,6 +113,9 @@ class RunReport:
     run_id: int | None = None
     # What `retry` left alone: dead letters of other flows found in this flow's file.
     refused: str | None = None
+    # Of the skipped records, those an earlier run delivered (the others were left out by
+    # `where` or repeat a record of this run).
+    skipped_delivered: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,6 +157,7 @@ class TestResult:
     body: Any
     elapsed_s: float
     error: str | None = None
+    passed_over: int = 0  # records before it that could not be sent (the first valid is sent)
 
     @property
     def ok(self) -> bool:
@@ -547,6 +552,7 @@ async def _run_locked(
         max_destructive=delivery.max_destructive,
         force=force,
         dry_run=dry_run,
+        fingerprint_bookings=delivery.fingerprint_bookings,
     )
     limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
     result: EngineResult | None = None
@@ -609,6 +615,7 @@ async def _run_locked(
         ledger_path=ledger.path,
         ledger_pending=_pending_note(writer.fold_error),
         run_id=run_id,
+        skipped_delivered=result.skipped_delivered,
     )
 
 
@@ -649,19 +656,26 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
 # -- test, status, retry -------------------------------------------------------------------------
 
 
+RecordChoice = int | str | None
+"""Which record `send_test` sends: its number (from 0), its position as printed
+(``leads.csv:13``, ``leads.json[4]``), or None for the first that renders valid."""
+
+
 def send_test(
     loaded: LoadedFlow,
     *,
     api_key: str,
     base_url: str | None = None,
-    record_index: int = 0,
+    record_index: RecordChoice = None,
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
     record: bool = True,
 ) -> TestResult:
-    """Send one request — record number ``record_index`` of the source (0-based), or its
-    URL with ``payload`` as the body — and return the answer.
+    """Send one request — the record ``record_index`` names (a number from 0, a position
+    such as ``leads.csv:13``, or None: the first record that renders valid), or its URL
+    with ``payload`` as the body (whatever the record's own validity) — and return the
+    answer.
 
     A success is recorded in the ledger under the record's key, marked as a test (and
     as an edited payload when ``payload`` is given), so that the next run skips the
@@ -680,21 +694,79 @@ def send_test(
     )
 
 
-def _test_request(loaded: LoadedFlow, ledger: Ledger | None, api_key: str, index: int) -> Request:
-    """Record number ``index`` of the source, rendered; RunError when it cannot be sent."""
-    from calsink.pipeline import prepare
+def choose_test_request(
+    loaded: LoadedFlow,
+    ledger: Ledger | None,
+    api_key: str,
+    choice: RecordChoice,
+    payload: Any | None = None,
+) -> tuple[Request, int]:
+    """The request `calsink test` sends for ``choice``, and how many records before it were
+    passed over (when the first valid one is taken); RunError when there is none."""
+    from calsink.pipeline import build_renderer, prepare
 
     source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key)
     resolve = ledger.resolve_reference if ledger else None
-    for number, item in enumerate(prepare(loaded, source, resolve_reference=resolve)):
-        if number != index:
+    renderer = build_renderer(loaded, resolve)
+    passed = 0
+    for number, item in enumerate(prepare(loaded, source, renderer=renderer)):
+        if choice is None:
+            if isinstance(item, Request):
+                return item, passed
+            passed += 1
             continue
+        if not _is_chosen(item.position, number, choice):
+            continue
+        if isinstance(item, Request):
+            return item, 0
+        if payload is not None:
+            return _payload_request(renderer, item, payload), 0
         if isinstance(item, Rejection):
             raise RunError(f"record {item.position} cannot be sent: {item.reason}")
-        if not isinstance(item, Request):
-            raise RunError(f"record {index} is filtered out by transform.where")
-        return item
-    raise RunError(f"the source has no record number {index} (counting from 0)")
+        raise RunError(f"record {item.position} is filtered out by transform.where")
+    if choice is None:
+        raise RunError(
+            f"no record of the source can be sent ({passed} read): "
+            "`calsink validate` says why, record by record"
+        )
+    shown = f"number {choice} (counting from 0)" if isinstance(choice, int) else f"at {choice}"
+    raise RunError(f"the source has no record {shown}")
+
+
+def _is_chosen(position: Position, number: int, choice: int | str) -> bool:
+    if isinstance(choice, int):
+        return number == choice
+    shown = str(position)
+    if shown == choice or shown.endswith("/" + choice):
+        return True
+    return Path(position.source).name + shown[len(position.source) :] == choice
+
+
+def _payload_request(renderer: Any, item: Any, payload: Any) -> Request:
+    """A request for ``payload`` at the URL of a record that cannot be sent as it stands."""
+    source = getattr(item, "record", None) or {}
+    record = payload if isinstance(payload, dict) else {}
+    rendered = renderer.render(item.position, source, record)
+    if isinstance(rendered, Request):
+        body = encode_body(payload)
+        return dataclasses.replace(rendered, body=body, payload=payload)
+    if renderer.fixed_url is None:
+        raise RunError(
+            f"record {item.position} gives no URL to send the payload to: {rendered.reason}"
+        )
+    body = encode_body(payload)
+    return Request(
+        renderer.method,
+        renderer.fixed_url,
+        renderer.headers,
+        body,
+        payload,
+        (item.position,),
+        (record,),
+        hashlib.sha256(body).hexdigest(),
+        renderer.template_name,
+        (),
+    )
 
 
 async def asend_test(
@@ -702,7 +774,7 @@ async def asend_test(
     *,
     api_key: str,
     base_url: str | None = None,
-    record_index: int = 0,
+    record_index: RecordChoice = None,
     payload: Any | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
@@ -717,8 +789,9 @@ async def asend_test(
     try:
         # The flow's lock is held from before the send until the outcome is recorded.
         with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
-            chosen = _test_request(loaded, ledger, api_key, record_index)
+            chosen, passed = choose_test_request(loaded, ledger, api_key, record_index, payload)
             result, ids = await _send_one(loaded, chosen, api_key, payload, timeout_s)
+            result = dataclasses.replace(result, passed_over=passed)
             if record and ledger is not None and result.ok:
                 await _record_test(ledger, loaded.flow.name, chosen, result, ids, edited=payload)
     except (FlowBusyError, JournalError) as exc:
@@ -732,7 +805,9 @@ async def asend_test(
 async def _send_one(
     loaded: LoadedFlow, chosen: Request, api_key: str, payload: Any, timeout_s: float | None
 ) -> tuple[TestResult, dict[str, Any]]:
-    request = stamp(chosen, loaded.flow.name)
+    request = chosen
+    if loaded.flow.delivery.fingerprint_bookings:
+        request = stamp(chosen, loaded.flow.name)
     body = request.body
     shown = request.payload
     if payload is not None:

@@ -92,7 +92,7 @@ def test_a_deeply_nested_item_is_rejected_and_the_items_after_it_are_booked(
 
 def assert_validate_reports(folder: Path, position: str, totals: str) -> None:
     """`calsink validate` names the bad record's position, and its totals add up."""
-    result = limited_cli("validate", "flow.yaml", cwd=folder)
+    result = limited_cli("validate", "flow.yaml", "--all", cwd=folder)
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"{position}  " in result.stderr and totals in result.stderr, result.stderr[-2000:]
 

@@ -12,6 +12,8 @@ import orjson
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from calsink.flow import LoadedFlow
+
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
@@ -55,3 +57,31 @@ def flow_errors() -> Iterator[None]:
         yield
     except (FlowError, SourceError, TransformConfigError, RenderConfigError) as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def empty_source_note(loaded: LoadedFlow) -> str | None:
+    """A note for a run that read no record: the source file is empty, or holds no rows."""
+    path = loaded.flow.source.path
+    if path is None or path == "-":
+        return None
+    file = loaded.resolve(path)
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    if size == 0:
+        return f"note: {path} is empty (0 bytes): no records to send"
+    return f"note: {path} holds no records"
+
+
+def command_hint() -> str:
+    """How to start calsink again, as this process was started: ``uv run calsink`` under
+    ``uv run``, ``calsink`` when that is on PATH, else ``python -m calsink``."""
+    import os
+    import shutil
+
+    if os.environ.get("UV"):
+        return "uv run calsink"
+    if shutil.which("calsink"):
+        return "calsink"
+    return "python -m calsink"

@@ -78,9 +78,10 @@ def remove(name: str) -> None:
 @click.argument("name")
 @click.option("--base-url", default=None, help="Override the credential's API address.")
 def test(name: str, base_url: str | None) -> None:
-    """Call GET /v2/me with the credential NAME and say who it belongs to, then which
-    bookings cal-api-version values the server answers (and what to set if 2026-02-25
-    is not one of them)."""
+    """Say whose key NAME is (GET /v2/me) and which cal-api-version values it answers.
+
+    Names what to set when the server does not know bookings version 2026-02-25.
+    """
     import asyncio
 
     from calsink.calcom.versions import VersionReport

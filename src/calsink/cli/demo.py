@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calsink.cli._output import EXIT_SOME_FAILED, EXIT_USAGE, console, emit_json, fail
+from calsink.cli._output import (
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    command_hint,
+    console,
+    emit_json,
+    fail,
+)
 
 if TYPE_CHECKING:
     from calsink.demo import DemoStep
@@ -77,6 +84,9 @@ def demo(
         base_url = running.url
         out.print(f"sandbox listening on {base_url} (a local Cal.com API v2 emulator)")
 
+    if not as_json:
+        out.print(LEGEND)
+
     def started(flow_file: str, purpose: str) -> None:
         if not as_json:
             out.print(f"\n[bold]{flow_file}[/bold] — {purpose}", markup=True)
@@ -94,6 +104,8 @@ def demo(
         )
         style = "green" if report.exit_code == 0 else "red"
         out.print(f"  {report.flow}: read {summary.read} · {counts}", style=style)
+        for line in explain_counts(step, directory):
+            out.print(f"    {line}")
         if report.responses_path:
             out.print(f"  responses → {report.responses_path}")
         if report.dead_letters:
@@ -115,7 +127,7 @@ def demo(
             out.print(
                 f"\n{len(steps)} flows, {delivered} records delivered. The flows ran from "
                 f"{examples}/, and their ledger, responses and dead letters are beside them "
-                f"(try `calsink status {examples / 'create-booking.yaml'}`)."
+                f"(try `{command_hint()} status {examples / 'create-booking.yaml'}`)."
             )
         if running is not None and keep_running:
             out.print(
@@ -135,3 +147,52 @@ def _wait_for_interrupt() -> None:
         threading.Event().wait()
     except KeyboardInterrupt:
         return
+
+
+LEGEND = (
+    "Each flow's line counts its records: read (from its source) = delivered (Cal.com "
+    "accepted it) + skipped (not sent, and nothing wrong: the reason follows) + rejected "
+    "(could not be sent as it stands) + failed (Cal.com refused it) + dead (no answer "
+    "after every retry)."
+)
+
+
+def explain_counts(step: DemoStep, directory: Path) -> list[str]:
+    """Why records were skipped, rejected, failed or dead in one step, count by count."""
+    report = step.report
+    summary = report.summary
+    lines: list[str] = []
+    if summary.skipped:
+        lines.append(f"skipped {summary.skipped}: " + _why_skipped(step, directory))
+    not_through = summary.rejected + summary.failed + summary.dead
+    if not_through:
+        lines.append(
+            f"{not_through} not through (rejected, failed or dead): each with its reason in "
+            f"{report.dead_letters_path}"
+        )
+    return lines
+
+
+def _why_skipped(step: DemoStep, directory: Path) -> str:
+    from calsink.deadletters import read_dead_letters
+    from calsink.flow import load_flow
+
+    report = step.report
+    duplicates = 0
+    if report.dead_letters_path is not None:
+        duplicates = sum(
+            1
+            for letter in read_dead_letters(report.dead_letters_path)
+            if letter.run == report.run_id and letter.reason.startswith("duplicate of ")
+        )
+    left_out = report.summary.skipped - report.skipped_delivered - duplicates
+    reasons = []
+    if left_out:
+        flow = load_flow(directory / "examples" / step.flow_file).flow
+        where = flow.transform.where if flow.transform else None
+        reasons.append(f"{left_out} left out by the flow's `where: {where}`")
+    if report.skipped_delivered:
+        reasons.append(f"{report.skipped_delivered} delivered by an earlier run")
+    if duplicates:
+        reasons.append(f"{duplicates} repeating the key of an earlier record")
+    return "; ".join(reasons)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,8 +13,10 @@ from calsink.cli._output import (
     EXIT_ABORTED,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
+    command_hint,
     console,
     emit_json,
+    empty_source_note,
     fail,
     flow_errors,
 )
@@ -22,7 +24,7 @@ from calsink.cli._output import (
 if TYPE_CHECKING:
     from calsink.credentials import Credential
     from calsink.flow import LoadedFlow
-    from calsink.runner import ProgressEvent, RunReport
+    from calsink.runner import RunReport
 
 OUTCOME_STYLES = {
     "delivered": "green",
@@ -81,43 +83,6 @@ def _base_url(option: str | None, credential: Credential | None) -> str | None:
     return credential.base_url if credential is not None else None
 
 
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.fields[counts]}"),
-        TextColumn("[bold]{task.fields[rate]}[/bold]"),
-        TimeElapsedColumn(),
-        console=console(),
-        transient=True,
-    )
-    task = progress.add_task("sending", total=None, counts="", rate="")
-
-    def update(event: ProgressEvent) -> None:
-        summary = event.summary
-        counts = " · ".join(
-            f"{name} {getattr(summary, name)}"
-            for name in OUTCOME_STYLES
-            if getattr(summary, name) or name == "delivered"
-        )
-        if event.in_flight:
-            counts += f" · in flight {event.in_flight}"
-        if event.throttled:
-            counts += f" · throttled {event.throttled}"
-        progress.update(
-            task, completed=summary.read, counts=counts, rate=f"{event.rate_per_s:,.0f} rec/s"
-        )
-
-    with progress:
-        yield update
-
-
 def _print_report(report: RunReport, *, title: str) -> None:
     from rich.table import Table
 
@@ -161,14 +126,34 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
 
 
-def _finish(report: RunReport, as_json: bool, title: str) -> None:
+def _finish(
+    report: RunReport,
+    as_json: bool,
+    title: str,
+    show_all: bool = False,
+    loaded: LoadedFlow | None = None,
+) -> None:
+    from calsink.cli._groups import print_run_reasons
+
     for note in report.not_resent:
         click.echo(note, err=True)
+    empty = empty_source_note(loaded) if loaded and report.summary.read == 0 else None
+    if empty and not report.aborted:
+        click.echo(empty, err=True)
     if as_json:
         emit_json(report.to_json())
     else:
+        print_run_reasons(report.dead_letters_path, report.flow, report.run_id, show_all=show_all)
         _print_report(report, title=title)
     raise SystemExit(report.exit_code)
+
+
+all_option = click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="List each record that did not get through instead of one line per reason.",
+)
 
 
 def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
@@ -205,6 +190,7 @@ def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
 @yes_option
 @base_url_option
 @json_option
+@all_option
 def run(
     flow: str,
     follow: bool,
@@ -214,6 +200,7 @@ def run(
     yes: bool,
     base_url: str | None,
     as_json: bool,
+    show_all: bool,
 ) -> None:
     """Send every record of FLOW, with a progress bar and a summary."""
     from calsink.runner import run_flow
@@ -222,8 +209,11 @@ def run(
     credential = None if dry_run else _credential(loaded)
     if not dry_run:
         yes = _confirm_destructive(loaded, yes)
+    from calsink.cli._progress import count_in_background, live_progress
+
     show_progress = not as_json and sys.stderr.isatty()
-    with _run_errors(), _progress(show_progress) as on_progress:
+    total = count_in_background(loaded, limit, follow) if show_progress else None
+    with _run_errors(), live_progress(show_progress, total) as on_progress:
         report = run_flow(
             loaded,
             api_key=credential.api_key if credential else "",
@@ -235,7 +225,8 @@ def run(
             follow=follow,
             on_progress=on_progress,
         )
-    _finish(report, as_json, title=f"{loaded.flow.name}{' (dry run)' if dry_run else ''}")
+    title = f"{loaded.flow.name}{' (dry run)' if dry_run else ''}"
+    _finish(report, as_json, title=title, show_all=show_all, loaded=loaded)
 
 
 @click.command()
@@ -249,12 +240,14 @@ def run(
 @yes_option
 @base_url_option
 @json_option
+@all_option
 def retry(
     flow: str,
     only: Literal["failed", "dead"] | None,
     yes: bool,
     base_url: str | None,
     as_json: bool,
+    show_all: bool,
 ) -> None:
     """Send again the records of FLOW that did not get through."""
     from calsink.runner import retry_flow
@@ -262,8 +255,10 @@ def retry(
     loaded = _load(flow)
     credential = _credential(loaded)
     yes = _confirm_destructive(loaded, yes)
+    from calsink.cli._progress import live_progress
+
     show_progress = not as_json and sys.stderr.isatty()
-    with _run_errors(), _progress(show_progress) as on_progress:
+    with _run_errors(), live_progress(show_progress, None) as on_progress:
         report = retry_flow(
             loaded,
             api_key=credential.api_key,
@@ -272,7 +267,7 @@ def retry(
             yes=yes,
             on_progress=on_progress,
         )
-    _finish(report, as_json, title=f"{loaded.flow.name} (retry)")
+    _finish(report, as_json, title=f"{loaded.flow.name} (retry)", show_all=show_all)
 
 
 @click.command()
@@ -318,7 +313,7 @@ def status(flow: str, as_json: bool) -> None:
         runs = ", ".join(f"run {run}: {count}" for run, count in report.dead_letters_by_run.items())
         out.print(
             f"  dead letters: {report.dead_letters} waiting in {report.dead_letters_path} "
-            f"({runs}; `calsink retry {flow}` sends them again)"
+            f"({runs}; `{command_hint()} retry {flow}` sends them again)"
         )
 
 
@@ -326,10 +321,11 @@ def status(flow: str, as_json: bool) -> None:
 @flow_argument
 @click.option(
     "--record",
-    "record_index",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Which record of the source to send (counting from 0).",
+    "record_choice",
+    default=None,
+    metavar="N|POSITION",
+    help="Which record to send: its number (from 0) or its position as printed "
+    "(leads.csv:13); default: the first record that renders valid.",
 )
 @click.option(
     "--payload",
@@ -349,7 +345,7 @@ def status(flow: str, as_json: bool) -> None:
 @json_option
 def test(
     flow: str,
-    record_index: int,
+    record_choice: str | None,
     payload: Any,
     edit: bool,
     no_record: bool,
@@ -367,6 +363,7 @@ def test(
 
     loaded = _load(flow)
     credential = _credential(loaded)
+    record_index = _record_choice(record_choice)
     body: Any | None = None
     if payload is not None:
         try:
@@ -390,6 +387,7 @@ def test(
         emit_json(
             {
                 "position": result.position,
+                "passed_over": result.passed_over,
                 "method": result.method,
                 "url": result.url,
                 "request_body": result.request_body,
@@ -402,7 +400,13 @@ def test(
         )
     else:
         out = console()
-        out.print(f"{result.method} {result.url}  (record {result.position})")
+        which = f"record {result.position}"
+        if result.passed_over:
+            which += (
+                f", the first that renders valid: {result.passed_over} before it cannot be "
+                "sent (see calsink validate)"
+            )
+        out.print(f"{result.method} {result.url}  ({which})")
         if result.error:
             out.print(f"no answer: {result.error}", style="bold red")
         else:
@@ -417,7 +421,23 @@ def test(
     raise SystemExit(0 if result.ok else (EXIT_ABORTED if result.error else EXIT_SOME_FAILED))
 
 
-def _edit_payload(loaded: LoadedFlow, record_index: int, body: Any | None) -> Any:
+def _record_choice(text: str | None) -> int | str | None:
+    """``--record``: a number from 0, or a position as printed (``leads.csv:13``)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if ":" not in text and "[" not in text:
+        fail(
+            f"--record {text!r}: give a number (from 0) or a position as printed, "
+            "e.g. leads.csv:13 or leads.json[4]",
+            EXIT_USAGE,
+        )
+    return text
+
+
+def _edit_payload(loaded: LoadedFlow, record_index: int | str | None, body: Any | None) -> Any:
     import json
 
     if body is None:
@@ -432,18 +452,9 @@ def _edit_payload(loaded: LoadedFlow, record_index: int, body: Any | None) -> An
         fail(f"the edited payload is not valid JSON: {exc}", EXIT_USAGE)
 
 
-def _rendered_payload(loaded: LoadedFlow, record_index: int) -> Any:
-    """The body `calsink test` would send for record ``record_index``, to start an edit from."""
-    from calsink.pipeline import prepare
-    from calsink.records import Request
-    from calsink.runner import RunError
-    from calsink.sources import open_source
+def _rendered_payload(loaded: LoadedFlow, record_index: int | str | None) -> Any:
+    """The body `calsink test` would send for ``record_index``, to start an edit from."""
+    from calsink.runner import choose_test_request
 
-    items = open_source(loaded.flow.source, loaded.base_dir)
-    for index, item in enumerate(prepare(loaded, items)):
-        if index == record_index:
-            if not isinstance(item, Request):
-                reason = getattr(item, "reason", "it was left out")
-                raise RunError(f"record {item.position} cannot be sent: {reason}")
-            return item.payload
-    raise RunError(f"the source has no record number {record_index} (counting from 0)")
+    request, _ = choose_test_request(loaded, None, "", record_index)
+    return request.payload

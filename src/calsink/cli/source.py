@@ -37,12 +37,18 @@ def _filter_options(command: Any) -> Any:
     return command
 
 
+DEFAULT_KEY_ENV = "CAL_API_KEY"
+
+
 def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str, str | None]:
-    """(api key, the credential's base URL) from --api-key-env or a stored credential."""
+    """(api key, the credential's base URL) from --api-key-env or --credential; with neither,
+    from $CAL_API_KEY when it is set, else the stored credential 'default'."""
     from calsink.credentials import CredentialError, CredentialStore, check_api_key_shape
 
     if credential and api_key_env:
         fail("give at most one of --credential and --api-key-env", EXIT_USAGE)
+    if not credential and not api_key_env and os.environ.get(DEFAULT_KEY_ENV, "").strip():
+        api_key_env = DEFAULT_KEY_ENV  # as a flow's `api_key_env: CAL_API_KEY` reads it
     if api_key_env:
         value = os.environ.get(api_key_env, "").strip()
         if not value:
@@ -55,12 +61,12 @@ def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str, 
     try:
         stored = CredentialStore().get(credential or "default")
     except CredentialError as exc:
-        fail(f"{exc}, or pass --api-key-env NAME", EXIT_USAGE)
+        fail(f"{exc}, or export {DEFAULT_KEY_ENV}, or pass --api-key-env NAME", EXIT_USAGE)
     return stored.api_key, stored.base_url
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(KIND_NAMES))
+@click.argument("kind", type=click.Choice(KIND_NAMES), metavar="KIND")
 @click.option(
     "--filter",
     "filters",
@@ -69,7 +75,11 @@ def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str, 
     help="Any filter of the kind (snake_case or Cal.com's camelCase); repeatable.",
 )
 @_filter_options
-@click.option("--credential", default=None, help="A stored credential (default: 'default').")
+@click.option(
+    "--credential",
+    default=None,
+    help="A stored credential (default: $CAL_API_KEY when it is set, else 'default').",
+)
 @click.option("--api-key-env", default=None, help="The environment variable holding the key.")
 @click.option("--base-url", default=None, help="The API address (e.g. the sandbox's).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N records.")

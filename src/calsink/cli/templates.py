@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calsink.cli._output import EXIT_USAGE, emit_json, fail
+from calsink.cli._output import EXIT_USAGE, command_hint, emit_json, fail
 
 if TYPE_CHECKING:
     from calsink.endpoints import Endpoint
@@ -76,16 +76,21 @@ def templates(name: str | None, as_json: bool) -> None:
             for endpoint in TEMPLATES.values():
                 emit_json(template_json(endpoint))
             return
-        width = max(len(n) for n in TEMPLATES)
-        for endpoint in TEMPLATES.values():
-            route = f"{endpoint.method} {endpoint.path}"
-            version = endpoint.api_version or "(no version header)"
-            click.echo(
-                f"{endpoint.name:<{width}}  {route:<32}  {version:<19}  {endpoint.description}"
+        rows = [
+            (
+                endpoint.name,
+                f"{endpoint.method} {endpoint.path}",
+                endpoint.api_version or "(no version header)",
+                endpoint.description,
             )
-        click.echo(
-            "\nShow one with `calsink templates NAME`; start a flow with `calsink init NAME`."
-        )
+            for endpoint in TEMPLATES.values()
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(3)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            click.echo("  ".join([*cells, row[3]]))
+        run = command_hint()
+        click.echo(f"\nShow one with `{run} templates NAME`; start a flow with `{run} init NAME`.")
         return
     endpoint = _get(name)
     if as_json:
@@ -98,18 +103,19 @@ def _describe(endpoint: Endpoint) -> str:
     import orjson
 
     params = ", ".join(f"{n} ({label})" for n, label in endpoint.path_params) or "—"
-    required = list(endpoint.required)
-    for parent, children in endpoint.nested:
-        if parent in required:
-            required[required.index(parent)] = f"{parent} {{{', '.join(children)}}}"
+    required = ", ".join(endpoint.required) or "—"
+    if endpoint.notes:
+        required += " (and the rules below)"
     rows = [
         ("method and path", f"{endpoint.method} {endpoint.path}"),
         ("cal-api-version", endpoint.api_version or "none (Cal.com takes no version here)"),
         ("path parameters", params),
         ("body", _BODY[endpoint.body_rule]),
-        ("required fields", ", ".join(required) or "—"),
+        ("required fields", required),
         ("optional fields", ", ".join(endpoint.optional) or "—"),
     ]
+    # The fields a nested object may hold; which of them it needs is said by the rules.
+    rows += [(f"{parent} may hold", ", ".join(children)) for parent, children in endpoint.nested]
     if endpoint.defaults:
         filled = ", ".join(f"{k}: {orjson.dumps(v).decode()}" for k, v in endpoint.defaults)
         rows.append(("filled when absent", filled))
@@ -124,9 +130,11 @@ def _describe(endpoint: Endpoint) -> str:
     return "\n".join(lines)
 
 
-def starter_flow(endpoint: Endpoint, data_path: str) -> str:
-    """A commented flow file for ``endpoint`` that reads ``data_path``."""
+def starter_flow(endpoint: Endpoint, data_path: str, name: str | None = None) -> str:
+    """A commented flow file for ``endpoint`` that reads ``data_path``, called ``name`` (by
+    default the template's name)."""
     version = endpoint.api_version or "none"
+    name = name or endpoint.name
     key = _STARTER_KEYS.get(endpoint.name)
     lines = [
         f"# calsink flow for the {endpoint.name} template: {endpoint.description}",
@@ -135,7 +143,7 @@ def starter_flow(endpoint: Endpoint, data_path: str) -> str:
         f"# Fields and an example record: `calsink templates {endpoint.name}`.",
         "# Relative paths are relative to this file's directory.",
         "version: 1",
-        f"name: {endpoint.name}            # the ledger keys state by this name",
+        f"name: {name}            # the ledger keys state by this name",
         "",
         "source:",
         f'  path: {data_path}   # .csv .jsonl .ndjson .json .parquet, or "-" for stdin',
@@ -175,7 +183,7 @@ def starter_flow(endpoint: Endpoint, data_path: str) -> str:
     lines += [
         "",
         "responses:",
-        f"  jsonl: out/{endpoint.name}-responses.jsonl",
+        f"  jsonl: out/{name}-responses.jsonl",
         "# dead_letters: out/<name>.dead-letters.jsonl   # the default: one file per flow",
         "ledger: .calsink/ledger.db",
         "",
@@ -196,6 +204,18 @@ def _map_example(endpoint: Endpoint) -> list[str]:
         else:
             lines.append(f'{name}: "{{{name}}}"')
     return lines
+
+
+def _flow_name(path: Path, endpoint: Endpoint) -> str:
+    """The flow's name from its file (``book-hubspot.yaml`` → ``book-hubspot``), so that two
+    starters of one template keep apart in the ledger; the template's name if the file's
+    cannot be a flow name."""
+    import re
+
+    from calsink.flow import NAME_PATTERN
+
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.")[:100]
+    return name if re.match(NAME_PATTERN, name) else endpoint.name
 
 
 @click.command()
@@ -221,9 +241,12 @@ def init(template: str, output: str | None, force: bool) -> None:
         fail(f"{flow_path} exists; pass --force to overwrite it")
     data_path = flow_path.with_name(f"{flow_path.stem}-records.jsonl")
     flow_path.parent.mkdir(parents=True, exist_ok=True)
-    flow_path.write_text(starter_flow(endpoint, data_path.name), encoding="utf-8")
+    flow_path.write_text(
+        starter_flow(endpoint, data_path.name, _flow_name(flow_path, endpoint)), encoding="utf-8"
+    )
     click.echo(f"wrote {flow_path}")
     if not data_path.exists():
         data_path.write_bytes(orjson.dumps(endpoint.example) + b"\n")
         click.echo(f"wrote {data_path} (one example record)")
-    click.echo(f"next: calsink validate {flow_path}  ·  calsink preview {flow_path}")
+    run = command_hint()
+    click.echo(f"next: {run} validate {flow_path}  ·  {run} preview {flow_path}")

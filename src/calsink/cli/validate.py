@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,14 +22,17 @@ import click
 from calsink.cli._output import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    command_hint,
     console,
     emit_json,
+    empty_source_note,
     flow_errors,
 )
 
 if TYPE_CHECKING:
+    from calsink.cli._groups import ReasonGroups
     from calsink.flow import FlowReference, LoadedFlow
-    from calsink.records import Position, Request
+    from calsink.records import Position, Problem, Rejection, Request
 
 MAX_WARNING_LINES = 50
 
@@ -79,24 +83,33 @@ def _outcomes(loaded: LoadedFlow, resolver: Any, *, keys: bool = True) -> Iterat
     yield from prepare(loaded, items, renderer=renderer, transformer=transformer)
 
 
+_all_option = click.option(
+    "--all", "show_all", is_flag=True, help="One line per record instead of one per reason."
+)
+
+
 @click.command()
 @click.argument("flow", type=click.Path(dir_okay=False))
 @_json_option
+@_all_option
 @_ledger_option
-def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
+def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) -> None:
     """Check every record of FLOW against the endpoint's contract; send nothing.
 
-    Lists each rejected record with its position, field and reason, and each record
-    that repeats the key of an earlier one ("duplicate of leads.csv:17": a run skips
-    it). Exit 1 if any record is rejected, 0 otherwise, 2 when the flow file cannot be
-    used.
+    Groups the rejected records by reason, commonest first, with a count and the first
+    positions ("416 rejected: start: expected … (leads.csv:13, … 413 more)"), and the
+    records that repeat the key of an earlier one (a run skips them). --all lists each
+    record, --json gives one object per record. Exit 1 if any record is rejected, 0
+    otherwise, 2 when the flow file cannot be used.
     """
+    from calsink.cli._groups import ReasonGroups
     from calsink.deliver.seen import SeenKeys
     from calsink.flow import load_flow
     from calsink.records import Filtered, Rejection, Request
 
     out = console()
     read = valid = rejected = filtered = duplicates = warned = 0
+    groups = ReasonGroups() if not (as_json or show_all) else None
     seen = SeenKeys()
     with flow_errors(), contextlib.closing(seen):
         loaded = load_flow(flow)
@@ -109,7 +122,10 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
                     first = seen.first(outcome.key, outcome.position)
                     if first is not None:
                         duplicates += count
-                        _show_duplicate(outcome, first, as_json)
+                        if groups is not None:
+                            groups.add("duplicates", _DUPLICATE, str(outcome.position))
+                        else:
+                            _show_duplicate(outcome, first, as_json)
                         continue
                     valid += count
                     for warning in outcome.warnings:
@@ -124,8 +140,17 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
                     rejected += 1
                     if as_json:
                         emit_json(outcome.to_json())
+                    elif groups is not None:
+                        _group_rejection(groups, outcome)
                     else:
                         out.print(f"{outcome.position}  {outcome.reason}")
+    if groups:
+        groups.print()
+        out.print(f"(one line per record: {command_hint()} validate {flow} --all)", style="dim")
+    if read == 0:
+        note = empty_source_note(loaded)
+        if note:
+            out.print(note)
     if warned > MAX_WARNING_LINES:
         out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
     summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
@@ -137,6 +162,28 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
 
 
+_DUPLICATE = "the delivery key of an earlier record (a run skips them)"
+
+
+def _group_rejection(groups: ReasonGroups, rejection: Rejection) -> None:
+    """A rejection under what was expected of which fields; its first value as the example."""
+    problems = rejection.problems
+    reason = "; ".join(_problem_group(problem) for problem in problems)
+    example = None
+    if problems and problems[0].found is not None:
+        hint = problems[0].hint
+        example = problems[0].found + (f" ({hint})" if hint else "")
+    groups.add("rejected", reason[:300], str(rejection.position), example)
+
+
+def _problem_group(problem: Problem) -> str:
+    """What a problem is about, without the record's own value: ``start: expected …``; for a
+    row that could not be read, its reason with the numbers left out."""
+    if problem.field is None and problem.expected == "a readable record" and problem.found:
+        return "unreadable: " + re.sub(r"\d+", "N", problem.found.split(";")[0])[:120]
+    return (f"{problem.field}: " if problem.field else "") + f"expected {problem.expected}"
+
+
 def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
     reason = f"duplicate of {first}"
     if as_json:
@@ -145,18 +192,22 @@ def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
         console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
 
 
-def preview_json(request: Request, flow: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
+def preview_json(
+    request: Request, flow: str, secrets: Iterable[str] = (), *, fingerprint: bool = True
+) -> dict[str, Any]:
     """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
 
     The request is stamped as the engine stamps it before sending (a create-booking body
-    carries ``metadata.calsink_key``), so the preview is what goes on the wire.
+    carries ``metadata.calsink_key`` unless ``delivery.fingerprint_bookings`` is false), so
+    the preview is what goes on the wire.
     """
     import orjson
 
     from calsink.deliver.reconcile import stamp
     from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
 
-    request = stamp(request, flow)
+    if fingerprint:
+        request = stamp(request, flow)
 
     body = orjson.loads(request.body) if request.body is not None else None
     shown: dict[str, Any] = {
@@ -211,7 +262,12 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(outcome, loaded.flow.name, _known_secrets(loaded))
+                view = preview_json(
+                    outcome,
+                    loaded.flow.name,
+                    _known_secrets(loaded),
+                    fingerprint=loaded.flow.delivery.fingerprint_bookings,
+                )
                 if as_json:
                     emit_json(view)
                 else:

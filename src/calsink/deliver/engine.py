@@ -74,6 +74,7 @@ class EngineSettings:
     dry_run: bool = False
     backoff: Backoff = field(default_factory=Backoff)
     max_throttled: int = 60
+    fingerprint_bookings: bool = True  # metadata.calsink_key in each booking created
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,8 @@ class ProgressEvent:
     rate_per_s: float
     throttled: int
     done: bool = False
+    # Seconds no request may leave because of Cal.com's rate limit, asked when shown.
+    blocked_for_s: Callable[[], float] | None = None
 
 
 @dataclass(slots=True)
@@ -189,6 +192,7 @@ class Engine:
 
     async def _run(self, items: Iterable[Item] | AsyncIterable[Item]) -> EngineResult:
         self._started = time.monotonic()
+        self._progress()  # a first event: the display can show a wait before any outcome
         # A flow with nothing in the ledger yet has no prior entry to look up per record
         # (the flow's run lock keeps any other run from adding one meanwhile).
         self._look_up_prior = self.ledger is not None and self.ledger.has_records(
@@ -354,7 +358,8 @@ class Engine:
                 item.key,
                 1,
                 fingerprint(self.settings.flow, item.key)
-                if action_of(item.method, item.url).creates == "booking"
+                if self.settings.fingerprint_bookings
+                and action_of(item.method, item.url).creates == "booking"
                 else None,
                 str(item.position),
             )
@@ -500,7 +505,7 @@ class Engine:
         ):
             return
         mark = None
-        if action.creates == "booking":  # only a booking create carries a fingerprint
+        if action.creates == "booking" and self.settings.fingerprint_bookings:
             mark = fingerprint(flow, request.key)
             request = stamp(request, flow, mark)
         attempts = prior.attempts if prior else 0
@@ -971,7 +976,15 @@ class Engine:
         summary = self.result.summary.copy()
         rate = summary.read / elapsed if elapsed > 0 else 0.0
         self.on_progress(
-            ProgressEvent(summary, self._in_flight, elapsed, rate, self.limiter.throttled, done)
+            ProgressEvent(
+                summary,
+                self._in_flight,
+                elapsed,
+                rate,
+                self.limiter.throttled,
+                done,
+                self.limiter.blocked_for_s,
+            )
         )
 
 

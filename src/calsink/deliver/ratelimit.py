@@ -116,6 +116,16 @@ class RateLimiter:
         now = self._clock()
         return Budget(self._limit, self._remaining, max(0.0, self._reset_at - now), self._in_flight)
 
+    def blocked_for_s(self) -> float:
+        """How long no request may leave: Cal.com's budget is spent, or a 429 asked to wait
+        (0.0 when requests are only being paced)."""
+        now = self._clock()
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        if self._remaining < 1 and now < self._reset_at:
+            return self._reset_at - now
+        return 0.0
+
     def _rate(self, now: float) -> float:
         """Requests per second allowed now."""
         if self._fixed is not None:

@@ -9,10 +9,11 @@ the row could not be read (a malformed row is a rejection, not the end of the ru
   On stdin (``path: "-"``) without ``format``, the first non-space byte decides:
   ``{`` means JSON Lines, ``[`` a JSON array, anything else CSV; an empty stdin
   has no records. Parquet cannot be read from stdin.
-- CSV: a header row is required; header names are stripped of surrounding spaces;
-  an empty or a repeated header name makes the source unusable (SourceError
-  naming the columns). Values stay strings (an empty cell is ``""``). The
-  delimiter is ``source.delimiter``, else the only one of ``, ; tab |`` in the
+- A file of zero bytes has no records (whatever its format).
+- CSV: a header row is required (unless the file is empty); header names are
+  stripped of surrounding spaces; an empty or a repeated header name makes the
+  source unusable (SourceError naming the columns). Values stay strings (an empty
+  cell is ``""``). The delimiter is ``source.delimiter``, else the only one of ``, ; tab |`` in the
   header line, else csv.Sniffer's guess. Blank lines are skipped. A UTF-8 BOM is
   dropped. Fields may be as large as 128 MB (the csv module's process-wide field
   limit is raised to that if it is lower).
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
+import stat
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -146,6 +149,9 @@ def open_source(
         raise SourceError(f"{label}: is a directory; source.path must name a file") from None
     except OSError as exc:
         raise SourceError(f"{label}: cannot open the file: {exc.strerror or exc}") from None
+    if _is_empty_file(file):  # zero bytes: no records (a CSV without even a header row)
+        file.close()
+        return SourceReader(iter(()), lambda: None)
     try:
         if file_format == "parquet":
             items = read_parquet(file, path, label)
@@ -186,6 +192,11 @@ def _open_url(settings: SourceSettings, codec: codecs.CodecInfo) -> SourceReader
         file.close()
         raise
     return SourceReader(items, file.close)
+
+
+def _is_empty_file(file: BinaryIO) -> bool:
+    status = os.fstat(file.fileno())
+    return stat.S_ISREG(status.st_mode) and status.st_size == 0
 
 
 def _open_stdin(

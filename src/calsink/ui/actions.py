@@ -57,7 +57,13 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
         try:
             for outcome in itertools.islice(outcomes, MAX_SCANNED):
                 if isinstance(outcome, Request):
-                    samples.append(request_view(outcome, loaded.flow.name))
+                    samples.append(
+                        request_view(
+                            outcome,
+                            loaded.flow.name,
+                            fingerprint=loaded.flow.delivery.fingerprint_bookings,
+                        )
+                    )
                     records.extend(outcome.records)
                 elif isinstance(outcome, Rejection):
                     samples.append(rejection_view(outcome))

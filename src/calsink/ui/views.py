@@ -84,11 +84,11 @@ def template_view(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def request_view(request: Request, flow: str) -> dict[str, Any]:
+def request_view(request: Request, flow: str, *, fingerprint: bool = True) -> dict[str, Any]:
     """A request exactly as `calsink preview --json` shows it, plus where its record is."""
     from calsink.cli.validate import preview_json
 
-    shown = preview_json(request, flow)
+    shown = preview_json(request, flow, fingerprint=fingerprint)
     shown["headers"] = [[name, value] for name, value in shown["headers"].items()]
     shown.setdefault("positions", [str(request.position)])
     return {"kind": "request", "index": request.position.index, **shown}
