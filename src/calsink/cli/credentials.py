@@ -78,7 +78,9 @@ def remove(name: str) -> None:
 @click.argument("name")
 @click.option("--base-url", default=None, help="Override the credential's API address.")
 def test(name: str, base_url: str | None) -> None:
-    """Say whose key NAME is (GET /v2/me) and which cal-api-version values it answers.
+    """Say whose key NAME is and which cal-api-version values it answers.
+
+    It calls GET /v2/me, then asks bookings for each version.
 
     Names what to set when the server does not know bookings version 2026-02-25.
     """

@@ -41,7 +41,7 @@ import click
     "api_versions",
     metavar="LIST",
     help="The cal-api-version values the sandbox knows, comma-separated (default: all of "
-    "Cal.com's). Leave 2026-02-25 out to act like an older self-hosted Cal.com, which "
+    "Cal.com's). Leave 2026-02-25 out to act like an older Cal.com you host yourself, which "
     "answers an unknown version with its 2024-04-15 contract.",
 )
 def sandbox(
