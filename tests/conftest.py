@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.postgres import running_postgres
 from support.sandbox import SandboxHandle, running_sandbox
 
 
@@ -18,3 +19,10 @@ def sandbox(sandbox_process: SandboxHandle) -> SandboxHandle:
     """A running sandbox over a real socket, reset to the seeded demo account for each test."""
     sandbox_process.reset()
     return sandbox_process
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of the session (make a database per test: `fresh_database`)."""
+    with running_postgres() as url:
+        yield url

@@ -78,14 +78,17 @@ def _reference_resolver(loaded: LoadedFlow) -> Iterator[ResolveReference | None]
     uses_references = any(
         isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
     )
-    path = loaded.resolve(loaded.flow.ledger)
-    if not uses_references or not path.exists():
+    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
+
+    path = ledger_location(loaded)
+    if not uses_references or not ledger_exists(path):
         yield None
         return
-    from calsink.ledger import Ledger
-
-    with Ledger(path) as ledger:
+    ledger = open_ledger(path)
+    try:
         yield ledger.resolve_reference
+    finally:
+        ledger.close()
 
 
 def is_destructive(loaded: LoadedFlow) -> bool:
