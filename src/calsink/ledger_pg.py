@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -620,3 +621,107 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """What `copy_ledger` did."""
+
+    flows: tuple[str, ...]
+    runs: int
+    records: int
+    kept: int  # records the destination already held, left as they were
+    destination: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flows": list(self.flows),
+            "runs": self.runs,
+            "records": self.records,
+            "kept": self.kept,
+            "destination": self.destination,
+        }
+
+
+_COPY_COLUMNS = (
+    "flow, key, state, attempts, status, error, identifier, fingerprint, unsure, position, "
+    "record, key_values, ids, run_id, first_at, updated_at"
+)
+
+
+def copy_ledger(source: Path, url: str) -> CopyReport:
+    """Copy every flow's records and runs from the SQLite ledger ``source`` into the
+    PostgreSQL ledger at ``url`` (for a team that moves to many workers).
+
+    What killed runs left in the source's journals is taken in first; a flow with a run
+    going on is refused. Records the destination already holds are kept as they are; a
+    record left in flight keeps that state there, and is looked up before it is sent."""
+    import sqlite3
+
+    from calsink.ledger import FlowBusyError, Ledger
+
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no SQLite ledger there")
+    with Ledger(source) as sqlite_ledger:
+        flows = _flows_of(sqlite_ledger.path)
+        for flow in flows:
+            if not sqlite_ledger.fold_left_over(flow):
+                raise FlowBusyError(
+                    f"flow {flow!r} is running on {source}; copy its ledger once it has ended"
+                )
+    read = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        runs = read.execute(
+            "SELECT id, flow, kind, started_at, ended_at, summary, aborted FROM runs ORDER BY id"
+        ).fetchall()
+        records = read.execute(
+            f"SELECT {_COPY_COLUMNS} FROM records ORDER BY rowid"  # noqa: S608
+        ).fetchall()
+    finally:
+        read.close()
+    with PostgresLedger(url) as target, target._guard, target._db.transaction():
+        db = target._db
+        new_ids: dict[int, int] = {}
+        for run in runs:
+            new_ids[run[0]] = db.execute(
+                "INSERT INTO runs (flow, kind, started_at, ended_at, summary, aborted) "
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                run[1:],
+            ).fetchone()[0]
+        copied = 0
+        for row in records:
+            values = list(row)
+            values[8] = bool(values[8])
+            values[13] = new_ids.get(values[13]) if values[13] is not None else None
+            cursor = db.execute(
+                f"INSERT INTO records ({_COPY_COLUMNS}) VALUES ({', '.join(['%s'] * 16)}) "  # noqa: S608
+                "ON CONFLICT (flow, key) DO NOTHING",
+                values,
+            )
+            copied += cursor.rowcount
+    return CopyReport(
+        tuple(sorted({*flows, *(str(run[1]) for run in runs)})),
+        len(runs),
+        copied,
+        len(records) - copied,
+        shown_url(url),
+    )
+
+
+def _flows_of(path: Path) -> list[str]:
+    """The flows the SQLite ledger at ``path`` knows, and those with journals beside it."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = {
+            str(name)
+            for (name,) in db.execute("SELECT flow FROM records UNION SELECT flow FROM runs")
+        }
+    finally:
+        db.close()
+    prefix = path.name + "."
+    for journal_file in path.parent.glob(f"{path.name}.*.journal.*"):
+        middle = journal_file.name[len(prefix) :]
+        names.add(middle.rsplit(".journal.", 1)[0])
+    return sorted(names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import time
 from collections import Counter
@@ -12,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from tests.adversarial.harness import (
+    BOOKING_MAP,
     assert_adds_up,
     booked_emails,
     cli,
@@ -34,11 +36,22 @@ def shared_flow(
     key: str = "[email, start]",
     delivery: dict[str, object] | None = None,
     name: str = "shared",
+    template: str = "create-booking",
+    transform: str = BOOKING_MAP,
 ) -> Path:
     rows = ["name,email,start", *(",".join(row) for row in lead_rows(count))]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "leads.csv").write_text("\n".join(rows) + "\n")
-    flow = write_flow(folder, sandbox, source="leads.csv", key=key, delivery=delivery, name=name)
+    flow = write_flow(
+        folder,
+        sandbox,
+        source="leads.csv",
+        key=key,
+        delivery=delivery,
+        name=name,
+        template=template,
+        transform=transform,
+    )
     flow.write_text(flow.read_text().replace("ledger: state/ledger.db", f'ledger: "{ledger}"'))
     return flow
 
@@ -137,3 +150,107 @@ def test_force_on_a_shared_ledger_never_downgrades_a_delivered_record(
     status = summary(cli("status", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path))
     assert status["delivered"] == 3, status
     assert {b["uid"] for b in sandbox.state()["bookings"] if b["status"] != "cancelled"} == uids
+
+
+def test_status_and_retry_read_a_shared_ledger_from_another_machine(
+    sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
+) -> None:
+    ledger = fresh_database(postgres_url)
+    here, there = tmp_path / "here", tmp_path / "there"
+    shared_flow(here, sandbox, ledger, 6, delivery={"max_attempts": 1})
+    sandbox.set_faults({"spec": "400@1#2:POST /v2/bookings"})
+    first = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=here)
+    sandbox.clear_faults()
+    assert (summary(first)["delivered"], summary(first)["failed"]) == (4, 2), first.stdout
+    # Another machine: the same flow and rows, none of this one's files (no dead letters).
+    shared_flow(there, sandbox, ledger, 6, delivery={"max_attempts": 1})
+    status = summary(cli("status", "flow.yaml", "--json", key=sandbox.api_key, cwd=there))
+    assert (status["delivered"], status["failed"]) == (4, 2), status
+    retried = cli("retry", "flow.yaml", "--json", key=sandbox.api_key, cwd=there)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert summary(retried)["delivered"] == 2, retried.stdout
+    assert booked_emails(sandbox) == Counter({f"lead{i}@example.com": 1 for i in range(6)})
+    status = summary(cli("status", "flow.yaml", "--json", key=sandbox.api_key, cwd=here))
+    assert (status["delivered"], status["failed"]) == (6, 0), status
+
+
+def test_a_later_flow_takes_uids_from_a_shared_ledger(
+    sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
+) -> None:
+    ledger = fresh_database(postgres_url)
+    shared_flow(tmp_path / "book", sandbox, ledger, 3)
+    assert cli("run", "flow.yaml", key=sandbox.api_key, cwd=tmp_path / "book").returncode == 0
+    cancel = tmp_path / "cancel"
+    flow = shared_flow(
+        cancel,
+        sandbox,
+        ledger,
+        3,
+        name="cancel-them",
+        template="cancel-booking",
+        transform='transform:\n  map: {cancellationReason: "moved"}\n',
+    )
+    flow.write_text(
+        flow.read_text().replace(
+            "template: cancel-booking",
+            "template: cancel-booking\n  params: {uid: {flow: shared, key: [email, start]}}",
+        )
+    )
+    done = cli("run", "flow.yaml", "--json", "--yes", key=sandbox.api_key, cwd=cancel)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert summary(done)["delivered"] == 3, done.stdout
+    assert all(b["status"] == "cancelled" for b in sandbox.state()["bookings"])
+
+
+def test_ledger_copy_moves_an_sqlite_ledger_to_postgresql(
+    sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
+) -> None:
+    flow = shared_flow(tmp_path, sandbox, "state/ledger.db", 5)
+    assert cli("run", "flow.yaml", key=sandbox.api_key, cwd=tmp_path).returncode == 0
+    ledger = fresh_database(postgres_url)
+    copied = cli(
+        "ledger", "copy", "state/ledger.db", ledger, "--json", key=sandbox.api_key, cwd=tmp_path
+    )
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert summary(copied) | {"destination": None} == {
+        "flows": ["shared"], "runs": 1, "records": 5, "kept": 0, "destination": None,
+    }  # fmt: skip
+    flow.write_text(flow.read_text().replace('ledger: "state/ledger.db"', f'ledger: "{ledger}"'))
+    again = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path)
+    assert (summary(again)["skipped"], summary(again)["delivered"]) == (5, 0), again.stdout
+    assert booked_emails(sandbox) == Counter({f"lead{i}@example.com": 1 for i in range(5)})
+    status = summary(cli("status", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path))
+    assert status["delivered"] == 5, status
+
+
+def test_no_secret_reaches_a_shared_ledger_or_its_output(
+    sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
+) -> None:
+    database = fresh_database(postgres_url)
+    password = "pw-SHARED-ledger-7d1c"
+    ledger = database.replace("postgres:@", f"postgres:{password}@")
+    flow = shared_flow(tmp_path, sandbox, ledger, 3, key="[name]", delivery={"max_attempts": 1})
+    secret_names = [f"{sandbox.api_key}-{i}" for i in range(3)]
+    rows = lead_rows(3)
+    (tmp_path / "leads.csv").write_text(
+        "name,email,start\n"
+        + "".join(f"{n},{e},{s}\n" for n, (_, e, s) in zip(secret_names, rows, strict=True))
+    )
+    sandbox.set_faults({"spec": "400@1#1:POST /v2/bookings"})
+    run = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path)
+    sandbox.clear_faults()
+    assert (summary(run)["delivered"], summary(run)["failed"]) == (2, 1), run.stdout
+    status = cli("status", "flow.yaml", key=sandbox.api_key, cwd=tmp_path)
+    for output in (run.stdout, run.stderr, status.stdout, status.stderr):
+        assert password not in output
+        assert sandbox.api_key not in output
+    assert "postgres@" in status.stderr, status.stderr
+    with psycopg.connect(database) as db:
+        stored = "\n".join(
+            str(row)
+            for table in ("records", "runs")
+            for row in db.execute(f"SELECT * FROM {table}").fetchall()
+        )
+    assert sandbox.api_key not in stored
+    assert len(set(re.findall(r"sha256:[0-9a-f]{64}", stored))) == 3, stored
+    assert flow.read_text().count(password) == 1
