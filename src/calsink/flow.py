@@ -182,6 +182,12 @@ class DeliverySettings(_Settings):
         description="With a PostgreSQL ledger: how long a claim of a worker that stopped "
         "holds its records before another worker looks them up and takes them over.",
     )
+    shared_budget: bool = Field(
+        default=True,
+        description="With a PostgreSQL ledger: every worker sending with one API key draws "
+        "its requests from the key's budget, kept in the ledger (off: each worker paces "
+        "itself alone).",
+    )
 
     @field_validator("rate_limit")
     @classmethod

@@ -725,3 +725,62 @@ def _flows_of(path: Path) -> list[str]:
         middle = journal_file.name[len(prefix) :]
         names.add(middle.rsplit(".journal.", 1)[0])
     return sorted(names)
+
+
+_BUCKET_NEW = """
+INSERT INTO rate_buckets (credential, tokens, updated_at)
+VALUES (%(credential)s, %(capacity)s, extract(epoch FROM clock_timestamp()))
+ON CONFLICT (credential) DO NOTHING
+"""
+# Refill at the rate since the last draw (the database's clock: one clock for every
+# machine), up to the capacity; grant what is there, up to what is asked.
+_BUCKET_DRAW = """
+WITH bucket AS (
+    SELECT credential,
+           least(%(capacity)s, tokens + greatest(0, extract(epoch FROM clock_timestamp())
+                 - updated_at) * %(rate)s) AS have
+    FROM rate_buckets WHERE credential = %(credential)s FOR UPDATE
+)
+UPDATE rate_buckets AS r
+SET tokens = bucket.have - least(%(want)s, floor(bucket.have)),
+    updated_at = extract(epoch FROM clock_timestamp())
+FROM bucket WHERE r.credential = bucket.credential
+RETURNING least(%(want)s, floor(bucket.have))::int, bucket.have
+"""
+
+
+def credential_digest(api_key: str) -> str:
+    """What the shared bucket of ``api_key`` is known by (never the key itself)."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class PostgresBudget:
+    """One API key's request budget, shared through the ledger's database by every worker
+    that sends with the key: a token bucket each request draws from."""
+
+    def __init__(self, url: str, api_key: str) -> None:
+        self._db = _connect(url)
+        self._credential = credential_digest(api_key)
+        self._guard = threading.Lock()
+
+    def draw(self, want: int, rate_per_s: float, capacity: float) -> tuple[int, float]:
+        """Take up to ``want`` tokens; the number taken, and (when none) how long until one
+        is there."""
+        params = {
+            "credential": self._credential,
+            "capacity": capacity,
+            "rate": rate_per_s,
+            "want": want,
+        }
+        with self._guard:
+            self._db.execute(_BUCKET_NEW, params)
+            granted, have = self._db.execute(_BUCKET_DRAW, params).fetchone()
+        if granted >= 1:
+            return int(granted), 0.0
+        return 0, max((1 - float(have)) / rate_per_s, 0.005)
+
+    def close(self) -> None:
+        with self._guard:
+            self._db.close()

@@ -44,11 +44,12 @@ from calsink.deliver.engine import (
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import action_of, identifiers, stamp
+from calsink.deliver.shared_budget import SharedRateLimiter
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError
-from calsink.ledger_pg import LedgerConnectError, shown_url
+from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url
 from calsink.ledgers import AnyLedger, ledger_exists, ledger_location, open_ledger, open_writer
 from calsink.records import Position, Record, Rejection, Request, SourceItem
 from calsink.redact import redact_response_headers, redact_text, redact_url
@@ -545,7 +546,7 @@ async def _run_locked(
         force=force,
         dry_run=dry_run,
     )
-    limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
+    limiter = _limiter(ledger, loaded, settings.rate_limit, api_key)
     result: EngineResult | None = None
     sink_report = None
     writer = open_writer(ledger, flow.name, run_id, force=force, lease_s=delivery.lease_s)
@@ -578,6 +579,8 @@ async def _run_locked(
     finally:
         stop.set()
         writer.close()
+        if isinstance(limiter, SharedRateLimiter):
+            limiter.close()
         if sinks is not None:
             sink_report = await sinks.close()
         if dead_letters is not None:
@@ -607,6 +610,23 @@ async def _run_locked(
         ledger_pending=_pending_note(writer.fold_error),
         run_id=run_id,
     )
+
+
+def _limiter(
+    ledger: AnyLedger, loaded: LoadedFlow, per_minute: int | None, api_key: str
+) -> RateLimiter:
+    """The run's rate limiter: with a PostgreSQL ledger, one that also draws every request
+    from the API key's budget shared by all its workers (unless `delivery.shared_budget`
+    is off)."""
+    delivery = loaded.flow.delivery
+    burst = max(1, min(delivery.concurrency, 8))
+    if not isinstance(ledger, PostgresLedger) or not delivery.shared_budget:
+        return RateLimiter(per_minute, burst=burst)
+    try:
+        budget = PostgresBudget(ledger.url, api_key)
+    except LedgerConnectError as exc:
+        raise RunError(str(exc)) from None
+    return SharedRateLimiter(per_minute, burst=burst, budget=budget)
 
 
 def _pending_note(error: Exception | None) -> str | None:
