@@ -426,6 +426,9 @@ class PostgresLedgerWriter:
         self._soon = False
         self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self._db = _connect(ledger.url)
+        # An outcome lost with the server (not with this process) leaves its record in
+        # flight: it is looked up, never sent blindly. A claim is synced (`_claim`).
+        self._db.execute("SET synchronous_commit = off")
         self._thread = threading.Thread(target=self._serve, name="calsink-ledger", daemon=True)
         self._thread.start()
 
@@ -524,12 +527,21 @@ class PostgresLedgerWriter:
                 batch = []
             if batch is None:
                 return
+            stop = False
+            while not self._jobs.empty():  # what queued meanwhile goes in the same statements
+                more = self._jobs.get_nowait()
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
             if time.monotonic() - renewed >= renew_every:
                 with contextlib.suppress(Exception):  # a lease kept too short: look-ups cover it
                     self._db.execute(_RENEW, (self.lease_s, self.owner))
                 renewed = time.monotonic()
             if batch:
                 self._write(batch)
+            if stop:
+                return
 
     def _write(self, batch: list[_Job]) -> None:
         """Run a batch's jobs in order, each run of one kind as one statement."""
@@ -582,10 +594,12 @@ class PostgresLedgerWriter:
             "pos": [ordered[k].position for k in keys],
             "kvs": [stored_key_values(k) for k in keys],
         }
-        granted = {
-            row[0]: Claim(True, row[1], bool(row[2]), int(row[3] or 0))
-            for row in self._db.execute(_CLAIM, params).fetchall()
-        }
+        with self._db.transaction():
+            self._db.execute("SET LOCAL synchronous_commit = on")
+            granted = {
+                row[0]: Claim(True, row[1], bool(row[2]), int(row[3] or 0))
+                for row in self._db.execute(_CLAIM, params).fetchall()
+            }
         refused = [k for k in keys if k not in granted]
         now_states = (
             dict(self._db.execute(_STATES, (self.flow, refused)).fetchall()) if refused else {}
