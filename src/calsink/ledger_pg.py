@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -424,13 +424,10 @@ class PostgresLedgerWriter:
         self._claims: dict[str, Claim] = {}
         self._pending: list[_Job] = []
         self._soon = False
-        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
-        self._db = _connect(ledger.url)
-        # An outcome lost with the server (not with this process) leaves its record in
-        # flight: it is looked up, never sent blindly. A claim is synced (`_claim`).
-        self._db.execute("SET synchronous_commit = off")
-        self._thread = threading.Thread(target=self._serve, name="calsink-ledger", daemon=True)
-        self._thread.start()
+        # Claims are on the way of every send; outcomes are not: each has its own
+        # connection and thread, so that a claim never waits behind outcomes.
+        self._claiming = _Lane(self, renews=True)
+        self._recording = _Lane(self, renews=False)
 
     # -- the engine's side -----------------------------------------------------------------
 
@@ -488,9 +485,8 @@ class PostgresLedgerWriter:
     def close(self) -> None:
         """Write what is pending and wait until it is committed; end the connection."""
         self._hand_over()
-        self._jobs.put(None)
-        self._thread.join()
-        self._db.close()
+        self._claiming.close()
+        self._recording.close()
 
     # -- group commit ----------------------------------------------------------------------
 
@@ -515,68 +511,14 @@ class PostgresLedgerWriter:
                 for job in batch:
                     _settle(job.done, exc)
                 return
-        self._jobs.put(batch)
+        claims = [job for job in batch if job.kind != OUTCOME]
+        outcomes = [job for job in batch if job.kind == OUTCOME]
+        if claims:
+            self._claiming.put(claims)
+        if outcomes:
+            self._recording.put(outcomes)
 
-    def _serve(self) -> None:
-        renew_every = self.lease_s / 3
-        renewed = time.monotonic()
-        while True:
-            try:
-                batch = self._jobs.get(timeout=renew_every)
-            except queue.Empty:
-                batch = []
-            if batch is None:
-                return
-            stop = False
-            while not self._jobs.empty():  # what queued meanwhile goes in the same statements
-                more = self._jobs.get_nowait()
-                if more is None:
-                    stop = True
-                    break
-                batch.extend(more)
-            if time.monotonic() - renewed >= renew_every:
-                with contextlib.suppress(Exception):  # a lease kept too short: look-ups cover it
-                    self._db.execute(_RENEW, (self.lease_s, self.owner))
-                renewed = time.monotonic()
-            if batch:
-                self._write(batch)
-            if stop:
-                return
-
-    def _write(self, batch: list[_Job]) -> None:
-        """Run a batch's jobs in order, each run of one kind as one statement."""
-        start = 0
-        while start < len(batch):
-            end = start
-            while end < len(batch) and batch[end].kind == batch[start].kind:
-                end += 1
-            group = batch[start:end]
-            error: BaseException | None = None
-            try:
-                self._run(group[0].kind, [row for job in group for row in job.rows])
-            except Exception as exc:
-                error = exc
-            for job in group:
-                with contextlib.suppress(RuntimeError):  # its loop is closed
-                    job.loop.call_soon_threadsafe(_settle, job.done, error)
-            start = end
-
-    def _run(self, kind: str, rows: list[Any]) -> None:
-        for attempt in range(5):
-            try:
-                if kind == CLAIM:
-                    self._claim(rows)
-                elif kind == OUTCOME:
-                    self._outcomes(rows)
-                else:
-                    self._retract(rows)
-                return
-            except Exception as exc:
-                if attempt == 4 or not _transient(exc):
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-
-    def _claim(self, marks: list[Mark]) -> None:
+    def _claim(self, db: Any, marks: list[Mark]) -> None:
         stored: dict[str, str] = {}
         for mark in marks:
             stored[self.ledger.stored_key(mark.key)] = mark.key
@@ -594,32 +536,112 @@ class PostgresLedgerWriter:
             "pos": [ordered[k].position for k in keys],
             "kvs": [stored_key_values(k) for k in keys],
         }
-        with self._db.transaction():
-            self._db.execute("SET LOCAL synchronous_commit = on")
-            granted = {
-                row[0]: Claim(True, row[1], bool(row[2]), int(row[3] or 0))
-                for row in self._db.execute(_CLAIM, params).fetchall()
-            }
+        granted = {
+            row[0]: Claim(True, row[1], bool(row[2]), int(row[3] or 0))
+            for row in db.execute(_CLAIM, params).fetchall()
+        }
         refused = [k for k in keys if k not in granted]
-        now_states = (
-            dict(self._db.execute(_STATES, (self.flow, refused)).fetchall()) if refused else {}
-        )
+        now_states = dict(db.execute(_STATES, (self.flow, refused)).fetchall()) if refused else {}
         for key in keys:
             claim = granted.get(key) or Claim(False, now_states.get(key, IN_FLIGHT))
             self._claims[stored[key]] = claim
 
-    def _outcomes(self, rows: list[tuple[Any, ...]]) -> None:
+    def _outcomes(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
         latest = {row[1]: row for row in rows}  # one statement may touch a record once
         columns = list(zip(*latest.values(), strict=True))
-        self._db.execute(_OUTCOME, [list(column) for column in columns] + [self.owner])
+        db.execute(_OUTCOME, [list(column) for column in columns] + [self.owner])
 
-    def _retract(self, keys: list[str]) -> None:
+    def _retract(self, db: Any, keys: list[str]) -> None:
         stored = sorted({self.ledger.stored_key(key) for key in keys})
-        with self._db.transaction():
-            self._db.execute(_RETRACT_NEW, (self.flow, stored, self.owner))
-            self._db.execute(_RETRACT_OLD, (self.flow, stored, self.owner))
+        with db.transaction():
+            db.execute(_RETRACT_NEW, (self.flow, stored, self.owner))
+            db.execute(_RETRACT_OLD, (self.flow, stored, self.owner))
         for key in keys:
             self._claims.pop(key, None)
+
+
+class _Lane:
+    """One connection and the thread that writes a writer's jobs of some kinds through it,
+    in order, each run of jobs of one kind as one statement."""
+
+    def __init__(self, writer: PostgresLedgerWriter, *, renews: bool) -> None:
+        self.writer = writer
+        self.renews = renews
+        self.jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self.db = _connect(writer.ledger.url)
+        # As durable as the SQLite ledger's journal: a commit survives the crash of any
+        # worker; only the server's own crash can lose its last fraction of a second.
+        self.db.execute("SET synchronous_commit = off")
+        self.thread = threading.Thread(target=self._serve, name="calsink-ledger", daemon=True)
+        self.thread.start()
+
+    def put(self, batch: list[_Job]) -> None:
+        self.jobs.put(batch)
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        self.db.close()
+
+    def _serve(self) -> None:
+        writer = self.writer
+        renew_every = writer.lease_s / 3
+        renewed = time.monotonic()
+        while True:
+            try:
+                batch = self.jobs.get(timeout=renew_every)
+            except queue.Empty:
+                batch = []
+            if batch is None:
+                return
+            stop = False
+            while not self.jobs.empty():  # what queued meanwhile goes in the same statements
+                more = self.jobs.get_nowait()
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            if self.renews and time.monotonic() - renewed >= renew_every:
+                with contextlib.suppress(Exception):  # a lease kept too short: look-ups cover it
+                    self.db.execute(_RENEW, (writer.lease_s, writer.owner))
+                renewed = time.monotonic()
+            if batch:
+                self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[_Job]) -> None:
+        start = 0
+        while start < len(batch):
+            end = start
+            while end < len(batch) and batch[end].kind == batch[start].kind:
+                end += 1
+            group = batch[start:end]
+            error: BaseException | None = None
+            try:
+                self._run(group[0].kind, [row for job in group for row in job.rows])
+            except Exception as exc:
+                error = exc
+            for job in group:
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    job.loop.call_soon_threadsafe(_settle, job.done, error)
+            start = end
+
+    def _run(self, kind: str, rows: list[Any]) -> None:
+        writes: dict[str, Callable[[Any, list[Any]], None]] = {
+            CLAIM: self.writer._claim,
+            OUTCOME: self.writer._outcomes,
+            RETRACT: self.writer._retract,
+        }
+        write = writes[kind]
+        for attempt in range(5):
+            try:
+                write(self.db, rows)
+                return
+            except Exception as exc:
+                if attempt == 4 or not _transient(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
 
 def _transient(exc: Exception) -> bool:
