@@ -16,18 +16,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql.types import StringType, StructField, StructType
 from tests.adversarial.harness import booked_emails, lead_rows
 from tests.adversarial.test_shared_ledger import shared_flow
 from tests.support.postgres import fresh_database
 from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
 
-pyspark = pytest.importorskip("pyspark")
-
-from pyspark.sql import SparkSession  # noqa: E402
-from pyspark.sql.types import StringType, StructField, StructType  # noqa: E402
-
-import calsink  # noqa: E402
-import calsink.spark  # noqa: E402
+import calsink
+import calsink.spark
 
 SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email", "start")])
 
@@ -35,11 +32,15 @@ SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
     """One local Spark for the module: 2 cores, a task may fail 4 times."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["CAL_API_KEY"] = DEFAULT_API_KEY
-    # The Python workers import this module (for the failures it injects) as pytest does.
+    # The Python workers import this module as pytest does, and read the API key.
     tests = Path(__file__).resolve().parents[1]
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(tests), str(tests.parent)])
+    settings = {
+        "PYSPARK_PYTHON": sys.executable,
+        "CAL_API_KEY": DEFAULT_API_KEY,
+        "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)]),
+    }
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     session = (
         SparkSession.builder.master("local[2,4]")
         .appName("calsink-tests")
@@ -52,6 +53,11 @@ def spark() -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def rows(count: int, first: int = 0) -> list[tuple[str, str, str]]:

@@ -16,19 +16,17 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import pyspark
 import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql.types import StringType, StructField, StructType
 from tests.adversarial.harness import booked_emails, lead_rows
 from tests.adversarial.test_shared_ledger import shared_flow
 from tests.support.postgres import fresh_database
 from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
 
-pyspark = pytest.importorskip("pyspark")
-
-from pyspark.sql import SparkSession  # noqa: E402
-from pyspark.sql.types import StringType, StructField, StructType  # noqa: E402
-
-import calsink  # noqa: E402
-import calsink.spark  # noqa: E402
+import calsink
+import calsink.spark
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email", "start")])
@@ -90,7 +88,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         )  # fmt: skip
         wait_for("Successfully registered with master", log, deadline)
     tests = Path(__file__).resolve().parents[1]
-    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         SparkSession.builder.master(master_url)
         .appName("calsink-cluster-tests")
@@ -98,6 +95,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.executor.memory", "512m")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.executorEnv.CAL_API_KEY", DEFAULT_API_KEY)
         .config("spark.executorEnv.PYTHONPATH", f"{tests}{os.pathsep}{tests.parent}")
         .config("spark.speculation", "true")
