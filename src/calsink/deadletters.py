@@ -20,8 +20,10 @@ loses its earlier entry; entries of other flows in a shared file are kept as the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,12 +118,17 @@ class DeadLetterWriter:
         run: int | None = None,
         flow_file: Path | None = None,
         secrets: Iterable[str] = (),
+        shared: bool = False,
     ) -> None:
         self.path = path
         self.flow = flow
         self.run = run
         self.flow_file = None if flow_file is None else str(flow_file)
-        self.partial = path.with_name(path.name + ".partial")
+        # Runs of a flow on a shared ledger may write beside each other at once: each to
+        # its own partial file, published one at a time.
+        self.shared = shared
+        suffix = f".run{run}.partial" if shared else ".partial"
+        self.partial = path.with_name(path.name + suffix)
         self.__screen = SecretScreen(secrets)
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +173,10 @@ class DeadLetterWriter:
         flow that ``settled`` does not hold, and every entry of another flow), then this
         run's."""
         self._file.close()
+        with _publishing(self.path, self.shared):
+            self._publish(settled)
+
+    def _publish(self, settled: Settled | None) -> None:
         merged = self.path.with_name(self.path.name + ".merging")
         with open(merged, "wb") as out:
             for line in _lines(self.path):
@@ -175,6 +186,24 @@ class DeadLetterWriter:
                 shutil.copyfileobj(mine, out)
         os.replace(merged, self.path)
         self.partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _publishing(path: Path, shared: bool) -> Iterator[None]:
+    """Hold the dead-letter file's lock (when runs may publish at once) while it is rewritten."""
+    if not shared:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a+") as handle:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield  # the lock goes with the file
 
 
 def _still_waiting(entry: dict[str, Any], flow: str, settled: Settled) -> bool:

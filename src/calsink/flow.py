@@ -207,6 +207,19 @@ class DeliverySettings(_Settings):
             "leaves metadata as mapped and finds such a booking by attendee, start and event type."
         ),
     )
+    lease_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=86_400,
+        description="With a PostgreSQL ledger: how long a claim of a worker that stopped "
+        "holds its records before another worker looks them up and takes them over.",
+    )
+    shared_budget: bool = Field(
+        default=True,
+        description="With a PostgreSQL ledger: every worker sending with one API key draws "
+        "its requests from the key's budget, kept in the ledger (off: each worker paces "
+        "itself alone).",
+    )
 
     @field_validator("rate_limit")
     @classmethod
@@ -366,7 +379,25 @@ def parse_flow(
     except ValidationError as exc:
         raise FlowError(source, _describe(exc, lines)) from None
     _check_transform(flow, source, lines)
+    _check_shared_ledger(flow, source, lines)
     return flow
+
+
+def _check_shared_ledger(flow: Flow, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
+    """Runs that share a PostgreSQL ledger tell records apart by ``delivery.key`` only: a
+    record's position (file:line) is not the same in every worker's share of the rows."""
+    if flow.delivery.key or not flow.ledger.startswith(("postgresql://", "postgres://")):
+        return
+    line = _nearest_line(("ledger",), lines)
+    raise FlowError(
+        source,
+        [
+            f"line {line}: `ledger`: a PostgreSQL ledger is shared by many workers, and they "
+            "tell records apart by `delivery.key` only (a record's position is not the same "
+            "in every worker's rows); add `delivery.key: [field, ...]` naming the fields that "
+            "make a record the same across runs"
+        ],
+    )
 
 
 def _check_transform(flow: Flow, source: str, lines: dict[tuple[str | int, ...], int]) -> None:

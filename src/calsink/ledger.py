@@ -161,29 +161,18 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-class Ledger:
-    """The SQLite ledger at ``path`` (created with its folder when missing).
+class SecretScreening:
+    """What every ledger does before it stores anything: ``secrets`` (the API key, webhook
+    secrets) are never stored; a record key that holds one is kept as its digest
+    (`stored_key`), and errors and records are screened."""
 
-    ``secrets`` (the API key, webhook secrets) are never stored: a record key that holds
-    one is kept as its digest (`stored_key`), and errors and records are screened.
-    """
+    shared = False  # whether other processes may write the same flows at the same time
 
-    def __init__(self, path: str | Path, *, secrets: Sequence[str] = ()) -> None:
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
         from calsink.responses import SecretScreen  # responses → deliver → ledger
 
-        self.path = Path(path)
         self.__secrets = tuple(secret for secret in secrets if secret)
         self.__screen = SecretScreen(self.__secrets)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._guard = threading.RLock()
-        self._db = _connect(self.path)
-        with self._guard:
-            _migrate(self._db)
-            self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._guard:
-            self._db.close()
 
     def stored_key(self, key: str) -> str:
         """``key`` as the ledger keeps it: its digest when it holds a secret."""
@@ -196,6 +185,38 @@ class Ledger:
 
     def screened_json(self, value: Any) -> str | None:
         return None if value is None else self.__screen.dumps(value).decode()
+
+
+class Ledger(SecretScreening):
+    """The SQLite ledger at ``path`` (created with its folder when missing); see
+    `SecretScreening` for what it never stores."""
+
+    def __init__(self, path: str | Path, *, secrets: Sequence[str] = ()) -> None:
+        super().__init__(secrets)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._guard = threading.RLock()
+        self._db = _connect(self.path)
+        with self._guard:
+            _migrate(self._db)
+            self._db.executescript(SCHEMA)
+
+    @property
+    def location(self) -> Path:
+        """Where the ledger is, as shown to the user."""
+        return self.path
+
+    def close(self) -> None:
+        with self._guard:
+            self._db.close()
+
+    def writer(self, flow: str, run_id: int) -> LedgerWriter:
+        """The writer of one run of ``flow``."""
+        return LedgerWriter(self, flow, run_id)
+
+    def running(self, flow: str) -> bool:
+        """Whether a run of ``flow`` is going on (what a killed run left is folded in)."""
+        return not self.fold_left_over(flow)
 
     def __enter__(self) -> Ledger:
         return self
@@ -374,6 +395,8 @@ class LedgerWriter:
     the run goes on; `close` folds the rest. What a killed run left is folded when the
     flow's lock is next taken (`Ledger.lock`), or by the next writer of the flow.
     """
+
+    shared = False  # a run holds its flow's lock: its marks are its own (no claims)
 
     def __init__(
         self,

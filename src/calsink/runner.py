@@ -45,10 +45,13 @@ from calsink.deliver.engine import (
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import action_of, identifiers, stamp
+from calsink.deliver.shared_budget import SharedRateLimiter
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.journal import JournalError
-from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
+from calsink.ledger import FlowBusyError
+from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url
+from calsink.ledgers import AnyLedger, ledger_exists, ledger_location, open_ledger, open_writer
 from calsink.records import Position, Record, Rejection, Request, SourceItem
 from calsink.redact import redact_response_headers, redact_text, redact_url
 from calsink.render import encode_body
@@ -104,7 +107,7 @@ class RunReport:
     dead_letters: int = 0
     webhook_undelivered: int = 0
     webhook_undelivered_path: Path | None = None
-    ledger_path: Path | None = None
+    ledger_path: Path | str | None = None  # str: a PostgreSQL ledger (shown without password)
     # Why this run's writes are still only in its journal (the next run, status or
     # retry of the flow takes them into the ledger file); None once they are in it.
     ledger_pending: str | None = None
@@ -169,7 +172,7 @@ class StatusReport:
     """What the ledger knows about a flow."""
 
     flow: str
-    ledger_path: Path
+    ledger_path: Path | str  # str: a PostgreSQL ledger (its URL, without password)
     counts: dict[str, int]
     last_run_kind: str | None
     last_run_started: float | None
@@ -439,8 +442,10 @@ async def arun_flow(
     webhook_secret = _secret_of(flow.responses.webhook, env)
     if webhook_secret:
         secrets.append(webhook_secret)
-    ledger_path = loaded.resolve(flow.ledger)
-    ledger = Ledger(ledger_path, secrets=secrets)
+    try:
+        ledger = open_ledger(ledger_location(loaded), secrets=secrets)
+    except LedgerConnectError as exc:
+        raise RunError(str(exc)) from None
     try:
         with ledger.lock(flow.name):
             return await _run_locked(
@@ -468,7 +473,7 @@ async def arun_flow(
 
 async def _run_locked(
     loaded: LoadedFlow,
-    ledger: Ledger,
+    ledger: AnyLedger,
     *,
     api_key: str,
     dry_run: bool,
@@ -542,6 +547,7 @@ async def _run_locked(
             run=run_id,
             flow_file=loaded.path.resolve() if loaded.path else None,
             secrets=secrets,
+            shared=ledger.shared,
         )
     settings = EngineSettings(
         flow=flow.name,
@@ -554,10 +560,10 @@ async def _run_locked(
         dry_run=dry_run,
         fingerprint_bookings=delivery.fingerprint_bookings,
     )
-    limiter = RateLimiter(settings.rate_limit, burst=max(1, min(delivery.concurrency, 8)))
+    limiter = _limiter(ledger, loaded, settings.rate_limit, api_key)
     result: EngineResult | None = None
     sink_report = None
-    writer = LedgerWriter(ledger, flow.name, run_id)
+    writer = open_writer(ledger, flow.name, run_id, force=force, lease_s=delivery.lease_s)
     try:
         async with Transport(
             api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency
@@ -587,6 +593,8 @@ async def _run_locked(
     finally:
         stop.set()
         writer.close()
+        if isinstance(limiter, SharedRateLimiter):
+            limiter.close()
         if sinks is not None:
             sink_report = await sinks.close()
         if dead_letters is not None:
@@ -612,11 +620,28 @@ async def _run_locked(
         dead_letters=dead_letters.count if dead_letters is not None else 0,
         webhook_undelivered=sink_report.webhook_undelivered if sink_report else 0,
         webhook_undelivered_path=sink_report.undelivered_path if sink_report else None,
-        ledger_path=ledger.path,
+        ledger_path=ledger.location,
         ledger_pending=_pending_note(writer.fold_error),
         run_id=run_id,
         skipped_delivered=result.skipped_delivered,
     )
+
+
+def _limiter(
+    ledger: AnyLedger, loaded: LoadedFlow, per_minute: int | None, api_key: str
+) -> RateLimiter:
+    """The run's rate limiter: with a PostgreSQL ledger, one that also draws every request
+    from the API key's budget shared by all its workers (unless `delivery.shared_budget`
+    is off)."""
+    delivery = loaded.flow.delivery
+    burst = max(1, min(delivery.concurrency, 8))
+    if not isinstance(ledger, PostgresLedger) or not delivery.shared_budget:
+        return RateLimiter(per_minute, burst=burst)
+    try:
+        budget = PostgresBudget(ledger.url, api_key)
+    except LedgerConnectError as exc:
+        raise RunError(str(exc)) from None
+    return SharedRateLimiter(per_minute, burst=burst, budget=budget)
 
 
 def _pending_note(error: Exception | None) -> str | None:
@@ -696,7 +721,7 @@ def send_test(
 
 def choose_test_request(
     loaded: LoadedFlow,
-    ledger: Ledger | None,
+    ledger: AnyLedger | None,
     api_key: str,
     choice: RecordChoice,
     payload: Any | None = None,
@@ -784,8 +809,11 @@ async def asend_test(
     loaded = with_base_url(loaded, base_url)
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
-    ledger_path = loaded.resolve(loaded.flow.ledger)
-    ledger = Ledger(ledger_path) if record or ledger_path.exists() else None
+    location = ledger_location(loaded)
+    try:
+        ledger = open_ledger(location) if record or ledger_exists(location) else None
+    except LedgerConnectError as exc:
+        raise RunError(str(exc)) from None
     try:
         # The flow's lock is held from before the send until the outcome is recorded.
         with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
@@ -856,7 +884,7 @@ TEST_NOTE = "sent by `calsink test`"
 
 
 async def _record_test(
-    ledger: Ledger,
+    ledger: AnyLedger,
     flow: str,
     request: Request,
     result: TestResult,
@@ -866,7 +894,7 @@ async def _record_test(
 ) -> None:
     """Record a test's success as the record's delivery (a run of kind "test")."""
     run_id = ledger.begin_run(flow, "test")
-    writer = LedgerWriter(ledger, flow, run_id)
+    writer = open_writer(ledger, flow, run_id)
     identifier = ids.get("uid", ids.get("id"))
     try:
         await writer.record_outcome(
@@ -884,24 +912,36 @@ async def _record_test(
     ledger.end_run(run_id, Summary(delivered=len(request.positions)).to_json(), None)
 
 
+@contextlib.contextmanager
+def _opened(location: Path | str) -> Iterator[AnyLedger]:
+    try:
+        ledger = open_ledger(location)
+    except LedgerConnectError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
 def flow_status(loaded: LoadedFlow) -> StatusReport:
     """Counts per outcome in the ledger, the last run, and the dead letters waiting."""
     flow = loaded.flow
-    ledger_path = loaded.resolve(flow.ledger)
+    ledger_path = ledger_location(loaded)
     dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
     last = sent = None
     running = False
-    if ledger_path.exists():
-        with Ledger(ledger_path) as ledger:
-            running = not ledger.fold_left_over(flow.name)
+    if ledger_exists(ledger_path):
+        with _opened(ledger_path) as ledger:
+            running = ledger.running(flow.name)
             counts = ledger.counts(flow.name)
             last = ledger.last_run(flow.name)
             sent = ledger.last_run(flow.name, sent=True)
     waiting = waiting_by_run(dead_path, flow.name)
     return StatusReport(
         flow=flow.name,
-        ledger_path=ledger_path,
+        ledger_path=ledger_path if isinstance(ledger_path, Path) else shown_url(ledger_path),
         counts=counts,
         last_run_kind=last.kind if last else None,
         last_run_started=last.started_at if last else None,
@@ -934,12 +974,12 @@ def retry_items(
             continue
         if letter.position is not None and letter.record is not None:
             found.setdefault(str(letter.position), SourceItem(letter.position, letter.record))
-    ledger_path = loaded.resolve(flow.ledger)
-    if ledger_path.exists():
+    ledger_path = ledger_location(loaded)
+    if ledger_exists(ledger_path):
         from calsink.deadletters import position_from_json
 
         states = [s for s in ("failed", "dead") if s in wanted]
-        with Ledger(ledger_path) as ledger:
+        with _opened(ledger_path) as ledger:
             ledger.fold_left_over(flow.name)
             entries = ledger.entries(flow.name, states) if states else []
         for entry in entries:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Send every record of a flow."),
     "status": ("run", "status", "What the ledger knows about a flow."),
     "retry": ("run", "retry", "Send again the records that did not get through."),
+    "ledger": ("ledger", "ledger", "Copy an SQLite ledger to a shared PostgreSQL one."),
     "credentials": ("credentials", "credentials", "Store, list, remove and test API keys."),
     "source": ("source", "source", "Read from Cal.com as JSON Lines."),
     "listen": ("source", "listen", "Receive and verify Cal.com webhook deliveries."),

@@ -276,6 +276,7 @@ def retry(
 def status(flow: str, as_json: bool) -> None:
     """What the ledger knows about FLOW: counts per outcome, last run, dead letters."""
     from datetime import UTC, datetime
+    from pathlib import Path
 
     from calsink.runner import flow_status
 
@@ -286,7 +287,8 @@ def status(flow: str, as_json: bool) -> None:
         emit_json(report.to_json())
         return
     out = console()
-    if not report.ledger_path.exists():
+    never = isinstance(report.ledger_path, Path) and not report.ledger_path.exists()
+    if never or (not report.counts and report.last_run_started is None):
         out.print(f"{report.flow}: never run (no ledger at {report.ledger_path})")
         return
     counts = report.to_json()

@@ -57,13 +57,15 @@ def _reference_resolver(
     uses_references = any(
         isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
     )
-    path = Path(ledger_path) if ledger_path else loaded.resolve(loaded.flow.ledger)
-    if not uses_references or not path.exists():
+    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
+
+    if ledger_path and not ledger_path.startswith(("postgresql://", "postgres://")):
+        ledger_path = str(Path(ledger_path).resolve())
+    path = ledger_location(loaded, ledger_path)
+    if not uses_references or not ledger_exists(path):
         yield None
         return
-    from calsink.ledger import Ledger
-
-    ledger = Ledger(path)
+    ledger = open_ledger(path)
     try:
         yield ledger.resolve_reference
     finally:

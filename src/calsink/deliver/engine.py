@@ -18,7 +18,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from calsink.calcom.versions import answered_by_legacy, fallback_advice
 from calsink.deliver.outcomes import Outcome, Summary
@@ -36,13 +36,15 @@ from calsink.deliver.reconcile import (
 from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
 from calsink.deliver.transport import Response, Transport, TransportError
-from calsink.ledger import IN_FLIGHT, Entry, Ledger, LedgerWriter, Mark
+from calsink.ledger import IN_FLIGHT, Entry, Mark
+from calsink.ledger_pg import PostgresLedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request
 from calsink.render import fingerprint
 
 if TYPE_CHECKING:
     from calsink.calcom.checks import PreSendChecks
     from calsink.deadletters import DeadLetterWriter
+    from calsink.ledgers import AnyLedger, AnyWriter
     from calsink.responses import ResponseSinks
 
 Item = Request | Rejection | Filtered
@@ -58,6 +60,8 @@ FORBIDDEN_STREAK = 3
 SETTLE_STEPS = (1.0, 2.0, 4.0)
 # New records are marked in flight in chunks of up to this many, ahead of their sending.
 MARK_CHUNK = 256
+# A record another worker holds in a shared ledger is claimed again this often.
+CLAIM_POLL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +131,8 @@ class Engine:
         settings: EngineSettings,
         *,
         transport: Transport,
-        ledger: Ledger | None,
-        writer: LedgerWriter | None,
+        ledger: AnyLedger | None,
+        writer: AnyWriter | None,
         limiter: RateLimiter,
         sinks: ResponseSinks | None = None,
         dead_letters: DeadLetterWriter | None = None,
@@ -195,8 +199,11 @@ class Engine:
         self._progress()  # a first event: the display can show a wait before any outcome
         # A flow with nothing in the ledger yet has no prior entry to look up per record
         # (the flow's run lock keeps any other run from adding one meanwhile).
-        self._look_up_prior = self.ledger is not None and self.ledger.has_records(
-            self.settings.flow
+        # A shared ledger tells each record's state when the record is claimed instead.
+        self._look_up_prior = (
+            self.ledger is not None
+            and (not self._shared or self.settings.dry_run)
+            and self.ledger.has_records(self.settings.flow)
         )
         workers = [
             asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.concurrency))
@@ -423,6 +430,35 @@ class Engine:
             commit = self._premarked[request.key]
         return commit
 
+    @property
+    def _shared(self) -> bool:
+        return self.writer is not None and self.writer.shared
+
+    async def _claim(self, request: Request, mark: str | None) -> Entry | Literal[False] | None:
+        """Claim ``request`` in the shared ledger; wait while another worker holds it.
+
+        The record as it was before the claim (None when new), or False when it is
+        delivered (skipped: nobody sends a delivered record again)."""
+        writer = self.writer
+        assert isinstance(writer, PostgresLedgerWriter)
+        commit = self._marked(request, 1, mark, None)
+        while True:
+            await commit
+            claim = writer.claim_of(request.key)
+            if claim.granted:
+                return claim.prior(self.settings.flow, request.key)
+            if claim.state == Outcome.DELIVERED:
+                self._premarked.pop(request.key, None)
+                self.source_records(request.positions)
+                self.result.skipped_delivered += len(request.positions)
+                self._count(Outcome.SKIPPED, len(request.positions))
+                return False
+            await self._pause(CLAIM_POLL_S)
+            if self._stopping:
+                raise _Stop
+            commit = writer.submit_marks([Mark(request.key, 1, mark, str(request.position))])
+            self._premarked[request.key] = commit
+
     async def _retract_unsent(self) -> None:
         """Take back the marks of new records that the run never sent."""
         self._staged.clear()
@@ -508,6 +544,11 @@ class Engine:
         if action.creates == "booking" and self.settings.fingerprint_bookings:
             mark = fingerprint(flow, request.key)
             request = stamp(request, flow, mark)
+        if self._shared:
+            claimed = await self._claim(request, mark)
+            if claimed is False:
+                return
+            prior = claimed
         attempts = prior.attempts if prior else 0
         unsure = (
             prior is not None

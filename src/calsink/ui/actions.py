@@ -110,14 +110,17 @@ def _reference_resolver(loaded: LoadedFlow) -> Iterator[ResolveReference | None]
     uses_references = any(
         isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
     )
-    path = loaded.resolve(loaded.flow.ledger)
-    if not uses_references or not path.exists():
+    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
+
+    path = ledger_location(loaded)
+    if not uses_references or not ledger_exists(path):
         yield None
         return
-    from calsink.ledger import Ledger
-
-    with Ledger(path) as ledger:
+    ledger = open_ledger(path)
+    try:
         yield ledger.resolve_reference
+    finally:
+        ledger.close()
 
 
 def is_destructive(loaded: LoadedFlow) -> bool:
@@ -212,13 +215,13 @@ def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:
     """What a run will do with a record a test send delivered, as the ledger says."""
     if not key:
         return None
-    from calsink.ledger import Ledger
+    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
 
     flow = loaded.flow
-    path = loaded.resolve(flow.ledger)
+    location = ledger_location(loaded)
     entry = None
-    if path.exists():
-        with Ledger(path) as ledger:
+    if ledger_exists(location):
+        with open_ledger(location) as ledger:
             entry = ledger.get(flow.name, key)
     if entry is not None and entry.state == "delivered":
         return (

@@ -1,0 +1,180 @@
+"""A standalone Spark cluster on 127.0.0.1 (a master and two workers started from pyspark's
+own jars), speculation on, an executor killed midway: each row's effect once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import psycopg
+import pyspark
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql.types import StringType, StructField, StructType
+from tests.adversarial.harness import booked_emails, lead_rows
+from tests.adversarial.test_shared_ledger import shared_flow
+from tests.support.postgres import fresh_database
+from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
+
+import calsink
+import calsink.spark
+
+SPARK_HOME = Path(pyspark.__file__).resolve().parent
+SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email", "start")])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def spark_class(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_NO_DAEMONIZE": "1",
+    }
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [str(SPARK_HOME / "bin" / "spark-class"), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(text: str, log: Path, deadline: float) -> None:
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} never appeared in {log}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """A master and two one-core workers on 127.0.0.1, and a session on them."""
+    folder = tmp_path_factory.mktemp("spark-cluster")
+    port = free_port()
+    master_url = f"spark://127.0.0.1:{port}"
+    master_log = folder / "master.log"
+    processes = [
+        spark_class(
+            "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+            "--port", str(port), "--webui-port", str(free_port()), log=master_log,
+        )
+    ]  # fmt: skip
+    deadline = time.monotonic() + 120
+    wait_for("I have been elected leader", master_log, deadline)
+    for number in range(2):
+        log = folder / f"worker{number}.log"
+        processes.append(
+            spark_class(
+                "org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
+                "--cores", "1", "--memory", "1g", "--webui-port", str(free_port()),
+                "--work-dir", str(folder / f"work{number}"), log=log,
+            )
+        )  # fmt: skip
+        wait_for("Successfully registered with master", log, deadline)
+    tests = Path(__file__).resolve().parents[1]
+    session = (
+        SparkSession.builder.master(master_url)
+        .appName("calsink-cluster-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.executor.memory", "512m")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
+        .config("spark.executorEnv.CAL_API_KEY", DEFAULT_API_KEY)
+        .config("spark.executorEnv.PYTHONPATH", f"{tests}{os.pathsep}{tests.parent}")
+        .config("spark.speculation", "true")
+        .config("spark.speculation.quantile", "0.25")
+        .config("spark.speculation.multiplier", "1.0")
+        .config("spark.speculation.interval", "100ms")
+        .getOrCreate()
+    )
+    calsink.spark.register(session)
+    try:
+        yield session
+    finally:
+        session.stop()
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def kill_an_executor_after_deliveries(ledger: str, delivered: int) -> int:
+    """Once a writer task has delivered ``delivered`` records, kill (SIGKILL) the executor
+    that runs it while it holds claims on others. Return the executor's pid."""
+    deadline = time.monotonic() + 120
+    with psycopg.connect(ledger, autocommit=True) as db:
+        while time.monotonic() < deadline:
+            try:
+                owner = db.execute(
+                    "SELECT owner FROM records WHERE state = 'in_flight' AND owner IS NOT NULL "
+                    "AND run_id IN (SELECT run_id FROM records WHERE state = 'delivered' "
+                    "GROUP BY run_id HAVING count(*) >= %s) LIMIT 1",
+                    (delivered,),
+                ).fetchone()
+            except psycopg.errors.UndefinedTable:
+                owner = None
+            if owner:
+                writer = psutil.Process(int(owner[0].split(":")[1]))
+                executor = next(
+                    p
+                    for p in writer.parents()
+                    if any(part.endswith("CoarseGrainedExecutorBackend") for part in p.cmdline())
+                )
+                executor.kill()
+                return executor.pid
+            time.sleep(0.02)
+    raise AssertionError("no writer task held claims after the first deliveries")
+
+
+def test_an_executor_killed_midway_with_speculation_on_leaves_one_effect_per_row(
+    cluster: SparkSession, sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
+) -> None:
+    import concurrent.futures
+
+    count = 24
+    ledger = fresh_database(postgres_url)
+    flow = shared_flow(tmp_path, sandbox, ledger, 1, delivery={"lease_s": 2, "concurrency": 1})
+    sandbox.set_faults({"spec": "latency=150ms@1:POST /v2/bookings"})
+    frame = cluster.createDataFrame(lead_rows(count), SCHEMA).repartition(4)
+    report = tmp_path / "report.json"
+    killer = concurrent.futures.ThreadPoolExecutor(1).submit(
+        kill_an_executor_after_deliveries, ledger, 2
+    )
+    (
+        frame.write.format("calsink")
+        .option("flow", str(flow))
+        .option("report", str(report))
+        .mode("append")
+        .save()
+    )
+    killer.result()
+    sandbox.clear_faults()
+    totals = json.loads(report.read_text())
+    assert totals["partitions"] == 4, totals
+    assert totals["read"] == count, totals
+    assert totals["delivered"] + totals["skipped"] == count, totals
+    assert totals["skipped"] >= 2, "the rows the killed task delivered were skipped"
+    assert booked_emails(sandbox) == Counter({f"lead{i}@example.com": 1 for i in range(count)})
+    assert calsink.status(flow).counts == {"delivered": count}
