@@ -122,7 +122,12 @@ def _flow_for(flows: dict[str | None, LoadedFlow], table: str) -> LoadedFlow:
 
 def _check_ledger_place(loaded: LoadedFlow) -> None:
     """Refuse a ledger inside dlt's pipeline folder, which an ephemeral runner wipes."""
-    ledger = loaded.resolve(loaded.flow.ledger).resolve()
+    from calsink.ledgers import ledger_location
+
+    location = ledger_location(loaded)
+    if not isinstance(location, Path):  # a database: nothing of it lives in the folder
+        return
+    ledger = location.resolve()
     try:
         folder = Path(dlt.current.pipeline().pipelines_dir).resolve()
     except Exception:  # no active pipeline: nothing to compare with

@@ -228,7 +228,7 @@ def test_no_secret_reaches_a_shared_ledger_or_its_output(
 ) -> None:
     database = fresh_database(postgres_url)
     password = "pw-SHARED-ledger-7d1c"
-    ledger = database.replace("postgres:@", f"postgres:{password}@")
+    ledger = database.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
     flow = shared_flow(tmp_path, sandbox, ledger, 3, key="[name]", delivery={"max_attempts": 1})
     secret_names = [f"{sandbox.api_key}-{i}" for i in range(3)]
     rows = lead_rows(3)
