@@ -19,20 +19,6 @@ _BODY = {
     "none": "none",
 }
 
-# What makes a record "the same" across runs, per template, in the starter flow.
-_STARTER_KEYS: dict[str, list[str] | None] = {
-    "create-booking": ["attendee.email", "start"],
-    "cancel-booking": ["uid"],
-    "reschedule-booking": ["uid", "start"],
-    "confirm-booking": ["uid"],
-    "create-event-type": ["slug"],
-    "update-event-type": None,
-    "delete-event-type": ["id"],
-    "create-schedule": ["name"],
-    "create-webhook": ["subscriberUrl"],
-    "create-out-of-office": ["start", "end"],
-}
-
 
 def _get(name: str) -> Endpoint:
     from calsink.endpoints import get_template
@@ -127,7 +113,7 @@ def _describe(endpoint: Endpoint) -> str:
 def starter_flow(endpoint: Endpoint, data_path: str) -> str:
     """A commented flow file for ``endpoint`` that reads ``data_path``."""
     version = endpoint.api_version or "none"
-    key = _STARTER_KEYS.get(endpoint.name)
+    key = endpoint.starter_key
     lines = [
         f"# calsink flow for the {endpoint.name} template: {endpoint.description}",
         f"# Sends {endpoint.method} {endpoint.path} (cal-api-version: {version}).",
