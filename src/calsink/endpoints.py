@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
 Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
@@ -320,7 +321,9 @@ TEMPLATES: dict[str, Endpoint] = {
                 "uid: keep the responses to cancel or reschedule later."
             ),
             action=Action(creates="booking"),
-            lookup=Lookup("/v2/bookings", BOOKINGS_READ_VERSION, ("metadata",), "bookings"),
+            lookup=Lookup(
+                "/v2/bookings", BOOKINGS_READ_VERSION, ("metadata.calsink_key",), "bookings"
+            ),
             identifier="uid",
             openapi_schema="CreateBookingInput_2024_08_13",
             starter_key=("attendee.email", "start"),
@@ -623,21 +626,27 @@ _ACTED_ON: tuple[tuple[str, re.Pattern[str], Endpoint], ...] = tuple(
 )
 
 
-def template_at(method: str, path: str) -> Endpoint | None:
-    """The template whose route ``method path`` is (macros count as one segment), if any:
-    what a manual destination does is what that template does."""
+def template_at(method: str, url: str) -> Endpoint | None:
+    """The template whose route ``method url`` is (a ``{macro}`` counts as one segment), if
+    any: what a manual destination does is what that template does."""
+    path = urlsplit(re.sub(r"\{[^{}]*\}", "x", url)).path
+    v2 = path.find("/v2/")
+    if v2 < 0:
+        return None
     method = method.upper()
     for known_method, pattern, template in _ACTED_ON:
-        if known_method == method and pattern.match(path):
+        if known_method == method and pattern.match(path[v2:]):
             return template
     return None
 
 
 def target_segment(endpoint: Endpoint) -> int | None:
-    """Which segment of the path names the resource ``endpoint`` acts on."""
+    """Which segment of the path names the resource ``endpoint`` acts on, counted from the
+    end (a base URL may add segments in front)."""
     if endpoint.action.change is None or not endpoint.path_params:
         return None
-    return endpoint.path.split("/").index("{" + endpoint.path_params[0][0] + "}")
+    segments = endpoint.path.split("/")
+    return segments.index("{" + endpoint.path_params[0][0] + "}") - len(segments)
 
 
 @dataclass(frozen=True)

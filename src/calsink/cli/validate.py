@@ -148,15 +148,12 @@ def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
 def preview_json(request: Request, flow: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
     """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
 
-    The request is stamped as the engine stamps it before sending (a create-booking body
-    carries ``metadata.calsink_key``), so the preview is what goes on the wire.
+    The request is what goes on the wire: render has written a booking's
+    ``metadata.calsink_key`` into its body already.
     """
     import orjson
 
-    from calsink.deliver.reconcile import stamp
     from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
-
-    request = stamp(request, flow)
 
     body = orjson.loads(request.body) if request.body is not None else None
     shown: dict[str, Any] = {
