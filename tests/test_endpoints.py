@@ -77,7 +77,7 @@ SPEC_TABLE = {
         "2024-06-11",
         (),
         "record",
-        {"name", "timeZone", "availability"},
+        {"name", "timeZone"},  # upstream (a36c1b79): availability optional, Mon-Fri 9-17
         {"isDefault": False},
     ),
     "create-webhook": (

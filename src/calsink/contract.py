@@ -524,9 +524,16 @@ def _unknown(body: Record, known: frozenset[str], nested: dict[str, frozenset[st
 # --- the quick screen ---------------------------------------------------------------------------
 
 
+def _never(value: Any) -> bool:
+    return False
+
+
 def _fast(f: Field) -> Test:
-    """The strict test of one field's (non-null) value."""
+    """The strict test of one field's (non-null) value (a deprecated field's value goes the
+    full way, which warns about it)."""
     kind = f.kind
+    if f.deprecated:
+        return _never
     if kind in ("choice", "triggers"):
         allowed = frozenset(f.choices)
 
@@ -576,7 +583,7 @@ _Screening = Callable[[Record], "Sequence[str] | None"]
 def _compile_screen(endpoint: Endpoint) -> _Screening:
     """One function that screens a body and lists its unknown fields in a single pass."""
     tests = {f.name: _fast(f) for f in endpoint.fields}
-    required = tuple(f.name for f in endpoint.fields if f.required)
+    required = tuple(f.name for f in endpoint.fields if f.required or f.advice)
     wholes = tuple(_JOINTS[rule].fast for rule in endpoint.rules)
     known = endpoint.known_fields
     nested = endpoint.nested_fields
@@ -614,13 +621,14 @@ class Contract:
     rules, else its unknown fields (and then it has no problems).
     """
 
-    __slots__ = ("_joints", "_known", "_nested", "endpoint", "screening")
+    __slots__ = ("_joints", "_known", "_nested", "_noted", "endpoint", "screening")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._known = endpoint.known_fields
         self._nested = endpoint.nested_fields
         self._joints = tuple(_JOINTS[rule].full for rule in endpoint.rules)
+        self._noted = tuple(f for f in endpoint.fields if f.deprecated or f.advice)
         self.screening: _Screening = _compile_screen(endpoint)
 
     def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
@@ -641,6 +649,18 @@ class Contract:
         for joint in self._joints:
             joint(checker)
         return checker.problems, _unknown(body, self._known, self._nested)
+
+    def warnings(self, body: Record) -> list[str]:
+        """What to tell about ``body`` that does not stop it: a deprecated field it sends, a
+        field it lacks that Cal.com needs in the usual case."""
+        found: list[str] = []
+        for f in self._noted:
+            given = body.get(f.name) not in (None, "")
+            if f.deprecated and given:
+                found.append(f"{f.name}: {f.deprecated}")
+            elif f.advice and not given:
+                found.append(f"{f.name}: {f.advice}")
+        return found
 
     def passes_screen(self, body: Record) -> bool:
         """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""

@@ -71,7 +71,8 @@ WEBHOOK_TRIGGERS = (
     "FORM_SUBMITTED", "MEETING_ENDED", "MEETING_STARTED", "RECORDING_READY",
     "INSTANT_MEETING", "RECORDING_TRANSCRIPTION_GENERATED", "OOO_CREATED",
     "AFTER_HOSTS_CAL_VIDEO_NO_SHOW", "AFTER_GUESTS_CAL_VIDEO_NO_SHOW",
-    "FORM_SUBMITTED_NO_EVENT", "DELEGATION_CREDENTIAL_ERROR", "WRONG_ASSIGNMENT_REPORT",
+    "FORM_SUBMITTED_NO_EVENT", "ROUTING_FORM_FALLBACK_HIT", "DELEGATION_CREDENTIAL_ERROR",
+    "WRONG_ASSIGNMENT_REPORT",
 )
 # fmt: on
 OOO_REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
@@ -84,7 +85,8 @@ class Field:
 
     ``children`` are the fields inside an object (or inside each object of a list);
     ``closed`` says Cal.com knows no others there (others are reported as unknown).
-    ``what`` replaces the kind's own wording in messages.
+    ``what`` replaces the kind's own wording in messages. ``deprecated`` is the warning
+    given when a record sends the field; ``advice`` the warning given when it does not.
     """
 
     name: str
@@ -95,6 +97,7 @@ class Field:
     closed: bool = False
     what: str = ""
     deprecated: str = ""
+    advice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +233,14 @@ _BOOKING_FIELDS = (
     ),
     _f("guests", "emails"),
     _f("location", "location"),
-    _f("meetingUrl", "text"),
+    _f(
+        "meetingUrl",
+        "text",
+        deprecated=(
+            "deprecated by Cal.com, which may stop taking it; give the link as location, "
+            'e.g. location: {type: link, link: "https://..."}'
+        ),
+    ),
     _f("metadata", "metadata"),
     _f("bookingFieldsResponses", "object"),
     _f("lengthInMinutes", "count"),
@@ -340,7 +350,15 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=_UID,
             body_rule="fields",
             fields=(
-                _f("cancellationReason", "text"),
+                _f(
+                    "cancellationReason",
+                    "text",
+                    advice=(
+                        "Cal.com refuses to cancel a booking without a reason when the API "
+                        "key's owner is its host (400 \"Cancellation reason is required when "
+                        'you are the host"); map one, e.g. cancellationReason: "{reason}"'
+                    ),
+                ),
                 _f("cancelSubsequentBookings", "boolean"),
                 _f("seatUid", "name"),
             ),
@@ -393,14 +411,14 @@ TEMPLATES: dict[str, Endpoint] = {
             api_version=BOOKINGS_VERSION,
             path_params=_UID,
             body_rule="empty",
-            fields=(_f("reason", "text"),),
+            fields=(),
             description="Confirm a pending booking (an event type that requires confirmation).",
             example=_booking_example(),
             guidance=(
                 "Each record confirms one pending booking, named by its uid in the path; only "
-                "event types that require confirmation make pending bookings. The body may "
-                "carry a reason; a booking that is already confirmed or was cancelled is "
-                "refused by Cal.com."
+                "event types that require confirmation make pending bookings. The body is "
+                "empty (a reason belongs to declining); a booking that is already confirmed "
+                "or was cancelled is refused by Cal.com."
             ),
             action=Action(change="confirm"),
             identifier="uid",
@@ -490,7 +508,7 @@ TEMPLATES: dict[str, Endpoint] = {
                 _req("name", "name"),
                 _req("timeZone", "zone"),
                 _req("isDefault", "boolean"),
-                _req(
+                _f(
                     "availability",
                     "objects",
                     what="a list of opening hours",
@@ -518,7 +536,8 @@ TEMPLATES: dict[str, Endpoint] = {
             },
             guidance=(
                 "Each record becomes one availability schedule: a name, a timeZone and "
-                "availability (days with start and end times). Mark one as isDefault to make "
+                "availability (days with start and end times; without it Cal.com makes "
+                "Monday to Friday, 09:00 to 17:00). Mark one as isDefault to make "
                 "it the user's default; overrides change single dates. Event types refer to "
                 "it by scheduleId."
             ),

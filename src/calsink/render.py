@@ -752,6 +752,7 @@ class Renderer:
         found, unknown = self.contract.review(body)
         if found:
             problems.extend(found)
+        warnings.extend(self.contract.warnings(body))
         if unknown:
             if self.unknown_policy == "reject":
                 problems.extend(

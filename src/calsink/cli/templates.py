@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 _BODY = {
     "record": "the record",
     "fields": "only the fields the record gives",
-    "empty": "empty (an optional reason is kept only if the record gives one)",
+    "empty": "empty",
     "none": "none",
 }
 
@@ -43,6 +43,8 @@ def template_json(endpoint: Endpoint) -> dict[str, Any]:
         "nested": {parent: list(children) for parent, children in endpoint.nested},
         "defaults": dict(endpoint.defaults),
         "rules": list(endpoint.notes),
+        "deprecated": {f.name: f.deprecated for f in endpoint.fields if f.deprecated},
+        "advice": {f.name: f.advice for f in endpoint.fields if f.advice},
         "destructive": endpoint.destructive,
         "creates": endpoint.creates,
         "identifier": endpoint.identifier,
@@ -101,6 +103,8 @@ def _describe(endpoint: Endpoint) -> str:
         rows.append(("filled when absent", filled))
     for note in endpoint.notes:
         rows.append(("rule", note))
+    rows += [("deprecated", f"{f.name}: {f.deprecated}") for f in endpoint.fields if f.deprecated]
+    rows += [("advice", f"{f.name}: {f.advice}") for f in endpoint.fields if f.advice]
     if endpoint.destructive:
         rows.append(("destructive", "yes: needs delivery.allow_destructive or --yes"))
     lines = [f"{endpoint.name} — {endpoint.description}", ""]
