@@ -540,32 +540,44 @@ def _fast(f: Field) -> Test:
         def _fast_choice(value: Any) -> bool:
             return type(value) is str and value in allowed
 
-        if kind == "triggers":
-            return lambda v: type(v) is list and bool(v) and all(_fast_choice(t) for t in v)
-        return _fast_choice
+        return _every(_fast_choice, nonempty=True) if kind == "triggers" else _fast_choice
     if kind in _LISTS:
-        item = _LISTS[kind].item
-        return lambda v: type(v) is list and all(item(i) for i in v)
+        return _every(_LISTS[kind].item)
     if kind == "objects":
-        one = _fast_object(f.children)
-        return lambda v: type(v) is list and all(one(i) for i in v)
+        return _every(_fast_object(f.children))
     if f.children:
         return _fast_object(f.children)
     return _SIMPLE[kind].fast
 
 
+def _every(item: Test, *, nonempty: bool = False) -> Test:
+    """A list (non-empty if asked) whose every item passes ``item``."""
+
+    def test(value: Any) -> bool:
+        if type(value) is not list or (nonempty and not value):
+            return False
+        for one in value:  # noqa: SIM110 - a loop: no generator on the hot path
+            if not item(one):
+                return False
+        return True
+
+    return test
+
+
 def _fast_object(children: tuple[Field, ...]) -> Test:
-    tests = tuple((c.name, c.required, _fast(c)) for c in children)
+    tests = {c.name: _fast(c) for c in children}
+    required = tuple(c.name for c in children if c.required)
 
     def test(value: Any) -> bool:
         if type(value) is not dict:
             return False
-        for name, required, child in tests:
-            item = value.get(name)
-            if item is None:
-                if required:
-                    return False
-            elif not child(item):
+        test_of = tests.get
+        for name, item in value.items():
+            child = test_of(name)
+            if child is not None and item is not None and not child(item):
+                return False
+        for name in required:  # noqa: SIM110 - as above
+            if value.get(name) is None:
                 return False
         return True
 
@@ -580,11 +592,19 @@ _NOTHING_UNKNOWN: tuple[str, ...] = ()
 _Screening = Callable[[Record], "Sequence[str] | None"]
 
 
+def _all_of(tests: tuple[Callable[[Record], bool], ...]) -> Callable[[Record], bool] | None:
+    if len(tests) < 2:
+        return tests[0] if tests else None
+    first, rest = tests[0], _all_of(tests[1:])
+    assert rest is not None
+    return lambda body: first(body) and rest(body)
+
+
 def _compile_screen(endpoint: Endpoint) -> _Screening:
     """One function that screens a body and lists its unknown fields in a single pass."""
     tests = {f.name: _fast(f) for f in endpoint.fields}
     required = tuple(f.name for f in endpoint.fields if f.required or f.advice)
-    wholes = tuple(_JOINTS[rule].fast for rule in endpoint.rules)
+    whole = _all_of(tuple(_JOINTS[rule].fast for rule in endpoint.rules))
     known = endpoint.known_fields
     nested = endpoint.nested_fields
     parents = tuple(nested.items())
@@ -601,9 +621,8 @@ def _compile_screen(endpoint: Endpoint) -> _Screening:
         for name in required:
             if body.get(name) is None:
                 return None
-        for whole in wholes:
-            if not whole(body):
-                return None
+        if whole is not None and not whole(body):
+            return None
         if not unknown:
             for parent, children in parents:
                 value = body.get(parent)
@@ -654,6 +673,8 @@ class Contract:
         """What to tell about ``body`` that does not stop it: a deprecated field it sends, a
         field it lacks that Cal.com needs in the usual case."""
         found: list[str] = []
+        if not self._noted:
+            return found
         for f in self._noted:
             given = body.get(f.name) not in (None, "")
             if f.deprecated and given:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
@@ -100,9 +100,10 @@ class Field:
     advice: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    """What a request does to Cal.com's state; ``target`` is the uid or id it acts on."""
+class Action(NamedTuple):
+    """What a request does to Cal.com's state; ``target`` is the uid or id it acts on.
+
+    A tuple: one is made per request that names its target, so it must be cheap."""
 
     creates: Creates | None = None
     change: Change | None = None

@@ -400,9 +400,11 @@ class Renderer:
     # --- configuration --------------------------------------------------------------------
 
     def _target(self, url: str) -> str:
-        """The uid or id the request acts on: the path segment the template names."""
+        """The uid or id the request acts on: the path segment the template names (the
+        URL is one render made: its query and fragment hold no macro before the path's)."""
         assert self._target_at is not None
-        return urlsplit(url).path.split("/")[self._target_at]
+        path = url.split("?", 1)[0].split("#", 1)[0]
+        return path.split("/")[self._target_at]
 
     def _manual_prefix(self, url: str) -> str:
         fixed = url.split("{", 1)[0]
