@@ -102,20 +102,8 @@ def is_email(value: object) -> bool:
     return type(value) is str and len(value) <= 254 and _EMAIL.match(value) is not None
 
 
-def _text(value: Any) -> bool:
-    return type(value) is str
-
-
 def _name(value: Any) -> bool:
     return type(value) is str and value.strip() != ""
-
-
-def _boolean(value: Any) -> bool:
-    return type(value) is bool
-
-
-def _object(value: Any) -> bool:
-    return type(value) is dict
 
 
 def _whole(value: Any) -> int | None:
@@ -127,26 +115,15 @@ def _whole(value: Any) -> int | None:
     return None
 
 
-def _count(value: Any) -> bool:
-    number = _whole(value)
-    return number is not None and number >= 1
+def _at_least(minimum: int) -> Test:
+    def test(value: Any) -> bool:
+        number = _whole(value)
+        return number is not None and number >= minimum
+
+    return test
 
 
-def _count0(value: Any) -> bool:
-    number = _whole(value)
-    return number is not None and number >= 0
-
-
-def _fast_count(value: Any) -> bool:
-    return type(value) is int and value >= 1
-
-
-def _fast_count0(value: Any) -> bool:
-    return type(value) is int and value >= 0
-
-
-def _instant(value: Any) -> bool:
-    return isinstance(value, str) and is_instant(value)
+_count = _at_least(1)
 
 
 def _fast_instant(value: Any) -> bool:
@@ -172,16 +149,8 @@ def utc_moment(value: Any) -> datetime | None:
         return None
 
 
-def _utc_instant(value: Any) -> bool:
-    return utc_moment(value) is not None
-
-
 def _zone(value: Any) -> bool:
     return type(value) is str and (value in _listed_zones() or value in time_zones())
-
-
-def _phone(value: Any) -> bool:
-    return type(value) is str and _E164.match(value) is not None
 
 
 def _hh_mm(value: Any) -> bool:
@@ -204,22 +173,6 @@ def _http_url(value: Any) -> bool:
 
 def _weekdays(value: Any) -> bool:
     return type(value) is list and bool(value) and all(day in WEEKDAYS for day in value)
-
-
-def _user_id(value: Any) -> bool:
-    return type(value) is int
-
-
-def _typed(value: Any) -> bool:
-    return type(value) is dict and type(value.get("type")) is str
-
-
-def _list(value: Any) -> bool:
-    return isinstance(value, list)
-
-
-def _text_or_object(value: Any) -> bool:
-    return isinstance(value, str | dict)
 
 
 def _location(value: Any) -> bool:
@@ -259,45 +212,60 @@ class _List(NamedTuple):
     what: str
     item_what: str
     item: Test
-    nonempty: bool = False
 
 
+_INT = "convert it in the map, e.g. int(column)"
 _SIMPLE: dict[str, _Simple] = {
-    "text": _Simple("a text", _text, _text),
+    "text": _Simple("a text", lambda v: isinstance(v, str), lambda v: type(v) is str),
     "name": _Simple("a non-empty text", _name, _name),
-    "count": _Simple(
-        "a whole number ≥ 1", _count, _fast_count, "convert it in the map, e.g. int(column)"
-    ),
+    "count": _Simple("a whole number ≥ 1", _count, lambda v: type(v) is int and v >= 1, _INT),
     "count0": _Simple(
-        "a whole number ≥ 0", _count0, _fast_count0, "convert it in the map, e.g. int(column)"
+        "a whole number ≥ 0", _at_least(0), lambda v: type(v) is int and v >= 0, _INT
     ),
     "boolean": _Simple(
-        "true or false", _boolean, _boolean, "convert it in the map, e.g. bool(column)"
+        "true or false",
+        lambda v: isinstance(v, bool),
+        lambda v: type(v) is bool,
+        "convert it in the map, e.g. bool(column)",
     ),
-    "object": _Simple("an object", _object, _object),
+    "object": _Simple("an object", lambda v: isinstance(v, dict), lambda v: type(v) is dict),
     "instant": _Simple(
-        "an ISO 8601 date-time such as 2030-01-07T14:00:00Z", _instant, _fast_instant
+        "an ISO 8601 date-time such as 2030-01-07T14:00:00Z",
+        lambda v: isinstance(v, str) and is_instant(v),
+        _fast_instant,
     ),
     "utc-instant": _Simple(
         "a UTC date-time YYYY-MM-DDTHH:MM:SSZ such as 2030-01-21T00:00:00Z",
-        _utc_instant,
-        _utc_instant,
+        lambda v: utc_moment(v) is not None,
+        lambda v: utc_moment(v) is not None,
     ),
     "zone": _Simple("an IANA time zone such as America/New_York", _zone, _zone),
     "email": _Simple("an e-mail address", is_email, is_email),
-    "phone": _Simple("a phone number in E.164 form such as +14155550123", _phone, _phone),
+    "phone": _Simple(
+        "a phone number in E.164 form such as +14155550123",
+        lambda v: type(v) is str and _E164.match(v) is not None,
+        lambda v: type(v) is str and _E164.match(v) is not None,
+    ),
     "http-url": _Simple("an http(s) URL", _http_url, _http_url),
     "hh:mm": _Simple("a 24-hour time HH:MM such as 09:00", _hh_mm, _hh_mm),
     "date": _Simple("a date YYYY-MM-DD", _iso_date, _iso_date),
     "weekdays": _Simple("a non-empty list of weekdays such as Monday", _weekdays, _weekdays),
-    "location": _Simple("a location object (or a URL text)", _text_or_object, _location),
-    "metadata": _Simple("an object", _object, _metadata),
-    "durations": _Simple("a list of durations in minutes", _list, _durations),
+    "location": _Simple(
+        "a location object (or a URL text)", lambda v: isinstance(v, str | dict), _location
+    ),
+    "metadata": _Simple("an object", lambda v: isinstance(v, dict), _metadata),
+    "durations": _Simple(
+        "a list of durations in minutes", lambda v: isinstance(v, list), _durations
+    ),
 }
 _LISTS: dict[str, _List] = {
     "emails": _List("a list of e-mail addresses", "an e-mail address", is_email),
-    "user-ids": _List("a list of user ids", "a user id (a number)", _user_id),
-    "typed-objects": _List("a list of objects", "an object with a `type`", _typed),
+    "user-ids": _List("a list of user ids", "a user id (a number)", lambda v: type(v) is int),
+    "typed-objects": _List(
+        "a list of objects",
+        "an object with a `type`",
+        lambda v: type(v) is dict and type(v.get("type")) is str,
+    ),
 }
 
 
