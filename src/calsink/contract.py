@@ -51,6 +51,7 @@ class CheckResult:
 
     problems: list[Problem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -172,7 +173,12 @@ def _http_url(value: Any) -> bool:
 
 
 def _weekdays(value: Any) -> bool:
-    return type(value) is list and bool(value) and all(day in WEEKDAYS for day in value)
+    if type(value) is not list or not value:
+        return False
+    for day in value:  # noqa: SIM110 - a loop: no generator on the hot path
+        if day not in WEEKDAYS:
+            return False
+    return True
 
 
 def _location(value: Any) -> bool:
@@ -426,8 +432,10 @@ def _length_among_options(c: _Checker) -> None:
 
 def _length_in_options(body: Record) -> bool:
     options = body.get("lengthInMinutesOptions")
+    if options is None:
+        return True
     length = body.get("lengthInMinutes")
-    return options is None or length is None or length in options  # both passed their tests
+    return length is None or length in options  # both passed their tests
 
 
 def _enabled(value: Any) -> bool:
@@ -440,9 +448,10 @@ def _recurrence_or_limit(c: _Checker) -> None:
 
 
 def _one_of_recurrence_or_limit(body: Record) -> bool:
-    return not (
-        _enabled(body.get("recurrence")) and _enabled(body.get("bookerActiveBookingsLimit"))
-    )
+    recurrence = body.get("recurrence")
+    if recurrence is None:
+        return True
+    return not (_enabled(recurrence) and _enabled(body.get("bookerActiveBookingsLimit")))
 
 
 def _something_to_change(c: _Checker) -> None:
@@ -496,12 +505,20 @@ def _never(value: Any) -> bool:
     return False
 
 
+def _given(value: Any) -> bool:
+    """Whether a field counts as given: not null, not blank."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
 def _fast(f: Field) -> Test:
     """The strict test of one field's (non-null) value (a deprecated field's value goes the
     full way, which warns about it)."""
     kind = f.kind
     if f.deprecated:
         return _never
+    if f.advice:  # a blank value warns: the full way
+        given = _fast(Field(f.name, f.kind, f.required, f.choices, f.children, f.closed))
+        return lambda v: _given(v) and given(v)
     if kind in ("choice", "triggers"):
         allowed = frozenset(f.choices)
 
@@ -618,15 +635,18 @@ class Contract:
         self._noted = tuple(f for f in endpoint.fields if f.deprecated or f.advice)
         self.screening: _Screening = _compile_screen(endpoint)
 
-    def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
-        """The problems that stop ``body`` and the fields the endpoint does not know.
+    def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str], Sequence[str]]:
+        """The problems that stop ``body``, the fields the endpoint does not know, and the
+        warnings (``warnings``) about it.
 
-        Both are empty tuples for a clean body; treat the answers as read-only.
+        All are empty tuples for a clean body (the screen passes no body with a warning);
+        treat the answers as read-only.
         """
         unknown = self.screening(body)
         if unknown is not None:
-            return _NO_PROBLEMS, unknown
-        return self.full_review(body)
+            return _NO_PROBLEMS, unknown, _NOTHING_UNKNOWN
+        problems, unknown = self.full_review(body)
+        return problems, unknown, self.warnings(body) if self._noted else _NOTHING_UNKNOWN
 
     def full_review(self, body: Record) -> tuple[list[Problem], list[str]]:
         """The problems and the unknown fields, by the full rules alone."""
@@ -641,10 +661,8 @@ class Contract:
         """What to tell about ``body`` that does not stop it: a deprecated field it sends, a
         field it lacks that Cal.com needs in the usual case."""
         found: list[str] = []
-        if not self._noted:
-            return found
         for f in self._noted:
-            given = body.get(f.name) not in (None, "")
+            given = _given(body.get(f.name))
             if f.deprecated and given:
                 found.append(f"{f.name}: {f.deprecated}")
             elif f.advice and not given:
@@ -664,5 +682,5 @@ def contract_for(endpoint: Endpoint) -> Contract:
 
 def check(endpoint: Endpoint, body: Record) -> CheckResult:
     """Every problem Cal.com would refuse ``body`` for, and the fields it would strip."""
-    problems, unknown = contract_for(endpoint).review(body)
-    return CheckResult(list(problems), list(unknown))
+    problems, unknown, warnings = contract_for(endpoint).review(body)
+    return CheckResult(list(problems), list(unknown), list(warnings))

@@ -111,7 +111,10 @@ class Action(NamedTuple):
     destructive: bool = False
 
     def on(self, target: str | None) -> Action:
-        return Action(self.creates, self.change, target, self.destructive)
+        return _new_action(Action, (self.creates, self.change, target, self.destructive))
+
+
+_new_action = tuple.__new__
 
 
 NO_ACTION = Action()

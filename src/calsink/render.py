@@ -402,9 +402,11 @@ class Renderer:
     def _target(self, url: str) -> str:
         """The uid or id the request acts on: the path segment the template names (the
         URL is one render made: its query and fragment hold no macro before the path's)."""
-        assert self._target_at is not None
-        path = url.split("?", 1)[0].split("#", 1)[0]
-        return path.split("/")[self._target_at]
+        at = self._target_at
+        assert at is not None
+        if "?" in url or "#" in url:
+            url = url.split("?", 1)[0].split("#", 1)[0]
+        return url.rsplit("/", -at)[at]
 
     def _manual_prefix(self, url: str) -> str:
         fixed = url.split("{", 1)[0]
@@ -751,10 +753,11 @@ class Renderer:
         for name, value in self.defaults:
             if body.get(name) is None:
                 body[name] = value
-        found, unknown = self.contract.review(body)
+        found, unknown, told = self.contract.review(body)
         if found:
             problems.extend(found)
-        warnings.extend(self.contract.warnings(body))
+        if told:
+            warnings.extend(told)
         if unknown:
             if self.unknown_policy == "reject":
                 problems.extend(
