@@ -322,6 +322,11 @@ class _Checker:
             elif f.children:
                 for child in f.children:
                     self.field(f"{path}.{child.name}", child, value.get(child.name, _MISSING))
+                if f.one_of and all(value.get(name) in (None, "") for name in f.one_of):
+                    first, *others = (c for c in f.children if c.name in f.one_of)
+                    alternatives = " or ".join(f"{path}.{c.name}" for c in others)
+                    expected = f"{_what(first)} or {alternatives}"
+                    self.problems.append(Problem(f"{path}.{first.name}", expected, "neither"))
         elif kind == "choice":
             if value not in f.choices:
                 self.problem(path, _what(f), value)
@@ -402,21 +407,6 @@ def _has_event_type(body: Record) -> bool:
     )
 
 
-def _attendee_reachable(c: _Checker) -> None:
-    attendee = c.body.get("attendee")
-    if isinstance(attendee, dict) and not (
-        attendee.get("email") not in (None, "") or attendee.get("phoneNumber") not in (None, "")
-    ):
-        c.problems.append(
-            Problem("attendee.email", "an e-mail address or attendee.phoneNumber", "neither")
-        )
-
-
-def _reachable(body: Record) -> bool:
-    attendee = body["attendee"]
-    return attendee.get("email") is not None or attendee.get("phoneNumber") is not None
-
-
 def _length_among_options(c: _Checker) -> None:
     length, options = c.body.get("lengthInMinutes"), c.body.get("lengthInMinutesOptions")
     if not isinstance(options, list):
@@ -474,7 +464,6 @@ def _in_order(body: Record) -> bool:
 
 _JOINTS: dict[str, _Joint] = {
     "one event type": _Joint(_event_type_named, _has_event_type),
-    "attendee reachable": _Joint(_attendee_reachable, _reachable),
     "one length among the options": _Joint(_length_among_options, _length_in_options),
     "recurrence or active-bookings limit": _Joint(
         _recurrence_or_limit, _one_of_recurrence_or_limit
@@ -529,9 +518,9 @@ def _fast(f: Field) -> Test:
     if kind in _LISTS:
         return _every(_LISTS[kind].item)
     if kind == "objects":
-        return _every(_fast_object(f.children))
+        return _every(_fast_object(f.children, f.one_of))
     if f.children:
-        return _fast_object(f.children)
+        return _fast_object(f.children, f.one_of)
     return _SIMPLE[kind].fast
 
 
@@ -549,23 +538,25 @@ def _every(item: Test, *, nonempty: bool = False) -> Test:
     return test
 
 
-def _fast_object(children: tuple[Field, ...]) -> Test:
-    tests = {c.name: _fast(c) for c in children}
-    required = tuple(c.name for c in children if c.required)
-
-    def test(value: Any) -> bool:
-        if type(value) is not dict:
-            return False
-        test_of = tests.get
-        for name, item in value.items():
-            child = test_of(name)
-            if child is not None and item is not None and not child(item):
-                return False
-        for name in required:  # noqa: SIM110 - as above
-            if value.get(name) is None:
-                return False
-        return True
-
+def _fast_object(children: tuple[Field, ...], one_of: tuple[str, ...] = ()) -> Test:
+    """The strict test of an object, written out one child after the other (as a hand-written
+    test would be: a loop over the children costs half as much again on the hot path)."""
+    tests = {f"t{index}": _fast(child) for index, child in enumerate(children)}
+    lines = ["def test(value):", "    if type(value) is not dict:", "        return False"]
+    for index, child in enumerate(children):
+        absent = "item is None or" if child.required else "item is not None and"
+        lines += [
+            f"    item = value.get({child.name!r})",
+            f"    if {absent} not t{index}(item):",
+            "        return False",
+        ]
+    if one_of:
+        given = " or ".join(f"value.get({name!r}) is not None" for name in one_of)
+        lines += [f"    if not ({given}):", "        return False"]
+    lines.append("    return True")
+    namespace: dict[str, Any] = dict(tests)
+    exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names
+    test: Test = namespace["test"]
     return test
 
 

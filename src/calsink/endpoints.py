@@ -85,6 +85,7 @@ class Field:
 
     ``children`` are the fields inside an object (or inside each object of a list);
     ``closed`` says Cal.com knows no others there (others are reported as unknown).
+    ``one_of`` names children of which at least one must be given.
     ``what`` replaces the kind's own wording in messages. ``deprecated`` is the warning
     given when a record sends the field; ``advice`` the warning given when it does not.
     """
@@ -95,6 +96,7 @@ class Field:
     choices: tuple[str, ...] = ()
     children: tuple[Field, ...] = ()
     closed: bool = False
+    one_of: tuple[str, ...] = ()
     what: str = ""
     deprecated: str = ""
     advice: str = ""
@@ -234,6 +236,7 @@ _BOOKING_FIELDS = (
             _f("phoneNumber", "phone"),
             _f("language", "choice", choices=ATTENDEE_LANGUAGES),
         ),
+        one_of=("email", "phoneNumber"),
     ),
     _f("guests", "emails"),
     _f("location", "location"),
@@ -316,7 +319,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=(),
             body_rule="record",
             fields=_BOOKING_FIELDS,
-            rules=("one event type", "attendee reachable"),
+            rules=("one event type",),
             description="Book a meeting: one booking per record.",
             example={
                 "start": "2030-01-07T14:00:00Z",
