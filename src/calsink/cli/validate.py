@@ -66,12 +66,14 @@ def _reference_resolver(
         ledger.close()
 
 
-def _outcomes(loaded: LoadedFlow, resolver: Any, *, keys: bool = True) -> Iterator[Any]:
+def _outcomes(
+    loaded: LoadedFlow, resolver: Any, *, keys: bool = True, bodies: bool = True
+) -> Iterator[Any]:
     from calsink.pipeline import build_renderer, prepare
     from calsink.sources import open_source
     from calsink.transform import Transformer
 
-    renderer = build_renderer(loaded, resolver, content_keys=keys)
+    renderer = build_renderer(loaded, resolver, content_keys=keys, fingerprints=bodies)
     transformer = Transformer(loaded.flow.transform)
     for warning in renderer.warnings:
         console().print(f"warning: {warning}", style="yellow")
@@ -101,7 +103,7 @@ def validate(flow: str, as_json: bool, ledger_path: str | None) -> None:
     with flow_errors(), contextlib.closing(seen):
         loaded = load_flow(flow)
         with _reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in _outcomes(loaded, resolver):
+            for outcome in _outcomes(loaded, resolver, bodies=False):
                 kind = type(outcome)
                 if kind is Request:
                     count = len(outcome.positions)
