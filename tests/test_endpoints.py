@@ -77,7 +77,7 @@ SPEC_TABLE = {
         "2024-06-11",
         (),
         "record",
-        {"name", "timeZone", "availability"},
+        {"name", "timeZone"},  # upstream (a36c1b79): availability optional, Mon-Fri 9-17
         {"isDefault": False},
     ),
     "create-webhook": (
@@ -142,3 +142,21 @@ def test_known_endpoints_for_the_version_guard(method: str, path: str, version: 
 def test_unversioned_routes_are_not_guarded() -> None:
     assert find_known_endpoint("POST", "/v2/webhooks") is None
     assert find_known_endpoint("POST", "/v2/me/ooo") is None
+
+
+def test_the_page_form_and_calsink_templates_read_the_one_description() -> None:
+    from calsink.cli.templates import template_json
+    from calsink.ui.views import template_view
+
+    for endpoint in TEMPLATES.values():
+        view, shown = template_view(endpoint), template_json(endpoint)
+        assert [f["name"] for f in view["fields"]] == [f.name for f in endpoint.fields]
+        assert view["required"] == shown["required"] == list(endpoint.required)
+        assert view["destructive"] == shown["destructive"] == endpoint.action.destructive
+        assert view["guidance"] == endpoint.guidance
+    webhook = template_view(TEMPLATES["create-webhook"])
+    triggers = next(f for f in webhook["fields"] if f["name"] == "triggers")
+    assert "ROUTING_FORM_FALLBACK_HIT" in triggers["choices"] and triggers["required"]
+    booking = template_view(TEMPLATES["create-booking"])
+    attendee = next(f for f in booking["fields"] if f["name"] == "attendee")
+    assert [c["name"] for c in attendee["children"] if c["required"]] == ["name", "timeZone"]

@@ -1,140 +1,29 @@
-"""Cal.com's input rules per template, checked before anything is sent.
+"""Cal.com's input rules per template, derived from the templates' description.
 
-Hand-written and cheap (this runs once per record, for millions of records): each rule
-names the field, what Cal.com expects and what the record holds. The rules follow
-``calcom/CONTRACT.md``; fields Cal.com does not know are reported separately, because
-Cal.com strips them silently.
+Each field kind (``endpoints.Kind``) has one wording of what Cal.com expects and two tests
+of a value: the full one, which names every problem, and a strict, cheap one for the
+quick screen (this runs once per record, for millions of records). A body whose every
+field passes its strict test, with the required fields there and the template's joined
+rules holding, has no problems; any other body goes through the full rules, which name
+every problem in the order of the description. A strict test may turn a clean value away
+(the full rules then decide), never pass a bad one. Fields Cal.com does not know are
+reported separately, because Cal.com strips them silently.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import available_timezones
 
-from calsink.endpoints import Endpoint
+from calsink.endpoints import WEEKDAYS, Endpoint, Field, Kind
 from calsink.instants import is_instant
 from calsink.records import Problem, Record
-
-ATTENDEE_LANGUAGES = frozenset(
-    [
-        "ar",
-        "ca",
-        "de",
-        "es",
-        "eu",
-        "he",
-        "id",
-        "ja",
-        "lv",
-        "pl",
-        "ro",
-        "sr",
-        "th",
-        "vi",
-        "az",
-        "cs",
-        "el",
-        "es-419",
-        "fi",
-        "hr",
-        "it",
-        "km",
-        "nl",
-        "pt",
-        "ru",
-        "sv",
-        "tr",
-        "zh-CN",
-        "bg",
-        "da",
-        "en",
-        "et",
-        "fr",
-        "hu",
-        "iw",
-        "ko",
-        "no",
-        "pt-BR",
-        "sk",
-        "ta",
-        "uk",
-        "zh-TW",
-        "bn",
-    ]
-)
-INTERFACE_LANGUAGES = frozenset(
-    [
-        "en",
-        "ar",
-        "az",
-        "bg",
-        "bn",
-        "ca",
-        "cs",
-        "da",
-        "de",
-        "el",
-        "es",
-        "es-419",
-        "eu",
-        "et",
-        "fi",
-        "fr",
-        "he",
-        "hu",
-        "it",
-        "ja",
-        "km",
-        "ko",
-        "nl",
-        "no",
-        "pl",
-        "pt-BR",
-        "pt",
-        "ro",
-        "ru",
-        "sk-SK",
-        "sr",
-        "sv",
-        "tr",
-        "uk",
-        "vi",
-        "zh-CN",
-        "zh-TW",
-    ]
-) | {""}
-WEBHOOK_TRIGGERS = frozenset(
-    [
-        "BOOKING_CREATED",
-        "BOOKING_PAYMENT_INITIATED",
-        "BOOKING_PAID",
-        "BOOKING_RESCHEDULED",
-        "BOOKING_REQUESTED",
-        "BOOKING_CANCELLED",
-        "BOOKING_REJECTED",
-        "BOOKING_NO_SHOW_UPDATED",
-        "FORM_SUBMITTED",
-        "MEETING_ENDED",
-        "MEETING_STARTED",
-        "RECORDING_READY",
-        "INSTANT_MEETING",
-        "RECORDING_TRANSCRIPTION_GENERATED",
-        "OOO_CREATED",
-        "AFTER_HOSTS_CAL_VIDEO_NO_SHOW",
-        "AFTER_GUESTS_CAL_VIDEO_NO_SHOW",
-        "FORM_SUBMITTED_NO_EVENT",
-        "DELEGATION_CREDENTIAL_ERROR",
-        "WRONG_ASSIGNMENT_REPORT",
-    ]
-)
-OOO_REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # The WHATWG HTML e-mail syntax: fast (well under a microsecond) and what browsers accept.
 _EMAIL = re.compile(
@@ -144,10 +33,16 @@ _EMAIL = re.compile(
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_OOO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
+_UTC_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
 _HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+# The canonical form 2030-01-07T14:00:00Z with every part in range (year 0000 does not exist).
+_CANONICAL_INSTANT = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+)
 
 _MISSING: Any = object()
+Test = Callable[[Any], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +51,7 @@ class CheckResult:
 
     problems: list[Problem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -167,8 +63,15 @@ def time_zones() -> frozenset[str]:
     return frozenset(available_timezones()) | {"UTC"}
 
 
-def is_email(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 254 and _EMAIL.match(value) is not None
+@cache
+def _listed_zones() -> frozenset[str]:
+    """The zones the tzdata package lists: part of ``time_zones()``, read from one file
+    instead of a walk over every zone file on the system."""
+    try:
+        text = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    except (ImportError, OSError, UnicodeDecodeError):
+        return frozenset({"UTC"})
+    return (frozenset(text.split()) - {"posixrules"}) | {"UTC"}
 
 
 def describe(value: Any) -> str:
@@ -193,523 +96,38 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-class _Checker:
-    """Collects the problems of one body."""
+# --- the value tests ------------------------------------------------------------------------
 
-    __slots__ = ("body", "problems")
 
-    def __init__(self, body: Record) -> None:
-        self.body = body
-        self.problems: list[Problem] = []
+def is_email(value: object) -> bool:
+    return type(value) is str and len(value) <= 254 and _EMAIL.match(value) is not None
 
-    def problem(
-        self, path: str, expected: str, value: Any = _MISSING, hint: str | None = None
-    ) -> None:
-        self.problems.append(Problem(path, expected, describe(value), hint))
 
-    def get(self, path: str) -> Any:
-        if "." not in path:
-            return self.body.get(path, _MISSING)
-        current: Any = self.body
-        for part in path.split("."):
-            if not isinstance(current, dict):
-                return _MISSING
-            current = current.get(part, _MISSING)
-            if current is _MISSING:
-                return _MISSING
-        return current
-
-    def present(self, path: str) -> bool:
-        value = self.get(path)
-        return value is not _MISSING and value is not None and value != ""
-
-    def _fetch(self, path: str, required: bool, what: str) -> Any:
-        value = self.get(path)
-        if value is _MISSING or value is None:
-            if required:
-                self.problem(path, f"{what} (required)", value)
-            return _MISSING
-        return value
-
-    def string(self, path: str, *, required: bool = False, nonempty: bool = False) -> str | None:
-        what = "a non-empty text" if nonempty or required else "a text"
-        value = self._fetch(path, required, what)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, str) or ((nonempty or required) and not value.strip()):
-            self.problem(path, what, value)
-            return None
-        return value
-
-    def integer(
-        self, path: str, *, required: bool = False, minimum: int | None = None
-    ) -> int | None:
-        what = "a whole number" if minimum is None else f"a whole number ≥ {minimum}"
-        value = self._fetch(path, required, what)
-        if value is _MISSING:
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            hint = "convert it in the map, e.g. int(column)" if isinstance(value, str) else None
-            self.problem(path, what, value, hint)
-            return None
-        if minimum is not None and value < minimum:
-            self.problem(path, what, value)
-            return None
-        return value
-
-    def boolean(self, path: str, *, required: bool = False) -> None:
-        value = self._fetch(path, required, "true or false")
-        if value is not _MISSING and not isinstance(value, bool):
-            hint = "convert it in the map, e.g. bool(column)" if isinstance(value, str) else None
-            self.problem(path, "true or false", value, hint)
-
-    def obj(self, path: str, *, required: bool = False) -> dict[str, Any] | None:
-        value = self._fetch(path, required, "an object")
-        if value is _MISSING:
-            return None
-        if not isinstance(value, dict):
-            self.problem(path, "an object", value)
-            return None
-        return value
-
-    def array(self, path: str, *, required: bool = False, what: str = "a list") -> list[Any] | None:
-        value = self._fetch(path, required, what)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, list):
-            self.problem(path, what, value)
-            return None
-        return value
-
-    def instant(self, path: str, *, required: bool = False) -> str | None:
-        what = "an ISO 8601 date-time such as 2030-01-07T14:00:00Z"
-        value = self._fetch(path, required, what)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, str) or not is_instant(value):
-            self.problem(path, what, value)
-            return None
-        return value
-
-    def timezone(self, path: str, *, required: bool = False) -> None:
-        what = "an IANA time zone such as America/New_York"
-        value = self._fetch(path, required, what)
-        if value is not _MISSING and (not isinstance(value, str) or value not in time_zones()):
-            self.problem(path, what, value)
-
-    def email(self, path: str, *, required: bool = False) -> None:
-        value = self._fetch(path, required, "an e-mail address")
-        if value is not _MISSING and not is_email(value):
-            self.problem(path, "an e-mail address", value)
-
-    def phone(self, path: str) -> None:
-        what = "a phone number in E.164 form such as +14155550123"
-        value = self._fetch(path, False, what)
-        if value is not _MISSING and (not isinstance(value, str) or not _E164.match(value)):
-            self.problem(path, what, value)
-
-    def enum(self, path: str, allowed: Iterable[str], *, required: bool = False) -> None:
-        options = tuple(allowed)
-        what = "one of " + ", ".join(o for o in options if o)
-        value = self._fetch(path, required, what)
-        if value is not _MISSING and value not in options:
-            self.problem(path, what, value)
-
-    def hh_mm(self, path: str) -> None:
-        what = "a 24-hour time HH:MM such as 09:00"
-        value = self._fetch(path, True, what)
-        if value is not _MISSING and (not isinstance(value, str) or not _HH_MM.match(value)):
-            self.problem(path, what, value)
-
-    def iso_date(self, path: str) -> None:
-        what = "a date YYYY-MM-DD"
-        value = self._fetch(path, True, what)
-        if value is _MISSING:
-            return
-        try:
-            ok = isinstance(value, str) and bool(_ISO_DATE.match(value))
-            ok = ok and bool(date.fromisoformat(value))
-        except ValueError:
-            ok = False
-        if not ok:
-            self.problem(path, what, value)
-
-
-# --- per template -------------------------------------------------------------------------
-
-
-def _create_booking(c: _Checker) -> None:
-    c.instant("start", required=True)
-    has_id = c.present("eventTypeId")
-    if has_id:
-        c.integer("eventTypeId", minimum=1)
-    slug = c.string("eventTypeSlug", nonempty=True)
-    owner = c.string("username", nonempty=True) or c.string("teamSlug", nonempty=True)
-    if not has_id and not (slug and owner):
-        found = "eventTypeSlug alone" if slug else ("no event type" if not owner else "no slug")
-        c.problems.append(
-            Problem(
-                "eventTypeId",
-                "eventTypeId, or eventTypeSlug with username or teamSlug",
-                found,
-            )
-        )
-    if c.present("teamSlug"):
-        c.string("teamSlug", nonempty=True)
-    c.string("organizationSlug", nonempty=True)
-    attendee = c.obj("attendee", required=True)
-    if attendee is not None:
-        c.string("attendee.name", required=True)
-        c.timezone("attendee.timeZone", required=True)
-        if c.present("attendee.email") or c.get("attendee.email") == "":
-            c.email("attendee.email")
-        if c.present("attendee.phoneNumber") or c.get("attendee.phoneNumber") == "":
-            c.phone("attendee.phoneNumber")
-        if not c.present("attendee.email") and not c.present("attendee.phoneNumber"):
-            c.problems.append(
-                Problem("attendee.email", "an e-mail address or attendee.phoneNumber", "neither")
-            )
-        c.enum("attendee.language", sorted(ATTENDEE_LANGUAGES))
-    guests = c.array("guests", what="a list of e-mail addresses")
-    for index, guest in enumerate(guests or ()):
-        if not is_email(guest):
-            c.problem(f"guests[{index}]", "an e-mail address", guest)
-    location = c.get("location")
-    if location is not _MISSING and location is not None:
-        if isinstance(location, dict):
-            if not isinstance(location.get("type"), str):
-                c.problem("location.type", "a location type such as address or integration")
-        elif not isinstance(location, str):
-            c.problem("location", "a location object (or a URL text)", location)
-    c.string("meetingUrl")
-    metadata = c.obj("metadata")
-    if metadata is not None:
-        if len(metadata) > 50:
-            c.problem("metadata", "at most 50 keys", f"{len(metadata)} keys")
-        for key, value in metadata.items():
-            if len(str(key)) > 40:
-                c.problem(f"metadata.{key}", "a key of at most 40 characters", str(key))
-            if isinstance(value, str) and len(value) > 500:
-                c.problem(f"metadata.{key}", "a text of at most 500 characters", value)
-    c.obj("bookingFieldsResponses")
-    c.integer("lengthInMinutes", minimum=1)
-    routing = c.obj("routing")
-    if routing is not None:
-        ids = c.array("routing.teamMemberIds", required=True, what="a list of user ids")
-        for index, member in enumerate(ids or ()):
-            if not isinstance(member, int) or isinstance(member, bool):
-                c.problem(f"routing.teamMemberIds[{index}]", "a user id (a number)", member)
-    c.string("emailVerificationCode")
-    c.boolean("instant")
-    c.integer("recurrenceCount", minimum=1)
-    c.boolean("allowConflicts")
-    c.boolean("allowBookingOutOfBounds")
-
-
-def _cancel_booking(c: _Checker) -> None:
-    c.string("cancellationReason")
-    c.boolean("cancelSubsequentBookings")
-    c.string("seatUid", nonempty=True)
-
-
-def _reschedule_booking(c: _Checker) -> None:
-    c.instant("start", required=True)
-    c.string("reschedulingReason")
-    if c.get("rescheduledBy") is not _MISSING:
-        c.email("rescheduledBy")
-    c.string("seatUid", nonempty=True)
-    c.string("emailVerificationCode")
-
-
-def _confirm_booking(c: _Checker) -> None:
-    c.string("reason")
-
-
-_EVENT_TYPE_BOOLEANS = (
-    "disableGuests",
-    "onlyShowFirstAvailableSlot",
-    "requiresBookerEmailVerification",
-    "hideCalendarNotes",
-    "lockTimeZoneToggleOnBookingPage",
-    "useDestinationCalendarEmail",
-    "hideCalendarEventDetails",
-    "hideOrganizerEmail",
-    "hidden",
-    "bookingRequiresAuthentication",
-    "allowReschedulingPastBookings",
-    "allowReschedulingCancelledBookings",
-    "showOptimizedSlots",
-)
-_EVENT_TYPE_OBJECTS = (
-    "bookingLimitsCount",
-    "bookerActiveBookingsLimit",
-    "bookingLimitsDuration",
-    "bookingWindow",
-    "bookerLayouts",
-    "confirmationPolicy",
-    "recurrence",
-    "seats",
-    "color",
-    "destinationCalendar",
-    "calVideoSettings",
-    "disableCancelling",
-    "disableRescheduling",
-)
-_EVENT_TYPE_COUNTS = (
-    "slotInterval",
-    "minimumBookingNotice",
-    "beforeEventBuffer",
-    "afterEventBuffer",
-    "offsetStart",
-)
-
-
-def _event_type(c: _Checker, *, creating: bool) -> None:
-    c.string("title", required=creating, nonempty=True)
-    c.string("slug", required=creating, nonempty=True)
-    length = c.integer("lengthInMinutes", required=creating, minimum=1)
-    options = c.array("lengthInMinutesOptions", what="a list of durations in minutes")
-    if options is not None:
-        if not options or not all(
-            isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in options
-        ):
-            c.problem("lengthInMinutesOptions", "a non-empty list of whole minutes ≥ 1", options)
-        elif len(set(options)) != len(options):
-            c.problem("lengthInMinutesOptions", "each duration once", options)
-        elif length is not None and length not in options:
-            c.problem(
-                "lengthInMinutesOptions",
-                f"a list that includes lengthInMinutes ({length})",
-                options,
-            )
-    c.string("description")
-    c.string("customName")
-    c.string("successRedirectUrl")
-    c.integer("scheduleId", minimum=1)
-    for name in _EVENT_TYPE_COUNTS:
-        c.integer(name, minimum=0)
-    for name in _EVENT_TYPE_BOOLEANS:
-        c.boolean(name)
-    for name in _EVENT_TYPE_OBJECTS:
-        c.obj(name)
-    for name in ("locations", "bookingFields"):
-        items = c.array(name, what="a list of objects")
-        for index, item in enumerate(items or ()):
-            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-                c.problem(f"{name}[{index}]", "an object with a `type`", item)
-    c.enum("interfaceLanguage", sorted(INTERFACE_LANGUAGES))
-    recurrence = c.get("recurrence")
-    limit = c.get("bookerActiveBookingsLimit")
-    if _enabled(recurrence) and _enabled(limit):
-        c.problem(
-            "recurrence",
-            "recurrence or bookerActiveBookingsLimit, not both",
-            "both",
-        )
-    if not creating and not c.body:
-        c.problems.append(
-            Problem(None, "at least one field to change", "an empty record", "map the fields")
-        )
-
-
-def _enabled(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("disabled") is not True
-
-
-def _create_event_type(c: _Checker) -> None:
-    _event_type(c, creating=True)
-
-
-def _update_event_type(c: _Checker) -> None:
-    _event_type(c, creating=False)
-
-
-def _delete_event_type(c: _Checker) -> None:
-    return None
-
-
-def _create_schedule(c: _Checker) -> None:
-    c.string("name", required=True)
-    c.timezone("timeZone", required=True)
-    c.boolean("isDefault", required=True)
-    availability = c.array("availability", required=True, what="a list of opening hours")
-    for index, item in enumerate(availability or ()):
-        path = f"availability[{index}]"
-        if not isinstance(item, dict):
-            c.problem(path, "an object {days, startTime, endTime}", item)
-            continue
-        days = item.get("days", _MISSING)
-        if (
-            not isinstance(days, list)
-            or not days
-            or not all(isinstance(d, str) and d in WEEKDAYS for d in days)
-        ):
-            c.problem(f"{path}.days", "a non-empty list of weekdays such as Monday", days)
-        _times(c, item, path)
-    overrides = c.array("overrides", what="a list of date overrides")
-    for index, item in enumerate(overrides or ()):
-        path = f"overrides[{index}]"
-        if not isinstance(item, dict):
-            c.problem(path, "an object {date, startTime, endTime}", item)
-            continue
-        sub = _Checker(item)
-        sub.iso_date("date")
-        c.problems.extend(
-            Problem(f"{path}.{p.field}", p.expected, p.found, p.hint) for p in sub.problems
-        )
-        _times(c, item, path)
-
-
-def _times(c: _Checker, item: dict[str, Any], path: str) -> None:
-    sub = _Checker(item)
-    sub.hh_mm("startTime")
-    sub.hh_mm("endTime")
-    c.problems.extend(
-        Problem(f"{path}.{p.field}", p.expected, p.found, p.hint) for p in sub.problems
-    )
-
-
-def _create_webhook(c: _Checker) -> None:
-    url = c.string("subscriberUrl", required=True)
-    if url is not None and not _HTTP_URL.match(url):
-        c.problem("subscriberUrl", "an http(s) URL", url)
-    triggers = c.get("triggers")
-    what = "a non-empty list of webhook triggers such as BOOKING_CREATED"
-    if triggers is _MISSING or triggers is None:
-        c.problem("triggers", f"{what} (required)", triggers)
-    elif not isinstance(triggers, list) or not triggers:
-        hint = "write a list, e.g. [BOOKING_CREATED]" if isinstance(triggers, str) else None
-        c.problem("triggers", what, triggers, hint)
-    else:
-        for index, trigger in enumerate(triggers):
-            if not isinstance(trigger, str) or trigger not in WEBHOOK_TRIGGERS:
-                c.problem(
-                    f"triggers[{index}]",
-                    "a webhook trigger: " + ", ".join(sorted(WEBHOOK_TRIGGERS)),
-                    trigger,
-                )
-    c.boolean("active", required=True)
-    c.string("payloadTemplate")
-    c.string("secret")
-    c.enum("version", ("2021-10-20",))
-
-
-def _create_out_of_office(c: _Checker) -> None:
-    start = _ooo_instant(c, "start")
-    end = _ooo_instant(c, "end")
-    if start is not None and end is not None and start > end:
-        c.problem("end", f"an end not before start ({c.get('start')})", c.get("end"))
-    c.enum("reason", OOO_REASONS)
-    c.string("notes")
-    c.integer("toUserId", minimum=1)
-
-
-def _ooo_instant(c: _Checker, name: str) -> datetime | None:
-    what = "a UTC date-time YYYY-MM-DDTHH:MM:SSZ such as 2030-01-21T00:00:00Z"
-    value = c.get(name)
-    if value is _MISSING or value is None:
-        c.problem(name, f"{what} (required)", value)
-        return None
-    if isinstance(value, str) and _OOO_INSTANT.match(value):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    c.problem(name, what, value)
-    return None
-
-
-_RULES: dict[str, Callable[[_Checker], None]] = {
-    "create-booking": _create_booking,
-    "cancel-booking": _cancel_booking,
-    "reschedule-booking": _reschedule_booking,
-    "confirm-booking": _confirm_booking,
-    "create-event-type": _create_event_type,
-    "update-event-type": _update_event_type,
-    "delete-event-type": _delete_event_type,
-    "create-schedule": _create_schedule,
-    "create-webhook": _create_webhook,
-    "create-out-of-office": _create_out_of_office,
-}
-
-
-def unknown_fields(endpoint: Endpoint, body: Record) -> list[str]:
-    """Dotted names of the body's fields that ``endpoint`` does not know."""
-    return _unknown(body, endpoint.known_fields, endpoint.nested_fields)
-
-
-def _unknown(body: Record, known: frozenset[str], nested: dict[str, frozenset[str]]) -> list[str]:
-    unknown = [name for name in body if name not in known]
-    for parent, children in nested.items():
-        value = body.get(parent)
-        if isinstance(value, dict):
-            unknown.extend(f"{parent}.{name}" for name in value if name not in children)
-    return unknown
-
-
-# --- the quick screen ---------------------------------------------------------------------
-#
-# Most records are clean, so each template also has a screen: one cheap test per field
-# that answers True only when the full rules above would find nothing wrong with that
-# field's (non-null) value, plus the fields that must be there and one test over the
-# whole body for rules that join fields. A body that passes the screen has no problems;
-# any other body goes through the full rules, which name every problem in their order.
-# A screen may turn away a clean body (it then costs one full check), never pass a bad one.
-
-FieldTest = Callable[[Any], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class _Screen:
-    tests: dict[str, FieldTest]
-    required: tuple[str, ...] = ()
-    whole: Callable[[Record], bool] | None = None
-
-
-def _text(value: Any) -> bool:
-    return type(value) is str
-
-
-def _nonempty_text(value: Any) -> bool:
+def _name(value: Any) -> bool:
     return type(value) is str and value.strip() != ""
 
 
-def _boolean(value: Any) -> bool:
-    return type(value) is bool
+def _whole(value: Any) -> int | None:
+    """``value`` as a whole number (2.0 counts), None when it is not one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
-def _object(value: Any) -> bool:
-    return type(value) is dict
-
-
-def _count_from(minimum: int) -> FieldTest:
+def _at_least(minimum: int) -> Test:
     def test(value: Any) -> bool:
-        return type(value) is int and value >= minimum
+        number = _whole(value)
+        return number is not None and number >= minimum
 
     return test
 
 
-def _member_of(allowed: frozenset[str]) -> FieldTest:
-    def test(value: Any) -> bool:
-        return type(value) is str and value in allowed
-
-    return test
+_count = _at_least(1)
 
 
-def _never(value: Any) -> bool:
-    return False
-
-
-# The canonical form 2030-01-07T14:00:00Z with every part in range (year 0000 does not exist).
-_CANONICAL_INSTANT = re.compile(
-    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
-)
-
-
-def _instant_text(value: Any) -> bool:
+def _fast_instant(value: Any) -> bool:
     if type(value) is not str:
         return False
     if _CANONICAL_INSTANT.fullmatch(value) is not None:
@@ -723,23 +141,17 @@ def _instant_text(value: Any) -> bool:
     return is_instant(value)
 
 
-@cache
-def _listed_zones() -> frozenset[str]:
-    """The zones the tzdata package lists: part of ``time_zones()``, read from one file
-    instead of a walk over every zone file on the system."""
+def utc_moment(value: Any) -> datetime | None:
+    if type(value) is not str or _UTC_INSTANT.match(value) is None:
+        return None
     try:
-        text = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
-    except (ImportError, OSError, UnicodeDecodeError):
-        return frozenset({"UTC"})
-    return (frozenset(text.split()) - {"posixrules"}) | {"UTC"}
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _zone(value: Any) -> bool:
     return type(value) is str and (value in _listed_zones() or value in time_zones())
-
-
-def _phone(value: Any) -> bool:
-    return type(value) is str and _E164.match(value) is not None
 
 
 def _hh_mm(value: Any) -> bool:
@@ -756,33 +168,17 @@ def _iso_date(value: Any) -> bool:
     return True
 
 
-_count1 = _count_from(1)
-_count0 = _count_from(0)
+def _http_url(value: Any) -> bool:
+    return _name(value) and _HTTP_URL.match(value) is not None
 
 
-def _attendee(value: Any) -> bool:
-    if type(value) is not dict:
+def _weekdays(value: Any) -> bool:
+    if type(value) is not list or not value:
         return False
-    name = value.get("name")
-    email = value.get("email")
-    phone = value.get("phoneNumber")
-    language = value.get("language")
-    return (
-        _nonempty_text(name)
-        and _zone(value.get("timeZone"))
-        and (email is not None or phone is not None)
-        and (email is None or _email(email))
-        and (phone is None or _phone(phone))
-        and (language is None or (type(language) is str and language in ATTENDEE_LANGUAGES))
-    )
-
-
-def _email(value: Any) -> bool:
-    return type(value) is str and len(value) <= 254 and _EMAIL.match(value) is not None
-
-
-def _guests(value: Any) -> bool:
-    return type(value) is list and all(_email(guest) for guest in value)
+    for day in value:  # noqa: SIM110 - a loop: no generator on the hot path
+        if day not in WEEKDAYS:
+            return False
+    return True
 
 
 def _location(value: Any) -> bool:
@@ -802,15 +198,208 @@ def _metadata(value: Any) -> bool:
     return True
 
 
-def _routing(value: Any) -> bool:
-    if type(value) is not dict:
-        return False
-    ids = value.get("teamMemberIds")
-    return type(ids) is list and all(type(member) is int for member in ids)
+def _durations(value: Any) -> bool:
+    return (
+        type(value) is list
+        and bool(value)
+        and all(type(v) is int and v >= 1 for v in value)
+        and len(set(value)) == len(value)
+    )
+
+
+class _Simple(NamedTuple):
+    what: str
+    full: Test
+    fast: Test
+    hint: str | None = None  # shown when the value is a text
+
+
+class _List(NamedTuple):
+    what: str
+    item_what: str
+    item: Test
+
+
+_INT = "convert it in the map, e.g. int(column)"
+_SIMPLE: dict[str, _Simple] = {
+    "text": _Simple("a text", lambda v: isinstance(v, str), lambda v: type(v) is str),
+    "name": _Simple("a non-empty text", _name, _name),
+    "count": _Simple("a whole number ≥ 1", _count, lambda v: type(v) is int and v >= 1, _INT),
+    "count0": _Simple(
+        "a whole number ≥ 0", _at_least(0), lambda v: type(v) is int and v >= 0, _INT
+    ),
+    "boolean": _Simple(
+        "true or false",
+        lambda v: isinstance(v, bool),
+        lambda v: type(v) is bool,
+        "convert it in the map, e.g. bool(column)",
+    ),
+    "object": _Simple("an object", lambda v: isinstance(v, dict), lambda v: type(v) is dict),
+    "instant": _Simple(
+        "an ISO 8601 date-time such as 2030-01-07T14:00:00Z",
+        lambda v: isinstance(v, str) and is_instant(v),
+        _fast_instant,
+    ),
+    "utc-instant": _Simple(
+        "a UTC date-time YYYY-MM-DDTHH:MM:SSZ such as 2030-01-21T00:00:00Z",
+        lambda v: utc_moment(v) is not None,
+        lambda v: utc_moment(v) is not None,
+    ),
+    "zone": _Simple("an IANA time zone such as America/New_York", _zone, _zone),
+    "email": _Simple("an e-mail address", is_email, is_email),
+    "phone": _Simple(
+        "a phone number in E.164 form such as +14155550123",
+        lambda v: type(v) is str and _E164.match(v) is not None,
+        lambda v: type(v) is str and _E164.match(v) is not None,
+    ),
+    "http-url": _Simple("an http(s) URL", _http_url, _http_url),
+    "hh:mm": _Simple("a 24-hour time HH:MM such as 09:00", _hh_mm, _hh_mm),
+    "date": _Simple("a date YYYY-MM-DD", _iso_date, _iso_date),
+    "weekdays": _Simple("a non-empty list of weekdays such as Monday", _weekdays, _weekdays),
+    "location": _Simple(
+        "a location object (or a URL text)", lambda v: isinstance(v, str | dict), _location
+    ),
+    "metadata": _Simple("an object", lambda v: isinstance(v, dict), _metadata),
+    "durations": _Simple(
+        "a list of durations in minutes", lambda v: isinstance(v, list), _durations
+    ),
+}
+_LISTS: dict[str, _List] = {
+    "emails": _List("a list of e-mail addresses", "an e-mail address", is_email),
+    "user-ids": _List("a list of user ids", "a user id (a number)", lambda v: type(v) is int),
+    "typed-objects": _List(
+        "a list of objects",
+        "an object with a `type`",
+        lambda v: type(v) is dict and type(v.get("type")) is str,
+    ),
+}
+
+
+def _what(f: Field) -> str:
+    if f.what:
+        return f.what
+    if f.kind == "choice":
+        return "one of " + ", ".join(o for o in f.choices if o)
+    if f.kind == "triggers":
+        return "a non-empty list of webhook triggers such as BOOKING_CREATED"
+    if f.kind == "objects":
+        return "a list of objects"
+    if f.kind in _LISTS:
+        return _LISTS[f.kind].what
+    return _SIMPLE[f.kind].what
+
+
+# --- the full rules ---------------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects the problems of one body."""
+
+    __slots__ = ("body", "problems")
+
+    def __init__(self, body: Record) -> None:
+        self.body = body
+        self.problems: list[Problem] = []
+
+    def problem(
+        self, path: str | None, expected: str, value: Any = _MISSING, hint: str | None = None
+    ) -> None:
+        self.problems.append(Problem(path, expected, describe(value), hint))
+
+    def field(self, path: str, f: Field, value: Any) -> None:
+        if value is _MISSING or value is None:
+            if f.required:
+                self.problem(path, f"{_what(f)} (required)", value)
+            return
+        kind = f.kind
+        simple = _SIMPLE.get(kind)
+        if simple is not None:
+            if not simple.full(value):
+                hint = simple.hint if isinstance(value, str) else None
+                self.problem(path, simple.what, value, hint)
+            elif kind in _DETAILS:
+                _DETAILS[kind](self, path, value)
+            elif f.children:
+                for child in f.children:
+                    self.field(f"{path}.{child.name}", child, value.get(child.name, _MISSING))
+                if f.one_of and all(value.get(name) in (None, "") for name in f.one_of):
+                    first, *others = (c for c in f.children if c.name in f.one_of)
+                    alternatives = " or ".join(f"{path}.{c.name}" for c in others)
+                    expected = f"{_what(first)} or {alternatives}"
+                    self.problems.append(Problem(f"{path}.{first.name}", expected, "neither"))
+        elif kind == "choice":
+            if value not in f.choices:
+                self.problem(path, _what(f), value)
+        else:
+            self.items(path, f, value)
+
+    def items(self, path: str, f: Field, value: Any) -> None:
+        """A list kind: the list itself, then each item."""
+        if not isinstance(value, list) or (not value and f.kind == "triggers"):
+            hint = f"write a list, e.g. [{value}]" if isinstance(value, str) else None
+            self.problem(path, _what(f), value, hint)
+            return
+        for index, item in enumerate(value):
+            where = f"{path}[{index}]"
+            if f.kind == "objects":
+                if not isinstance(item, dict):
+                    names = ", ".join(child.name for child in f.children)
+                    self.problem(where, f"an object {{{names}}}", item)
+                    continue
+                for child in f.children:
+                    self.field(f"{where}.{child.name}", child, item.get(child.name, _MISSING))
+            elif f.kind == "triggers":
+                if not isinstance(item, str) or item not in f.choices:
+                    self.problem(where, "a webhook trigger: " + ", ".join(sorted(f.choices)), item)
+            elif not _LISTS[f.kind].item(item):
+                self.problem(where, _LISTS[f.kind].item_what, item)
+
+
+def _location_detail(c: _Checker, path: str, value: Any) -> None:
+    if isinstance(value, dict) and not isinstance(value.get("type"), str):
+        c.problem(f"{path}.type", "a location type such as address or integration")
+
+
+def _metadata_detail(c: _Checker, path: str, value: dict[str, Any]) -> None:
+    if len(value) > 50:
+        c.problem(path, "at most 50 keys", f"{len(value)} keys")
+    for key, item in value.items():
+        if len(str(key)) > 40:
+            c.problem(f"{path}.{key}", "a key of at most 40 characters", str(key))
+        if isinstance(item, str) and len(item) > 500:
+            c.problem(f"{path}.{key}", "a text of at most 500 characters", item)
+
+
+_DETAILS: dict[Kind, Callable[[_Checker, str, Any], None]] = {
+    "location": _location_detail,
+    "metadata": _metadata_detail,
+}
+
+
+# --- rules that join fields ---------------------------------------------------------------------
+#
+# Each has a full form that names the problem and a screen form that answers True when
+# the full form finds nothing (given that every field passed its strict test).
+
+
+class _Joint(NamedTuple):
+    full: Callable[[_Checker], None]
+    fast: Callable[[Record], bool]
+
+
+def _event_type_named(c: _Checker) -> None:
+    body = c.body
+    has_id = body.get("eventTypeId") not in (None, "")
+    slug = _name(body.get("eventTypeSlug"))
+    owner = _name(body.get("username")) or _name(body.get("teamSlug"))
+    if not has_id and not (slug and owner):
+        found = "eventTypeSlug alone" if slug else ("no event type" if not owner else "no slug")
+        c.problems.append(
+            Problem("eventTypeId", "eventTypeId, or eventTypeSlug with username or teamSlug", found)
+        )
 
 
 def _has_event_type(body: Record) -> bool:
-    # Each of these fields, when not null, has already passed its own test.
     if body.get("eventTypeId") is not None:
         return True
     return body.get("eventTypeSlug") is not None and (
@@ -818,178 +407,159 @@ def _has_event_type(body: Record) -> bool:
     )
 
 
-_BOOKING_SCREEN = _Screen(
-    tests={
-        "start": _instant_text,
-        "eventTypeId": _count1,
-        "eventTypeSlug": _nonempty_text,
-        "username": _nonempty_text,
-        "teamSlug": _nonempty_text,
-        "organizationSlug": _nonempty_text,
-        "attendee": _attendee,
-        "guests": _guests,
-        "location": _location,
-        "meetingUrl": _text,
-        "metadata": _metadata,
-        "bookingFieldsResponses": _object,
-        "lengthInMinutes": _count1,
-        "routing": _routing,
-        "emailVerificationCode": _text,
-        "instant": _boolean,
-        "recurrenceCount": _count1,
-        "allowConflicts": _boolean,
-        "allowBookingOutOfBounds": _boolean,
-    },
-    required=("start", "attendee"),
-    whole=_has_event_type,
-)
+def _length_among_options(c: _Checker) -> None:
+    length, options = c.body.get("lengthInMinutes"), c.body.get("lengthInMinutesOptions")
+    if not isinstance(options, list):
+        return
+    if not options or not all(type(o) is int and o >= 1 for o in options):
+        c.problem("lengthInMinutesOptions", "a non-empty list of whole minutes ≥ 1", options)
+    elif len(set(options)) != len(options):
+        c.problem("lengthInMinutesOptions", "each duration once", options)
+    elif _count(length) and length not in options:
+        what = f"a list that includes lengthInMinutes ({length})"
+        c.problem("lengthInMinutesOptions", what, options)
 
 
-def _typed_items(value: Any) -> bool:
-    return type(value) is list and all(
-        type(item) is dict and type(item.get("type")) is str for item in value
-    )
+def _length_in_options(body: Record) -> bool:
+    options = body.get("lengthInMinutesOptions")
+    if options is None:
+        return True
+    length = body.get("lengthInMinutes")
+    return length is None or length in options  # both passed their tests
 
 
-def _event_type_screen(*, creating: bool) -> _Screen:
-    tests: dict[str, FieldTest] = {
-        "title": _nonempty_text,
-        "slug": _nonempty_text,
-        "lengthInMinutes": _count1,
-        "lengthInMinutesOptions": _never,
-        "description": _text,
-        "customName": _text,
-        "successRedirectUrl": _text,
-        "scheduleId": _count1,
-        "locations": _typed_items,
-        "bookingFields": _typed_items,
-        "interfaceLanguage": _member_of(INTERFACE_LANGUAGES),
-    }
-    tests.update(dict.fromkeys(_EVENT_TYPE_COUNTS, _count0))
-    tests.update(dict.fromkeys(_EVENT_TYPE_BOOLEANS, _boolean))
-    tests.update(dict.fromkeys(_EVENT_TYPE_OBJECTS, _object))
-
-    def whole(body: Record) -> bool:
-        both = _enabled(body.get("recurrence")) and _enabled(body.get("bookerActiveBookingsLimit"))
-        return not both and (creating or bool(body))
-
-    required = ("title", "slug", "lengthInMinutes") if creating else ()
-    return _Screen(tests, required, whole)
+def _enabled(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("disabled") is not True
 
 
-def _opening_hours(value: Any) -> bool:
-    if type(value) is not list:
-        return False
-    for item in value:
-        if type(item) is not dict:
-            return False
-        days = item.get("days")
-        if type(days) is not list or not days:
-            return False
-        if not all(type(day) is str and day in WEEKDAYS for day in days):
-            return False
-        if not (_hh_mm(item.get("startTime")) and _hh_mm(item.get("endTime"))):
-            return False
-    return True
+def _recurrence_or_limit(c: _Checker) -> None:
+    if not _one_of_recurrence_or_limit(c.body):
+        c.problem("recurrence", "recurrence or bookerActiveBookingsLimit, not both", "both")
 
 
-def _date_overrides(value: Any) -> bool:
-    return type(value) is list and all(
-        type(item) is dict
-        and _iso_date(item.get("date"))
-        and _hh_mm(item.get("startTime"))
-        and _hh_mm(item.get("endTime"))
-        for item in value
-    )
+def _one_of_recurrence_or_limit(body: Record) -> bool:
+    recurrence = body.get("recurrence")
+    if recurrence is None:
+        return True
+    return not (_enabled(recurrence) and _enabled(body.get("bookerActiveBookingsLimit")))
 
 
-def _webhook_url(value: Any) -> bool:
-    return _nonempty_text(value) and _HTTP_URL.match(value) is not None
+def _something_to_change(c: _Checker) -> None:
+    if not c.body:
+        c.problems.append(
+            Problem(None, "at least one field to change", "an empty record", "map the fields")
+        )
 
 
-def _triggers(value: Any) -> bool:
-    return (
-        type(value) is list
-        and len(value) > 0
-        and all(type(trigger) is str and trigger in WEBHOOK_TRIGGERS for trigger in value)
-    )
+def _end_not_before_start(c: _Checker) -> None:
+    if not _in_order(c.body):
+        start, end = c.body.get("start"), c.body.get("end")
+        c.problem("end", f"an end not before start ({start})", end)
 
 
-def _ooo_moment(value: Any) -> datetime | None:
-    if type(value) is not str or _OOO_INSTANT.match(value) is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def _in_order(body: Record) -> bool:
+    start, end = utc_moment(body.get("start")), utc_moment(body.get("end"))
+    return start is None or end is None or start <= end
 
 
-def _ooo_instant_text(value: Any) -> bool:
-    return _ooo_moment(value) is not None
-
-
-def _ooo_in_order(body: Record) -> bool:
-    start = _ooo_moment(body.get("start"))
-    end = _ooo_moment(body.get("end"))
-    return start is not None and end is not None and start <= end
-
-
-_SCREENS: dict[str, _Screen] = {
-    "create-booking": _BOOKING_SCREEN,
-    "cancel-booking": _Screen(
-        {
-            "cancellationReason": _text,
-            "cancelSubsequentBookings": _boolean,
-            "seatUid": _nonempty_text,
-        }
+_JOINTS: dict[str, _Joint] = {
+    "one event type": _Joint(_event_type_named, _has_event_type),
+    "one length among the options": _Joint(_length_among_options, _length_in_options),
+    "recurrence or active-bookings limit": _Joint(
+        _recurrence_or_limit, _one_of_recurrence_or_limit
     ),
-    "reschedule-booking": _Screen(
-        {
-            "start": _instant_text,
-            "reschedulingReason": _text,
-            "rescheduledBy": is_email,
-            "seatUid": _nonempty_text,
-            "emailVerificationCode": _text,
-        },
-        required=("start",),
-    ),
-    "confirm-booking": _Screen({"reason": _text}),
-    "create-event-type": _event_type_screen(creating=True),
-    "update-event-type": _event_type_screen(creating=False),
-    "delete-event-type": _Screen({}),
-    "create-schedule": _Screen(
-        {
-            "name": _nonempty_text,
-            "timeZone": _zone,
-            "isDefault": _boolean,
-            "availability": _opening_hours,
-            "overrides": _date_overrides,
-        },
-        required=("name", "timeZone", "isDefault", "availability"),
-    ),
-    "create-webhook": _Screen(
-        {
-            "subscriberUrl": _webhook_url,
-            "triggers": _triggers,
-            "active": _boolean,
-            "payloadTemplate": _text,
-            "secret": _text,
-            "version": _member_of(frozenset(["2021-10-20"])),
-        },
-        required=("subscriberUrl", "triggers", "active"),
-    ),
-    "create-out-of-office": _Screen(
-        {
-            "start": _ooo_instant_text,
-            "end": _ooo_instant_text,
-            "reason": _member_of(frozenset(OOO_REASONS)),
-            "notes": _text,
-            "toUserId": _count1,
-        },
-        required=("start", "end"),
-        whole=_ooo_in_order,
-    ),
+    "something to change": _Joint(_something_to_change, bool),
+    "end not before start": _Joint(_end_not_before_start, _in_order),
 }
+
+
+def unknown_fields(endpoint: Endpoint, body: Record) -> list[str]:
+    """Dotted names of the body's fields that ``endpoint`` does not know."""
+    return _unknown(body, endpoint.known_fields, endpoint.nested_fields)
+
+
+def _unknown(body: Record, known: frozenset[str], nested: dict[str, frozenset[str]]) -> list[str]:
+    unknown = [name for name in body if name not in known]
+    for parent, children in nested.items():
+        value = body.get(parent)
+        if isinstance(value, dict):
+            unknown.extend(f"{parent}.{name}" for name in value if name not in children)
+    return unknown
+
+
+# --- the quick screen ---------------------------------------------------------------------------
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _given(value: Any) -> bool:
+    """Whether a field counts as given: not null, not blank."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _fast(f: Field) -> Test:
+    """The strict test of one field's (non-null) value (a deprecated field's value goes the
+    full way, which warns about it)."""
+    kind = f.kind
+    if f.deprecated:
+        return _never
+    if f.advice:  # a blank value warns: the full way
+        given = _fast(Field(f.name, f.kind, f.required, f.choices, f.children, f.closed))
+        return lambda v: _given(v) and given(v)
+    if kind in ("choice", "triggers"):
+        allowed = frozenset(f.choices)
+
+        def _fast_choice(value: Any) -> bool:
+            return type(value) is str and value in allowed
+
+        return _every(_fast_choice, nonempty=True) if kind == "triggers" else _fast_choice
+    if kind in _LISTS:
+        return _every(_LISTS[kind].item)
+    if kind == "objects":
+        return _every(_fast_object(f.children, f.one_of))
+    if f.children:
+        return _fast_object(f.children, f.one_of)
+    return _SIMPLE[kind].fast
+
+
+def _every(item: Test, *, nonempty: bool = False) -> Test:
+    """A list (non-empty if asked) whose every item passes ``item``."""
+
+    def test(value: Any) -> bool:
+        if type(value) is not list or (nonempty and not value):
+            return False
+        for one in value:  # noqa: SIM110 - a loop: no generator on the hot path
+            if not item(one):
+                return False
+        return True
+
+    return test
+
+
+def _fast_object(children: tuple[Field, ...], one_of: tuple[str, ...] = ()) -> Test:
+    """The strict test of an object, written out one child after the other (as a hand-written
+    test would be: a loop over the children costs half as much again on the hot path)."""
+    tests = {f"t{index}": _fast(child) for index, child in enumerate(children)}
+    lines = ["def test(value):", "    if type(value) is not dict:", "        return False"]
+    for index, child in enumerate(children):
+        absent = "item is None or" if child.required else "item is not None and"
+        lines += [
+            f"    item = value.get({child.name!r})",
+            f"    if {absent} not t{index}(item):",
+            "        return False",
+        ]
+    if one_of:
+        given = " or ".join(f"value.get({name!r}) is not None" for name in one_of)
+        lines += [f"    if not ({given}):", "        return False"]
+    lines.append("    return True")
+    namespace: dict[str, Any] = dict(tests)
+    exec("\n".join(lines), namespace)  # noqa: S102 - source made above from field names
+    test: Test = namespace["test"]
+    return test
+
+
 _NO_PROBLEMS: tuple[Problem, ...] = ()
 _NOTHING_UNKNOWN: tuple[str, ...] = ()
 
@@ -998,19 +568,21 @@ _NOTHING_UNKNOWN: tuple[str, ...] = ()
 _Screening = Callable[[Record], "Sequence[str] | None"]
 
 
-def _always_passes(value: Any) -> bool:
-    return True
+def _all_of(tests: tuple[Callable[[Record], bool], ...]) -> Callable[[Record], bool] | None:
+    if len(tests) < 2:
+        return tests[0] if tests else None
+    first, rest = tests[0], _all_of(tests[1:])
+    assert rest is not None
+    return lambda body: first(body) and rest(body)
 
 
-def _compile_screen(
-    screen: _Screen, known: frozenset[str], nested: dict[str, frozenset[str]]
-) -> _Screening | None:
+def _compile_screen(endpoint: Endpoint) -> _Screening:
     """One function that screens a body and lists its unknown fields in a single pass."""
-    if not set(screen.tests) <= known:
-        return None  # a checked field that is also unknown: leave it to the full rules
-    tests = {name: screen.tests.get(name, _always_passes) for name in known}
-    required = screen.required
-    whole = screen.whole
+    tests = {f.name: _fast(f) for f in endpoint.fields}
+    required = tuple(f.name for f in endpoint.fields if f.required or f.advice)
+    whole = _all_of(tuple(_JOINTS[rule].fast for rule in endpoint.rules))
+    known = endpoint.known_fields
+    nested = endpoint.nested_fields
     parents = tuple(nested.items())
 
     def screening(body: Record) -> Sequence[str] | None:
@@ -1044,39 +616,53 @@ class Contract:
     rules, else its unknown fields (and then it has no problems).
     """
 
-    __slots__ = ("_known", "_nested", "_rule", "endpoint", "screening")
+    __slots__ = ("_joints", "_known", "_nested", "_noted", "endpoint", "screening")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._known = endpoint.known_fields
         self._nested = endpoint.nested_fields
-        self._rule = _RULES.get(endpoint.name)
-        screen = _SCREENS.get(endpoint.name) if self._rule is not None else _Screen({})
-        self.screening: _Screening | None = (
-            _compile_screen(screen, self._known, self._nested) if screen is not None else None
-        )
+        self._joints = tuple(_JOINTS[rule].full for rule in endpoint.rules)
+        self._noted = tuple(f for f in endpoint.fields if f.deprecated or f.advice)
+        self.screening: _Screening = _compile_screen(endpoint)
 
-    def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str]]:
-        """The problems that stop ``body`` and the fields the endpoint does not know.
+    def review(self, body: Record) -> tuple[Sequence[Problem], Sequence[str], Sequence[str]]:
+        """The problems that stop ``body``, the fields the endpoint does not know, and the
+        warnings (``warnings``) about it.
 
-        Both are empty tuples for a clean body; treat the answers as read-only.
+        All are empty tuples for a clean body (the screen passes no body with a warning);
+        treat the answers as read-only.
         """
-        if self.screening is not None:
-            unknown = self.screening(body)
-            if unknown is not None:
-                return _NO_PROBLEMS, unknown
-        return self.full_review(body)
+        unknown = self.screening(body)
+        if unknown is not None:
+            return _NO_PROBLEMS, unknown, _NOTHING_UNKNOWN
+        problems, unknown = self.full_review(body)
+        return problems, unknown, self.warnings(body) if self._noted else _NOTHING_UNKNOWN
 
     def full_review(self, body: Record) -> tuple[list[Problem], list[str]]:
         """The problems and the unknown fields, by the full rules alone."""
         checker = _Checker(body)
-        if self._rule is not None:
-            self._rule(checker)
+        for f in self.endpoint.fields:
+            checker.field(f.name, f, body.get(f.name, _MISSING))
+        for joint in self._joints:
+            joint(checker)
         return checker.problems, _unknown(body, self._known, self._nested)
+
+    def warnings(self, body: Record) -> list[str]:
+        """What to tell about ``body`` that does not stop it: a deprecated field it sends, a
+        field it lacks that Cal.com needs in the usual case."""
+        found: list[str] = []
+        for f in self._noted:
+            given = _given(body.get(f.name))
+            if f.deprecated and given:
+                found.append(f"{f.name}: {f.deprecated}")
+            elif f.advice and not given:
+                found.append(f"{f.name}: {f.advice}")
+        return found
 
     def passes_screen(self, body: Record) -> bool:
         """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""
-        return self.screening is not None and self.screening(body) is not None
+        return self.screening(body) is not None
 
 
 @lru_cache(maxsize=64)
@@ -1087,5 +673,5 @@ def contract_for(endpoint: Endpoint) -> Contract:
 
 def check(endpoint: Endpoint, body: Record) -> CheckResult:
     """Every problem Cal.com would refuse ``body`` for, and the fields it would strip."""
-    problems, unknown = contract_for(endpoint).review(body)
-    return CheckResult(list(problems), list(unknown))
+    problems, unknown, warnings = contract_for(endpoint).review(body)
+    return CheckResult(list(problems), list(unknown), list(warnings))

@@ -18,10 +18,12 @@ def build_renderer(
     resolve_reference: ResolveReference | None = None,
     *,
     content_keys: bool = True,
+    fingerprints: bool = True,
 ) -> Renderer:
     """The flow's Renderer; RenderConfigError when its destination cannot work.
 
-    ``content_keys=False`` for checking alone: see ``Renderer``.
+    ``content_keys=False`` for checking alone: see ``Renderer``; ``fingerprints=False``
+    when no body is shown or sent (a booking's ``metadata.calsink_key`` is left out).
     """
     flow = loaded.flow
     return Renderer(
@@ -29,7 +31,7 @@ def build_renderer(
         key_fields=flow.delivery.key,
         resolve_reference=resolve_reference,
         content_keys=content_keys,
-        fingerprint_flow=flow.name if flow.delivery.fingerprint_bookings else None,
+        fingerprint_flow=flow.name if fingerprints and flow.delivery.fingerprint_bookings else None,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from calsink.endpoints import NO_ACTION, Action
+
 Record = dict[str, Any]
 
 
@@ -101,6 +103,8 @@ class Request:
 
     ``body`` is the encoded bytes that go on the wire; ``payload`` is the same body as
     a Python value, for display. ``key`` is what makes the record the same across runs.
+    ``action`` is what the request does to Cal.com, set once by the renderer from the
+    template (or from the template whose route a manual URL is).
     The delivery transport adds Authorization itself so that the key never lives in a
     Request.
     """
@@ -115,6 +119,7 @@ class Request:
     key: str = ""
     template: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    action: Action = NO_ACTION
 
     @property
     def position(self) -> Position:

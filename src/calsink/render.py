@@ -31,7 +31,15 @@ import orjson
 
 from calsink import dotted
 from calsink.contract import Contract
-from calsink.endpoints import Endpoint, find_known_endpoint, get_template
+from calsink.endpoints import (
+    NO_ACTION,
+    Action,
+    Endpoint,
+    find_known_endpoint,
+    get_template,
+    target_segment,
+    template_at,
+)
 from calsink.expressions import (
     EvaluationError,
     Expression,
@@ -276,7 +284,6 @@ def encode_body(payload: Any) -> bytes:
 
 FINGERPRINT_FIELD = "calsink_key"
 MAX_METADATA_KEYS = 50
-BOOKINGS_PATH = "/v2/bookings"  # a POST here creates a booking: it carries a fingerprint
 
 
 @functools.lru_cache(maxsize=2048)
@@ -339,6 +346,7 @@ class Renderer:
         self.base_url = base
         self.endpoint: Endpoint | None = None
         self.contract: Contract | None = None
+        acting: Endpoint | None = None
         extra_headers: tuple[tuple[str, str], ...] = ()
         if destination.template is not None:
             try:
@@ -346,6 +354,7 @@ class Renderer:
             except ValueError as exc:
                 raise RenderConfigError(f"destination.template: {exc}") from None
             self.contract = Contract(self.endpoint)
+            acting = self.endpoint
             self.method: str = self.endpoint.method
             self.url_parts = _parse_macros(base + self.endpoint.path)
             self.prefix = base + "/v2/"
@@ -373,6 +382,7 @@ class Renderer:
                 url = _rebased(url, base, destination.allowed_origins)
             self.url_parts = _parse_macros(url)
             self.prefix = self._manual_prefix(url)
+            acting = template_at(self.method, url)
             self.has_body = manual.method != "DELETE"
             version = header_value(extra_headers, "cal-api-version")
             if destination.api_version is not None:
@@ -405,15 +415,16 @@ class Renderer:
         if not self.macro_names and fixed.startswith(self.prefix):
             self.fixed_url = fixed
             self._fixed_digest = hashlib.sha256(f"{self.method} {fixed}\n".encode())
-        # A flow that creates bookings at a fixed URL gets each record's fingerprint written
-        # into its metadata here, so that the body is encoded once.
+        # What each request does, known once here: the engine reads it from the request.
+        self.action: Action = acting.action if acting is not None else NO_ACTION
+        self._target_at = target_segment(acting) if acting is not None else None
+        if self._target_at is not None and self.fixed_url is not None:
+            self.action = self.action.on(self._target(self.fixed_url))
+            self._target_at = None
+        # A flow that creates bookings gets each record's fingerprint written into its
+        # metadata here, and only here, so that what preview shows is what is sent.
         self._fingerprints: str | None = None
-        if (
-            fingerprint_flow is not None
-            and self.method == "POST"
-            and self.fixed_url is not None
-            and urlsplit(self.fixed_url).path.rstrip("/") == BOOKINGS_PATH
-        ):
+        if fingerprint_flow is not None and self.action.creates == "booking":
             self._fingerprints = fingerprint_flow
         # The common case, a clean record sent as it is to a fixed URL, skips the general
         # path; any record that is not clean goes the general way and is judged there.
@@ -435,6 +446,15 @@ class Renderer:
             self.warnings.append(BATCH_WARNING)
 
     # --- configuration --------------------------------------------------------------------
+
+    def _target(self, url: str) -> str:
+        """The uid or id the request acts on: the path segment the template names (the
+        URL is one render made: its query and fragment hold no macro before the path's)."""
+        at = self._target_at
+        assert at is not None
+        if "?" in url or "#" in url:
+            url = url.split("?", 1)[0].split("#", 1)[0]
+        return url.rsplit("/", -at)[at]
 
     def _manual_prefix(self, url: str) -> str:
         fixed = url.split("{", 1)[0]
@@ -515,6 +535,8 @@ class Renderer:
                 digest = self._fixed_digest.copy()
                 digest.update(body)
                 key = digest.hexdigest()
+                if self._fingerprints:  # the key is the unmarked body's: mark it now
+                    payload, body = self._marked(record, body, key)
             return Request(  # positional: keywords cost as much again here
                 self.method,
                 url,
@@ -526,8 +548,17 @@ class Renderer:
                 key,
                 self.template_name,
                 (),
+                self.action,
             )
         return self._render(position, source_record, record)
+
+    def _marked(self, payload: Any, body: bytes, key: str) -> tuple[Any, bytes]:
+        """A booking's payload and body with its fingerprint in ``metadata``."""
+        assert self._fingerprints is not None
+        marked = fingerprinted(payload, fingerprint(self._fingerprints, key))
+        if marked is None:
+            return payload, body
+        return marked, encode_body(marked)
 
     def _render(
         self, position: Position, source_record: Record, record: Record
@@ -545,6 +576,8 @@ class Renderer:
         if problems:
             return Rejection(position, tuple(problems), record)
         assert url is not None
+        if key and self._fingerprints:
+            payload = fingerprinted(payload, fingerprint(self._fingerprints, key)) or payload
         body: bytes | None = None
         if self.has_body:
             try:
@@ -561,6 +594,9 @@ class Renderer:
                 digest = hashlib.sha256(f"{self.method} {url}\n".encode())
             digest.update(body or b"")
             key = digest.hexdigest()
+            if self._fingerprints and body is not None:
+                payload, body = self._marked(payload, body, key)
+        action = self.action if self._target_at is None else self.action.on(self._target(url))
         return Request(
             method=self.method,
             url=url,
@@ -572,6 +608,7 @@ class Renderer:
             key=key,
             template=self.template_name,
             warnings=tuple(warnings),
+            action=action,
         )
 
     def render_batch(self, requests: Sequence[Request]) -> Request:
@@ -589,6 +626,7 @@ class Renderer:
             key=hashlib.sha256("\n".join(r.key for r in requests).encode()).hexdigest(),
             template=first.template,
             warnings=tuple(w for r in requests for w in r.warnings),
+            action=first.action,
         )
 
     def batch_group(self, request: Request, source_record: Record) -> tuple[str, str]:
@@ -774,9 +812,11 @@ class Renderer:
         for name, value in self.defaults:
             if body.get(name) is None:
                 body[name] = value
-        found, unknown = self.contract.review(body)
+        found, unknown, told = self.contract.review(body)
         if found:
             problems.extend(found)
+        if told:
+            warnings.extend(told)
         if unknown:
             if self.unknown_policy == "reject":
                 problems.extend(

@@ -44,7 +44,7 @@ from calsink.deliver.engine import (
 )
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import action_of, identifiers, stamp
+from calsink.deliver.reconcile import identifiers
 from calsink.deliver.shared_budget import SharedRateLimiter
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
@@ -241,7 +241,10 @@ def is_destructive(loaded: LoadedFlow) -> bool:
         endpoint = TEMPLATES.get(destination.template)
         return bool(endpoint and endpoint.destructive)
     assert destination.manual is not None
-    return action_of(destination.manual.method, destination.manual.url).destructive
+    from calsink.endpoints import template_at
+
+    acting = template_at(destination.manual.method, destination.manual.url)
+    return acting is not None and acting.destructive
 
 
 def _check_destructive(loaded: LoadedFlow, yes: bool) -> None:
@@ -831,11 +834,8 @@ async def asend_test(
 
 
 async def _send_one(
-    loaded: LoadedFlow, chosen: Request, api_key: str, payload: Any, timeout_s: float | None
+    loaded: LoadedFlow, request: Request, api_key: str, payload: Any, timeout_s: float | None
 ) -> tuple[TestResult, dict[str, Any]]:
-    request = chosen
-    if loaded.flow.delivery.fingerprint_bookings:
-        request = stamp(chosen, loaded.flow.name)
     body = request.body
     shown = request.payload
     if payload is not None:

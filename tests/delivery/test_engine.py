@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from tests.delivery.fakeapi import KEY, FakeApi, serve
 
@@ -16,13 +15,26 @@ from calsink.deadletters import DeadLetterWriter, read_dead_letters
 from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
 from calsink.deliver.engine import ABORT_AUTH, ABORT_DESTRUCTIVE, EngineResult
 from calsink.deliver.retry import Backoff
+from calsink.flow import DestinationSettings
 from calsink.ledger import Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Problem, Rejection, Request
+from calsink.render import Renderer
 from calsink.responses import ResponseSinks
 
 pytestmark = pytest.mark.anyio
 
 FAST = Backoff(initial_s=0.01, max_s=0.05, jitter_s=0.01)
+
+
+def _render(url: str, template: str, key: list[str], index: int, record: dict[str, Any]) -> Request:
+    """The request render makes of ``record`` (a booking's carries its fingerprint)."""
+    destination = DestinationSettings.model_validate(
+        {"api_key_env": "CALSINK_TEST_KEY", "base_url": url, "template": template}
+    )
+    renderer = Renderer(destination, key_fields=key, fingerprint_flow="book")
+    request = renderer.render(Position("leads.csv", index, index + 2), record, record)
+    assert isinstance(request, Request), request
+    return request
 
 
 def booking(url: str, index: int, *, email: str | None = None) -> Request:
@@ -35,31 +47,11 @@ def booking(url: str, index: int, *, email: str | None = None) -> Request:
             "timeZone": "UTC",
         },
     }
-    return Request(
-        method="POST",
-        url=f"{url}/v2/bookings",
-        headers=(("cal-api-version", "2026-02-25"), ("Content-Type", "application/json")),
-        body=orjson.dumps(payload),
-        payload=payload,
-        positions=(Position("leads.csv", index, index + 2),),
-        records=(payload,),
-        key=orjson.dumps([payload["attendee"]["email"], payload["start"]]).decode(),
-        template="create-booking",
-    )
+    return _render(url, "create-booking", ["attendee.email", "start"], index, payload)
 
 
 def cancel(url: str, uid: str, index: int) -> Request:
-    return Request(
-        method="POST",
-        url=f"{url}/v2/bookings/{uid}/cancel",
-        headers=(("cal-api-version", "2026-02-25"),),
-        body=b"{}",
-        payload={},
-        positions=(Position("cancel.csv", index, index + 2),),
-        records=({},),
-        key=f'["{uid}"]',
-        template="cancel-booking",
-    )
+    return _render(url, "cancel-booking", ["uid"], index, {"uid": uid})
 
 
 async def deliver(

@@ -10,6 +10,7 @@ import orjson
 
 from calsink.deliver.reconcile import LookupResult, look_up
 from calsink.deliver.transport import Response
+from calsink.endpoints import TEMPLATES
 from calsink.records import Position, Request
 
 SCHEDULE = {
@@ -32,6 +33,8 @@ def _ask(payload: dict[str, Any], listed: list[dict[str, Any]]) -> LookupResult:
         (Position("schedules.jsonl", 1, 0),),
         (payload,),
         "Mornings",
+        "create-schedule",
+        action=TEMPLATES["create-schedule"].action,
     )
     answer = orjson.dumps({"status": "success", "data": listed})
 

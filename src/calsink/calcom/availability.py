@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
-from calsink.deliver.reconcile import action_of
 from calsink.instants import normalise_instant
 from calsink.records import Problem, Rejection, Request
 
@@ -70,7 +69,7 @@ class AvailabilityChecker:
 
     async def check(self, request: Request) -> Rejection | None:
         """A Rejection when the record's start cannot be booked; None to send it."""
-        action = action_of(request.method, request.url)
+        action = request.action
         payload = request.payload
         if not isinstance(payload, dict) or payload.get("allowConflicts") is True:
             return None

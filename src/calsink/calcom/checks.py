@@ -12,7 +12,6 @@ from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader
 from calsink.calcom.guards import AlreadyDone, StatusGuard
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import action_of
 from calsink.deliver.transport import Transport
 from calsink.records import Rejection, Request
 
@@ -46,7 +45,7 @@ class PreSendChecks:
 
     def applies_to(self, request: Request) -> bool:
         """Whether `check` may ask Cal.com anything about this request."""
-        action = action_of(request.method, request.url)
+        action = request.action
         guarded = self.guard is not None and action.change in ("cancel", "reschedule", "confirm")
         checked = self.availability is not None and (
             action.creates == "booking" or action.change == "reschedule"

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
-from calsink.deliver.reconcile import action_of
 from calsink.records import Problem, Rejection, Request
 
 Change = Literal["cancel", "reschedule", "confirm"]
@@ -138,7 +137,7 @@ class StatusGuard:
         ``known_status`` is the booking's status when the caller (the ledger) knows it;
         then Cal.com is not asked. Requests of other templates pass (None).
         """
-        action = action_of(request.method, request.url)
+        action = request.action
         if action.change not in ("cancel", "reschedule", "confirm") or action.target is None:
             return None
         change: Change = action.change

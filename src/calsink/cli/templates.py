@@ -15,22 +15,8 @@ if TYPE_CHECKING:
 _BODY = {
     "record": "the record",
     "fields": "only the fields the record gives",
-    "empty": "empty (an optional reason is kept only if the record gives one)",
+    "empty": "empty",
     "none": "none",
-}
-
-# What makes a record "the same" across runs, per template, in the starter flow.
-_STARTER_KEYS: dict[str, list[str] | None] = {
-    "create-booking": ["attendee.email", "start"],
-    "cancel-booking": ["uid"],
-    "reschedule-booking": ["uid", "start"],
-    "confirm-booking": ["uid"],
-    "create-event-type": ["slug"],
-    "update-event-type": None,
-    "delete-event-type": ["id"],
-    "create-schedule": ["name"],
-    "create-webhook": ["subscriberUrl"],
-    "create-out-of-office": ["start", "end"],
 }
 
 
@@ -57,6 +43,8 @@ def template_json(endpoint: Endpoint) -> dict[str, Any]:
         "nested": {parent: list(children) for parent, children in endpoint.nested},
         "defaults": dict(endpoint.defaults),
         "rules": list(endpoint.notes),
+        "deprecated": {f.name: f.deprecated for f in endpoint.fields if f.deprecated},
+        "advice": {f.name: f.advice for f in endpoint.fields if f.advice},
         "destructive": endpoint.destructive,
         "creates": endpoint.creates,
         "identifier": endpoint.identifier,
@@ -121,6 +109,8 @@ def _describe(endpoint: Endpoint) -> str:
         rows.append(("filled when absent", filled))
     for note in endpoint.notes:
         rows.append(("rule", note))
+    rows += [("deprecated", f"{f.name}: {f.deprecated}") for f in endpoint.fields if f.deprecated]
+    rows += [("advice", f"{f.name}: {f.advice}") for f in endpoint.fields if f.advice]
     if endpoint.destructive:
         rows.append(("destructive", "yes: needs delivery.allow_destructive or --yes"))
     lines = [f"{endpoint.name} — {endpoint.description}", ""]
@@ -135,7 +125,7 @@ def starter_flow(endpoint: Endpoint, data_path: str, name: str | None = None) ->
     default the template's name)."""
     version = endpoint.api_version or "none"
     name = name or endpoint.name
-    key = _STARTER_KEYS.get(endpoint.name)
+    key = endpoint.starter_key
     lines = [
         f"# calsink flow for the {endpoint.name} template: {endpoint.description}",
         f"# Sends {endpoint.method} {endpoint.path} (cal-api-version: {version}).",

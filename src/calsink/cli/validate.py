@@ -72,12 +72,14 @@ def _reference_resolver(
         ledger.close()
 
 
-def _outcomes(loaded: LoadedFlow, resolver: Any, *, keys: bool = True) -> Iterator[Any]:
+def _outcomes(
+    loaded: LoadedFlow, resolver: Any, *, keys: bool = True, bodies: bool = True
+) -> Iterator[Any]:
     from calsink.pipeline import build_renderer, prepare
     from calsink.sources import open_source
     from calsink.transform import Transformer
 
-    renderer = build_renderer(loaded, resolver, content_keys=keys)
+    renderer = build_renderer(loaded, resolver, content_keys=keys, fingerprints=bodies)
     transformer = Transformer(loaded.flow.transform)
     for warning in renderer.warnings:
         console().print(f"warning: {warning}", style="yellow")
@@ -116,7 +118,7 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     with flow_errors(), contextlib.closing(seen):
         loaded = load_flow(flow)
         with _reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in _outcomes(loaded, resolver):
+            for outcome in _outcomes(loaded, resolver, bodies=False):
                 kind = type(outcome)
                 if kind is Request:
                     count = len(outcome.positions)
@@ -194,22 +196,16 @@ def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
         console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
 
 
-def preview_json(
-    request: Request, flow: str, secrets: Iterable[str] = (), *, fingerprint: bool = True
-) -> dict[str, Any]:
-    """One request of ``flow`` as ``preview --json`` shows it: secrets redacted, body decoded.
+def preview_json(request: Request, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """One request as ``preview --json`` shows it: secrets redacted, body decoded.
 
-    The request is stamped as the engine stamps it before sending (a create-booking body
-    carries ``metadata.calsink_key`` unless ``delivery.fingerprint_bookings`` is false), so
-    the preview is what goes on the wire.
+    The request is what goes on the wire: render has written a booking's
+    ``metadata.calsink_key`` into its body already (unless ``delivery.fingerprint_bookings``
+    is false).
     """
     import orjson
 
-    from calsink.deliver.reconcile import stamp
     from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
-
-    if fingerprint:
-        request = stamp(request, flow)
 
     body = orjson.loads(request.body) if request.body is not None else None
     shown: dict[str, Any] = {
@@ -264,12 +260,7 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(
-                    outcome,
-                    loaded.flow.name,
-                    _known_secrets(loaded),
-                    fingerprint=loaded.flow.delivery.fingerprint_bookings,
-                )
+                view = preview_json(outcome, _known_secrets(loaded))
                 if as_json:
                     emit_json(view)
                 else:

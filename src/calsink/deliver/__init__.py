@@ -7,14 +7,14 @@ The public surface:
 - `RateLimiter` — pacing by Cal.com's rate-limit headers or a fixed rate;
 - `Transport`, `Response`, `TransportError`, `InsecureURLError` — the one HTTP seam;
 - `Backoff`, `classify_status` — the retry policy;
-- `stamp`, `fingerprint`, `action_of`, `look_up` — once-only effects (preview calls
-  `stamp` so that it shows the ``metadata.calsink_key`` a booking is sent with).
+- `Action`, `fingerprint`, `look_up` — once-only effects (render writes a booking's
+  ``metadata.calsink_key``; a request carries its template's action).
 """
 
 from calsink.deliver.engine import Engine, EngineResult, EngineSettings, ProgressEvent
 from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.reconcile import Action, action_of, look_up, stamp
+from calsink.deliver.reconcile import Action, look_up
 from calsink.deliver.retry import Backoff, Verdict, classify_status
 from calsink.deliver.transport import InsecureURLError, Response, Transport, TransportError
 from calsink.render import fingerprint
@@ -34,9 +34,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "Verdict",
-    "action_of",
     "classify_status",
     "fingerprint",
     "look_up",
-    "stamp",
 ]

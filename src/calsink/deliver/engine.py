@@ -25,13 +25,11 @@ from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
     Action,
-    action_of,
     already_done,
     identifiers,
     look_up,
     primary_identifier,
     rescheduled_to,
-    stamp,
 )
 from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
@@ -341,7 +339,7 @@ class Engine:
             self.result.skipped_delivered += count
             self._count(Outcome.SKIPPED, count)
             return True
-        if action_of(item.method, item.url).destructive:
+        if item.action.destructive:
             cap = self.settings.max_destructive
             if cap is not None and self.result.destroyed + count > cap:
                 self._interrupt(
@@ -365,8 +363,7 @@ class Engine:
                 item.key,
                 1,
                 fingerprint(self.settings.flow, item.key)
-                if self.settings.fingerprint_bookings
-                and action_of(item.method, item.url).creates == "booking"
+                if self.settings.fingerprint_bookings and item.action.creates == "booking"
                 else None,
                 str(item.position),
             )
@@ -532,7 +529,7 @@ class Engine:
         """Send one record until it has an outcome; ``task`` is the worker's own."""
         flow = self.settings.flow
         prior = self._prior.pop(request.key, None)
-        action = action_of(request.method, request.url)
+        action = request.action
         checks = self.pre_send  # most records have none to make: no coroutine for them
         if (
             checks is not None
@@ -542,8 +539,7 @@ class Engine:
             return
         mark = None
         if action.creates == "booking" and self.settings.fingerprint_bookings:
-            mark = fingerprint(flow, request.key)
-            request = stamp(request, flow, mark)
+            mark = fingerprint(flow, request.key)  # render wrote it into the booking's metadata
         if self._shared:
             claimed = await self._claim(request, mark)
             if claimed is False:

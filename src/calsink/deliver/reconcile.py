@@ -1,4 +1,4 @@
-"""Once-only effects: recognise what a request does, and look a resource up before resending.
+"""Once-only effects: look a resource up before resending, and read "already done" answers.
 
 POST /v2/bookings (and the other creates) are not idempotent. When such a request may
 have reached Cal.com without an answer coming back, the engine asks here whether the
@@ -13,110 +13,31 @@ look-up cannot tell, and says why.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from calsink.deliver.transport import Response
+from calsink.endpoints import BOOKINGS_READ_VERSION, TEMPLATES, Action, Creates, Lookup
 from calsink.records import Request
-from calsink.render import (
-    BOOKINGS_PATH,
-    FINGERPRINT_FIELD,
-    encode_body,
-    fingerprint,
-    fingerprinted,
-)
+from calsink.render import FINGERPRINT_FIELD
 
-Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
-Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
+__all__ = ["Action", "LookupResult", "already_done", "look_up", "rescheduled_to"]
 
-
-_CREATE_PATHS: dict[str, Creates] = {
-    BOOKINGS_PATH: "booking",
-    "/v2/event-types": "event-type",
-    "/v2/schedules": "schedule",
-    "/v2/webhooks": "webhook",
-    "/v2/me/ooo": "ooo",
-}
-_BOOKING_CHANGE = re.compile(r"^/v2/bookings/([^/]+)/(cancel|reschedule|confirm)$")
-_EVENT_TYPE = re.compile(r"^/v2/event-types/([^/]+)$")
 _ALREADY = {
     "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
 }
-_API_VERSIONS: dict[Creates, str | None] = {
-    "booking": "2024-08-13",
-    "event-type": "2024-06-14",
-    "schedule": "2024-06-11",
-    "webhook": None,
-    "ooo": None,
+# Where each kind of created resource is listed, from the templates' description.
+_LOOKUPS: dict[Creates, Lookup] = {
+    t.action.creates: t.lookup
+    for t in TEMPLATES.values()
+    if t.action.creates is not None and t.lookup is not None
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """What a request does to Cal.com's state, read from its method and path."""
-
-    creates: Creates | None = None
-    change: Change | None = None
-    target: str | None = None
-
-    @property
-    def destructive(self) -> bool:
-        return self.change in ("cancel", "delete-event-type")
-
-
-@functools.lru_cache(maxsize=4096)
-def action_of(method: str, url: str) -> Action:
-    """What a request does in Cal.com (remembered: a run asks it several times per record)."""
-    path = urlsplit(url).path.rstrip("/")
-    method = method.upper()
-    if method == "POST" and path in _CREATE_PATHS:
-        return Action(creates=_CREATE_PATHS[path])
-    match = _BOOKING_CHANGE.match(path)
-    if method == "POST" and match:
-        return Action(change=match.group(2), target=match.group(1))  # type: ignore[arg-type]
-    match = _EVENT_TYPE.match(path)
-    if method == "DELETE" and match:
-        return Action(change="delete-event-type", target=match.group(1))
-    return Action()
-
-
-def stamp(request: Request, flow: str, mark: str | None = None) -> Request:
-    """The request with ``metadata.calsink_key`` added when it creates a booking.
-
-    Preview calls this too, so that what it shows is what is sent. The body is
-    re-encoded only when the fingerprint was added. ``mark`` is the fingerprint when the
-    caller has already computed it.
-    """
-    if request.method.upper() != "POST" or not _creates_booking(request.url):
-        return request
-    stamped = fingerprinted(request.payload, mark or fingerprint(flow, request.key))
-    if stamped is None:
-        return request
-    return Request(
-        request.method,
-        request.url,
-        request.headers,
-        encode_body(stamped),
-        stamped,
-        request.positions,
-        request.records,
-        request.key,
-        request.template,
-        request.warnings,
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _creates_booking(url: str) -> bool:
-    """Whether a POST to ``url`` creates a booking (a run posts to one URL many times)."""
-    return action_of("POST", url).creates == "booking"
 
 
 def already_done(action: Action, response: Response) -> bool:
@@ -174,28 +95,22 @@ ABSENT = LookupResult(known=True)
 async def look_up(request: Request, get: Get) -> LookupResult:
     """Ask Cal.com whether the resource ``request`` creates already exists (a booking
     create is matched by the fingerprint `stamp` put in it)."""
-    creates = action_of(request.method, request.url).creates
+    creates = request.action.creates
     payload = request.payload if isinstance(request.payload, dict) else None
     if creates is None or payload is None:
         return UNKNOWN
+    lookup = _LOOKUPS[creates]
     parts = urlsplit(request.url)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    url = f"{parts.scheme}://{parts.netloc}{lookup.path}"
     headers = {"Accept": "application/json"}
-    version = _API_VERSIONS[creates]
-    if version:
-        headers["cal-api-version"] = version
+    if lookup.version:
+        headers["cal-api-version"] = lookup.version
     if creates == "booking":
-        return await _look_up_booking(origin, payload, headers, get)
-    if creates == "event-type":
-        wanted = _fields(payload, "slug", "title", "lengthInMinutes")
-        return await _find(get, f"{origin}/v2/event-types", headers, wanted, "event types")
-    if creates == "schedule":
-        wanted = _fields(payload, "name", "timeZone", "availability", "overrides")
-        return await _find(get, f"{origin}/v2/schedules", headers, wanted, "schedules")
-    if creates == "webhook":
-        wanted = _fields(payload, "subscriberUrl", "triggers")
-        return await _find(get, f"{origin}/v2/webhooks?take=250", headers, wanted, "webhooks")
-    return await _look_up_ooo(origin, payload, headers, get)
+        return await _look_up_booking(url, payload, headers, get)
+    wanted = _fields(payload, *lookup.match)
+    if creates == "ooo" and wanted is not None and wanted.get("end") is None:
+        return UNSEARCHABLE
+    return await _find(get, url, headers, wanted, lookup.what)
 
 
 async def _list(get: Get, url: str, headers: dict[str, str]) -> list[Any] | None:
@@ -311,7 +226,7 @@ def _day(value: Any) -> str | None:
 
 
 async def _look_up_booking(
-    origin: str, payload: dict[str, Any], headers: dict[str, str], get: Get
+    url: str, payload: dict[str, Any], headers: dict[str, str], get: Get
 ) -> LookupResult:
     attendee = _dict(payload.get("attendee"))
     start = _instant(payload.get("start"))
@@ -329,9 +244,7 @@ async def _look_up_booking(
     alike: list[Any] = []
     skip = 0
     for _ in range(20):
-        items = await _list(
-            get, f"{origin}/v2/bookings?{urlencode({**query, 'skip': skip})}", headers
-        )
+        items = await _list(get, f"{url}?{urlencode({**query, 'skip': skip})}", headers)
         if items is None:
             return UNKNOWN
         for item in items:
@@ -362,25 +275,15 @@ def _same_booking(item: dict[str, Any], payload: dict[str, Any], start: datetime
     return wanted_slug is None or wanted_slug == event_type.get("slug")
 
 
-async def _look_up_ooo(
-    origin: str, payload: dict[str, Any], headers: dict[str, str], get: Get
-) -> LookupResult:
-    wanted = _fields(payload, "start", "end", "reason", "notes", "toUserId")
-    if wanted is None or wanted.get("end") is None:
-        return UNSEARCHABLE
-    return await _find(
-        get, f"{origin}/v2/me/ooo?take=250", headers, wanted, "out-of-office entries"
-    )
-
-
 async def rescheduled_to(request: Request, get: Get) -> str | None:
     """The uid of the booking a reschedule produced, read from the old booking."""
-    action = action_of(request.method, request.url)
+    action = request.action
     if action.change != "reschedule" or action.target is None:
         return None
     parts = urlsplit(request.url)
     url = f"{parts.scheme}://{parts.netloc}/v2/bookings/{action.target}"
-    response = await get(url, {"cal-api-version": "2024-08-13", "Accept": "application/json"})
+    headers = {"cal-api-version": BOOKINGS_READ_VERSION, "Accept": "application/json"}
+    response = await get(url, headers)
     if response is None or not response.ok or not isinstance(response.parsed, dict):
         return None
     data = response.parsed.get("data")

@@ -57,13 +57,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
         try:
             for outcome in itertools.islice(outcomes, MAX_SCANNED):
                 if isinstance(outcome, Request):
-                    samples.append(
-                        request_view(
-                            outcome,
-                            loaded.flow.name,
-                            fingerprint=loaded.flow.delivery.fingerprint_bookings,
-                        )
-                    )
+                    samples.append(request_view(outcome))
                     records.extend(outcome.records)
                 elif isinstance(outcome, Rejection):
                     samples.append(rejection_view(outcome))
