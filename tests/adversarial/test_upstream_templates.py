@@ -12,7 +12,7 @@ from typing import Any
 from tests.adversarial.harness import cli, write_flow
 
 NOWHERE = "http://127.0.0.1:9"  # validate and preview send nothing
-KEY = "cal_live_upstream_templates_0000"
+KEY = "cal_test_upstream_templates_0000"
 
 
 def _flow(
