@@ -4,6 +4,7 @@ type-check under `mypy --strict`, and rows come from lists, pyarrow tables and D
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -207,3 +208,85 @@ def test_the_public_names_are_documented_and_exported() -> None:
         assert callable(getattr(calsink, name))
         assert f"calsink.{name}(" in text or f"calsink.{name}`" in text or name in text
     assert set(calsink.__all__) <= set(dir(calsink))
+
+
+LIBRARY_COMMANDS = ("run", "test", "retry", "status", "validate", "preview", "templates")
+
+
+@pytest.mark.parametrize("name", LIBRARY_COMMANDS)
+def test_each_command_has_its_library_call_and_both_are_documented(name: str) -> None:
+    from calsink.cli import COMMANDS
+
+    assert name in COMMANDS
+    assert callable(getattr(calsink, name))
+    assert f"`calsink.{name}(" in DOC.read_text(), f"docs/python.md does not show calsink.{name}"
+    readme = (ROOT / "README.md").read_text()
+    assert f"`calsink {name}" in readme
+
+
+def checked_flow(folder: Path) -> Path:
+    (folder / "leads.csv").write_text(
+        "name,email,start,status\n"
+        "Ada,ada@example.com,2030-01-07T14:00:00Z,demo\n"
+        "Ada again,ada@example.com,2030-01-07T14:00:00Z,demo\n"
+        "Bad,bad@example.com,not a date,demo\n"
+        "Lost,lost@example.com,2030-01-07T15:00:00Z,lost\n"
+        "Grace,grace@example.com,2030-01-07T16:00:00Z,demo\n"
+    )
+    flow = folder / "flow.yaml"
+    flow.write_text(
+        "version: 1\nname: checked\nsource: {path: leads.csv}\n"
+        "transform:\n  where: \"status == 'demo'\"\n  map:\n"
+        '    start: "iso(start)"\n    eventTypeId: 1\n'
+        '    attendee: {name: "{name}", email: "{email}", timeZone: UTC}\n'
+        "destination: {api_key_env: CAL_API_KEY, template: create-booking}\n"
+        "delivery: {key: [email, start]}\n"
+    )
+    return flow
+
+
+def test_validate_counts_as_the_command_does_and_names_each_record(tmp_path: Path) -> None:
+    flow = checked_flow(tmp_path)
+    report = calsink.validate(flow)
+    counts = report.to_json()
+    assert {k: counts[k] for k in ("read", "valid", "rejected", "filtered", "duplicates")} == {
+        "read": 5,
+        "valid": 2,
+        "rejected": 1,
+        "filtered": 1,
+        "duplicates": 1,
+    }
+    assert [r["position"] for r in report.rejections] == ["leads.csv:4"]
+    assert report.duplicate_records == [
+        {"position": "leads.csv:3", "reason": "duplicate of leads.csv:2"}
+    ]
+    assert not report.ok
+    shown = subprocess.run(
+        [sys.executable, "-m", "calsink", "validate", str(flow)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert (
+        "read 5 · valid 2 · rejected 1 · filtered 1 · duplicates 1" in shown.stdout + shown.stderr
+    )
+
+
+def test_preview_gives_what_the_command_prints_with_the_key_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = checked_flow(tmp_path)
+    monkeypatch.setenv("CAL_API_KEY", "cal_test_library_preview_0000")
+    requests = calsink.preview(flow, count=2)
+    printed = subprocess.run(
+        [sys.executable, "-m", "calsink", "preview", str(flow), "-n", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    lines = [json.loads(line) for line in printed.stdout.splitlines() if line.startswith("{")]
+    assert requests == lines
+    assert [r["position"] for r in requests] == ["leads.csv:2", "leads.csv:3"]
+    assert "cal_test_library_preview_0000" not in json.dumps(requests)

@@ -27,13 +27,16 @@ if TYPE_CHECKING:
         atest,
         items_of,
         load,
+        preview,
         retry,
         run,
         status,
         template,
         templates,
         test,
+        validate,
     )
+    from calsink.checking import ValidationReport
     from calsink.credentials import CredentialError
     from calsink.deliver.engine import ProgressEvent
     from calsink.deliver.outcomes import Outcome, Summary
@@ -60,17 +63,20 @@ _HOME = {
     "StatusReport": "calsink.runner",
     "Summary": "calsink.deliver.outcomes",
     "TestResult": "calsink.runner",
+    "ValidationReport": "calsink.checking",
     "aretry": "calsink._api",
     "arun": "calsink._api",
     "atest": "calsink._api",
     "items_of": "calsink._api",
     "load": "calsink._api",
+    "preview": "calsink._api",
     "retry": "calsink._api",
     "run": "calsink._api",
     "status": "calsink._api",
     "template": "calsink._api",
     "templates": "calsink._api",
     "test": "calsink._api",
+    "validate": "calsink._api",
 }
 
 __all__ = [
@@ -90,17 +96,20 @@ __all__ = [
     "StatusReport",
     "Summary",
     "TestResult",
+    "ValidationReport",
     "aretry",
     "arun",
     "atest",
     "items_of",
     "load",
+    "preview",
     "retry",
     "run",
     "status",
     "template",
     "templates",
     "test",
+    "validate",
 ]
 
 

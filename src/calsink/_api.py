@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from calsink.checking import ValidationReport, preview_requests, validate_flow
 from calsink.credentials import CredentialError, resolve_api_key
 from calsink.deliver.engine import ProgressEvent
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
@@ -243,6 +244,18 @@ def test(
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # not a test function for pytest
+
+
+def validate(flow: FlowLike, *, ledger: str | None = None) -> ValidationReport:
+    """Check every record of the flow as a run would, sending nothing (no key needed): the
+    counts (read = valid + rejected + filtered + duplicates), each rejection and duplicate.
+    ``ledger`` names another ledger to look up path parameters from earlier flows."""
+    return validate_flow(load(flow), ledger=ledger)
+
+
+def preview(flow: FlowLike, count: int = 3, *, ledger: str | None = None) -> list[dict[str, Any]]:
+    """The first ``count`` requests exactly as they would be sent, secrets hidden."""
+    return preview_requests(load(flow), count, ledger=ledger)
 
 
 def status(flow: FlowLike) -> StatusReport:

@@ -8,14 +8,8 @@ is rejected with that reason, exactly as a run would reject it.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -31,7 +25,6 @@ from calsink.cli._output import (
 
 if TYPE_CHECKING:
     from calsink.cli._groups import ReasonGroups
-    from calsink.flow import FlowReference, LoadedFlow
     from calsink.records import Position, Problem, Rejection, Request
 
 MAX_WARNING_LINES = 50
@@ -46,45 +39,6 @@ _ledger_option = click.option(
 _json_option = click.option(
     "--json", "as_json", is_flag=True, help="Machine-readable output on stdout."
 )
-
-
-@contextmanager
-def _reference_resolver(
-    loaded: LoadedFlow, ledger_path: str | None
-) -> Iterator[Callable[[FlowReference, tuple[str, ...]], str | None] | None]:
-    from calsink.flow import FlowReference
-
-    uses_references = any(
-        isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
-    )
-    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
-
-    if ledger_path and not ledger_path.startswith(("postgresql://", "postgres://")):
-        ledger_path = str(Path(ledger_path).resolve())
-    path = ledger_location(loaded, ledger_path)
-    if not uses_references or not ledger_exists(path):
-        yield None
-        return
-    ledger = open_ledger(path)
-    try:
-        yield ledger.resolve_reference
-    finally:
-        ledger.close()
-
-
-def _outcomes(
-    loaded: LoadedFlow, resolver: Any, *, keys: bool = True, bodies: bool = True
-) -> Iterator[Any]:
-    from calsink.pipeline import build_renderer, prepare
-    from calsink.sources import open_source
-    from calsink.transform import Transformer
-
-    renderer = build_renderer(loaded, resolver, content_keys=keys, fingerprints=bodies)
-    transformer = Transformer(loaded.flow.transform)
-    for warning in renderer.warnings:
-        console().print(f"warning: {warning}", style="yellow")
-    items = open_source(loaded.flow.source, loaded.base_dir, stdin=sys.stdin.buffer)
-    yield from prepare(loaded, items, renderer=renderer, transformer=transformer)
 
 
 _all_option = click.option(
@@ -106,42 +60,34 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     record, --json gives one object per record. Exit 1 if any record is rejected, 0
     otherwise, 2 when the flow file cannot be used.
     """
+    from calsink.checking import ValidationCounts, check, reference_resolver
     from calsink.cli._groups import ReasonGroups
-    from calsink.deliver.seen import SeenKeys
     from calsink.flow import load_flow
-    from calsink.records import Filtered, Rejection, Request
+    from calsink.records import Rejection, Request
 
     out = console()
-    read = valid = rejected = filtered = duplicates = warned = 0
+    counts = ValidationCounts()
+    shown_warnings = 0
     groups = ReasonGroups() if not (as_json or show_all) else None
-    seen = SeenKeys()
-    with flow_errors(), contextlib.closing(seen):
+    with flow_errors():
         loaded = load_flow(flow)
-        with _reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in _outcomes(loaded, resolver, bodies=False):
-                kind = type(outcome)
-                if kind is Request:
-                    count = len(outcome.positions)
-                    read += count
-                    first = seen.first(outcome.key, outcome.position)
+        with reference_resolver(loaded, ledger_path) as resolver:
+            for checked in check(loaded, resolver, on_warning=_print_warning):
+                counts.add(checked)
+                outcome = checked.outcome
+                if isinstance(outcome, Request):
+                    first = checked.duplicate_of
                     if first is not None:
-                        duplicates += count
                         if groups is not None:
                             groups.add("duplicates", _DUPLICATE, str(outcome.position))
                         else:
                             _show_duplicate(outcome, first, as_json)
                         continue
-                    valid += count
                     for warning in outcome.warnings:
-                        warned += 1
-                        if warned <= MAX_WARNING_LINES:
+                        shown_warnings += 1
+                        if shown_warnings <= MAX_WARNING_LINES:
                             out.print(f"{outcome.position}  warning: {warning}", style="yellow")
-                elif kind is Filtered:
-                    read += 1
-                    filtered += 1
-                elif kind is Rejection:
-                    read += 1
-                    rejected += 1
+                elif isinstance(outcome, Rejection):
                     if as_json:
                         emit_json(outcome.to_json())
                     elif groups is not None:
@@ -151,19 +97,27 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     if groups:
         groups.print()
         out.print(f"(one line per record: {command_hint()} validate {flow} --all)", style="dim")
+    read, warned = counts.read, counts.warnings
     if read == 0:
         note = empty_source_note(loaded)
         if note:
             out.print(note)
     if warned > MAX_WARNING_LINES:
         out.print(f"… and {warned - MAX_WARNING_LINES} more warnings", style="yellow")
-    summary = f"read {read} · valid {valid} · rejected {rejected} · filtered {filtered}"
-    if duplicates:
-        summary += f" · duplicates {duplicates}"
+    summary = (
+        f"read {read} · valid {counts.valid} · rejected {counts.rejected} · "
+        f"filtered {counts.filtered}"
+    )
+    if counts.duplicates:
+        summary += f" · duplicates {counts.duplicates}"
     if warned:
         summary += f" · warnings {warned}"
     out.print(summary, style="bold")
-    raise SystemExit(EXIT_SOME_FAILED if rejected else EXIT_OK)
+    raise SystemExit(EXIT_SOME_FAILED if counts.rejected else EXIT_OK)
+
+
+def _print_warning(warning: str) -> None:
+    console().print(f"warning: {warning}", style="yellow")
 
 
 _DUPLICATE = "the delivery key of an earlier record (a run skips them)"
@@ -196,40 +150,6 @@ def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
         console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
 
 
-def preview_json(request: Request, secrets: Iterable[str] = ()) -> dict[str, Any]:
-    """One request as ``preview --json`` shows it: secrets redacted, body decoded.
-
-    The request is what goes on the wire: render has written a booking's
-    ``metadata.calsink_key`` into its body already (unless ``delivery.fingerprint_bookings``
-    is false).
-    """
-    import orjson
-
-    from calsink.redact import preview_headers, redact_payload, redact_text, redact_url
-
-    body = orjson.loads(request.body) if request.body is not None else None
-    shown: dict[str, Any] = {
-        "position": str(request.position),
-        "method": request.method,
-        "url": redact_url(request.url, secrets),
-        "headers": dict(preview_headers(request.headers)),
-        "body": redact_payload(body),
-        "warnings": list(request.warnings),
-        "key": redact_text(request.key, secrets),
-        "template": request.template,
-    }
-    if len(request.positions) > 1:
-        shown["positions"] = [str(p) for p in request.positions]
-    return shown
-
-
-def _known_secrets(loaded: LoadedFlow) -> list[str]:
-    """The API key of the flow when its environment variable holds it (hidden by value)."""
-    name = loaded.flow.destination.api_key_env
-    value = os.environ.get(name, "").strip() if name else ""
-    return [value] if value else []
-
-
 @click.command()
 @click.argument("flow", type=click.Path(dir_okay=False))
 @click.option(
@@ -246,6 +166,7 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
     """Show the first requests of FLOW exactly as they would be sent (secrets redacted)."""
     import orjson
 
+    from calsink.checking import known_secrets, outcomes, preview_json, reference_resolver
     from calsink.flow import load_flow
     from calsink.records import Rejection, Request
 
@@ -253,14 +174,14 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
     shown = 0
     with flow_errors():
         loaded = load_flow(flow)
-        with _reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in _outcomes(loaded, resolver):
+        with reference_resolver(loaded, ledger_path) as resolver:
+            for outcome in outcomes(loaded, resolver, on_warning=_print_warning):
                 if isinstance(outcome, Rejection):
                     out.print(f"{outcome.position}  rejected: {outcome.reason}", style="red")
                     continue
                 if not isinstance(outcome, Request):
                     continue
-                view = preview_json(outcome, _known_secrets(loaded))
+                view = preview_json(outcome, known_secrets(loaded))
                 if as_json:
                     emit_json(view)
                 else:

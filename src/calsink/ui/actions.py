@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from calsink.checking import reference_resolver
 from calsink.credentials import Credential, CredentialStore, resolve_api_key
-from calsink.flow import Flow, FlowReference, LoadedFlow
+from calsink.flow import Flow, LoadedFlow
 from calsink.records import Filtered, Rejection, Request
 from calsink.redact import preview_headers
-from calsink.render import ResolveReference
 from calsink.ui.drafts import DraftError, attribute_paths, flow_to_yaml
 from calsink.ui.views import filtered_view, rejection_view, request_view
 
@@ -44,7 +43,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     rejected_records: list[dict[str, Any]] = []
-    with _reference_resolver(loaded) as resolver:
+    with reference_resolver(loaded) as resolver:
         renderer = build_renderer(loaded, resolver)
         transformer = Transformer(loaded.flow.transform)
         items = open_source(loaded.flow.source, loaded.base_dir)
@@ -96,25 +95,6 @@ def _first_samples(samples: list[dict[str, Any]], count: int) -> list[dict[str, 
             room -= 1
         kept.append(sample)
     return kept[:count]
-
-
-@contextmanager
-def _reference_resolver(loaded: LoadedFlow) -> Iterator[ResolveReference | None]:
-    """Path parameters from an earlier flow come from the ledger, as `calsink preview` does."""
-    uses_references = any(
-        isinstance(spec, FlowReference) for spec in loaded.flow.destination.params.values()
-    )
-    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
-
-    path = ledger_location(loaded)
-    if not uses_references or not ledger_exists(path):
-        yield None
-        return
-    ledger = open_ledger(path)
-    try:
-        yield ledger.resolve_reference
-    finally:
-        ledger.close()
 
 
 def is_destructive(loaded: LoadedFlow) -> bool:

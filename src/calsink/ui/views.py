@@ -41,7 +41,7 @@ def field_view(field: Field, required: bool) -> dict[str, Any]:
 
 def request_view(request: Request) -> dict[str, Any]:
     """A request exactly as `calsink preview --json` shows it, plus where its record is."""
-    from calsink.cli.validate import preview_json
+    from calsink.checking import preview_json
 
     shown = preview_json(request)
     shown["headers"] = [[name, value] for name, value in shown["headers"].items()]
