@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql.types import StringType, StructField, StructType
 from tests.adversarial.harness import booked_emails, lead_rows
+from tests.adversarial.spark_helpers import (
+    SCHEMA,
+    assert_one_effect_per_row,
+    claiming_writer_after,
+    write_while_killing,
+)
 from tests.adversarial.test_shared_ledger import shared_flow
 from tests.support.postgres import fresh_database
 from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
 
 import calsink
 import calsink.spark
-
-SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email", "start")])
 
 
 @pytest.fixture(scope="module")
@@ -66,23 +65,10 @@ def rows(count: int, first: int = 0) -> list[tuple[str, str, str]]:
 
 def kill_a_writer_after_deliveries(ledger: str, delivered: int) -> int:
     """Once a writer task has delivered ``delivered`` records, kill (SIGKILL) its process
-    while it holds claims on others (its pid is in their owner). Return that pid."""
-    deadline = time.monotonic() + 120
-    with psycopg.connect(ledger, autocommit=True) as db:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(psycopg.errors.UndefinedTable):
-                owner = db.execute(
-                    "SELECT owner FROM records WHERE state = 'in_flight' AND owner IS NOT NULL "
-                    "AND run_id IN (SELECT run_id FROM records WHERE state = 'delivered' "
-                    "GROUP BY run_id HAVING count(*) >= %s) LIMIT 1",
-                    (delivered,),
-                ).fetchone()
-                if owner:
-                    pid = int(owner[0].split(":")[1])
-                    os.kill(pid, signal.SIGKILL)
-                    return pid
-            time.sleep(0.02)
-    raise AssertionError("no writer task held claims after the first deliveries")
+    while it holds claims on others. Return that pid."""
+    pid = claiming_writer_after(ledger, delivered)
+    os.kill(pid, signal.SIGKILL)
+    return pid
 
 
 def test_a_batch_write_whose_task_is_killed_midway_books_each_row_once(
@@ -95,27 +81,11 @@ def test_a_batch_write_whose_task_is_killed_midway_books_each_row_once(
     # had on its way lands after its death.
     sandbox.set_faults({"spec": "latency=200ms@1:POST /v2/bookings"})
     frame = spark.createDataFrame(rows(count), SCHEMA).repartition(3)
-    report = tmp_path / "report.json"
-    killer = concurrent.futures.ThreadPoolExecutor(1).submit(
-        kill_a_writer_after_deliveries, ledger, 2
+    totals = write_while_killing(
+        frame, flow, tmp_path / "report.json", lambda: kill_a_writer_after_deliveries(ledger, 2)
     )
-    (
-        frame.write.format("calsink")
-        .option("flow", str(flow))
-        .option("report", str(report))
-        .mode("append")
-        .save()
-    )
-    killer.result()
     sandbox.clear_faults()
-    totals = json.loads(report.read_text())
-    assert totals["partitions"] == 3, totals
-    assert totals["read"] == count, totals
-    # Each row has one outcome: what the killed attempt delivered, its retry skips.
-    assert totals["delivered"] + totals["skipped"] == count, totals
-    assert totals["skipped"] >= 2, totals
-    assert booked_emails(sandbox) == Counter({f"lead{i}@example.com": 1 for i in range(count)})
-    assert calsink.status(flow).counts == {"delivered": count}
+    assert_one_effect_per_row(totals, count, 3, sandbox, flow)
 
 
 def test_a_restarted_stream_that_replays_a_micro_batch_sends_nothing_twice(

@@ -3,24 +3,26 @@ own jars), speculation on, an executor killed midway: each row's effect once."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import psycopg
 import pyspark
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql.types import StringType, StructField, StructType
-from tests.adversarial.harness import booked_emails, lead_rows
+from tests.adversarial.harness import lead_rows
+from tests.adversarial.spark_helpers import (
+    SCHEMA,
+    assert_one_effect_per_row,
+    claiming_writer_after,
+    write_while_killing,
+)
 from tests.adversarial.test_shared_ledger import shared_flow
 from tests.support.postgres import fresh_database
 from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
@@ -29,7 +31,6 @@ import calsink
 import calsink.spark
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
-SCHEMA = StructType([StructField(name, StringType()) for name in ("name", "email", "start")])
 
 
 def free_port() -> int:
@@ -123,58 +124,29 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
 def kill_an_executor_after_deliveries(ledger: str, delivered: int) -> int:
     """Once a writer task has delivered ``delivered`` records, kill (SIGKILL) the executor
     that runs it while it holds claims on others. Return the executor's pid."""
-    deadline = time.monotonic() + 120
-    with psycopg.connect(ledger, autocommit=True) as db:
-        while time.monotonic() < deadline:
-            try:
-                owner = db.execute(
-                    "SELECT owner FROM records WHERE state = 'in_flight' AND owner IS NOT NULL "
-                    "AND run_id IN (SELECT run_id FROM records WHERE state = 'delivered' "
-                    "GROUP BY run_id HAVING count(*) >= %s) LIMIT 1",
-                    (delivered,),
-                ).fetchone()
-            except psycopg.errors.UndefinedTable:
-                owner = None
-            if owner:
-                writer = psutil.Process(int(owner[0].split(":")[1]))
-                executor = next(
-                    p
-                    for p in writer.parents()
-                    if any(part.endswith("CoarseGrainedExecutorBackend") for part in p.cmdline())
-                )
-                executor.kill()
-                return executor.pid
-            time.sleep(0.02)
-    raise AssertionError("no writer task held claims after the first deliveries")
+    writer = psutil.Process(claiming_writer_after(ledger, delivered))
+    executor = next(
+        p
+        for p in writer.parents()
+        if any(part.endswith("CoarseGrainedExecutorBackend") for part in p.cmdline())
+    )
+    executor.kill()
+    return executor.pid
 
 
 def test_an_executor_killed_midway_with_speculation_on_leaves_one_effect_per_row(
     cluster: SparkSession, sandbox: SandboxHandle, postgres_url: str, tmp_path: Path
 ) -> None:
-    import concurrent.futures
-
     count = 24
     ledger = fresh_database(postgres_url)
     flow = shared_flow(tmp_path, sandbox, ledger, 1, delivery={"lease_s": 2, "concurrency": 1})
     sandbox.set_faults({"spec": "latency=150ms@1:POST /v2/bookings"})
     frame = cluster.createDataFrame(lead_rows(count), SCHEMA).repartition(4)
-    report = tmp_path / "report.json"
-    killer = concurrent.futures.ThreadPoolExecutor(1).submit(
-        kill_an_executor_after_deliveries, ledger, 2
+    totals = write_while_killing(
+        frame,
+        flow,
+        tmp_path / "report.json",
+        lambda: kill_an_executor_after_deliveries(ledger, 2),
     )
-    (
-        frame.write.format("calsink")
-        .option("flow", str(flow))
-        .option("report", str(report))
-        .mode("append")
-        .save()
-    )
-    killer.result()
     sandbox.clear_faults()
-    totals = json.loads(report.read_text())
-    assert totals["partitions"] == 4, totals
-    assert totals["read"] == count, totals
-    assert totals["delivered"] + totals["skipped"] == count, totals
-    assert totals["skipped"] >= 2, "the rows the killed task delivered were skipped"
-    assert booked_emails(sandbox) == Counter({f"lead{i}@example.com": 1 for i in range(count)})
-    assert calsink.status(flow).counts == {"delivered": count}
+    assert_one_effect_per_row(totals, count, 4, sandbox, flow)
