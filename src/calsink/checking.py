@@ -223,6 +223,8 @@ def preview_json(request: Request, secrets: Iterable[str] = ()) -> dict[str, Any
     }
     if len(request.positions) > 1:
         shown["positions"] = [str(p) for p in request.positions]
+    if request.credential is not None:
+        shown["credential"] = request.credential  # its name: the key stays hidden
     return shown
 
 

@@ -54,6 +54,14 @@ class CredentialStore:
     def names(self) -> list[str]:
         return sorted(self._read())
 
+    def bases(self) -> dict[str, str | None]:
+        """Each stored credential's name and its own base URL (None: the flow's); no key."""
+        return {name: entry.get("base_url") for name, entry in sorted(self._read().items())}
+
+    def all(self) -> dict[str, Credential]:
+        """Every stored credential by name (for a flow whose records choose theirs)."""
+        return {name: self.get(name) for name in self.names()}
+
     def get(self, name: str) -> Credential:
         entries = self._read()
         if name not in entries:
@@ -141,5 +149,10 @@ def resolve_api_key(
             )
         check_api_key_shape(value)
         return Credential(name=f"${destination.api_key_env}", api_key=value)
+    if destination.credential_per_record:
+        raise CredentialError(
+            f"destination.credential {destination.credential!r} is chosen per record: "
+            "each record is sent with the stored credential it names"
+        )
     name = destination.credential or "default"
     return (store or CredentialStore()).get(name)

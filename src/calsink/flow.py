@@ -121,7 +121,11 @@ class BatchSettings(_Settings):
 class DestinationSettings(_Settings):
     """Where and how the records are sent."""
 
-    credential: str | None = Field(default=None, description="A stored credential's name.")
+    credential: str | None = Field(
+        default=None,
+        description="A stored credential's name, or a '{field}' template over the record "
+        "('{owner}') that names the credential sending each record (one flow, many accounts).",
+    )
     api_key_env: str | None = Field(
         default=None, description="The environment variable that holds the API key."
     )
@@ -162,6 +166,11 @@ class DestinationSettings(_Settings):
         if not self.verify_tls:
             raise ValueError("TLS verification cannot be turned off: remove `verify_tls`")
         return self
+
+    @property
+    def credential_per_record(self) -> bool:
+        """Whether each record names its own credential (``credential: "{owner}"``)."""
+        return self.credential is not None and "{" in self.credential
 
     @field_validator("base_url")
     @classmethod

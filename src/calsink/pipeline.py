@@ -3,7 +3,7 @@ run all share, so that each of them sees the same requests and the same rejectio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from calsink.flow import LoadedFlow
 from calsink.records import Filtered, Problem, Rejection, Request, SourceItem
@@ -19,20 +19,37 @@ def build_renderer(
     *,
     content_keys: bool = True,
     fingerprints: bool = True,
+    accounts: Mapping[str, str | None] | None = None,
 ) -> Renderer:
     """The flow's Renderer; RenderConfigError when its destination cannot work.
 
     ``content_keys=False`` for checking alone: see ``Renderer``; ``fingerprints=False``
     when no body is shown or sent (a booking's ``metadata.calsink_key`` is left out).
+    ``accounts`` (name → own base URL) are the credentials a flow whose records choose
+    theirs may name; by default, those stored (`calsink credentials list`).
     """
     flow = loaded.flow
+    if accounts is None and flow.destination.credential_per_record:
+        accounts = stored_accounts()
     return Renderer(
         flow.destination,
         key_fields=flow.delivery.key,
         resolve_reference=resolve_reference,
         content_keys=content_keys,
         fingerprint_flow=flow.name if fingerprints and flow.delivery.fingerprint_bookings else None,
+        accounts=accounts,
     )
+
+
+def stored_accounts() -> dict[str, str | None]:
+    """The stored credentials' names and own base URLs (no key is read out)."""
+    from calsink.credentials import CredentialError, CredentialStore
+    from calsink.render import RenderConfigError
+
+    try:
+        return CredentialStore().bases()
+    except CredentialError as exc:
+        raise RenderConfigError(f"destination.credential: {exc}") from None
 
 
 def prepare(

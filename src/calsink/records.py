@@ -106,7 +106,8 @@ class Request:
     ``action`` is what the request does to Cal.com, set once by the renderer from the
     template (or from the template whose route a manual URL is).
     The delivery transport adds Authorization itself so that the key never lives in a
-    Request.
+    Request. ``credential`` names the stored credential that sends it when the flow
+    chooses one per record (``destination.credential: "{owner}"``), else None.
     """
 
     method: str
@@ -120,6 +121,7 @@ class Request:
     template: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     action: Action = NO_ACTION
+    credential: str | None = None
 
     @property
     def position(self) -> Position:

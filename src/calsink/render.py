@@ -20,7 +20,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -315,6 +315,71 @@ def _copy_tree(value: Any) -> Any:
     return value
 
 
+class _Accounts:
+    """``destination.credential: "{owner}"``: the stored credential each record names.
+
+    ``known`` maps each stored credential's name to its own base URL (None: the flow's).
+    """
+
+    def __init__(
+        self, destination: DestinationSettings, known: Mapping[str, str | None] | None
+    ) -> None:
+        assert destination.credential is not None
+        self.written = destination.credential
+        self.parts = _parse_macros(self.written)
+        self.known = dict(known or {})
+        self.base = destination.base_url.rstrip("/")
+
+    def choose(
+        self, record: Record, source: Record, problems: list[Problem], consumed: list[str]
+    ) -> str | None:
+        """The name of the credential that sends ``record``, or None (with a problem)."""
+        pieces: list[str] = []
+        fields = [part.name for part in self.parts if isinstance(part, _Macro)]
+        field = fields[0] if len(fields) == 1 else "destination.credential"
+        for part in self.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            value = _lookup(part.name, record, source)
+            text = None if value is _MISSING else _to_segment_text(value)
+            if text is None:
+                problems.append(
+                    Problem(
+                        part.name,
+                        f"the name of the credential that sends this record "
+                        f"(destination.credential: {self.written!r})",
+                        "nothing" if value is _MISSING or value in (None, "") else repr(value),
+                        f"give each record a {part.name}",
+                    )
+                )
+                return None
+            pieces.append(text.strip())
+            if dotted.get(record, part.name, _MISSING) is not _MISSING:
+                consumed.append(part.name)
+        name = "".join(pieces)
+        if name not in self.known:
+            stored = ", ".join(sorted(self.known)) or "none yet"
+            problems.append(
+                Problem(
+                    field,
+                    f"the name of a stored credential (destination.credential: "
+                    f"{self.written!r}; stored: {stored})",
+                    repr(name),
+                    f"add it with `calsink credentials add {name}`, or correct the record",
+                )
+            )
+            return None
+        return name
+
+    def url_for(self, name: str, url: str) -> str:
+        """``url`` at the credential's own base URL, when it was stored with one."""
+        own = self.known.get(name)
+        if own and url.startswith(self.base + "/"):
+            return own.rstrip("/") + url[len(self.base) :]
+        return url
+
+
 class Renderer:
     """Turns records into requests for one destination; immutable once built.
 
@@ -331,6 +396,7 @@ class Renderer:
         resolve_reference: ResolveReference | None = None,
         content_keys: bool = True,
         fingerprint_flow: str | None = None,
+        accounts: Mapping[str, str | None] | None = None,
     ) -> None:
         self.destination = destination
         self.key_fields = tuple(key_fields or ())
@@ -438,6 +504,9 @@ class Renderer:
             and not self.defaults
         ):
             self._screening = self.contract.screening
+        self._accounts = _Accounts(destination, accounts) if destination.credential_per_record else None
+        if self._accounts is not None:
+            self._screening = None
         if destination.batch is not None:
             if not self.has_body:
                 raise RenderConfigError(
@@ -569,6 +638,9 @@ class Renderer:
         if url is None:
             url = self._url(record, source_record, problems, consumed)
         key = self._key(record, source_record, problems) if self.key_fields else None
+        credential = None
+        if self._accounts is not None:
+            credential = self._accounts.choose(record, source_record, problems, consumed)
         payload: Any = None
         warnings: list[str] = []
         if self.has_body:
@@ -597,6 +669,8 @@ class Renderer:
             if self._fingerprints and body is not None:
                 payload, body = self._marked(payload, body, key)
         action = self.action if self._target_at is None else self.action.on(self._target(url))
+        if credential is not None and self._accounts is not None:
+            url = self._accounts.url_for(credential, url)  # after the key: it stays the same
         return Request(
             method=self.method,
             url=url,
@@ -609,6 +683,7 @@ class Renderer:
             template=self.template_name,
             warnings=tuple(warnings),
             action=action,
+            credential=credential,
         )
 
     def render_batch(self, requests: Sequence[Request]) -> Request:
@@ -627,6 +702,7 @@ class Renderer:
             template=first.template,
             warnings=tuple(w for r in requests for w in r.warnings),
             action=first.action,
+            credential=first.credential,
         )
 
     def batch_group(self, request: Request, source_record: Record) -> tuple[str, str]:
@@ -636,6 +712,8 @@ class Renderer:
         if batch is not None and batch.group_by:
             value = _lookup(batch.group_by, request.records[0], source_record)
             group = "" if value is _MISSING else key_value(value)
+        if request.credential is not None:  # one account sends a whole batch
+            group = f"{group}\x00{request.credential}"
         return request.url, group
 
     def _url(

@@ -190,6 +190,8 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
                     out.print(f"{view['method']} {view['url']}", style="bold cyan")
                     for name, value in view["headers"].items():
                         out.print(f"{name}: {value}")
+                    if "credential" in view:
+                        out.print(f"(sent with the key of credential {view['credential']})")
                     if view["body"] is None:
                         out.print("(no body)", style="dim")
                     else:
