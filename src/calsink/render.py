@@ -504,7 +504,9 @@ class Renderer:
             and not self.defaults
         ):
             self._screening = self.contract.screening
-        self._accounts = _Accounts(destination, accounts) if destination.credential_per_record else None
+        self._accounts = (
+            _Accounts(destination, accounts) if destination.credential_per_record else None
+        )
         if self._accounts is not None:
             self._screening = None
         if destination.batch is not None:

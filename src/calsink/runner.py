@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
 from calsink.deadletters import (
     DeadLetterWriter,
@@ -34,6 +34,7 @@ from calsink.deadletters import (
     read_dead_letters,
     waiting_by_run,
 )
+from calsink.deliver.accounts import AccountLimiter, AccountTransport
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -57,6 +58,9 @@ from calsink.redact import redact_response_headers, redact_text, redact_url
 from calsink.render import encode_body
 from calsink.resend import unscreened
 from calsink.responses import ResponseSinks, WebhookSink, scrub
+
+if TYPE_CHECKING:
+    from calsink.credentials import Credential
 
 __all__ = [
     "ProgressEvent",
@@ -119,12 +123,20 @@ class RunReport:
     # Of the skipped records, those an earlier run delivered (the others were left out by
     # `where` or repeat a record of this run).
     skipped_delivered: int = 0
+    # A flow whose records choose their credential: the counts per credential name, and
+    # the credentials whose key Cal.com refused (their records failed, the others went on).
+    accounts: dict[str, Summary] = dataclasses.field(default_factory=dict)
+    refused_accounts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "flow": self.flow,
             "run": self.run_id,
             **self.summary.to_json(),
+            "accounts": {
+                name: {**counts.to_json(), "key_refused": name in self.refused_accounts}
+                for name, counts in sorted(self.accounts.items())
+            },
             "aborted": self.aborted,
             "abort_detail": self.abort_detail,
             "exit_code": self.exit_code,
@@ -425,6 +437,7 @@ async def arun_flow(
     environ: Mapping[str, str] | None = None,
     items: Iterable[SourceItem] | None = None,
     kind: str = "run",
+    credentials: Mapping[str, Credential] | None = None,
 ) -> RunReport:
     """Send every record of ``loaded`` (see the module docstring); for use inside a loop.
 
@@ -433,15 +446,19 @@ async def arun_flow(
     destructive template; ``follow`` keeps reading a growing file (or stdin) until
     SIGINT / EOF; ``stdout`` receives responses when ``responses.stdout`` is set
     (default sys.stdout); ``environ`` supplies ``responses.webhook.secret_env``
-    (default os.environ); ``items`` replaces the flow's source (used by retry).
+    (default os.environ); ``items`` replaces the flow's source (used by retry);
+    ``credentials`` are those the records of a flow whose ``destination.credential`` is a
+    template (``"{owner}"``) may name, each sent with its own key, rate budget and base URL
+    (unless ``base_url`` is given).
     """
     started = time.monotonic()
+    accounts = _accounts(loaded, credentials, own_base_urls=not base_url)
     loaded = with_base_url(loaded, base_url)
     flow = loaded.flow
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     env = os.environ if environ is None else environ
-    secrets = [api_key]
+    secrets = [api_key, *(credential.api_key for credential in (credentials or {}).values())]
     webhook_secret = _secret_of(flow.responses.webhook, env)
     if webhook_secret:
         secrets.append(webhook_secret)
@@ -467,6 +484,7 @@ async def arun_flow(
                 items=items,
                 kind=kind,
                 started=started,
+                accounts=accounts,
             )
     except (FlowBusyError, JournalError) as exc:
         raise RunError(str(exc)) from None
@@ -491,8 +509,9 @@ async def _run_locked(
     items: Iterable[SourceItem] | None,
     kind: str,
     started: float,
+    accounts: _Accounts | None = None,
 ) -> RunReport:
-    from calsink.pipeline import prepare
+    from calsink.pipeline import build_renderer, prepare
 
     flow = loaded.flow
     delivery = flow.delivery
@@ -505,7 +524,10 @@ async def _run_locked(
     )
     if limit is not None:
         source = itertools.islice(source, limit)
-    prepared = prepare(loaded, book.keep(source), resolve_reference=ledger.resolve_reference)
+    renderer = build_renderer(
+        loaded, ledger.resolve_reference, accounts=accounts.bases if accounts else None
+    )
+    prepared = prepare(loaded, book.keep(source), renderer=renderer)
     # sources that wait on something else (a pipe, Cal.com, a database, the network) are read
     # on a thread of their own, so that the waiting never holds up the requests in flight
     threaded = (
@@ -563,13 +585,17 @@ async def _run_locked(
         dry_run=dry_run,
         fingerprint_bookings=delivery.fingerprint_bookings,
     )
-    limiter = _limiter(ledger, loaded, settings.rate_limit, api_key)
+    limiter = _limiter(ledger, loaded, settings.rate_limit, api_key, accounts)
     result: EngineResult | None = None
     sink_report = None
     writer = open_writer(ledger, flow.name, run_id, force=force, lease_s=delivery.lease_s)
     try:
-        async with Transport(
-            api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency
+        async with (
+            AccountTransport(
+                accounts.keys, timeout_s=delivery.timeout_s, connections=delivery.concurrency
+            )
+            if accounts is not None
+            else Transport(api_key, timeout_s=delivery.timeout_s, connections=delivery.concurrency)
         ) as transport:
             from calsink.calcom.checks import PreSendChecks
 
@@ -596,7 +622,7 @@ async def _run_locked(
     finally:
         stop.set()
         writer.close()
-        if isinstance(limiter, SharedRateLimiter):
+        if isinstance(limiter, SharedRateLimiter | AccountLimiter):
             limiter.close()
         if sinks is not None:
             sink_report = await sinks.close()
@@ -627,15 +653,59 @@ async def _run_locked(
         ledger_pending=_pending_note(writer.fold_error),
         run_id=run_id,
         skipped_delivered=result.skipped_delivered,
+        accounts=result.accounts,
+        refused_accounts=tuple(result.refused_accounts),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Accounts:
+    """The credentials a flow's records may name: keys (for the transport) and base URLs."""
+
+    keys: dict[str, str]
+    bases: dict[str, str | None]
+
+
+def _accounts(
+    loaded: LoadedFlow, credentials: Mapping[str, Credential] | None, *, own_base_urls: bool
+) -> _Accounts | None:
+    """For a flow whose records choose their credential: the credentials they may name."""
+    if not loaded.flow.destination.credential_per_record:
+        return None
+    if credentials is None:
+        raise RunError(
+            f"destination.credential {loaded.flow.destination.credential!r} is chosen per "
+            "record: give the run the credentials its records may name (the command line "
+            "gives every stored credential)"
+        )
+    for credential in credentials.values():
+        if credential.base_url and own_base_urls:
+            try:
+                check_url(credential.base_url.rstrip("/") + "/")
+            except InsecureURLError as exc:
+                raise RunError(f"credential {credential.name}: {exc}") from None
+    return _Accounts(
+        keys={name: credential.api_key for name, credential in credentials.items()},
+        bases={
+            name: credential.base_url if own_base_urls else None
+            for name, credential in credentials.items()
+        },
     )
 
 
 def _limiter(
-    ledger: AnyLedger, loaded: LoadedFlow, per_minute: int | None, api_key: str
+    ledger: AnyLedger,
+    loaded: LoadedFlow,
+    per_minute: int | None,
+    api_key: str,
+    accounts: _Accounts | None = None,
 ) -> RateLimiter:
     """The run's rate limiter: with a PostgreSQL ledger, one that also draws every request
     from the API key's budget shared by all its workers (unless `delivery.shared_budget`
-    is off)."""
+    is off); with many accounts, one such limiter per credential (Cal.com counts per key)."""
+    if accounts is not None:
+        keys = accounts.keys
+        return AccountLimiter(lambda name: _limiter(ledger, loaded, per_minute, keys[name]))
     delivery = loaded.flow.delivery
     burst = max(1, min(delivery.concurrency, 8))
     if not isinstance(ledger, PostgresLedger) or not delivery.shared_budget:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from calsink.flow import LoadedFlow
     from calsink.runner import RunReport
 
+    Credentials = tuple[Credential | None, dict[str, Credential] | None]
+
 OUTCOME_STYLES = {
     "delivered": "green",
     "skipped": "cyan",
@@ -59,6 +61,18 @@ def _credential(loaded: LoadedFlow) -> Credential:
 
     try:
         return resolve_api_key(loaded.flow.destination)
+    except CredentialError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _credentials(loaded: LoadedFlow, dry_run: bool = False) -> Credentials:
+    """The flow's credential, or every stored one when its records choose theirs."""
+    from calsink.credentials import CredentialError, CredentialStore
+
+    if not loaded.flow.destination.credential_per_record:
+        return (None if dry_run else _credential(loaded)), None
+    try:
+        return None, CredentialStore().all()
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -99,6 +113,8 @@ def _print_report(report: RunReport, *, title: str) -> None:
         table.add_row("would send", str(summary.planned), style="green")
     table.add_row("read", str(summary.read), style="bold")
     out.print(table)
+    if report.accounts:
+        _print_accounts(report)
     details = [f"in {report.duration_s:.2f} s"]
     if report.dry_run:
         details.append(f"dry run: {report.planned} request(s) would be sent")
@@ -124,6 +140,34 @@ def _print_report(report: RunReport, *, title: str) -> None:
     if report.aborted:
         detail = f": {report.abort_detail}" if report.abort_detail else ""
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
+
+
+def _print_accounts(report: RunReport) -> None:
+    """Each credential's records (by its name; never its key), and the keys refused."""
+    from rich.table import Table
+
+    out = console()
+    table = Table(title="per account", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("credential")
+    # a record rejected before it was sent is not any account's: it counts above only
+    names = [name for name in OUTCOME_STYLES if name != "rejected"]
+    names += ["would send"] if report.dry_run else []
+    for name in names:
+        table.add_column(name, justify="right")
+    for account, counts in sorted(report.accounts.items()):
+        values = [
+            counts.planned if name == "would send" else getattr(counts, name) for name in names
+        ]
+        refused = account in report.refused_accounts
+        table.add_row(account, *map(str, values), style="red" if refused else None)
+    out.print(table)
+    for account in report.refused_accounts:
+        out.print(
+            f"credential {account}: Cal.com refused its API key (401); its records failed, "
+            f"the others went on — check it with `calsink credentials test {account}`, or "
+            f"store its new key with `calsink credentials add {account}`",
+            style="bold red",
+        )
 
 
 def _finish(
@@ -206,7 +250,7 @@ def run(
     from calsink.runner import run_flow
 
     loaded = _load(flow)
-    credential = None if dry_run else _credential(loaded)
+    credential, credentials = _credentials(loaded, dry_run)
     if not dry_run:
         yes = _confirm_destructive(loaded, yes)
     from calsink.cli._progress import count_in_background, live_progress
@@ -224,6 +268,7 @@ def run(
             yes=yes or dry_run,
             follow=follow,
             on_progress=on_progress,
+            credentials=credentials,
         )
     title = f"{loaded.flow.name}{' (dry run)' if dry_run else ''}"
     _finish(report, as_json, title=title, show_all=show_all, loaded=loaded)
@@ -253,7 +298,7 @@ def retry(
     from calsink.runner import retry_flow
 
     loaded = _load(flow)
-    credential = _credential(loaded)
+    credential, credentials = _credentials(loaded)
     yes = _confirm_destructive(loaded, yes)
     from calsink.cli._progress import live_progress
 
@@ -261,11 +306,12 @@ def retry(
     with _run_errors(), live_progress(show_progress, None) as on_progress:
         report = retry_flow(
             loaded,
-            api_key=credential.api_key,
+            api_key=credential.api_key if credential else "",
             only=only,
             base_url=_base_url(base_url, credential),
             yes=yes,
             on_progress=on_progress,
+            credentials=credentials,
         )
     _finish(report, as_json, title=f"{loaded.flow.name} (retry)", show_all=show_all)
 

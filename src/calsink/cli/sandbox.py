@@ -17,6 +17,14 @@ import click
     help="An accepted API key (repeatable). Without one a cal_test_ key is generated and printed.",
 )
 @click.option(
+    "--user-key",
+    "user_keys",
+    multiple=True,
+    metavar="USERNAME=KEY",
+    help="An accepted API key of another user (repeatable; a username the sandbox lacks is "
+    "made on first use), for flows that send with many accounts.",
+)
+@click.option(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -48,6 +56,7 @@ def sandbox(
     host: str,
     port: int,
     api_keys: tuple[str, ...],
+    user_keys: tuple[str, ...],
     state_path: Path | None,
     empty: bool,
     rate_limit: int,
@@ -73,6 +82,7 @@ def sandbox(
     versions = _versions(api_versions)
     config = SandboxConfig(
         api_keys=keys,
+        user_keys=_user_keys(user_keys),
         state_path=state_path,
         empty=empty,
         rate_limit=rate_limit,
@@ -102,6 +112,17 @@ def sandbox(
         click.echo(f"calsink sandbox listening on http://{host}:{actual_port}", color=False)
 
     serve(app, sock, on_ready=ready)
+
+
+def _user_keys(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--user-key USERNAME=KEY`` values as key → username."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        username, _, key = pair.partition("=")
+        if not username.strip() or not key.strip():
+            raise click.BadParameter("expected USERNAME=KEY", param_hint="--user-key")
+        found[key.strip()] = username.strip()
+    return found
 
 
 def _versions(text: str | None) -> frozenset[str]:

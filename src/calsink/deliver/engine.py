@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from calsink.calcom.versions import answered_by_legacy, fallback_advice
+from calsink.deliver.accounts import current_account, use_account
 from calsink.deliver.outcomes import Outcome, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
@@ -108,6 +109,10 @@ class EngineResult:
     # Of the skipped records, those the ledger already shows delivered (the others were
     # left out by `where` or repeat a record of this run).
     skipped_delivered: int = 0
+    # A flow whose records choose their credential: the counts of each credential's
+    # records (by name), and the credentials whose key Cal.com refused (401).
+    accounts: dict[str, Summary] = field(default_factory=dict)
+    refused_accounts: list[str] = field(default_factory=list)
 
 
 SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
@@ -176,7 +181,7 @@ class Engine:
         self._in_flight = 0
         self._look_up_prior = True
         # Each pending outcome commit and the records it will count once committed.
-        self._commits: dict[asyncio.Future[None], list[tuple[Outcome, int]]] = {}
+        self._commits: dict[asyncio.Future[None], list[tuple[Outcome, int, str | None]]] = {}
         self._commit_error: BaseException | None = None
         # Marks of new records waiting to be committed together, and the commit of each
         # record marked ahead but not sent yet (retracted if the run stops before it).
@@ -337,7 +342,7 @@ class Engine:
         if prior is not None and prior.state == Outcome.DELIVERED and not self.settings.force:
             self.source_records(item.positions)
             self.result.skipped_delivered += count
-            self._count(Outcome.SKIPPED, count)
+            self._count(Outcome.SKIPPED, count, item.credential)
             return True
         if item.action.destructive:
             cap = self.settings.max_destructive
@@ -355,6 +360,8 @@ class Engine:
             self.source_records(item.positions)
             self.result.planned += count
             self.result.summary.planned += count
+            if item.credential is not None:
+                self.result.accounts.setdefault(item.credential, Summary()).planned += count
             self._progress()
             return True
         self._prior[item.key] = prior
@@ -385,7 +392,7 @@ class Engine:
                     key=request.key,
                     record=record,
                 )
-        self._count(Outcome.SKIPPED, len(request.positions))
+        self._count(Outcome.SKIPPED, len(request.positions), request.credential)
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
         """A new record sent as it is (no check or look-up first) is marked with others."""
@@ -448,7 +455,7 @@ class Engine:
                 self._premarked.pop(request.key, None)
                 self.source_records(request.positions)
                 self.result.skipped_delivered += len(request.positions)
-                self._count(Outcome.SKIPPED, len(request.positions))
+                self._count(Outcome.SKIPPED, len(request.positions), request.credential)
                 return False
             await self._pause(CLAIM_POLL_S)
             if self._stopping:
@@ -503,8 +510,12 @@ class Engine:
         try:
             verdict = await checks.check(request)
         except CalcomReadError:
-            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
-            raise _Stop from None
+            if request.credential is None:
+                self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+                raise _Stop from None
+            self._refuse_account()
+            self._finish_refused(request, prior.attempts if prior else 0, None, unsure=False)
+            return True
         if isinstance(verdict, Rejection):
             self._accept(verdict)
             return True
@@ -521,13 +532,14 @@ class Engine:
                 position=str(request.position),
             )
             self.result.skipped_delivered += len(request.positions)
-            self._count(Outcome.SKIPPED, len(request.positions))
+            self._count(Outcome.SKIPPED, len(request.positions), request.credential)
             return True
         return False
 
     async def _deliver(self, request: Request, task: asyncio.Task[Any]) -> None:
         """Send one record until it has an outcome; ``task`` is the worker's own."""
         flow = self.settings.flow
+        use_account(request.credential)
         prior = self._prior.pop(request.key, None)
         action = request.action
         checks = self.pre_send  # most records have none to make: no coroutine for them
@@ -566,6 +578,11 @@ class Engine:
         while True:
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
+            if request.credential in self.result.refused_accounts:
+                if not self._gate_open:
+                    await self._answered(None)  # let another record go first
+                self._finish_refused(request, attempts, mark, unsure=unsure)
+                return
             if tries == 0 and throttled == 0:
                 commit = self._marked(request, attempts + 1, mark, prior)
                 if commit.done():
@@ -632,7 +649,7 @@ class Engine:
                         Outcome.FAILED,
                         attempts=attempts,
                         response=response,
-                        reason="authentication failed: Cal.com refused the API key (401)",
+                        reason=_refused_key(request.credential, "authentication failed"),
                         mark=mark,
                         unsure=unsure,
                     )
@@ -806,7 +823,7 @@ class Engine:
                 wait = self.limiter.observe(response.status, response.headers)
                 verdict = classify_status(response.status)
                 if verdict is Verdict.ABORT_AUTH:
-                    self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+                    self._refuse_account()
                     return None
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
@@ -850,7 +867,7 @@ class Engine:
         if self._gate_open and status != 401:
             return
         if status == 401:
-            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+            self._refuse_account()
         elif status == 403 and not self._gate_open:
             self._forbidden += 1
             if self._forbidden >= FORBIDDEN_STREAK:
@@ -864,6 +881,32 @@ class Engine:
         async with self._gate:
             self._probing = False
             self._gate.notify_all()
+
+    # -- many accounts -----------------------------------------------------------------------
+
+    def _refuse_account(self) -> None:
+        """Cal.com refused the key (401): the run stops, or, when each record names its
+        credential, that credential's records fail and the others go on."""
+        account = current_account()
+        if account is None:
+            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+        elif account not in self.result.refused_accounts:
+            self.result.refused_accounts.append(account)
+
+    def _finish_refused(
+        self, request: Request, attempts: int, mark: str | None, *, unsure: bool
+    ) -> None:
+        """A record of a credential Cal.com refused: failed without being sent (again)."""
+        self._staged.pop(request.key, None)
+        self._premarked.pop(request.key, None)
+        self._finish(
+            request,
+            Outcome.FAILED,
+            attempts=attempts,
+            reason=_refused_key(request.credential, "not sent", " earlier in this run"),
+            mark=mark,
+            unsure=unsure,
+        )
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -977,16 +1020,16 @@ class Engine:
         if counts is None:
             counts = self._commits[committed] = []
             committed.add_done_callback(self._committed)
-        counts.append((outcome, len(request.positions)))
+        counts.append((outcome, len(request.positions), request.credential))
 
     def _committed(self, done: asyncio.Future[None]) -> None:
         counts = self._commits.pop(done, [])
         error = None if done.cancelled() else done.exception()
         if error is None and not done.cancelled():
-            for outcome, count in counts:
-                self._count(outcome, count)
+            for outcome, count, account in counts:
+                self._count(outcome, count, account)
             return
-        self.result.unfinished += sum(count for _, count in counts)
+        self.result.unfinished += sum(count for _, count, _ in counts)
         if error is not None and self._commit_error is None:
             self._commit_error = error
             self._interrupt("ledger write failed", str(error))
@@ -998,8 +1041,10 @@ class Engine:
         while self._commits:
             await asyncio.wait(set(self._commits))
 
-    def _count(self, outcome: Outcome, count: int) -> None:
+    def _count(self, outcome: Outcome, count: int, account: str | None = None) -> None:
         self.result.summary.add(outcome, count)
+        if account is not None:
+            self.result.accounts.setdefault(account, Summary()).add(outcome, count)
         self._progress()
 
     def _progress(self, *, done: bool = False) -> None:
@@ -1023,6 +1068,17 @@ class Engine:
                 self.limiter.blocked_for_s,
             )
         )
+
+
+def _refused_key(name: str | None, what: str, when: str = "") -> str:
+    """Why a record failed on a 401: the key, or the named credential's key, refused."""
+    if name is None:
+        return f"{what}: Cal.com refused the API key (401){when}"
+    return (
+        f"{what}: Cal.com refused the API key of credential {name!r} (401){when}; check it "
+        f"with `calsink credentials test {name}`, or store its new key with "
+        f"`calsink credentials add {name}`"
+    )
 
 
 def _observe(commit: asyncio.Future[None]) -> None:

@@ -51,6 +51,8 @@ def generate_api_key() -> str:
 @dataclass
 class SandboxConfig:
     api_keys: list[str] = field(default_factory=list)
+    # Keys of other users (key → username): a user the store lacks is made on first use.
+    user_keys: dict[str, str] = field(default_factory=dict)
     state_path: Path | None = None
     empty: bool = False
     rate_limit: int = DEFAULT_LIMIT
@@ -251,9 +253,28 @@ class SandboxApp:
     def _authenticate(self, token: str | None) -> User | None:
         if token is None:
             return None
+        if token in self.config.user_keys:
+            return self._user_named(self.config.user_keys[token])
         if token not in self.keys:
             raise ApiError(401, INVALID_KEY)
         return self.store.users.get(1)
+
+    def _user_named(self, username: str) -> User:
+        """The user ``username``, made (with no event type or schedule) if the store lacks it."""
+        store = self.store
+        found = next((user for user in store.users.values() if user.username == username), None)
+        if found is None:
+            found = User(
+                store.next_id("user"),
+                username,
+                f"{username}@example.com",
+                username.title(),
+                "America/New_York",
+                None,
+            )
+            store.users[found.id] = found
+            store.touch(found)
+        return found
 
     def _error_bytes(self, error: ApiError, path: str, query_string: bytes) -> bytes:
         url = path + ("?" + query_string.decode("latin-1") if query_string else "")
