@@ -769,6 +769,7 @@ def send_test(
     yes: bool = False,
     timeout_s: float | None = None,
     record: bool = True,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> TestResult:
     """Send one request — the record ``record_index`` names (a number from 0, a position
     such as ``leads.csv:13``, or None: the first record that renders valid), or its URL
@@ -777,7 +778,9 @@ def send_test(
 
     A success is recorded in the ledger under the record's key, marked as a test (and
     as an edited payload when ``payload`` is given), so that the next run skips the
-    record; ``record=False`` leaves the ledger alone (a throw-away test)."""
+    record; ``record=False`` leaves the ledger alone (a throw-away test). A flow whose
+    records choose their credential sends with the key of the one the record names, from
+    ``credentials``."""
     return _run_sync(
         asend_test(
             loaded,
@@ -788,6 +791,7 @@ def send_test(
             yes=yes,
             timeout_s=timeout_s,
             record=record,
+            credentials=credentials,
         )
     )
 
@@ -798,6 +802,8 @@ def choose_test_request(
     api_key: str,
     choice: RecordChoice,
     payload: Any | None = None,
+    *,
+    accounts: _Accounts | None = None,
 ) -> tuple[Request, int]:
     """The request `calsink test` sends for ``choice``, and how many records before it were
     passed over (when the first valid one is taken); RunError when there is none."""
@@ -805,7 +811,7 @@ def choose_test_request(
 
     source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key)
     resolve = ledger.resolve_reference if ledger else None
-    renderer = build_renderer(loaded, resolve)
+    renderer = build_renderer(loaded, resolve, accounts=accounts.bases if accounts else None)
     passed = 0
     for number, item in enumerate(prepare(loaded, source, renderer=renderer)):
         if choice is None:
@@ -877,8 +883,10 @@ async def asend_test(
     yes: bool = False,
     timeout_s: float | None = None,
     record: bool = True,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> TestResult:
     """`send_test` inside a running event loop."""
+    accounts = _accounts(loaded, credentials, own_base_urls=not base_url)
     loaded = with_base_url(loaded, base_url)
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
@@ -890,7 +898,11 @@ async def asend_test(
     try:
         # The flow's lock is held from before the send until the outcome is recorded.
         with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
-            chosen, passed = choose_test_request(loaded, ledger, api_key, record_index, payload)
+            chosen, passed = choose_test_request(
+                loaded, ledger, api_key, record_index, payload, accounts=accounts
+            )
+            if accounts is not None and chosen.credential is not None:
+                api_key = accounts.keys[chosen.credential]
             result, ids = await _send_one(loaded, chosen, api_key, payload, timeout_s)
             result = dataclasses.replace(result, passed_over=passed)
             if record and ledger is not None and result.ok:

@@ -410,7 +410,7 @@ def test(
     from calsink.runner import send_test
 
     loaded = _load(flow)
-    credential = _credential(loaded)
+    credential, credentials = _credentials(loaded)
     record_index = _record_choice(record_choice)
     body: Any | None = None
     if payload is not None:
@@ -424,7 +424,8 @@ def test(
     with _run_errors():
         result = send_test(
             loaded,
-            api_key=credential.api_key,
+            api_key=credential.api_key if credential else "",
+            credentials=credentials,
             base_url=_base_url(base_url, credential),
             record_index=record_index,
             payload=body,

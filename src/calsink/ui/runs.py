@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from calsink.credentials import CredentialStore
+from calsink.credentials import Credential, CredentialStore
 from calsink.deadletters import dead_letters_path
 from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
@@ -100,7 +100,11 @@ class Runs:
     def start(self, loaded: LoadedFlow, *, yes: bool, retry: bool = False) -> RunState:
         if self.current is not None and self.current.active:
             raise RunBusy("a run is still going; stop it or wait for its summary")
-        credential = credential_for(loaded.flow, self.store)
+        credentials = None
+        if loaded.flow.destination.credential_per_record:  # each record names its own
+            credentials, api_key = self.store.all(), ""
+        else:
+            api_key = credential_for(loaded.flow, self.store).api_key
         self._count += 1
         state = RunState(
             number=self._count,
@@ -110,7 +114,7 @@ class Runs:
         )
         self.current = state
         self._task = asyncio.create_task(
-            self._run(state, loaded, api_key=credential.api_key, yes=yes)
+            self._run(state, loaded, api_key=api_key, yes=yes, credentials=credentials)
         )
         return state
 
@@ -123,7 +127,15 @@ class Runs:
         self._task.cancel()
         return state
 
-    async def _run(self, state: RunState, loaded: LoadedFlow, *, api_key: str, yes: bool) -> None:
+    async def _run(
+        self,
+        state: RunState,
+        loaded: LoadedFlow,
+        *,
+        api_key: str,
+        yes: bool,
+        credentials: dict[str, Credential] | None = None,
+    ) -> None:
         from calsink.runner import ProgressEvent, aretry_flow, arun_flow
 
         last_files = 0.0
@@ -147,16 +159,27 @@ class Runs:
             # The flow's own base URL: the one the page's samples showed.
             if state.kind == "retry":
                 report = await aretry_flow(
-                    loaded, api_key=api_key, yes=yes, on_progress=on_progress
+                    loaded,
+                    api_key=api_key,
+                    yes=yes,
+                    on_progress=on_progress,
+                    credentials=credentials,
                 )
             else:
-                report = await arun_flow(loaded, api_key=api_key, yes=yes, on_progress=on_progress)
+                report = await arun_flow(
+                    loaded,
+                    api_key=api_key,
+                    yes=yes,
+                    on_progress=on_progress,
+                    credentials=credentials,
+                )
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
             from calsink.redact import redact_text
 
-            state.error = redact_text(str(exc) or type(exc).__name__, [api_key])
+            keys = [api_key, *(c.api_key for c in (credentials or {}).values())]
+            state.error = redact_text(str(exc) or type(exc).__name__, keys)
             state.state = "failed"
         else:
             state.report = report.to_json()

@@ -249,6 +249,11 @@ function renderCredentials(selected) {
     const where = credential.base_url ? ` (${credential.base_url})` : "";
     options.push([credential.name, credential.name + where]);
   }
+  // A flow whose records name their credential ("{owner}") keeps its expression.
+  if (selected && !options.some(([value]) => value === selected)) {
+    const what = selected.includes("{") ? "each record's own credential" : "not stored";
+    options.push([selected, `${selected} — ${what}`]);
+  }
   setOptions($("credential"), options, selected);
 }
 
