@@ -260,3 +260,11 @@ def test_one_accounts_rate_limit_does_not_hold_up_the_others(
     # Neither bob nor carol met a 429: each of their records was sent once.
     sent = Counter(r["json"]["name"] for r in accounts_sandbox.requests() if r["method"] == "POST")
     assert all(sent[name] == 1 for name in sent if not name.startswith("a")), sent
+
+
+def test_the_sandbox_answers_each_user_key_as_that_user(accounts_sandbox: SandboxHandle) -> None:
+    for name, key in KEYS.items():
+        me = accounts_sandbox.call("GET", "/v2/me", api_key=key)
+        assert (me.status, me.data["username"]) == (200, name)
+    assert accounts_sandbox.call("GET", "/v2/me").data["username"] == "demo"
+    assert accounts_sandbox.call("GET", "/v2/me", api_key=WRONG_KEY).status == 401
