@@ -117,9 +117,10 @@ def _record(row: Any, index: int) -> dict[str, Any]:
 
 
 def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str:
-    """``api_key`` if given, else the credential the flow's destination names."""
-    if api_key:
-        return api_key
+    """``api_key`` if given, else the credential the flow's destination names (none for a
+    flow whose records name theirs: each is sent with the stored credential it names)."""
+    if api_key or loaded.flow.destination.credential_per_record:
+        return api_key or ""
     try:
         return resolve_api_key(loaded.flow.destination).api_key
     except CredentialError as exc:

@@ -448,8 +448,8 @@ async def arun_flow(
     (default sys.stdout); ``environ`` supplies ``responses.webhook.secret_env``
     (default os.environ); ``items`` replaces the flow's source (used by retry);
     ``credentials`` are those the records of a flow whose ``destination.credential`` is a
-    template (``"{owner}"``) may name, each sent with its own key, rate budget and base URL
-    (unless ``base_url`` is given).
+    template (``"{owner}"``) may name (default: the stored ones), each sent with its own
+    key, rate budget and base URL (unless ``base_url`` is given).
     """
     started = time.monotonic()
     accounts = _accounts(loaded, credentials, own_base_urls=not base_url)
@@ -458,7 +458,7 @@ async def arun_flow(
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     env = os.environ if environ is None else environ
-    secrets = [api_key, *(credential.api_key for credential in (credentials or {}).values())]
+    secrets = [api_key, *(accounts.keys.values() if accounts else ())]
     webhook_secret = _secret_of(flow.responses.webhook, env)
     if webhook_secret:
         secrets.append(webhook_secret)
@@ -673,11 +673,12 @@ def _accounts(
     if not loaded.flow.destination.credential_per_record:
         return None
     if credentials is None:
-        raise RunError(
-            f"destination.credential {loaded.flow.destination.credential!r} is chosen per "
-            "record: give the run the credentials its records may name (the command line "
-            "gives every stored credential)"
-        )
+        from calsink.credentials import CredentialError, CredentialStore
+
+        try:
+            credentials = CredentialStore().all()
+        except CredentialError as exc:
+            raise RunError(str(exc)) from None
     for credential in credentials.values():
         if credential.base_url and own_base_urls:
             try:

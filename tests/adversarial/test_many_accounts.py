@@ -268,3 +268,22 @@ def test_the_sandbox_answers_each_user_key_as_that_user(accounts_sandbox: Sandbo
         assert (me.status, me.data["username"]) == (200, name)
     assert accounts_sandbox.call("GET", "/v2/me").data["username"] == "demo"
     assert accounts_sandbox.call("GET", "/v2/me", api_key=WRONG_KEY).status == 401
+
+
+def test_the_library_sends_with_the_stored_credentials_the_records_name(
+    accounts_sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calsink
+
+    env = store_credentials(tmp_path, KEYS)
+    monkeypatch.setenv("CALSINK_CONFIG_DIR", env["CALSINK_CONFIG_DIR"])
+    write_flow(tmp_path, accounts_sandbox, [schedule("bob", "b"), schedule("carol", "c")])
+
+    report = calsink.run(tmp_path / "flow.yaml")
+
+    assert report.exit_code == 0, report.to_json()
+    assert {name: counts.delivered for name, counts in report.accounts.items()} == {
+        "bob": 1,
+        "carol": 1,
+    }
+    assert owners(accounts_sandbox) == {"b": "bob", "c": "carol"}
