@@ -672,6 +672,12 @@ def _accounts(
     """For a flow whose records choose their credential: the credentials they may name."""
     if not loaded.flow.destination.credential_per_record:
         return None
+    if loaded.flow.source.calcom is not None:
+        raise RunError(
+            "source.calcom reads Cal.com with one key, and destination.credential "
+            f"{loaded.flow.destination.credential!r} names a credential per record: read "
+            "with `calsink source` into a file first, or name one credential"
+        )
     if credentials is None:
         from calsink.credentials import CredentialError, CredentialStore
 
