@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.ui.test_server import OWN, PORT, TOKEN, booking_draft, call
 
 from calsink.credentials import CredentialStore
 from calsink.ui.security import Guard
 from calsink.ui.server import UiContext, create_app
-from tests.ui.test_server import OWN, PORT, TOKEN, booking_draft, call
 
 KEYS = {"alice": "cal_test_PAGE_alice_51c0", "bob": "cal_test_PAGE_bob_9e2f"}
 
