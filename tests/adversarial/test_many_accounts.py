@@ -287,3 +287,43 @@ def test_the_library_sends_with_the_stored_credentials_the_records_name(
         "carol": 1,
     }
     assert owners(accounts_sandbox) == {"b": "bob", "c": "carol"}
+
+
+def test_a_credential_stored_with_its_own_base_url_is_sent_there(
+    accounts_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    with running_sandbox("--user-key", f"bob={KEYS['bob']}", api_key=MAIN_KEY) as elsewhere:
+        env = store_credentials(tmp_path, {"alice": KEYS["alice"]})
+        added = cli(
+            "credentials",
+            "add",
+            "bob",
+            "--base-url",
+            elsewhere.url,
+            key="",
+            cwd=tmp_path,
+            env=env,
+            stdin=KEYS["bob"] + "\n",
+        )
+        assert added.returncode == 0, added.stderr
+        write_flow(tmp_path, accounts_sandbox, [schedule("alice", "a"), schedule("bob", "b")])
+
+        code, out, err = run(tmp_path, env, "--json")
+
+        assert code == 0, out + err
+        assert owners(accounts_sandbox) == {"a": "alice"}
+        assert owners(elsewhere) == {"b": "bob"}
+
+
+def test_calsink_test_sends_with_the_key_of_the_credential_the_record_names(
+    accounts_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    env = store_credentials(tmp_path, KEYS)
+    write_flow(tmp_path, accounts_sandbox, [schedule("alice", "a"), schedule("carol", "c")])
+
+    done = cli("test", "flow.yaml", "--record", "1", "--json", key="", cwd=tmp_path, env=env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["status"] == 201
+    assert owners(accounts_sandbox) == {"c": "carol"}
+    assert_no_key(done.stdout, done.stderr)
