@@ -9,6 +9,8 @@ every outcome to the ledger (and the dead-letter file) before it counts.
 The first request goes alone: only when it has been answered with something other
 than 401/403 do the other workers start, so that a wrong key stops the run at the
 first record. A 401 at any time aborts the run; so do three 403s before any success.
+When each record names its credential (`calsink.deliver.accounts`), a 401 fails only that
+credential's records, and the others go on.
 """
 
 from __future__ import annotations
