@@ -27,8 +27,8 @@ from typing import IO, Any
 
 import orjson
 
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import Transport, TransportError, check_url
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport, TransportError, check_url
 
 REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"

@@ -43,11 +43,11 @@ from calsink.deliver.engine import (
     ProgressEvent,
 )
 from calsink.deliver.outcomes import Summary
-from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import identifiers
-from calsink.deliver.shared_budget import SharedRateLimiter
-from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.shared_budget import SharedRateLimiter
+from calsink.http.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError
 from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url

@@ -12,10 +12,12 @@ from tests.delivery.fakeapi import KEY, FakeApi, serve
 from calsink import journal
 from calsink import ledger as ledger_module
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
-from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
+from calsink.deliver import Engine, EngineSettings, Outcome
 from calsink.deliver.engine import ABORT_AUTH, ABORT_DESTRUCTIVE, EngineResult
-from calsink.deliver.retry import Backoff
 from calsink.flow import DestinationSettings
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport
 from calsink.ledger import Ledger, LedgerWriter
 from calsink.records import Filtered, Position, Problem, Rejection, Request
 from calsink.render import Renderer

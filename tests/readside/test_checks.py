@@ -10,9 +10,9 @@ import pytest
 from calsink.calcom.checks import PreSendChecks
 from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.calcom.guards import AlreadyDone
-from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import Transport
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport
 from calsink.records import Rejection, Request
 from readside.helpers import book, render
 from support.sandbox import SandboxHandle

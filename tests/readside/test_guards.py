@@ -9,7 +9,7 @@ import pytest
 
 from calsink.calcom.client import CalcomReader
 from calsink.calcom.guards import AlreadyDone, StatusGuard, decide
-from calsink.deliver.transport import Transport
+from calsink.http.transport import Transport
 from calsink.records import Rejection, Request
 from readside.helpers import book, render
 from support.sandbox import SandboxHandle

@@ -11,8 +11,8 @@ from __future__ import annotations
 from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader
 from calsink.calcom.guards import AlreadyDone, StatusGuard
-from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.transport import Transport
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.transport import Transport
 from calsink.records import Rejection, Request
 
 __all__ = ["AlreadyDone", "PreSendChecks"]

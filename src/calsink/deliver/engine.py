@@ -20,9 +20,7 @@ from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from calsink.calcom.versions import answered_by_legacy, fallback_advice
 from calsink.deliver.outcomes import Outcome, Summary
-from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
     Action,
     already_done,
@@ -31,9 +29,11 @@ from calsink.deliver.reconcile import (
     primary_identifier,
     rescheduled_to,
 )
-from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
-from calsink.deliver.transport import Response, Transport, TransportError
+from calsink.deliver.versions import answered_by_legacy, fallback_advice
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff, Verdict, classify_status, may_have_taken_effect
+from calsink.http.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Mark
 from calsink.ledger_pg import PostgresLedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
-from calsink.deliver.transport import TransportError
+from calsink.http.transport import TransportError
 
 
 class Verdict(Enum):

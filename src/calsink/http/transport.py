@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from calsink.transport_choice import TransportName, chosen_transport
+from calsink.http.transport_choice import TransportName, chosen_transport
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 # Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
@@ -146,7 +146,7 @@ class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
     The requests go out through aiohttp, or through reqwest (Rust, faster) when
-    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.transport_choice`). Either way
+    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.http.transport_choice`). Either way
     connections are kept alive and reused, TLS is verified, and redirects are not
     followed: an answer is taken as it is. The client lives in the event loop that
     enters the Transport and is closed on the way out.
@@ -198,10 +198,10 @@ class Transport:
 
     def _open_wire(self) -> Wire:
         if self.wire_name == "reqwest":
-            from calsink.deliver.wire_reqwest import ReqwestWire
+            from calsink.http.wire_reqwest import ReqwestWire
 
             return ReqwestWire(timeout_s=self._timeout_s, connections=self._connections)
-        from calsink.deliver.wire_aiohttp import AiohttpWire
+        from calsink.http.wire_aiohttp import AiohttpWire
 
         return AiohttpWire(timeout_s=self._timeout_s, connections=self._connections)
 
