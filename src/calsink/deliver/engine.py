@@ -36,11 +36,11 @@ from calsink.http.retry import Backoff, Verdict, classify_status, may_have_taken
 from calsink.http.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Mark
 from calsink.ledger_pg import PostgresLedgerWriter
+from calsink.presend import AlreadyDone, KeyRefused, PreSendCheck
 from calsink.records import Filtered, Position, Record, Rejection, Request
 from calsink.render import fingerprint
 
 if TYPE_CHECKING:
-    from calsink.calcom.checks import PreSendChecks
     from calsink.deadletters import DeadLetterWriter
     from calsink.ledgers import AnyLedger, AnyWriter
     from calsink.responses import ResponseSinks
@@ -137,7 +137,7 @@ class Engine:
         source_records: SourceRecords = _no_source,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         progress_every_s: float = 0.1,
-        pre_send: PreSendChecks | None = None,
+        pre_send: PreSendCheck | None = None,
     ) -> None:
         self.settings = settings
         self.pre_send = pre_send
@@ -487,7 +487,7 @@ class Engine:
     # -- one record --------------------------------------------------------------------------
 
     async def _settled_by_pre_send(
-        self, checks: PreSendChecks, request: Request, prior: Entry | None, target: str | None
+        self, checks: PreSendCheck, request: Request, prior: Entry | None, target: str | None
     ) -> bool:
         """Ask Cal.com first (slot free? booking in the right state?) for a request the
         checks apply to; True when that settles it.
@@ -495,14 +495,11 @@ class Engine:
         Skipped when an earlier attempt may have reached Cal.com: the look-up after an
         unsure attempt is in charge then.
         """
-        from calsink.calcom.client import CalcomReadError
-        from calsink.calcom.guards import AlreadyDone
-
         if prior is not None and (prior.state == IN_FLIGHT or prior.unsure):
             return False
         try:
             verdict = await checks.check(request)
-        except CalcomReadError:
+        except KeyRefused:
             self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
             raise _Stop from None
         if isinstance(verdict, Rejection):
