@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import orjson
 
-from calsink.http.retry import Backoff
+from calsink.http.retry import Backoff, Retrying
 from calsink.http.transport import Transport, TransportError, check_url
 
 REDACTED = "[redacted]"
@@ -222,7 +222,10 @@ class WebhookSink:
         headers = {"Content-Type": "application/json"}
         if self.__secret:
             headers[SIGNATURE_HEADER] = sign(body, self.__secret)
-        for attempt in range(1, attempts + 1):
+        tries = Retrying(self.backoff, max_attempts=attempts)
+        for attempt in tries:
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
             try:
                 answer = await transport.send(
                     "POST", self.url, headers=headers, body=body, authenticate=False
@@ -231,8 +234,7 @@ class WebhookSink:
                     return True
             except TransportError:
                 pass
-            if attempt < attempts:
-                await asyncio.sleep(self.backoff.delay(attempt))
+            tries.failed()
         return False
 
     async def close(self) -> None:

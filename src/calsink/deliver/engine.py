@@ -32,7 +32,13 @@ from calsink.deliver.reconcile import (
 from calsink.deliver.seen import SeenKeys
 from calsink.deliver.versions import answered_by_legacy, fallback_advice
 from calsink.http.ratelimit import RateLimiter
-from calsink.http.retry import Backoff, Verdict, classify_status, may_have_taken_effect
+from calsink.http.retry import (
+    Backoff,
+    Retrying,
+    Verdict,
+    classify_status,
+    may_have_taken_effect,
+)
 from calsink.http.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Mark
 from calsink.ledger_pg import PostgresLedgerWriter
@@ -555,15 +561,27 @@ class Engine:
         ):
             return
         assert self.writer is not None
-        tries = 0
-        throttled = 0
+        retries = Retrying(
+            self.settings.backoff,
+            max_attempts=self.settings.max_attempts,
+            max_throttled=self.settings.max_throttled,
+        )
         last: Response | None = None
         last_error: str | None = None
         landing = False  # the last attempt timed out: Cal.com may still be making it
-        while True:
+        for attempt in retries:
+            if attempt.delay:
+                await self._pause(attempt.delay)
+            if (
+                attempt.follows_failure
+                and unsure
+                and action.creates is not None
+                and await self._settled_by_look_up(request, attempts, mark)
+            ):
+                return
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
-            if tries == 0 and throttled == 0:
+            if attempt.number == 1:
                 commit = self._marked(request, attempts + 1, mark, prior)
                 if commit.done():
                     commit.result()  # marked ahead and committed: nothing to wait for
@@ -573,7 +591,6 @@ class Engine:
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
             attempts += 1
-            tries += 1
             self._busy.add(task)
             self._in_flight += 1
             try:
@@ -582,6 +599,7 @@ class Engine:
                 )
             except TransportError as exc:
                 self.limiter.release()
+                retries.failed()
                 if not self._gate_open:
                     await self._answered(None)
                 unsure = unsure or exc.maybe_sent
@@ -635,15 +653,10 @@ class Engine:
                     )
                     return
                 if verdict is Verdict.THROTTLED:
-                    tries -= 1
-                    throttled += 1
-                    if throttled <= self.settings.max_throttled:
-                        self._busy.discard(task)
-                        self._in_flight -= 1
-                        if wait is None:
-                            await self._pause(self.settings.backoff.delay(throttled))
+                    retries.throttled(wait)
+                    if not retries.exhausted:
                         continue
-                    last_error = f"still throttled (429) after {throttled} waits"
+                    last_error = f"still throttled (429) after {retries.throttles} waits"
                 elif verdict is Verdict.FAILED:
                     if unsure and await self._earlier_attempt_counted(
                         request, action, response, attempts, mark
@@ -661,19 +674,20 @@ class Engine:
                     )
                     return
                 else:
+                    retries.failed()
                     unsure = unsure or may_have_taken_effect(response.status)
                     last_error = last_error or f"{response.status}: {response.error_message()}"
             finally:
                 if task in self._busy:
                     self._busy.discard(task)
                     self._in_flight -= 1
-            if tries >= self.settings.max_attempts or throttled > self.settings.max_throttled:
+            if retries.exhausted:
                 self._finish(
                     request,
                     Outcome.DEAD,
                     attempts=attempts,
                     response=last,
-                    reason=f"gave up after {tries} attempts; last: {last_error}",
+                    reason=f"gave up after {retries.failures} attempts; last: {last_error}",
                     mark=mark,
                     unsure=unsure,
                 )
@@ -682,13 +696,6 @@ class Engine:
                 raise _Stop
             if landing and action.creates is not None:
                 await self._settle_after_timeout(request, attempts, mark)
-                return
-            await self._pause(self.settings.backoff.delay(tries))
-            if (
-                unsure
-                and action.creates is not None
-                and await self._settled_by_look_up(request, attempts, mark)
-            ):
                 return
 
     async def _settle_after_timeout(
@@ -790,32 +797,34 @@ class Engine:
 
     async def _get(self, url: str, headers: dict[str, str]) -> Response | None:
         """A look-up GET under the limiter, retried; None when no answer could be had."""
-        tries = 0
-        throttled = 0
-        while tries < self.settings.max_attempts and throttled <= self.settings.max_throttled:
+        retries = Retrying(
+            self.settings.backoff,
+            max_attempts=self.settings.max_attempts,
+            max_throttled=self.settings.max_throttled,
+        )
+        for attempt in retries:
+            if attempt.follows_failure and self._stopping:
+                return None
+            if attempt.delay:
+                await self._pause(attempt.delay)
             await self.limiter.acquire()
             try:
                 response = await self.transport.send("GET", url, headers=headers)
             except TransportError:
                 self.limiter.release()
-                tries += 1
-            else:
-                wait = self.limiter.observe(response.status, response.headers)
-                verdict = classify_status(response.status)
-                if verdict is Verdict.ABORT_AUTH:
-                    self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
-                    return None
-                if verdict is Verdict.THROTTLED:
-                    throttled += 1
-                    if wait is None:
-                        await self._pause(self.settings.backoff.delay(throttled))
-                    continue
-                if verdict is not Verdict.RETRY:
-                    return response
-                tries += 1
-            if self._stopping:
+                retries.failed()
+                continue
+            wait = self.limiter.observe(response.status, response.headers)
+            verdict = classify_status(response.status)
+            if verdict is Verdict.ABORT_AUTH:
+                self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
                 return None
-            await self._pause(self.settings.backoff.delay(tries))
+            if verdict is Verdict.THROTTLED:
+                retries.throttled(wait)
+            elif verdict is Verdict.RETRY:
+                retries.failed()
+            else:
+                return response
         return None
 
     # -- the first request goes alone ------------------------------------------------------

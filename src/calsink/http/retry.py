@@ -1,8 +1,18 @@
-"""What is worth sending again, and how long to wait before doing so.
+"""What is worth sending again, how long to wait before doing so, and the one retry loop.
 
 Retried: 429 (after Retry-After / the reset), 5xx, 408, timeouts and dropped
 connections. Never retried: the other 4xx. A 401 aborts the whole run, since a wrong
 key would fail on every record.
+
+Every retried request (deliveries, look-ups, reads of Cal.com, the response webhook)
+loops the same way::
+
+    attempts = Retrying(backoff, max_attempts=6, max_throttled=60)
+    for attempt in attempts:
+        if attempt.delay:
+            await asyncio.sleep(attempt.delay)
+        ...send; return on an answer that settles it...
+        attempts.failed()  # or attempts.throttled(wait) for a 429
 """
 
 from __future__ import annotations
@@ -59,3 +69,75 @@ class Backoff:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         exponent = min(max(1, attempt) - 1, 62)
         return min(self.max_s, self.initial_s * 2.0**exponent + random.uniform(0, self.jitter_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try of a request: its number (1-based), the seconds to wait before sending it,
+    and whether the try before it failed (a throttled try is not a failure)."""
+
+    number: int
+    delay: float = 0.0
+    follows_failure: bool = False
+
+
+_FIRST = Attempt(1)
+
+
+class Retrying:
+    """The attempts of one request, each with the delay to wait before it is sent.
+
+    After each attempt the loop either leaves (an answer that settles the request) or
+    says how the attempt ended: `failed` (5xx, 408, no answer: counts towards
+    ``max_attempts``, the next waits the backoff) or `throttled` (a 429: counts towards
+    ``max_throttled``, the next waits the backoff unless the rate limiter already holds
+    requests back). The first attempt is always made; the iteration ends when either
+    count is used up, and `exhausted` says so as soon as the last attempt is counted.
+    """
+
+    __slots__ = ("_backoff", "_max_attempts", "_max_throttled", "_next", "failures", "throttles")
+
+    def __init__(self, backoff: Backoff, *, max_attempts: int, max_throttled: int = 0) -> None:
+        self._backoff = backoff
+        self._max_attempts = max_attempts
+        self._max_throttled = max_throttled
+        self._next: Attempt | None = _FIRST
+        self.failures = 0
+        self.throttles = 0
+
+    def __iter__(self) -> Retrying:
+        return self
+
+    def __next__(self) -> Attempt:
+        attempt = self._next
+        if attempt is None:
+            raise RuntimeError(
+                "an attempt ended without failed() or throttled(): leave the loop when done"
+            )
+        if attempt is not _FIRST and self.exhausted:
+            raise StopIteration
+        self._next = None
+        return attempt
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether no attempt is left (too many failures, or too many 429s)."""
+        return self.failures >= self._max_attempts or self.throttles > self._max_throttled
+
+    @property
+    def number(self) -> int:
+        """How many attempts were counted so far."""
+        return self.failures + self.throttles
+
+    def failed(self) -> None:
+        """The attempt failed in a way worth retrying."""
+        self.failures += 1
+        delay = self._backoff.delay(self.failures)
+        self._next = Attempt(self.number + 1, delay, follows_failure=True)
+
+    def throttled(self, wait: float | None = None) -> None:
+        """The attempt was answered 429; ``wait`` is the rate limiter's own hold (None when
+        it holds nothing, so the backoff spaces the retries)."""
+        self.throttles += 1
+        delay = self._backoff.delay(self.throttles) if wait is None else 0.0
+        self._next = Attempt(self.number + 1, delay)
