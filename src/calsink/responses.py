@@ -28,7 +28,8 @@ from typing import IO, Any
 import orjson
 
 from calsink.http.retry import Backoff, Retrying
-from calsink.http.transport import Transport, TransportError, check_url
+from calsink.http.transport import Transport, TransportError
+from calsink.http.urls import check_url
 
 REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"

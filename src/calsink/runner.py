@@ -47,7 +47,8 @@ from calsink.deliver.reconcile import identifiers
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.http.ratelimit import RateLimiter
 from calsink.http.shared_budget import SharedRateLimiter
-from calsink.http.transport import InsecureURLError, Transport, TransportError, check_url
+from calsink.http.transport import Transport, TransportError
+from calsink.http.urls import InsecureURLError, check_url
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError
 from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url

@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 from calsink.endpoints import EVENT_TYPES_VERSION, SCHEDULES_VERSION, SLOTS_VERSION
 from calsink.http.ratelimit import RateLimiter
 from calsink.http.retry import Backoff, Retrying, Verdict, classify_status
-from calsink.http.transport import Response, Transport, TransportError, check_url
+from calsink.http.transport import Response, Transport, TransportError
+from calsink.http.urls import check_url
 
 # Reads of bookings use the version CONTRACT.md §11 documents for them; 2026-02-25 shares
 # its request and response shapes.

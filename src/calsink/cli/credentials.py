@@ -88,7 +88,8 @@ def test(name: str, base_url: str | None) -> None:
 
     from calsink.credentials import CredentialError, CredentialStore
     from calsink.deliver.versions import VersionReport
-    from calsink.http.transport import InsecureURLError, TransportError
+    from calsink.http.transport import TransportError
+    from calsink.http.urls import InsecureURLError
 
     try:
         credential = CredentialStore().get(name)

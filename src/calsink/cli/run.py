@@ -65,7 +65,7 @@ def _credential(loaded: LoadedFlow) -> Credential:
 
 @contextmanager
 def _run_errors() -> Iterator[None]:
-    from calsink.http.transport import InsecureURLError
+    from calsink.http.urls import InsecureURLError
     from calsink.runner import RunError
 
     with flow_errors():
