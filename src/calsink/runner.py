@@ -54,10 +54,10 @@ from calsink.ledger import FlowBusyError
 from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url
 from calsink.ledgers import AnyLedger, ledger_exists, ledger_location, open_ledger, open_writer
 from calsink.records import Position, Record, Rejection, Request, SourceItem
-from calsink.redact import redact_response_headers, redact_text, redact_url
+from calsink.redact import redact_response_headers, redact_text, redact_url, scrub
 from calsink.render import encode_body
 from calsink.resend import unscreened
-from calsink.responses import ResponseSinks, WebhookSink, scrub
+from calsink.responses import ResponseSinks, WebhookSink
 
 __all__ = [
     "ProgressEvent",
