@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from calsink.http.retry import Backoff, Retrying
+from calsink.http.retry import Backoff, Retrying, RetryPolicy
 from calsink.http.transport import Transport, TransportError
 from calsink.http.urls import check_url
 from calsink.redact import SecretScreen
@@ -156,7 +156,7 @@ class WebhookSink:
         headers = {"Content-Type": "application/json"}
         if self.__secret:
             headers[SIGNATURE_HEADER] = sign(body, self.__secret)
-        tries = Retrying(self.backoff, max_attempts=attempts)
+        tries = Retrying(RetryPolicy(self.backoff, max_attempts=attempts))
         for attempt in tries:
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)

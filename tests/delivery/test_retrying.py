@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from calsink.http.retry import Attempt, Backoff, Retrying
+from calsink.http.retry import Attempt, Backoff, Retrying, RetryPolicy
 
 STEADY = Backoff(initial_s=0.5, max_s=3.0, jitter_s=0.0)
 
 
 def test_failures_are_spaced_by_the_backoff_up_to_its_cap_and_end_at_max_attempts() -> None:
-    attempts = Retrying(STEADY, max_attempts=5)
+    attempts = Retrying(RetryPolicy(STEADY, max_attempts=5))
     seen: list[Attempt] = []
     for attempt in attempts:
         seen.append(attempt)
@@ -23,7 +23,7 @@ def test_failures_are_spaced_by_the_backoff_up_to_its_cap_and_end_at_max_attempt
 
 
 def test_a_429_waits_for_the_rate_limiter_when_it_holds_requests_back() -> None:
-    attempts = Retrying(STEADY, max_attempts=2, max_throttled=3)
+    attempts = Retrying(RetryPolicy(STEADY, max_attempts=2, max_throttled=3))
     delays = []
     for step, attempt in enumerate(attempts):
         delays.append(attempt.delay)
@@ -38,7 +38,7 @@ def test_a_429_waits_for_the_rate_limiter_when_it_holds_requests_back() -> None:
 
 
 def test_429s_count_apart_from_failures() -> None:
-    attempts = Retrying(STEADY, max_attempts=1, max_throttled=2)
+    attempts = Retrying(RetryPolicy(STEADY, max_attempts=1, max_throttled=2))
     count = 0
     for _ in attempts:
         count += 1
@@ -48,7 +48,7 @@ def test_429s_count_apart_from_failures() -> None:
 
 
 def test_the_first_attempt_is_always_made() -> None:
-    attempts = Retrying(STEADY, max_attempts=0)
+    attempts = Retrying(RetryPolicy(STEADY, max_attempts=0))
     numbers = []
     for attempt in attempts:
         numbers.append(attempt.number)
@@ -57,7 +57,7 @@ def test_the_first_attempt_is_always_made() -> None:
 
 
 def test_an_attempt_left_untold_is_a_mistake_not_a_silent_end() -> None:
-    attempts = Retrying(STEADY, max_attempts=3)
+    attempts = Retrying(RetryPolicy(STEADY, max_attempts=3))
     next(attempts)
     with pytest.raises(RuntimeError, match="without failed"):
         next(attempts)

@@ -2,8 +2,8 @@
 
 `CalcomReader` sends every read with the ``cal-api-version`` its endpoint expects
 (CONTRACT.md §0.1, §11), waits for the shared `RateLimiter`, retries 429, 5xx, 408,
-timeouts and dropped connections in the loop deliveries use (`Retrying`), and pages through list
-endpoints to the end. It can own its `Transport` and limiter (``async with
+timeouts and dropped connections in the loop deliveries use (`Retrying`), and pages
+through list endpoints to the end. It can own its `Transport` and limiter (``async with
 CalcomReader(url, key) as reader``) or borrow a run's (``CalcomReader.sharing(...)``),
 so that the look-ups of a run spend the same request budget as its writes.
 """
@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from calsink.endpoints import EVENT_TYPES_VERSION, SCHEDULES_VERSION, SLOTS_VERSION
 from calsink.http.ratelimit import RateLimiter
-from calsink.http.retry import Backoff, Retrying, Verdict, classify_status
+from calsink.http.retry import Backoff, Retrying, RetryPolicy, Verdict, classify_status
 from calsink.http.transport import Response, Transport, TransportError
 from calsink.http.urls import check_url
 
@@ -147,9 +147,7 @@ class CalcomReader:
             raise RuntimeError("use the CalcomReader inside `async with`")
         url = self.url(path, params)
         headers = {"cal-api-version": version} if version else {}
-        attempts = Retrying(
-            self.backoff, max_attempts=self.max_attempts, max_throttled=self.max_throttled
-        )
+        attempts = Retrying(RetryPolicy(self.backoff, self.max_attempts, self.max_throttled))
         last = "no attempt"
         for attempt in attempts:
             if attempt.delay:

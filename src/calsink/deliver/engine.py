@@ -35,6 +35,7 @@ from calsink.http.ratelimit import RateLimiter
 from calsink.http.retry import (
     Backoff,
     Retrying,
+    RetryPolicy,
     Verdict,
     classify_status,
     may_have_taken_effect,
@@ -147,6 +148,9 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.pre_send = pre_send
+        self._retry_policy = RetryPolicy(
+            settings.backoff, settings.max_attempts, settings.max_throttled
+        )
         self.transport = transport
         self.ledger = ledger
         self.writer = writer
@@ -561,11 +565,7 @@ class Engine:
         ):
             return
         assert self.writer is not None
-        retries = Retrying(
-            self.settings.backoff,
-            max_attempts=self.settings.max_attempts,
-            max_throttled=self.settings.max_throttled,
-        )
+        retries = Retrying(self._retry_policy)
         last: Response | None = None
         last_error: str | None = None
         landing = False  # the last attempt timed out: Cal.com may still be making it
@@ -797,11 +797,7 @@ class Engine:
 
     async def _get(self, url: str, headers: dict[str, str]) -> Response | None:
         """A look-up GET under the limiter, retried; None when no answer could be had."""
-        retries = Retrying(
-            self.settings.backoff,
-            max_attempts=self.settings.max_attempts,
-            max_throttled=self.settings.max_throttled,
-        )
+        retries = Retrying(self._retry_policy)
         for attempt in retries:
             if attempt.follows_failure and self._stopping:
                 return None

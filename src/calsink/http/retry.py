@@ -7,7 +7,7 @@ key would fail on every record.
 Every retried request (deliveries, look-ups, reads of Cal.com, the response webhook)
 loops the same way::
 
-    attempts = Retrying(backoff, max_attempts=6, max_throttled=60)
+    attempts = Retrying(RetryPolicy(backoff, max_attempts=6, max_throttled=60))
     for attempt in attempts:
         if attempt.delay:
             await asyncio.sleep(attempt.delay)
@@ -18,7 +18,7 @@ loops the same way::
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from calsink.http.transport import TransportError
@@ -72,6 +72,16 @@ class Backoff:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a request is tried: up to ``max_attempts`` failures and ``max_throttled``
+    429s (counted apart), spaced by ``backoff``."""
+
+    backoff: Backoff = field(default_factory=Backoff)
+    max_attempts: int = 6
+    max_throttled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One try of a request: its number (1-based), the seconds to wait before sending it,
     and whether the try before it failed (a throttled try is not a failure)."""
@@ -95,12 +105,10 @@ class Retrying:
     count is used up, and `exhausted` says so as soon as the last attempt is counted.
     """
 
-    __slots__ = ("_backoff", "_max_attempts", "_max_throttled", "_next", "failures", "throttles")
+    __slots__ = ("_next", "_policy", "failures", "throttles")
 
-    def __init__(self, backoff: Backoff, *, max_attempts: int, max_throttled: int = 0) -> None:
-        self._backoff = backoff
-        self._max_attempts = max_attempts
-        self._max_throttled = max_throttled
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
         self._next: Attempt | None = _FIRST
         self.failures = 0
         self.throttles = 0
@@ -122,7 +130,8 @@ class Retrying:
     @property
     def exhausted(self) -> bool:
         """Whether no attempt is left (too many failures, or too many 429s)."""
-        return self.failures >= self._max_attempts or self.throttles > self._max_throttled
+        policy = self._policy
+        return self.failures >= policy.max_attempts or self.throttles > policy.max_throttled
 
     @property
     def number(self) -> int:
@@ -132,12 +141,12 @@ class Retrying:
     def failed(self) -> None:
         """The attempt failed in a way worth retrying."""
         self.failures += 1
-        delay = self._backoff.delay(self.failures)
+        delay = self._policy.backoff.delay(self.failures)
         self._next = Attempt(self.number + 1, delay, follows_failure=True)
 
     def throttled(self, wait: float | None = None) -> None:
         """The attempt was answered 429; ``wait`` is the rate limiter's own hold (None when
         it holds nothing, so the backoff spaces the retries)."""
         self.throttles += 1
-        delay = self._backoff.delay(self.throttles) if wait is None else 0.0
+        delay = self._policy.backoff.delay(self.throttles) if wait is None else 0.0
         self._next = Attempt(self.number + 1, delay)
