@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsink.calcom.versions import answered_by_legacy
+from calsink.deliver.versions import answered_by_legacy
 
 URL = "https://api.cal.com/v2/bookings"
 

@@ -1,4 +1,4 @@
-"""A bare loop over calsink's own HTTP client (`calsink.deliver.transport.Transport`) on
+"""A bare loop over calsink's own HTTP client (`calsink.http.transport.Transport`) on
 uvloop: N workers, the same bodies, no validation, ledger or files — what calsink's client
 costs on its own, beside the same loop over aiohttp."""
 
@@ -13,7 +13,7 @@ import orjson
 import uvloop
 
 from bench.peers._common import API_VERSION, PeerArgs, bodies, parse_args, report
-from calsink.deliver.transport import Transport
+from calsink.http.transport import Transport
 
 
 async def send_all(args: PeerArgs) -> tuple[int, int]:

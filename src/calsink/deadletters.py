@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from calsink.records import Position
-from calsink.responses import SecretScreen
+from calsink.redact import SecretScreen
 
 if TYPE_CHECKING:
     from calsink.flow import LoadedFlow

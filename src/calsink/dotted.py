@@ -26,11 +26,6 @@ def get(record: dict[str, Any], path: str, default: Any = _MISSING) -> Any:
     return current
 
 
-def has(record: dict[str, Any], path: str) -> bool:
-    sentinel = object()
-    return get(record, path, sentinel) is not sentinel
-
-
 def delete(record: dict[str, Any], path: str) -> bool:
     """Remove ``path``; return whether anything was there."""
     if path in record:

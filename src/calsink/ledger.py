@@ -46,7 +46,7 @@ import orjson
 
 from calsink import journal
 from calsink.flow import FlowReference
-from calsink.redact import redact_text
+from calsink.redact import SecretScreen, redact_text
 
 # A rowid table (rows in the order they are folded in, key order within a fold); the
 # unique (flow, key) index finds a record. key_values is stored only where it differs
@@ -169,8 +169,6 @@ class SecretScreening:
     shared = False  # whether other processes may write the same flows at the same time
 
     def __init__(self, secrets: Sequence[str] = ()) -> None:
-        from calsink.responses import SecretScreen  # responses → deliver → ledger
-
         self.__secrets = tuple(secret for secret in secrets if secret)
         self.__screen = SecretScreen(self.__secrets)
 

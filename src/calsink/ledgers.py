@@ -18,7 +18,6 @@ from calsink.ledger_pg import (
     PostgresLedger,
     PostgresLedgerWriter,
     is_postgresql,
-    shown_url,
 )
 
 AnyLedger = Ledger | PostgresLedger
@@ -29,11 +28,6 @@ def ledger_location(loaded: LoadedFlow, override: str | None = None) -> Path | s
     """The flow's ledger: its file, or its database URL."""
     value = override or loaded.flow.ledger
     return value if is_postgresql(value) else loaded.resolve(value)
-
-
-def shown_location(location: Path | str) -> str:
-    """Where the ledger is, for output (a URL without its password)."""
-    return str(location) if isinstance(location, Path) else shown_url(location)
 
 
 def ledger_exists(location: Path | str) -> bool:

@@ -1,13 +1,22 @@
-"""The one place that hides secrets from anything a person or a file will see."""
+"""The one place that hides secrets from anything a person or a file will see.
+
+What a person reads (previews, errors, logs) is redacted with ``***``; what calsink
+writes to files (the responses, dead letters, the ledger) goes through `SecretScreen`,
+which writes ``[redacted]``. Both hide the values of the same secret-looking fields.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 REDACTED = "***"
+SCREENED = "[redacted]"
 REDACTED_AUTHORIZATION = "Bearer <redacted>"
 
 SENSITIVE_HEADERS = frozenset(
@@ -24,6 +33,7 @@ SENSITIVE_FIELDS = frozenset(
         "refreshtoken",
         "clientsecret",
         "client_secret",
+        "authorization",
     }
 )
 _API_KEY = re.compile(r"\bcal_[A-Za-z0-9_-]{4,}")
@@ -54,21 +64,81 @@ def preview_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]
 
 
 def redact_payload(value: Any) -> Any:
-    """A copy of a JSON-like value with the values of secret-looking keys hidden."""
+    """A copy of a JSON-like value with the values of secret-looking keys hidden, and API
+    keys and bearer tokens hidden in its strings."""
+    return _hidden(value, REDACTED, redact_text)
+
+
+def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` with secret fields redacted and every secret string removed."""
+    hidden = [secret for secret in secrets if secret]
+
+    def without_secrets(text: str) -> str:
+        for secret in hidden:
+            if secret in text:
+                text = text.replace(secret, SCREENED)
+        return text
+
+    return _hidden(value, SCREENED, without_secrets)
+
+
+def _hidden(value: Any, marker: str, text: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
         return {
             key: (
-                REDACTED
-                if isinstance(key, str) and key.lower() in SENSITIVE_FIELDS and item
-                else redact_payload(item)
+                marker
+                if str(key).lower() in SENSITIVE_FIELDS and item
+                else _hidden(item, marker, text)
             )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [redact_payload(item) for item in value]
+        return [_hidden(item, marker, text) for item in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return text(value)
     return value
+
+
+# Searched in lower-cased bytes (faster than a case-insensitive pattern).
+_SENSITIVE_FIELD_MARK = re.compile(
+    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(SENSITIVE_FIELDS)) + rb')":'
+)
+
+
+class SecretScreen:
+    """Serialises values to JSON with `scrub` applied, walking a value only when needed.
+
+    The value is serialised once; only when those bytes hold one of the secrets or a
+    secret-looking key name is it walked and serialised again.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.__secrets = [s for s in secrets if s]
+        needles: set[bytes] = set()
+        for secret in self.__secrets:
+            needles.add(secret.encode("utf-8", "surrogatepass"))
+            with contextlib.suppress(orjson.JSONEncodeError):
+                needles.add(orjson.dumps(secret)[1:-1])
+        self.__needles = tuple(needles)
+
+    def __repr__(self) -> str:
+        return f"SecretScreen({len(self.__secrets)} secrets)"
+
+    def dumps(self, value: Any) -> bytes:
+        line = orjson.dumps(value)
+        if self._may_hold_secret(line):
+            return orjson.dumps(scrub(value, self.__secrets))
+        return line
+
+    def _may_hold_secret(self, line: bytes) -> bool:
+        for needle in self.__needles:
+            if needle in line:
+                return True
+        if line.isascii():
+            return _SENSITIVE_FIELD_MARK.search(line.lower()) is not None
+        # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
+        folded = line.decode("utf-8", "replace").lower().encode()
+        return _SENSITIVE_FIELD_MARK.search(folded) is not None
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +49,7 @@ from calsink.expressions import (
 )
 from calsink.flow import DestinationSettings, FlowReference
 from calsink.headers import HeaderError, check_header, header_value, parse_headers
+from calsink.http.urls import LOOPBACK_HOSTS, is_loopback
 from calsink.instants import normalise_instant
 from calsink.records import Position, Problem, Record, Rejection, Request
 
@@ -202,9 +202,9 @@ def _check_origin(url: str, what: str) -> None:
         raise RenderConfigError(
             f"{what}: credentials in the URL are not allowed; use `credential` or `api_key_env`"
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise RenderConfigError(
-            f"{what}: plain http is allowed only for this machine (localhost, 127.0.0.1); "
+            f"{what}: plain http is allowed only for this machine ({LOOPBACK_HOSTS}); "
             f"use https for {parts.hostname}"
         )
 
@@ -248,15 +248,6 @@ def _rebased(url: str, base: str, allowed: Sequence[str]) -> str:
         f"/v2/… (sent to base_url), or name the origin in destination.allowed_origins: "
         f"['{written}']"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _to_segment_text(value: Any) -> str | None:

@@ -15,7 +15,7 @@ import orjson
 
 from calsink.flow import LoadedFlow
 from calsink.records import Record, SourceItem
-from calsink.responses import REDACTED as SCREENED
+from calsink.redact import SCREENED
 
 
 def unscreened(loaded: LoadedFlow, items: list[SourceItem]) -> tuple[list[SourceItem], list[str]]:

@@ -9,8 +9,8 @@ response has used all its attempts, the next ones get one try every ``PROBE_S`` 
 the receiver answers again. What it never accepted is written to a fallback JSON Lines
 file and counted, never lost.
 
-Values under secret-looking keys (``secret``, ``apiKey``, ``password``, ``token``) are
-replaced by ``[redacted]``, and the API key is removed from any string.
+Each line goes through `calsink.redact.SecretScreen`: values under secret-looking keys
+are replaced by ``[redacted]``, and the API key is removed from any string.
 """
 
 from __future__ import annotations
@@ -19,85 +19,19 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+from calsink.http.retry import Backoff, Retrying, RetryPolicy
+from calsink.http.transport import Transport, TransportError
+from calsink.http.urls import check_url
+from calsink.redact import SecretScreen
 
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import Transport, TransportError, check_url
-
-REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"
 PROBE_S = 2.0
 _JSONL_BUFFER = 256 * 1024
-_SECRET_KEYS = frozenset({"secret", "apikey", "api_key", "password", "token", "authorization"})
-
-
-def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` with secret fields redacted and every secret string removed."""
-    hidden = [s for s in secrets if s]
-    return _scrub(value, hidden)
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: (REDACTED if str(k).lower() in _SECRET_KEYS and v else _scrub(v, secrets))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    if isinstance(value, str) and secrets:
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-    return value
-
-
-# Searched in lower-cased bytes (faster than a case-insensitive pattern).
-_SECRET_KEY_MARK = re.compile(
-    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(_SECRET_KEYS)) + rb')":'
-)
-
-
-class SecretScreen:
-    """Serialises values to JSON with `scrub` applied, walking a value only when needed.
-
-    The value is serialised once; only when those bytes hold one of the secrets or a
-    secret-looking key name is it walked and serialised again.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.__secrets = [s for s in secrets if s]
-        needles: set[bytes] = set()
-        for secret in self.__secrets:
-            needles.add(secret.encode("utf-8", "surrogatepass"))
-            with contextlib.suppress(orjson.JSONEncodeError):
-                needles.add(orjson.dumps(secret)[1:-1])
-        self.__needles = tuple(needles)
-
-    def __repr__(self) -> str:
-        return f"SecretScreen({len(self.__secrets)} secrets)"
-
-    def dumps(self, value: Any) -> bytes:
-        line = orjson.dumps(value)
-        if self._may_hold_secret(line):
-            return orjson.dumps(scrub(value, self.__secrets))
-        return line
-
-    def _may_hold_secret(self, line: bytes) -> bool:
-        for needle in self.__needles:
-            if needle in line:
-                return True
-        if line.isascii():
-            return _SECRET_KEY_MARK.search(line.lower()) is not None
-        # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
-        folded = line.decode("utf-8", "replace").lower().encode()
-        return _SECRET_KEY_MARK.search(folded) is not None
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -222,7 +156,10 @@ class WebhookSink:
         headers = {"Content-Type": "application/json"}
         if self.__secret:
             headers[SIGNATURE_HEADER] = sign(body, self.__secret)
-        for attempt in range(1, attempts + 1):
+        tries = Retrying(RetryPolicy(self.backoff, max_attempts=attempts))
+        for attempt in tries:
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
             try:
                 answer = await transport.send(
                     "POST", self.url, headers=headers, body=body, authenticate=False
@@ -231,8 +168,7 @@ class WebhookSink:
                     return True
             except TransportError:
                 pass
-            if attempt < attempts:
-                await asyncio.sleep(self.backoff.delay(attempt))
+            tries.failed()
         return False
 
     async def close(self) -> None:

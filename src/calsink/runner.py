@@ -44,20 +44,21 @@ from calsink.deliver.engine import (
     ProgressEvent,
 )
 from calsink.deliver.outcomes import Summary
-from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import identifiers
-from calsink.deliver.shared_budget import SharedRateLimiter
-from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
 from calsink.flow import LoadedFlow, ResponseWebhook
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.shared_budget import SharedRateLimiter
+from calsink.http.transport import Transport, TransportError
+from calsink.http.urls import InsecureURLError, check_url
 from calsink.journal import JournalError
 from calsink.ledger import FlowBusyError
 from calsink.ledger_pg import LedgerConnectError, PostgresBudget, PostgresLedger, shown_url
 from calsink.ledgers import AnyLedger, ledger_exists, ledger_location, open_ledger, open_writer
 from calsink.records import Position, Record, Rejection, Request, SourceItem
-from calsink.redact import redact_response_headers, redact_text, redact_url
+from calsink.redact import redact_response_headers, redact_text, redact_url, scrub
 from calsink.render import encode_body
 from calsink.resend import unscreened
-from calsink.responses import ResponseSinks, WebhookSink, scrub
+from calsink.responses import ResponseSinks, WebhookSink
 
 if TYPE_CHECKING:
     from calsink.credentials import Credential

@@ -38,9 +38,9 @@ from tests.adversarial.harness import BOOKING_MAP, FAKE_KEY, lead_rows, write_fl
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.credentials import CredentialStore
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import Transport, TransportError
 from calsink.flow import LoadedFlow, load_flow
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport, TransportError
 from calsink.runner import RunError, run_flow, send_test
 from calsink.ui import actions
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.adversarial.harness import FAKE_KEY, cli, environment, write_flow
 from tests.delivery.test_transport import closed_port
 
-from calsink.transport_choice import TRANSPORT_ENV
+from calsink.http.transport_choice import TRANSPORT_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = ("transport", "run", "test", "page test send", "read side")

@@ -12,11 +12,14 @@ from tests.delivery.fakeapi import KEY, FakeApi, serve
 from calsink import journal
 from calsink import ledger as ledger_module
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
-from calsink.deliver import Engine, EngineSettings, Outcome, RateLimiter, Transport
+from calsink.deliver import Engine, EngineSettings, Outcome
 from calsink.deliver.engine import ABORT_AUTH, ABORT_DESTRUCTIVE, EngineResult
-from calsink.deliver.retry import Backoff
 from calsink.flow import DestinationSettings
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport
 from calsink.ledger import Ledger, LedgerWriter
+from calsink.presend import AlreadyDone, KeyRefused
 from calsink.records import Filtered, Position, Problem, Rejection, Request
 from calsink.render import Renderer
 from calsink.responses import ResponseSinks
@@ -57,6 +60,7 @@ def cancel(url: str, uid: str, index: int) -> Request:
 async def deliver(
     tmp_path: Path, items: list[Any], *, key: str = KEY, flow: str = "book", **options: Any
 ) -> tuple[EngineResult, Path]:
+    pre_send = options.pop("pre_send", None)
     ledger = Ledger(tmp_path / "ledger.db")
     run_id = ledger.begin_run(flow, "run")
     sinks = ResponseSinks(jsonl=tmp_path / "responses.jsonl", secrets=[key])
@@ -73,6 +77,7 @@ async def deliver(
                 limiter=RateLimiter(600_000, burst=8),
                 sinks=sinks,
                 dead_letters=dead,
+                pre_send=pre_send,
             )
             result = await engine.run(items)
     finally:
@@ -174,6 +179,31 @@ async def test_a_wrong_key_stops_at_the_first_record(tmp_path: Path) -> None:
     assert result.summary.failed == 1
     text = (out / "responses.jsonl").read_text() + (out / "dead.jsonl").read_text()
     assert "cal_wrong_key_123456" not in text
+
+
+class RefusingChecks:
+    """A pre-send check whose look-up Cal.com answers 401."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def applies_to(self, request: Request) -> bool:
+        return True
+
+    async def check(self, request: Request) -> Rejection | AlreadyDone | None:
+        self.asked += 1
+        raise KeyRefused("GET /v2/bookings/x: Cal.com refused the API key (401)")
+
+
+async def test_a_key_refused_while_checking_stops_the_run_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    checks = RefusingChecks()
+    async with serve(FakeApi()) as api:
+        requests = [booking(api.url, i) for i in range(5)]
+        result, _ = await deliver(tmp_path, requests, concurrency=1, pre_send=checks)
+    assert result.aborted == ABORT_AUTH
+    assert api.posts == 0 and checks.asked == 1
 
 
 async def test_rejections_and_filtered_records_are_counted(tmp_path: Path) -> None:

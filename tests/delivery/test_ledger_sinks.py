@@ -12,9 +12,9 @@ from aiohttp import web
 from tests.delivery.fakeapi import serve_app
 
 from calsink.deadletters import DeadLetterWriter, read_dead_letters
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import InsecureURLError, check_url
 from calsink.flow import FlowReference
+from calsink.http.retry import Backoff
+from calsink.http.urls import InsecureURLError, check_url
 from calsink.ledger import FlowBusyError, Ledger, LedgerWriter
 from calsink.records import Position
 from calsink.responses import SIGNATURE_HEADER, ResponseSinks, WebhookSink

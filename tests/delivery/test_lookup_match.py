@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from calsink.deliver.reconcile import LookupResult, look_up
-from calsink.deliver.transport import Response
 from calsink.endpoints import TEMPLATES
+from calsink.http.transport import Response
 from calsink.records import Position, Request
 
 SCHEDULE = {

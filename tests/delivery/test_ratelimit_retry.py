@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from calsink.deliver import RateLimiter
-from calsink.deliver.ratelimit import reset_seconds
-from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
-from calsink.deliver.transport import TransportError
+from calsink.http.ratelimit import RateLimiter, reset_seconds
+from calsink.http.retry import Backoff, Verdict, classify_status, may_have_taken_effect
+from calsink.http.transport import TransportError
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,8 @@ import pytest
 from aiohttp import web
 from tests.delivery.fakeapi import KEY, FakeApi, serve, serve_app
 
-from calsink.deliver import Transport
-from calsink.deliver.transport import MAX_KEPT_BYTES, TransportError
-from calsink.transport_choice import TRANSPORTS, TransportName
+from calsink.http.transport import MAX_KEPT_BYTES, Transport, TransportError
+from calsink.http.transport_choice import TRANSPORTS, TransportName
 
 pytestmark = pytest.mark.anyio
 

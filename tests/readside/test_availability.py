@@ -10,7 +10,7 @@ import pytest
 
 from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader
-from calsink.deliver.transport import Transport
+from calsink.http.transport import Transport
 from calsink.records import Rejection, Request
 from readside.helpers import book, render
 from support.sandbox import SandboxHandle

@@ -9,10 +9,10 @@ import pytest
 
 from calsink.calcom.checks import PreSendChecks
 from calsink.calcom.client import CalcomReader, CalcomReadError
-from calsink.calcom.guards import AlreadyDone
-from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.retry import Backoff
-from calsink.deliver.transport import Transport
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff
+from calsink.http.transport import Transport
+from calsink.presend import AlreadyDone, KeyRefused
 from calsink.records import Rejection, Request
 from readside.helpers import book, render
 from support.sandbox import SandboxHandle
@@ -89,9 +89,10 @@ def test_when_cal_com_cannot_be_asked_the_request_goes_out_unchecked(
 
 def test_a_refused_key_is_raised_so_that_the_run_aborts(sandbox: SandboxHandle) -> None:
     request = render(sandbox, "confirm-booking", {}, uid="whatever")
-    with pytest.raises(CalcomReadError) as caught:
+    with pytest.raises(KeyRefused) as caught:
         run_checks(sandbox, [request], api_key="cal_test_not_the_key")
-    assert caught.value.auth_failed
+    cause = caught.value.__cause__
+    assert isinstance(cause, CalcomReadError) and cause.auth_failed
     assert "cal_test_not_the_key" not in str(caught.value)
 
 

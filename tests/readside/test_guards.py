@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from calsink.calcom.client import CalcomReader
-from calsink.calcom.guards import AlreadyDone, StatusGuard, decide
-from calsink.deliver.transport import Transport
+from calsink.calcom.guards import StatusGuard, decide
+from calsink.http.transport import Transport
+from calsink.presend import AlreadyDone
 from calsink.records import Rejection, Request
 from readside.helpers import book, render
 from support.sandbox import SandboxHandle

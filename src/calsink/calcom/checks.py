@@ -1,18 +1,19 @@
 """The checks a run makes before sending a request: status guards, then availability.
 
-`PreSendChecks.check` is the one call the delivery engine needs: it answers a
-`Rejection` (never send; the record ends rejected), `AlreadyDone` (never send; the
-record ends skipped with that reason) or None (send). Guards come first, so that a
-reschedule of a cancelled booking is refused without a slot look-up.
+`PreSendChecks` is the `calsink.presend.PreSendCheck` the delivery engine is given: its
+`check` answers a `Rejection` (never send; the record ends rejected), `AlreadyDone`
+(never send; the record ends skipped with that reason) or None (send). Guards come
+first, so that a reschedule of a cancelled booking is refused without a slot look-up.
 """
 
 from __future__ import annotations
 
 from calsink.calcom.availability import AvailabilityChecker
-from calsink.calcom.client import CalcomReader
-from calsink.calcom.guards import AlreadyDone, StatusGuard
-from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.transport import Transport
+from calsink.calcom.client import CalcomReader, CalcomReadError
+from calsink.calcom.guards import StatusGuard
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.transport import Transport
+from calsink.presend import AlreadyDone, KeyRefused
 from calsink.records import Rejection, Request
 
 __all__ = ["AlreadyDone", "PreSendChecks"]
@@ -55,12 +56,15 @@ class PreSendChecks:
     async def check(
         self, request: Request, known_status: str | None = None
     ) -> Rejection | AlreadyDone | None:
-        """Rejection, AlreadyDone, or None to send. Raises CalcomReadError (status 401)
-        when Cal.com refuses the key; other failed look-ups let the request go."""
-        if self.guard is not None:
-            verdict = await self.guard.check(request, known_status)
-            if verdict is not None:
-                return verdict
-        if self.availability is not None:
-            return await self.availability.check(request)
+        """Rejection, AlreadyDone, or None to send. Raises KeyRefused when Cal.com refuses
+        the key; other failed look-ups let the request go."""
+        try:
+            if self.guard is not None:
+                verdict = await self.guard.check(request, known_status)
+                if verdict is not None:
+                    return verdict
+            if self.availability is not None:
+                return await self.availability.check(request)
+        except CalcomReadError as exc:
+            raise KeyRefused(str(exc)) from exc
         return None

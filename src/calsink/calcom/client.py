@@ -1,9 +1,9 @@
-"""Reading from Cal.com: GET requests through the delivery transport and rate limiter.
+"""Reading from Cal.com: GET requests through the `calsink.http` transport and rate limiter.
 
 `CalcomReader` sends every read with the ``cal-api-version`` its endpoint expects
 (CONTRACT.md §0.1, §11), waits for the shared `RateLimiter`, retries 429, 5xx, 408,
-timeouts and dropped connections with the delivery `Backoff`, and pages through list
-endpoints to the end. It can own its `Transport` and limiter (``async with
+timeouts and dropped connections in the loop deliveries use (`Retrying`), and pages
+through list endpoints to the end. It can own its `Transport` and limiter (``async with
 CalcomReader(url, key) as reader``) or borrow a run's (``CalcomReader.sharing(...)``),
 so that the look-ups of a run spend the same request budget as its writes.
 """
@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from calsink.deliver.ratelimit import RateLimiter
-from calsink.deliver.retry import Backoff, Verdict, classify_status
-from calsink.deliver.transport import Response, Transport, TransportError, check_url
 from calsink.endpoints import EVENT_TYPES_VERSION, SCHEDULES_VERSION, SLOTS_VERSION
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import Backoff, Retrying, RetryPolicy, Verdict, classify_status
+from calsink.http.transport import Response, Transport, TransportError
+from calsink.http.urls import check_url
 
 # Reads of bookings use the version CONTRACT.md §11 documents for them; 2026-02-25 shares
 # its request and response shapes.
@@ -146,42 +147,41 @@ class CalcomReader:
             raise RuntimeError("use the CalcomReader inside `async with`")
         url = self.url(path, params)
         headers = {"cal-api-version": version} if version else {}
-        tries = throttled = 0
+        attempts = Retrying(RetryPolicy(self.backoff, self.max_attempts, self.max_throttled))
         last = "no attempt"
-        while True:
+        for attempt in attempts:
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
             await self._limiter.acquire()
             self.requests_sent += 1
             try:
                 response = await self._transport.send("GET", url, headers=headers)
             except TransportError as exc:
                 self._limiter.release()
-                tries += 1
+                attempts.failed()
                 last = f"no answer ({exc.detail})"
-            else:
-                wait = self._limiter.observe(response.status, response.headers)
-                verdict = classify_status(response.status)
-                if verdict is Verdict.ABORT_AUTH:
-                    raise CalcomReadError(
-                        f"GET {path}: Cal.com refused the API key (401): "
-                        f"{response.error_message()}",
-                        401,
-                    )
-                if verdict is Verdict.THROTTLED:
-                    throttled += 1
-                    if throttled > self.max_throttled:
-                        raise CalcomReadError(
-                            f"GET {path}: still throttled (429) after {throttled - 1} waits", 429
-                        )
-                    if wait is None:
-                        await asyncio.sleep(self.backoff.delay(throttled))
-                    continue
-                if verdict is not Verdict.RETRY:
-                    return response
-                tries += 1
+                continue
+            wait = self._limiter.observe(response.status, response.headers)
+            verdict = classify_status(response.status)
+            if verdict is Verdict.ABORT_AUTH:
+                raise CalcomReadError(
+                    f"GET {path}: Cal.com refused the API key (401): {response.error_message()}",
+                    401,
+                )
+            if verdict is Verdict.THROTTLED:
+                attempts.throttled(wait)
+            elif verdict is Verdict.RETRY:
+                attempts.failed()
                 last = f"{response.status}: {response.error_message()}"
-            if tries >= self.max_attempts:
-                raise CalcomReadError(f"GET {path}: gave up after {tries} attempts; last: {last}")
-            await asyncio.sleep(self.backoff.delay(tries))
+            else:
+                return response
+        if attempts.failures < self.max_attempts:
+            raise CalcomReadError(
+                f"GET {path}: still throttled (429) after {attempts.throttles - 1} waits", 429
+            )
+        raise CalcomReadError(
+            f"GET {path}: gave up after {attempts.failures} attempts; last: {last}"
+        )
 
     async def get_data(
         self, path: str, params: Mapping[str, Any] | None, version: str | None

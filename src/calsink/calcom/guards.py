@@ -34,17 +34,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
+from calsink.presend import AlreadyDone
 from calsink.records import Problem, Rejection, Request
 
 Change = Literal["cancel", "reschedule", "confirm"]
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyDone:
-    """What the record asks for already holds in Cal.com; ``reason`` says what."""
-
-    reason: str
-    status: str
 
 
 @dataclass(frozen=True, slots=True)

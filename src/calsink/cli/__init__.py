@@ -66,7 +66,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="calsink")
 def cli() -> None:
     """calsink sends records to Cal.com, once each, with an account of every row."""
-    from calsink.transport_choice import TransportChoiceError, chosen_transport, preload
+    from calsink.http.transport_choice import TransportChoiceError, chosen_transport, preload
 
     try:
         preload(chosen_transport())

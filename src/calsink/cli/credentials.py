@@ -86,9 +86,10 @@ def test(name: str, base_url: str | None) -> None:
     """
     import asyncio
 
-    from calsink.calcom.versions import VersionReport
     from calsink.credentials import CredentialError, CredentialStore
-    from calsink.deliver.transport import InsecureURLError, TransportError
+    from calsink.deliver.versions import VersionReport
+    from calsink.http.transport import TransportError
+    from calsink.http.urls import InsecureURLError
 
     try:
         credential = CredentialStore().get(name)
@@ -116,8 +117,8 @@ def test(name: str, base_url: str | None) -> None:
 
 async def _check(api_key: str, url: str) -> tuple[int, Any, Any]:
     """GET /v2/me, then (when the key works) the bookings versions the server answers."""
-    from calsink.calcom.versions import check_bookings_versions
-    from calsink.deliver.transport import Transport
+    from calsink.deliver.versions import check_bookings_versions
+    from calsink.http.transport import Transport
 
     async with Transport(api_key, timeout_s=30) as transport:
 

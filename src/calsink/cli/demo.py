@@ -70,7 +70,7 @@ def demo(
     if sandbox_url:
         from urllib.parse import urlsplit
 
-        from calsink.deliver.transport import is_loopback
+        from calsink.http.urls import is_loopback
 
         if not is_loopback(urlsplit(sandbox_url).hostname or ""):
             fail("--sandbox-url must be a sandbox on this machine (127.0.0.1 or localhost)")

@@ -79,7 +79,7 @@ def _credentials(loaded: LoadedFlow, dry_run: bool = False) -> Credentials:
 
 @contextmanager
 def _run_errors() -> Iterator[None]:
-    from calsink.deliver.transport import InsecureURLError
+    from calsink.http.urls import InsecureURLError
     from calsink.runner import RunError
 
     with flow_errors():

@@ -154,7 +154,7 @@ def _read(
 
     from calsink.calcom.client import CalcomReader, CalcomReadError
     from calsink.calcom.kinds import iter_query
-    from calsink.deliver.transport import InsecureURLError
+    from calsink.http.urls import InsecureURLError
 
     async def main() -> tuple[int, int]:
         count = 0

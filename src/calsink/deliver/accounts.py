@@ -15,8 +15,8 @@ import contextvars
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from calsink.deliver.ratelimit import Budget, RateLimiter
-from calsink.deliver.transport import Response, Transport
+from calsink.http.ratelimit import Budget, RateLimiter
+from calsink.http.transport import Response, Transport
 
 _ACCOUNT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "calsink_account", default=None

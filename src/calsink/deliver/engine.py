@@ -22,10 +22,8 @@ from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from calsink.calcom.versions import answered_by_legacy, fallback_advice
 from calsink.deliver.accounts import current_account, use_account
 from calsink.deliver.outcomes import Outcome, Summary
-from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
     Action,
     already_done,
@@ -34,16 +32,25 @@ from calsink.deliver.reconcile import (
     primary_identifier,
     rescheduled_to,
 )
-from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
-from calsink.deliver.transport import Response, Transport, TransportError
+from calsink.deliver.versions import answered_by_legacy, fallback_advice
+from calsink.http.ratelimit import RateLimiter
+from calsink.http.retry import (
+    Backoff,
+    Retrying,
+    RetryPolicy,
+    Verdict,
+    classify_status,
+    may_have_taken_effect,
+)
+from calsink.http.transport import Response, Transport, TransportError
 from calsink.ledger import IN_FLIGHT, Entry, Mark
 from calsink.ledger_pg import PostgresLedgerWriter
+from calsink.presend import AlreadyDone, KeyRefused, PreSendCheck
 from calsink.records import Filtered, Position, Record, Rejection, Request
 from calsink.render import fingerprint
 
 if TYPE_CHECKING:
-    from calsink.calcom.checks import PreSendChecks
     from calsink.deadletters import DeadLetterWriter
     from calsink.ledgers import AnyLedger, AnyWriter
     from calsink.responses import ResponseSinks
@@ -144,10 +151,13 @@ class Engine:
         source_records: SourceRecords = _no_source,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         progress_every_s: float = 0.1,
-        pre_send: PreSendChecks | None = None,
+        pre_send: PreSendCheck | None = None,
     ) -> None:
         self.settings = settings
         self.pre_send = pre_send
+        self._retry_policy = RetryPolicy(
+            settings.backoff, settings.max_attempts, settings.max_throttled
+        )
         self.transport = transport
         self.ledger = ledger
         self.writer = writer
@@ -496,7 +506,7 @@ class Engine:
     # -- one record --------------------------------------------------------------------------
 
     async def _settled_by_pre_send(
-        self, checks: PreSendChecks, request: Request, prior: Entry | None, target: str | None
+        self, checks: PreSendCheck, request: Request, prior: Entry | None, target: str | None
     ) -> bool:
         """Ask Cal.com first (slot free? booking in the right state?) for a request the
         checks apply to; True when that settles it.
@@ -504,14 +514,11 @@ class Engine:
         Skipped when an earlier attempt may have reached Cal.com: the look-up after an
         unsure attempt is in charge then.
         """
-        from calsink.calcom.client import CalcomReadError
-        from calsink.calcom.guards import AlreadyDone
-
         if prior is not None and (prior.state == IN_FLIGHT or prior.unsure):
             return False
         try:
             verdict = await checks.check(request)
-        except CalcomReadError:
+        except KeyRefused:
             if request.credential is None:
                 self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
                 raise _Stop from None
@@ -572,12 +579,20 @@ class Engine:
         ):
             return
         assert self.writer is not None
-        tries = 0
-        throttled = 0
+        retries = Retrying(self._retry_policy)
         last: Response | None = None
         last_error: str | None = None
         landing = False  # the last attempt timed out: Cal.com may still be making it
-        while True:
+        for attempt in retries:
+            if attempt.delay:
+                await self._pause(attempt.delay)
+            if (
+                attempt.follows_failure
+                and unsure
+                and action.creates is not None
+                and await self._settled_by_look_up(request, attempts, mark)
+            ):
+                return
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
             if request.credential in self.result.refused_accounts:
@@ -585,7 +600,7 @@ class Engine:
                     await self._answered(None)  # let another record go first
                 self._finish_refused(request, attempts, mark, unsure=unsure)
                 return
-            if tries == 0 and throttled == 0:
+            if attempt.number == 1:
                 commit = self._marked(request, attempts + 1, mark, prior)
                 if commit.done():
                     commit.result()  # marked ahead and committed: nothing to wait for
@@ -595,7 +610,6 @@ class Engine:
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
             attempts += 1
-            tries += 1
             self._busy.add(task)
             self._in_flight += 1
             try:
@@ -604,6 +618,7 @@ class Engine:
                 )
             except TransportError as exc:
                 self.limiter.release()
+                retries.failed()
                 if not self._gate_open:
                     await self._answered(None)
                 unsure = unsure or exc.maybe_sent
@@ -657,15 +672,10 @@ class Engine:
                     )
                     return
                 if verdict is Verdict.THROTTLED:
-                    tries -= 1
-                    throttled += 1
-                    if throttled <= self.settings.max_throttled:
-                        self._busy.discard(task)
-                        self._in_flight -= 1
-                        if wait is None:
-                            await self._pause(self.settings.backoff.delay(throttled))
+                    retries.throttled(wait)
+                    if not retries.exhausted:
                         continue
-                    last_error = f"still throttled (429) after {throttled} waits"
+                    last_error = f"still throttled (429) after {retries.throttles} waits"
                 elif verdict is Verdict.FAILED:
                     if unsure and await self._earlier_attempt_counted(
                         request, action, response, attempts, mark
@@ -683,19 +693,20 @@ class Engine:
                     )
                     return
                 else:
+                    retries.failed()
                     unsure = unsure or may_have_taken_effect(response.status)
                     last_error = last_error or f"{response.status}: {response.error_message()}"
             finally:
                 if task in self._busy:
                     self._busy.discard(task)
                     self._in_flight -= 1
-            if tries >= self.settings.max_attempts or throttled > self.settings.max_throttled:
+            if retries.exhausted:
                 self._finish(
                     request,
                     Outcome.DEAD,
                     attempts=attempts,
                     response=last,
-                    reason=f"gave up after {tries} attempts; last: {last_error}",
+                    reason=f"gave up after {retries.failures} attempts; last: {last_error}",
                     mark=mark,
                     unsure=unsure,
                 )
@@ -704,13 +715,6 @@ class Engine:
                 raise _Stop
             if landing and action.creates is not None:
                 await self._settle_after_timeout(request, attempts, mark)
-                return
-            await self._pause(self.settings.backoff.delay(tries))
-            if (
-                unsure
-                and action.creates is not None
-                and await self._settled_by_look_up(request, attempts, mark)
-            ):
                 return
 
     async def _settle_after_timeout(
@@ -812,32 +816,30 @@ class Engine:
 
     async def _get(self, url: str, headers: dict[str, str]) -> Response | None:
         """A look-up GET under the limiter, retried; None when no answer could be had."""
-        tries = 0
-        throttled = 0
-        while tries < self.settings.max_attempts and throttled <= self.settings.max_throttled:
+        retries = Retrying(self._retry_policy)
+        for attempt in retries:
+            if attempt.follows_failure and self._stopping:
+                return None
+            if attempt.delay:
+                await self._pause(attempt.delay)
             await self.limiter.acquire()
             try:
                 response = await self.transport.send("GET", url, headers=headers)
             except TransportError:
                 self.limiter.release()
-                tries += 1
-            else:
-                wait = self.limiter.observe(response.status, response.headers)
-                verdict = classify_status(response.status)
-                if verdict is Verdict.ABORT_AUTH:
-                    self._refuse_account()
-                    return None
-                if verdict is Verdict.THROTTLED:
-                    throttled += 1
-                    if wait is None:
-                        await self._pause(self.settings.backoff.delay(throttled))
-                    continue
-                if verdict is not Verdict.RETRY:
-                    return response
-                tries += 1
-            if self._stopping:
+                retries.failed()
+                continue
+            wait = self.limiter.observe(response.status, response.headers)
+            verdict = classify_status(response.status)
+            if verdict is Verdict.ABORT_AUTH:
+                self._refuse_account()
                 return None
-            await self._pause(self.settings.backoff.delay(tries))
+            if verdict is Verdict.THROTTLED:
+                retries.throttled(wait)
+            elif verdict is Verdict.RETRY:
+                retries.failed()
+            else:
+                return response
         return None
 
     # -- the first request goes alone ------------------------------------------------------

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from calsink.deliver.transport import Response
 from calsink.endpoints import BOOKINGS_READ_VERSION, TEMPLATES, Action, Creates, Lookup
+from calsink.http.transport import Response
 from calsink.records import Request
 from calsink.render import FINGERPRINT_FIELD
 

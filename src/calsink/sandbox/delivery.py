@@ -197,11 +197,6 @@ class WebhookDispatcher:
             }
         )
 
-    async def drain(self, timeout_s: float = 5.0) -> None:
-        if self._queue is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), timeout_s)
-
     async def close(self) -> None:
         for task in self._workers:
             task.cancel()

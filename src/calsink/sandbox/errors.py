@@ -70,10 +70,6 @@ def conflict(message: str) -> ApiError:
     return ApiError(409, message)
 
 
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, message)
-
-
 def error_body(error: ApiError, path: str, timestamp: str) -> dict[str, Any]:
     if error.bare:
         return {"statusCode": error.status, "message": error.message}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,11 +60,6 @@ def zone(name: str) -> ZoneInfo | None:
 
 def is_time_zone(value: object) -> bool:
     return isinstance(value, str) and bool(value) and zone(value) is not None
-
-
-def day_range(first: date, last: date) -> list[date]:
-    days = (last - first).days
-    return [first + timedelta(days=offset) for offset in range(days + 1)]
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -24,11 +24,6 @@ def is_string(prop: str, value: Any) -> Failure | None:
     return None if isinstance(value, str) else ("isString", f"{prop} must be a string")
 
 
-def is_not_empty(prop: str, value: Any) -> Failure | None:
-    empty = value is None or value == "" or value == []
-    return ("isNotEmpty", f"{prop} should not be empty") if empty else None
-
-
 def is_int(prop: str, value: Any) -> Failure | None:
     ok = isinstance(value, int) and not isinstance(value, bool)
     return None if ok else ("isInt", f"{prop} must be an integer number")
@@ -97,14 +92,6 @@ def at_least(minimum: int) -> Check:
     def check(prop: str, value: Any) -> Failure | None:
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
         return None if ok else ("min", f"{prop} must not be less than {minimum}")
-
-    return check
-
-
-def at_most(maximum: int) -> Check:
-    def check(prop: str, value: Any) -> Failure | None:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value <= maximum
-        return None if ok else ("max", f"{prop} must not be greater than {maximum}")
 
     return check
 

@@ -89,7 +89,7 @@ def until_broken(items: Iterator[SourceItem], url: str) -> Iterator[SourceItem]:
 
 
 def _check(url: str) -> None:
-    from calsink.deliver.transport import is_loopback
+    from calsink.http.urls import is_loopback
 
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:

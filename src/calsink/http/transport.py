@@ -3,25 +3,22 @@
 The API key lives only here, in a private attribute, and is added as
 ``Authorization: Bearer <key>`` on the way out; it never appears in a Request, a
 message or an exception. TLS certificates are always verified, and plain http is
-refused for any host but the loopback interface.
+refused for any host but this machine (`calsink.http.urls`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
 import orjson
 
-from calsink.transport_choice import TransportName, chosen_transport
+from calsink.http.transport_choice import TransportName, chosen_transport
+from calsink.http.urls import check_url
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 # Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
 MAX_KEPT_BYTES = 4 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
@@ -41,10 +38,6 @@ class Wire(Protocol):
     ) -> Answer: ...
 
     async def close(self) -> None: ...
-
-
-class InsecureURLError(ValueError):
-    """A URL calsink refuses to send to (plain http to a host that is not loopback)."""
 
 
 class TransportError(Exception):
@@ -100,39 +93,6 @@ class Response:
         return text or f"HTTP {self.status}"
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> None:
-    """Raise InsecureURLError unless ``url`` is https, or http to a loopback host."""
-    problem = _url_problem(url)
-    if problem is not None:
-        raise InsecureURLError(problem)
-
-
-@functools.lru_cache(maxsize=4096)
-def _url_problem(url: str) -> str | None:
-    """Why calsink refuses ``url``, or None; remembered, as a run sends to the same URLs."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http":
-        if parts.hostname and is_loopback(parts.hostname):
-            return None
-        return (
-            f"refusing plain http to {parts.hostname}: use https "
-            "(plain http is allowed only for 127.0.0.1, ::1 and localhost)"
-        )
-    return f"unsupported URL scheme {parts.scheme!r} in {url}: use https"
-
-
 def parse_body(body: bytes) -> Any:
     if not body:
         return None
@@ -146,7 +106,7 @@ class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
     The requests go out through aiohttp, or through reqwest (Rust, faster) when
-    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.transport_choice`). Either way
+    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.http.transport_choice`). Either way
     connections are kept alive and reused, TLS is verified, and redirects are not
     followed: an answer is taken as it is. The client lives in the event loop that
     enters the Transport and is closed on the way out.
@@ -198,10 +158,10 @@ class Transport:
 
     def _open_wire(self) -> Wire:
         if self.wire_name == "reqwest":
-            from calsink.deliver.wire_reqwest import ReqwestWire
+            from calsink.http.wire_reqwest import ReqwestWire
 
             return ReqwestWire(timeout_s=self._timeout_s, connections=self._connections)
-        from calsink.deliver.wire_aiohttp import AiohttpWire
+        from calsink.http.wire_aiohttp import AiohttpWire
 
         return AiohttpWire(timeout_s=self._timeout_s, connections=self._connections)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from calsink.deliver.ratelimit import RateLimiter
+from calsink.http.ratelimit import RateLimiter
 
 # Below the key's limit by a little: a bucket is steady, Cal.com counts in fixed windows
 # whose edges it does not tell, and one request too many in a window is a 429.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from calsink.deliver.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
+from calsink.http.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
 
 
 class AiohttpWire:

@@ -16,7 +16,7 @@ from pyreqwest.exceptions import (
 )
 from pyreqwest.response import Response as WireResponse
 
-from calsink.deliver.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
+from calsink.http.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
 
 
 class ReqwestWire:
