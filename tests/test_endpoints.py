@@ -44,6 +44,15 @@ SPEC_TABLE = {
         set(),
         {},
     ),
+    "decline-booking": (
+        "POST",
+        "/v2/bookings/{uid}/decline",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        set(),
+        {},
+    ),
     "create-event-type": (
         "POST",
         "/v2/event-types",
@@ -110,7 +119,7 @@ def test_there_are_exactly_the_ten_templates() -> None:
 
 def test_destructive_and_created_resources() -> None:
     destructive = {name for name, e in TEMPLATES.items() if e.destructive}
-    assert destructive == {"cancel-booking", "delete-event-type"}
+    assert destructive == {"cancel-booking", "delete-event-type", "decline-booking"}
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"
     assert TEMPLATES["create-event-type"].identifier == "id"

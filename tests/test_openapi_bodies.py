@@ -71,6 +71,7 @@ SCHEMAS = {
     "create-webhook.yaml": "CreateWebhookInputDto",
     "create-out-of-office.yaml": "CreateOutOfOfficeEntryDto",
     "manual-decline-booking.yaml": "DeclineBookingInput_2024_08_13",
+    "decline-booking.yaml": "DeclineBookingInput_2024_08_13",
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",

@@ -19,7 +19,17 @@ from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
 Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
-Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
+Change = Literal[
+    "cancel",
+    "reschedule",
+    "confirm",
+    "delete-event-type",
+    "decline",
+    "add-guests",
+    "update-location",
+    "mark-absent",
+    "reassign",
+]
 Kind = Literal[
     "text",  # any text
     "name",  # a non-empty text
@@ -430,6 +440,31 @@ TEMPLATES: dict[str, Endpoint] = {
             action=Action(change="confirm"),
             identifier="uid",
             starter_key=("uid",),
+        ),
+        # -- booking actions: decline, add guests, update location, mark absent, reassign --
+        Endpoint(
+            name="decline-booking",
+            method="POST",
+            path="/v2/bookings/{uid}/decline",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(_f("reason", "text"),),
+            description="Decline a pending booking (an event type that requires confirmation).",
+            example=_booking_example(reason="No longer a fit for an intro call"),
+            guidance=(
+                "Each record declines one pending booking, named by its uid in the path; the "
+                "reason is shown to the attendee. Cal.com refuses to decline a confirmed "
+                "booking. Declining cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="decline", destructive=True),
+            identifier="uid",
+            openapi_schema="DeclineBookingInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "Cal.com declines an already declined booking again and mails the attendee "
+                "again: calsink reads the booking first and skips one already declined",
+            ),
         ),
         Endpoint(
             name="create-event-type",

@@ -25,7 +25,14 @@ from calsink.endpoints import BOOKINGS_READ_VERSION, TEMPLATES, Action, Creates,
 from calsink.records import Request
 from calsink.render import FINGERPRINT_FIELD
 
-__all__ = ["Action", "LookupResult", "already_done", "look_up", "rescheduled_to"]
+__all__ = [
+    "Action",
+    "LookupResult",
+    "already_done",
+    "look_up",
+    "looks_up",
+    "rescheduled_to",
+]
 
 _ALREADY = {
     "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
@@ -92,11 +99,26 @@ UNSEARCHABLE = LookupResult(known=False, doubt="the record gives nothing to look
 ABSENT = LookupResult(known=True)
 
 
+# Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
+# twice, another host): before resending one that may have reached Cal.com, the booking is
+# read and the change counts as made when its state already holds.
+LOOKED_UP_CHANGES = frozenset({"decline"})
+
+
+def looks_up(action: Action) -> bool:
+    """Whether a resend of ``action`` is preceded by a look-up (creates, and the changes
+    Cal.com would make twice)."""
+    return action.creates is not None or action.change in LOOKED_UP_CHANGES
+
+
 async def look_up(request: Request, get: Get) -> LookupResult:
     """Ask Cal.com whether the resource ``request`` creates already exists (a booking
-    create is matched by the fingerprint `stamp` put in it)."""
+    create is matched by the fingerprint `stamp` put in it), or whether the change it asks
+    for already holds (the booking is found then)."""
     creates = request.action.creates
     payload = request.payload if isinstance(request.payload, dict) else None
+    if request.action.change in LOOKED_UP_CHANGES:
+        return await _look_up_change(request, payload or {}, get)
     if creates is None or payload is None:
         return UNKNOWN
     lookup = _LOOKUPS[creates]
@@ -273,6 +295,36 @@ def _same_booking(item: dict[str, Any], payload: dict[str, Any], start: datetime
         return wanted_id in (item.get("eventTypeId"), event_type.get("id"))
     wanted_slug = payload.get("eventTypeSlug")
     return wanted_slug is None or wanted_slug == event_type.get("slug")
+
+
+async def _booking(request: Request, get: Get) -> dict[str, Any] | None:
+    """The booking ``request`` acts on, as Cal.com shows it now; None if it cannot be read."""
+    target = request.action.target
+    if target is None:
+        return None
+    parts = urlsplit(request.url)
+    url = f"{parts.scheme}://{parts.netloc}/v2/bookings/{target}"
+    headers = {"cal-api-version": BOOKINGS_READ_VERSION, "Accept": "application/json"}
+    response = await get(url, headers)
+    if response is None or not response.ok or not isinstance(response.parsed, dict):
+        return None
+    data = response.parsed.get("data")
+    return data if isinstance(data, dict) else None
+
+
+def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """Whether ``booking`` already shows the change ``payload`` asks for."""
+    if change == "decline":
+        return booking.get("status") == "rejected"
+    return False
+
+
+async def _look_up_change(request: Request, payload: dict[str, Any], get: Get) -> LookupResult:
+    booking = await _booking(request, get)
+    if booking is None:
+        return UNKNOWN
+    change = str(request.action.change)
+    return LookupResult(known=True, found=booking) if _holds(change, booking, payload) else ABSENT
 
 
 async def rescheduled_to(request: Request, get: Get) -> str | None:

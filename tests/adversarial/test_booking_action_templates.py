@@ -1,0 +1,83 @@
+"""The booking-action templates (decline, add guests, update location) through the real CLI
+against the sandbox: each example flow has its effect, and a request whose answer was lost
+is not carried out twice when it is sent again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.adversarial.harness import cli, summary
+from tests.delivery.e2e import ROOT
+from tests.support.sandbox import SandboxHandle
+
+
+def _examples(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+def _run(sandbox: SandboxHandle, cwd: Path, flow: str) -> dict[str, Any]:
+    result = cli(
+        "run",
+        f"examples/{flow}",
+        "--json",
+        "--yes",
+        "--base-url",
+        sandbox.url,
+        key=sandbox.api_key,
+        cwd=cwd,
+    )
+    assert result.returncode == 0, f"{flow}: {result.stdout}{result.stderr}"
+    return summary(result)
+
+
+def _booking_of(sandbox: SandboxHandle, email: str) -> dict[str, Any]:
+    found = [
+        b for b in sandbox.state()["bookings"] if any(a["email"] == email for a in b["attendees"])
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _posts(sandbox: SandboxHandle, suffix: str) -> list[dict[str, Any]]:
+    return [r for r in sandbox.requests() if r["method"] != "GET" and r["path"].endswith(suffix)]
+
+
+def test_the_decline_example_declines_the_pending_intro_call(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    counts = _run(sandbox, cwd, "decline-booking.yaml")
+    assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+    assert _booking_of(sandbox, "barbara@example.com")["status"] == "rejected"
+
+
+def test_a_decline_already_made_is_skipped_not_sent_again(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Cal.com declines a declined booking again and mails the attendee again
+    (confirm.handler.ts@008952de, confirmHandler refuses only an accepted booking): the
+    status guard reads the booking first."""
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    _run(sandbox, cwd, "manual-decline-booking.yaml")
+    sandbox.clear_requests()
+    counts = _run(sandbox, cwd, "decline-booking.yaml")
+    assert counts["skipped"] == 1 and counts["delivered"] == 0
+    assert _posts(sandbox, "/decline") == []
+
+
+def test_a_decline_whose_answer_was_lost_is_made_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    sandbox.clear_requests()
+    sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/decline"})
+    counts = _run(sandbox, cwd, "decline-booking.yaml")
+    assert counts["delivered"] == 1, counts
+    assert len(_posts(sandbox, "/decline")) == 1
+    assert _booking_of(sandbox, "barbara@example.com")["status"] == "rejected"
