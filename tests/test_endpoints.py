@@ -53,6 +53,15 @@ SPEC_TABLE = {
         set(),
         {},
     ),
+    "add-guests": (
+        "POST",
+        "/v2/bookings/{uid}/guests",
+        "2024-08-13",
+        ("uid",),
+        "fields",
+        {"guests"},
+        {},
+    ),
     "create-event-type": (
         "POST",
         "/v2/event-types",
@@ -136,6 +145,8 @@ def test_unknown_template_lists_the_names() -> None:
     ("method", "path", "version"),
     [
         ("POST", "/v2/bookings/x/decline", "2026-02-25"),
+        ("POST", "/v2/bookings/x/guests", "2024-08-13"),
+        ("PATCH", "/v2/bookings/x/location", "2024-08-13"),
         ("POST", "/v2/bookings", "2026-02-25"),
         ("PATCH", "/v2/event-types/x", "2024-06-14"),
         ("POST", "/v2/schedules", "2024-06-11"),

@@ -462,6 +462,22 @@ def _in_order(body: Record) -> bool:
     return start is None or end is None or start <= end
 
 
+def _guests_count(c: _Checker) -> None:
+    if not _one_to_ten_guests(c.body):
+        guests: list[Any] = c.body["guests"]
+        c.problem(
+            "guests",
+            "1 to 10 guests (Cal.com adds at most 10 at a time)",
+            f"{len(guests)} guests",
+            "split the guests over several records" if guests else None,
+        )
+
+
+def _one_to_ten_guests(body: Record) -> bool:
+    guests = body.get("guests")
+    return not isinstance(guests, list) or 1 <= len(guests) <= 10
+
+
 _JOINTS: dict[str, _Joint] = {
     "one event type": _Joint(_event_type_named, _has_event_type),
     "one length among the options": _Joint(_length_among_options, _length_in_options),
@@ -470,6 +486,7 @@ _JOINTS: dict[str, _Joint] = {
     ),
     "something to change": _Joint(_something_to_change, bool),
     "end not before start": _Joint(_end_not_before_start, _in_order),
+    "one to ten guests": _Joint(_guests_count, _one_to_ten_guests),
 }
 
 

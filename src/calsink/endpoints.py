@@ -467,6 +467,49 @@ TEMPLATES: dict[str, Endpoint] = {
             ),
         ),
         Endpoint(
+            name="add-guests",
+            method="POST",
+            path="/v2/bookings/{uid}/guests",
+            api_version=BOOKINGS_READ_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _req(
+                    "guests",
+                    "objects",
+                    what="a list of guests {email, name, timeZone, phoneNumber, language}",
+                    closed=True,
+                    children=(
+                        _req("email", "email"),
+                        _f("name", "text"),
+                        _f("timeZone", "zone"),
+                        _f("phoneNumber", "phone"),
+                        _f("language", "choice", choices=ATTENDEE_LANGUAGES),
+                    ),
+                ),
+            ),
+            rules=("one to ten guests",),
+            description="Add guests to an existing booking.",
+            example=_booking_example(
+                guests=[{"email": "charles@example.com", "name": "Charles Babbage"}]
+            ),
+            guidance=(
+                "Each record adds one to ten guests to one booking, named by its uid in the "
+                "path; each guest needs an email. Cal.com mails the new guests an invitation "
+                "and the others a notice, leaves out guests already on the booking, keeps "
+                "at most 30 people on a booking, and takes at most 5 such requests a minute."
+            ),
+            action=Action(change="add-guests"),
+            identifier="uid",
+            openapi_schema="AddGuestsInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "cal-api-version 2024-08-13: Cal.com has this endpoint in no other version",
+                "a resend after a lost answer is not sent when the guests are already on "
+                "the booking (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
             name="create-event-type",
             method="POST",
             path="/v2/event-types",
@@ -739,10 +782,13 @@ KNOWN_ENDPOINTS: tuple[KnownEndpoint, ...] = (
             ("POST", "decline"),
             ("POST", "mark-absent"),
             ("POST", "reassign"),
-            ("POST", "guests"),
-            ("PATCH", "location"),
-            ("POST", "location"),
         )
+    ),
+    *(
+        _known(
+            method, f"/v2/bookings/{{uid}}/{action}", {BOOKINGS_READ_VERSION}, BOOKINGS_READ_VERSION
+        )
+        for method, action in (("POST", "guests"), ("PATCH", "location"))
     ),
     _known("GET", "/v2/bookings/{uid}", _BOOKINGS, BOOKINGS_VERSION),
     _known("POST", "/v2/event-types", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION),

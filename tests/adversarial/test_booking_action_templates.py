@@ -81,3 +81,46 @@ def test_a_decline_whose_answer_was_lost_is_made_once(
     assert counts["delivered"] == 1, counts
     assert len(_posts(sandbox, "/decline")) == 1
     assert _booking_of(sandbox, "barbara@example.com")["status"] == "rejected"
+
+
+def test_the_add_guests_example_adds_charles_to_ada_s_demo(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    counts = _run(sandbox, cwd, "add-guests.yaml")
+    assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+    assert _booking_of(sandbox, "ada@example.com")["guests"] == ["charles@example.com"]
+
+
+def test_guests_whose_answer_was_lost_are_added_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    sandbox.clear_requests()
+    sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/guests"})
+    counts = _run(sandbox, cwd, "add-guests.yaml")
+    assert counts["delivered"] == 1, counts
+    assert len(_posts(sandbox, "/guests")) == 1
+    assert _booking_of(sandbox, "ada@example.com")["guests"] == ["charles@example.com"]
+
+
+def test_more_than_ten_guests_in_one_record_are_rejected_before_sending(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    (tmp_path / "guests.jsonl").write_text(
+        '{"uid": "bk_1", "guests": ['
+        + ", ".join(f'{{"email": "g{i}@example.com"}}' for i in range(11))
+        + "]}\n"
+    )
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(
+        "version: 1\nname: many-guests\nsource: {path: guests.jsonl}\n"
+        "destination: {api_key_env: CAL_API_KEY, base_url: "
+        f"{sandbox.url}, template: add-guests}}\n"
+        "delivery: {key: [uid]}\n"
+    )
+    result = cli("validate", str(flow), key=sandbox.api_key, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "guests: expected 1 to 10 guests (Cal.com adds at most 10 at a time)" in result.stderr

@@ -2,7 +2,8 @@
 
 Upstream sources (calcom/cal.com, apps/api/v2/src/platform/bookings/2024-08-13/ unless
 named otherwise): services/bookings.service.ts@db2a5906 (declineBooking) and
-packages/trpc/server/routers/viewer/bookings/confirm.handler.ts@008952de (confirmHandler).
+packages/trpc/server/routers/viewer/bookings/confirm.handler.ts@008952de (confirmHandler);
+for the others, the sources named above each group of tests.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox_contract import Api
+
+from support.sandbox import SandboxHandle
 
 MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
 
@@ -59,3 +62,77 @@ def test_decline_of_an_unknown_booking_declinebooking_not_found(api: Api) -> Non
     assert missing.json["error"]["message"] == (
         "Booking with uid=no-such-uid was not found in the database"
     )
+
+
+# -- add guests: booking-guests.controller.ts@0e907a82 (2024-08-13 only),
+# booking-guests.service.ts@43bc0047 (addGuests), addGuests.handler.ts@00c2c637 --------------
+
+
+def _add(sandbox: SandboxHandle, uid: str, body: Any, version: str | None = "2024-08-13") -> Any:
+    return sandbox.call("POST", f"/v2/bookings/{uid}/guests", body, version=version)
+
+
+def test_add_guests_adds_them_booking_guests_service_add_guests(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    added = _add(sandbox, uid, {"guests": [{"email": "charles@example.com", "name": "C"}]})
+    assert added.status == 200
+    assert added.data["guests"] == ["charles@example.com"]
+    assert api("GET", f"/v2/bookings/{uid}").data["guests"] == ["charles@example.com"]
+
+
+def test_guests_already_on_the_booking_add_guests_handler_emails_must_be_unique_valid(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    """What a resend gets: every guest is already there."""
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    body = {"guests": [{"email": "charles@example.com"}]}
+    assert _add(sandbox, uid, body).status == 200
+    again = _add(sandbox, uid, {"guests": [{"email": "Charles@example.com"}]})
+    assert again.status == 400
+    assert again.json["error"]["message"] == "emails_must_be_unique_valid"
+    both = _add(sandbox, uid, {"guests": [{"email": "charles@example.com"}, {"email": "d@e.fr"}]})
+    assert both.status == 200
+    assert both.data["guests"] == ["charles@example.com", "d@e.fr"]
+
+
+def test_add_guests_input_one_to_ten_guests_each_with_an_email(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    eleven = {"guests": [{"email": f"g{i}@example.com"} for i in range(11)]}
+    too_many = _add(sandbox, uid, eleven)
+    assert too_many.status == 400
+    assert "Cannot add more than 10 guests at a time" in too_many.json["error"]["message"]
+    assert _add(sandbox, uid, {"guests": []}).status == 400
+    assert _add(sandbox, uid, {"guests": [{"name": "no email"}]}).status == 400
+    assert _add(sandbox, uid, {}).status == 400
+
+
+def test_add_guests_keeps_at_most_30_people_max_total_guests_per_booking(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    for batch in range(2):
+        guests = [{"email": f"g{batch}-{i}@example.com"} for i in range(10)]
+        assert _add(sandbox, uid, {"guests": guests}).status == 200
+    last = [{"email": f"last-{i}@example.com"} for i in range(10)]
+    refused = _add(sandbox, uid, {"guests": last})
+    assert refused.status == 400
+    assert refused.json["error"]["message"] == (
+        "Cannot add 10 guests. This booking already has 21 attendees. Maximum total guests "
+        "allowed is 30. You can add up to 9 more guests."
+    )
+
+
+def test_add_guests_exists_only_in_2024_08_13_booking_guests_controller(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    body = {"guests": [{"email": "charles@example.com"}]}
+    assert _add(sandbox, uid, body, version="2026-02-25").status == 404
+    assert _add(sandbox, uid, body, version=None).status == 404
+    missing = _add(sandbox, "no-such-uid", body)
+    assert missing.status == 404
+    assert missing.json["error"]["message"] == "Booking with uid no-such-uid not found"

@@ -38,6 +38,8 @@ _ALREADY = {
     "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
+    # addGuests.handler.ts@00c2c637: every guest is already on the booking
+    "add-guests": re.compile(r"^emails_must_be_unique_valid$"),
 }
 # Where each kind of created resource is listed, from the templates' description.
 _LOOKUPS: dict[Creates, Lookup] = {
@@ -51,9 +53,10 @@ def already_done(action: Action, response: Response) -> bool:
     """Cal.com says the change this request asks for has already happened."""
     if action.change == "delete-event-type":
         return response.status == 404
-    if action.change is None or not 400 <= response.status < 500:
+    pattern = _ALREADY.get(action.change) if action.change is not None else None
+    if pattern is None or not 400 <= response.status < 500:
         return False
-    return bool(_ALREADY[action.change].search(response.error_message()))
+    return bool(pattern.search(response.error_message()))
 
 
 def identifiers(data: Any) -> dict[str, Any]:
@@ -102,7 +105,7 @@ ABSENT = LookupResult(known=True)
 # Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
 # twice, another host): before resending one that may have reached Cal.com, the booking is
 # read and the change counts as made when its state already holds.
-LOOKED_UP_CHANGES = frozenset({"decline"})
+LOOKED_UP_CHANGES = frozenset({"decline", "add-guests"})
 
 
 def looks_up(action: Action) -> bool:
@@ -316,7 +319,19 @@ def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> boo
     """Whether ``booking`` already shows the change ``payload`` asks for."""
     if change == "decline":
         return booking.get("status") == "rejected"
+    if change == "add-guests":
+        return _guests_present(booking, payload)
     return False
+
+
+def _guests_present(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    wanted = {
+        str(g.get("email", "")).lower() for g in payload.get("guests") or () if isinstance(g, dict)
+    }
+    attendees = booking.get("attendees") or []
+    present = {str(a.get("email", "")).lower() for a in attendees if isinstance(a, dict)}
+    present |= {str(g).lower() for g in booking.get("guests") or ()}
+    return bool(wanted) and wanted <= present
 
 
 async def _look_up_change(request: Request, payload: dict[str, Any], get: Get) -> LookupResult:

@@ -1,0 +1,104 @@
+"""Booking actions beside the bookings controller: add guests, update the location.
+
+Both are upstream's 2024-08-13 controllers only (calcom/cal.com
+apps/api/v2/src/platform/bookings/2024-08-13/controllers/booking-guests.controller.ts and
+booking-location.controller.ts@0e907a82: ``version: VERSION_2024_08_13_VALUE``, "Without
+it [the header], the request will fail with a 404 error"); routes.py routes them so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from calsink.sandbox import output
+from calsink.sandbox.bookings import LANGUAGES
+from calsink.sandbox.context import Call, Env, Reply, success
+from calsink.sandbox.errors import ApiError, bad_request, not_found
+from calsink.sandbox.model import Booking
+from calsink.sandbox.validation import (
+    Validator,
+    is_email,
+    is_in,
+    is_string,
+    is_time_zone_check,
+    matches,
+    require_object,
+)
+
+# booking-guests.service.ts@43bc0047, MAX_TOTAL_GUESTS_PER_BOOKING
+MAX_TOTAL_GUESTS = 30
+# packages/platform/types/bookings/2024-08-13/inputs/add-guests.input.ts@5b6d63e6
+MAX_GUESTS_PER_REQUEST = 10
+
+
+def _guest_rules(v: Validator) -> None:
+    v.field("email", is_email, required=True)
+    v.field("name", is_string)
+    v.field("timeZone", is_time_zone_check)
+    v.field(
+        "phoneNumber",
+        matches(
+            r"^\+[1-9]\d{6,14}$", "Invalid phone number format. Please use international format."
+        ),
+    )
+    v.field("language", is_in(LANGUAGES))
+
+
+def _validate_guests(body: Any) -> list[dict[str, Any]]:
+    """AddGuestsInput_2024_08_13: 1 to 10 guests, each with an email."""
+    v = Validator(require_object(body))
+    given = v.data.get("guests")
+    v.nested_list("guests", _guest_rules, required=True)
+    if isinstance(given, list) and not given:
+        v.add("guests", given, {"arrayMinSize": "guests must contain at least 1 elements"})
+    elif isinstance(given, list) and len(given) > MAX_GUESTS_PER_REQUEST:
+        v.add("guests", given, {"arrayMaxSize": "Cannot add more than 10 guests at a time"})
+    v.raise_if_invalid()
+    guests: list[dict[str, Any]] = v.clean["guests"]
+    return guests
+
+
+def _booking(env: Env, uid: str, message: str) -> Booking:
+    record = env.store.bookings.get(uid)
+    if record is None:
+        raise not_found(message)
+    return record
+
+
+def _emails(record: Booking) -> set[str]:
+    return {a["email"].lower() for a in record.attendees} | {g.lower() for g in record.guests}
+
+
+def add_guests(call: Call, env: Env) -> Reply:
+    """booking-guests.service.ts@43bc0047 (addGuests), then the add-guests handler
+    (packages/trpc/server/routers/viewer/bookings/addGuests.handler.ts@00c2c637,
+    addGuestsHandler): guests already on the booking are left out, and when none is left
+    the answer is 400 "emails_must_be_unique_valid" — which is also what a resend gets."""
+    guests = _validate_guests(call.body)
+    user = call.require_user()
+    uid = call.params["uid"]
+    record = _booking(env, uid, f"Booking with uid {uid} not found")
+    present = len(record.attendees) + len(record.guests)
+    if present + len(guests) > MAX_TOTAL_GUESTS:
+        raise bad_request(
+            f"Cannot add {len(guests)} guests. This booking already has {present} attendees. "
+            f"Maximum total guests allowed is {MAX_TOTAL_GUESTS}. You can add up to "
+            f"{max(0, MAX_TOTAL_GUESTS - present)} more guests."
+        )
+    is_attendee = any(a["email"] == user.email for a in record.attendees)
+    if record.host_id != user.id and not is_attendee:
+        raise ApiError(403, "you_do_not_have_permission")
+    known = _emails(record)
+    new: list[str] = []
+    for guest in guests:
+        email = str(guest["email"])
+        if email.lower() not in known:
+            known.add(email.lower())
+            new.append(email)
+    if not new:
+        raise bad_request("emails_must_be_unique_valid")
+    record.guests.extend(new)
+    record.responses["guests"] = list(record.guests)
+    record.updated_at = call.now
+    env.store.touch(record)
+    return success(output.booking(env.store, record, version=call.version or ""))
