@@ -62,6 +62,15 @@ SPEC_TABLE = {
         {"guests"},
         {},
     ),
+    "update-booking-location": (
+        "PATCH",
+        "/v2/bookings/{uid}/location",
+        "2024-08-13",
+        ("uid",),
+        "fields",
+        {"location"},
+        {},
+    ),
     "create-event-type": (
         "POST",
         "/v2/event-types",

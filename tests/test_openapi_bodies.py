@@ -73,6 +73,7 @@ SCHEMAS = {
     "manual-decline-booking.yaml": "DeclineBookingInput_2024_08_13",
     "decline-booking.yaml": "DeclineBookingInput_2024_08_13",
     "add-guests.yaml": "AddGuestsInput_2024_08_13",
+    "update-booking-location.yaml": "UpdateBookingLocationInput_2024_08_13",
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",
@@ -91,6 +92,7 @@ STRICT = {
     "DeclineBookingInput_2024_08_13",
     "AddGuestsInput_2024_08_13",
     "Guest",
+    "UpdateBookingLocationInput_2024_08_13",
 }
 
 

@@ -85,6 +85,16 @@ WEBHOOK_TRIGGERS = (
     "WRONG_ASSIGNMENT_REPORT",
 )
 # fmt: on
+# UpdateBookingLocationInput_2024_08_13's location types, with the field holding each value
+BOOKING_LOCATION_VALUES = {
+    "address": "address",
+    "link": "link",
+    "phone": "phone",
+    "attendeeAddress": "address",
+    "attendeePhone": "phone",
+    "attendeeDefined": "location",
+}
+BOOKING_LOCATION_TYPES = tuple(BOOKING_LOCATION_VALUES)
 OOO_REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -507,6 +517,50 @@ TEMPLATES: dict[str, Endpoint] = {
                 "cal-api-version 2024-08-13: Cal.com has this endpoint in no other version",
                 "a resend after a lost answer is not sent when the guests are already on "
                 "the booking (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
+            name="update-booking-location",
+            method="PATCH",
+            path="/v2/bookings/{uid}/location",
+            api_version=BOOKINGS_READ_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _req(
+                    "location",
+                    "object",
+                    what="a location object {type, and its address, link, phone or location}",
+                    closed=True,
+                    children=(
+                        _req("type", "choice", choices=BOOKING_LOCATION_TYPES),
+                        _f("address", "name"),
+                        _f("link", "name"),
+                        _f("phone", "name"),
+                        _f("location", "name"),
+                    ),
+                ),
+            ),
+            rules=("the location's value for its type",),
+            description="Change where an existing booking takes place.",
+            example=_booking_example(
+                location={"type": "link", "link": "https://meet.example.com/ada"}
+            ),
+            guidance=(
+                "Each record moves one booking, named by its uid in the path, to a new "
+                "location: a type and its value (address: address; link: link; phone: "
+                "phone; attendeeAddress: address; attendeePhone: phone; attendeeDefined: "
+                "location). Cal.com tells the attendees and takes at most 5 such requests a "
+                "minute."
+            ),
+            action=Action(change="update-location"),
+            identifier="uid",
+            openapi_schema="UpdateBookingLocationInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "cal-api-version 2024-08-13: Cal.com has this endpoint in no other version",
+                "a resend after a lost answer is not sent when the booking already has the "
+                "location (calsink reads it first)",
             ),
         ),
         Endpoint(

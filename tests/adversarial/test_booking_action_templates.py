@@ -124,3 +124,46 @@ def test_more_than_ten_guests_in_one_record_are_rejected_before_sending(
     result = cli("validate", str(flow), key=sandbox.api_key, cwd=tmp_path)
     assert result.returncode != 0
     assert "guests: expected 1 to 10 guests (Cal.com adds at most 10 at a time)" in result.stderr
+
+
+def test_the_location_example_moves_alan_s_demo_to_his_link(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    counts = _run(sandbox, cwd, "update-booking-location.yaml")
+    assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+    moved = _booking_of(sandbox, "alan@example.com")
+    assert moved["location"] == "https://meet.example.com/alan-turing"
+
+
+def test_a_location_change_whose_answer_was_lost_is_sent_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """A resend would tell the attendees again (booking-location.service.ts@42dd5c25,
+    sendLocationChangeNotifications): the booking is read first."""
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    sandbox.clear_requests()
+    sandbox.set_faults({"spec": "drop-after#1:PATCH /v2/bookings/{uid}/location"})
+    counts = _run(sandbox, cwd, "update-booking-location.yaml")
+    assert counts["delivered"] == 1, counts
+    assert len(_posts(sandbox, "/location")) == 1
+
+
+def test_a_location_without_the_value_of_its_type_is_rejected_before_sending(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    (tmp_path / "moves.jsonl").write_text('{"uid": "bk_1", "location": {"type": "link"}}\n')
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(
+        "version: 1\nname: moves\nsource: {path: moves.jsonl}\n"
+        "destination: {api_key_env: CAL_API_KEY, base_url: "
+        f"{sandbox.url}, template: update-booking-location}}\n"
+        "delivery: {key: [uid]}\n"
+    )
+    result = cli("validate", str(flow), key=sandbox.api_key, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "location.link: expected the link of a location of type link (required)" in (
+        result.stderr
+    )

@@ -136,3 +136,57 @@ def test_add_guests_exists_only_in_2024_08_13_booking_guests_controller(
     missing = _add(sandbox, "no-such-uid", body)
     assert missing.status == 404
     assert missing.json["error"]["message"] == "Booking with uid no-such-uid not found"
+
+
+# -- update location: booking-location.controller.ts@0e907a82 (2024-08-13 only),
+# booking-location.service.ts@42dd5c25 (updateBookingLocation, updateLocation,
+# getNonIntegrationLocationValue) -------------------------------------------------------------
+
+
+def _move(sandbox: SandboxHandle, uid: str, body: Any, version: str | None = "2024-08-13") -> Any:
+    return sandbox.call("PATCH", f"/v2/bookings/{uid}/location", body, version=version)
+
+
+def test_update_location_sets_the_value_of_its_type_get_non_integration_location_value(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    for location, value in (
+        ({"type": "link", "link": "https://meet.example.com/a"}, "https://meet.example.com/a"),
+        ({"type": "address", "address": "1 Main St"}, "1 Main St"),
+        ({"type": "attendeeDefined", "location": "Café"}, "Café"),
+        ({"type": "attendeePhone", "phone": "+14155550123"}, "+14155550123"),
+    ):
+        moved = _move(sandbox, uid, {"location": location})
+        assert moved.status == 200, moved.body
+        assert moved.data["location"] == value
+    assert api("GET", f"/v2/bookings/{uid}").data["location"] == "+14155550123"
+
+
+def test_update_location_without_a_location_changes_nothing_update_booking_location(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    made = api("POST", "/v2/bookings", booking()).data
+    unchanged = _move(sandbox, made["uid"], {})
+    assert unchanged.status == 200
+    assert unchanged.data["location"] == made["location"]
+
+
+def test_update_location_needs_the_value_of_its_type_and_a_known_type(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    assert _move(sandbox, uid, {"location": {"type": "link"}}).status == 400
+    assert _move(sandbox, uid, {"location": {"type": "carrier-pigeon"}}).status == 400
+
+
+def test_update_location_exists_only_in_2024_08_13_and_names_a_missing_booking(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    body = {"location": {"type": "address", "address": "1 Main St"}}
+    assert _move(sandbox, uid, body, version="2026-02-25").status == 404
+    assert _move(sandbox, uid, body, version=None).status == 404
+    missing = _move(sandbox, "no-such-uid", body)
+    assert missing.status == 404
+    assert missing.json["error"]["message"] == "Booking with uid=no-such-uid not found"

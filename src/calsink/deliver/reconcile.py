@@ -21,7 +21,14 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from calsink.deliver.transport import Response
-from calsink.endpoints import BOOKINGS_READ_VERSION, TEMPLATES, Action, Creates, Lookup
+from calsink.endpoints import (
+    BOOKING_LOCATION_VALUES,
+    BOOKINGS_READ_VERSION,
+    TEMPLATES,
+    Action,
+    Creates,
+    Lookup,
+)
 from calsink.records import Request
 from calsink.render import FINGERPRINT_FIELD
 
@@ -105,7 +112,7 @@ ABSENT = LookupResult(known=True)
 # Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
 # twice, another host): before resending one that may have reached Cal.com, the booking is
 # read and the change counts as made when its state already holds.
-LOOKED_UP_CHANGES = frozenset({"decline", "add-guests"})
+LOOKED_UP_CHANGES = frozenset({"decline", "add-guests", "update-location"})
 
 
 def looks_up(action: Action) -> bool:
@@ -321,7 +328,15 @@ def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> boo
         return booking.get("status") == "rejected"
     if change == "add-guests":
         return _guests_present(booking, payload)
+    if change == "update-location":
+        return _location_is(booking, payload)
     return False
+
+
+def _location_is(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    location = _dict(payload.get("location"))
+    field = BOOKING_LOCATION_VALUES.get(str(location.get("type")))
+    return field is not None and booking.get("location") == location.get(field)
 
 
 def _guests_present(booking: dict[str, Any], payload: dict[str, Any]) -> bool:

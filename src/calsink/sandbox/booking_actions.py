@@ -102,3 +102,57 @@ def add_guests(call: Call, env: Env) -> Reply:
     record.updated_at = call.now
     env.store.touch(record)
     return success(output.booking(env.store, record, version=call.version or ""))
+
+
+# booking-location.service.ts@42dd5c25, getNonIntegrationLocationValue
+LOCATION_VALUES = {
+    "address": "address",
+    "link": "link",
+    "phone": "phone",
+    "attendeeAddress": "address",
+    "attendeePhone": "phone",
+    "attendeeDefined": "location",
+}
+
+
+def _validate_location(body: Any) -> dict[str, Any] | None:
+    """UpdateBookingLocationInput_2024_08_13: an optional location, one of the types."""
+    v = Validator(require_object(body))
+
+    def rules(inner: Validator) -> None:
+        kind = inner.field("type", is_in(LOCATION_VALUES), required=True)
+        for name in ("address", "link", "phone", "location"):
+            inner.field(name, is_string)
+        wanted = LOCATION_VALUES.get(kind) if isinstance(kind, str) else None
+        if wanted is not None and wanted not in inner.clean:
+            inner.add(wanted, None, {"isString": f"{wanted} must be a string"})
+
+    location = v.nested("location", rules)
+    v.raise_if_invalid()
+    return location
+
+
+def update_location(call: Call, env: Env) -> Reply:
+    """booking-location.service.ts@42dd5c25 (updateBookingLocation, updateLocation): only
+    the event type's owner may; no location changes nothing; otherwise the booking's
+    location and its responses' location become the new one and the attendees are told
+    (again, on a resend)."""
+    location = _validate_location(call.body)
+    user = call.require_user()
+    uid = call.params["uid"]
+    record = _booking(env, uid, f"Booking with uid={uid} not found")
+    event_type = env.store.event_types.get(record.event_type_id)
+    if event_type is not None and event_type.owner_id != user.id:
+        raise ApiError(
+            403,
+            "User is not authorized to update this booking location. User must be the event "
+            "type owner, host, team admin or owner, or org admin or owner.",
+        )
+    if location is not None:
+        value = str(location[LOCATION_VALUES[location["type"]]])
+        record.location = value
+        record.responses["location"] = {"value": location["type"], "optionValue": value}
+        record.metadata.pop("videoCallUrl", None)
+        record.updated_at = call.now
+        env.store.touch(record)
+    return success(output.booking(env.store, record, version=call.version or ""))

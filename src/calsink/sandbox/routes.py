@@ -105,6 +105,14 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
         bookings.not_in_legacy,
     ),
     (
+        "PATCH",
+        "/v2/bookings/{uid}/location",
+        booking_actions.update_location,
+        True,
+        "bookings-2024-08-13",
+        bookings.not_in_legacy,
+    ),
+    (
         "POST",
         "/v2/event-types",
         event_types.create_event_type,
