@@ -71,6 +71,15 @@ SPEC_TABLE = {
         {"location"},
         {},
     ),
+    "mark-absent": (
+        "POST",
+        "/v2/bookings/{uid}/mark-absent",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        set(),
+        {},
+    ),
     "create-event-type": (
         "POST",
         "/v2/event-types",

@@ -74,6 +74,7 @@ SCHEMAS = {
     "decline-booking.yaml": "DeclineBookingInput_2024_08_13",
     "add-guests.yaml": "AddGuestsInput_2024_08_13",
     "update-booking-location.yaml": "UpdateBookingLocationInput_2024_08_13",
+    "mark-absent.yaml": "MarkAbsentBookingInput_2024_08_13",
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",
@@ -93,6 +94,8 @@ STRICT = {
     "AddGuestsInput_2024_08_13",
     "Guest",
     "UpdateBookingLocationInput_2024_08_13",
+    "MarkAbsentBookingInput_2024_08_13",
+    "MarkAbsentAttendee",
 }
 
 

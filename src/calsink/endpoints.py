@@ -564,6 +564,42 @@ TEMPLATES: dict[str, Endpoint] = {
             ),
         ),
         Endpoint(
+            name="mark-absent",
+            method="POST",
+            path="/v2/bookings/{uid}/mark-absent",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _f("host", "boolean"),
+                _f(
+                    "attendees",
+                    "objects",
+                    what="a list of attendees {email, absent}",
+                    closed=True,
+                    children=(_req("email", "email"), _req("absent", "boolean")),
+                ),
+            ),
+            rules=("something to change",),
+            description="Mark the host or attendees of a past booking absent (no-show).",
+            example=_booking_example(attendees=[{"email": "ada@example.com", "absent": True}]),
+            guidance=(
+                "Each record marks who did not come to one booking, named by its uid in the "
+                "path: host: true for the host, attendees with each attendee's email and "
+                "absent true (or false to take it back). Cal.com refuses it before the "
+                "booking has started; attendees it does not know are ignored."
+            ),
+            action=Action(change="mark-absent"),
+            identifier="uid",
+            openapi_schema="MarkAbsentBookingInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "host: false does not unmark the host (Cal.com only sets it)",
+                "a resend after a lost answer is not sent when the booking already shows "
+                "the marks (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
             name="create-event-type",
             method="POST",
             path="/v2/event-types",

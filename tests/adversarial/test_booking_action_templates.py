@@ -1,6 +1,6 @@
-"""The booking-action templates (decline, add guests, update location) through the real CLI
-against the sandbox: each example flow has its effect, and a request whose answer was lost
-is not carried out twice when it is sent again."""
+"""The booking-action templates (decline, add guests, update location, mark absent)
+through the real CLI against the sandbox: each example flow has its effect, and a request
+whose answer was lost is not carried out twice when it is sent again."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.adversarial.harness import cli, summary
 from tests.delivery.e2e import ROOT
+from tests.support.past_bookings import PAST_UID, sandbox_with_a_past_booking
 from tests.support.sandbox import SandboxHandle
 
 
@@ -167,3 +168,24 @@ def test_a_location_without_the_value_of_its_type_is_rejected_before_sending(
     assert "location.link: expected the link of a location of type link (required)" in (
         result.stderr
     )
+
+
+def test_the_no_show_example_marks_ada_absent_from_a_past_meeting(tmp_path: Path) -> None:
+    cwd = _examples(tmp_path)
+    with sandbox_with_a_past_booking(tmp_path) as sandbox:
+        counts = _run(sandbox, cwd, "mark-absent.yaml")
+        assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+        past = _booking_of(sandbox, "ada@example.com")
+    assert past["uid"] == PAST_UID
+    assert [a.get("absent") for a in past["attendees"]] == [True]
+
+
+def test_a_no_show_whose_answer_was_lost_is_sent_once(tmp_path: Path) -> None:
+    """A resend fires BOOKING_NO_SHOW_UPDATED again (handleMarkNoShow.ts@03670679): the
+    booking is read first."""
+    cwd = _examples(tmp_path)
+    with sandbox_with_a_past_booking(tmp_path) as sandbox:
+        sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/mark-absent"})
+        counts = _run(sandbox, cwd, "mark-absent.yaml")
+        assert counts["delivered"] == 1, counts
+        assert len(_posts(sandbox, "/mark-absent")) == 1

@@ -8,10 +8,14 @@ for the others, the sources named above each group of tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sandbox_contract import Api
 
+from support.past_bookings import PAST_UID, sandbox_with_a_past_booking
 from support.sandbox import SandboxHandle
 
 MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
@@ -190,3 +194,56 @@ def test_update_location_exists_only_in_2024_08_13_and_names_a_missing_booking(
     missing = _move(sandbox, "no-such-uid", body)
     assert missing.status == 404
     assert missing.json["error"]["message"] == "Booking with uid=no-such-uid not found"
+
+
+# -- mark absent: bookings.service.ts@db2a5906 (markAbsent),
+# packages/features/handleMarkNoShow.ts@03670679 (handleMarkNoShow) ---------------------------
+
+
+@pytest.fixture
+def past(tmp_path: Path) -> Iterator[SandboxHandle]:
+    with sandbox_with_a_past_booking(tmp_path) as handle:
+        yield handle
+
+
+def _mark(sandbox: SandboxHandle, uid: str, body: Any) -> Any:
+    return sandbox.call("POST", f"/v2/bookings/{uid}/mark-absent", body, version="2026-02-25")
+
+
+def test_mark_absent_sets_attendee_and_host_flags_handle_mark_no_show(
+    past: SandboxHandle,
+) -> None:
+    body = {"host": True, "attendees": [{"email": "ada@example.com", "absent": True}]}
+    marked = _mark(past, PAST_UID, body)
+    assert marked.status == 200, marked.body
+    assert marked.data["absentHost"] is True
+    assert [a["absent"] for a in marked.data["attendees"]] == [True]
+    unmarked = _mark(past, PAST_UID, {"attendees": [{"email": "ada@example.com", "absent": False}]})
+    assert [a["absent"] for a in unmarked.data["attendees"]] == [False]
+    assert _mark(past, PAST_UID, {"host": False}).data["absentHost"] is True  # only sets it
+
+
+def test_mark_absent_ignores_an_unknown_attendee_update_attendees(past: SandboxHandle) -> None:
+    marked = _mark(past, PAST_UID, {"attendees": [{"email": "nobody@example.com", "absent": True}]})
+    assert marked.status == 200
+    assert [a["absent"] for a in marked.data["attendees"]] == [False]
+
+
+def test_mark_absent_before_the_start_is_refused_mark_absent(
+    api: Api, sandbox: SandboxHandle
+) -> None:
+    uid = api("POST", "/v2/bookings", booking()).data["uid"]
+    refused = _mark(sandbox, uid, {"host": True})
+    assert refused.status == 400
+    message = refused.json["error"]["message"]
+    assert message.startswith(
+        "Bookings can only be marked as absent after their scheduled start time. Current time "
+        "in UTC+0: "
+    )
+    assert message.endswith("Booking start time in UTC+0: 2030-01-07T14:00:00.000Z")
+
+
+def test_mark_absent_of_an_unknown_booking_mark_absent_not_found(past: SandboxHandle) -> None:
+    missing = _mark(past, "no-such-uid", {"host": True})
+    assert missing.status == 404
+    assert missing.json["error"]["message"] == "Booking with uid=no-such-uid not found."

@@ -112,7 +112,7 @@ ABSENT = LookupResult(known=True)
 # Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
 # twice, another host): before resending one that may have reached Cal.com, the booking is
 # read and the change counts as made when its state already holds.
-LOOKED_UP_CHANGES = frozenset({"decline", "add-guests", "update-location"})
+LOOKED_UP_CHANGES = frozenset({"decline", "add-guests", "update-location", "mark-absent"})
 
 
 def looks_up(action: Action) -> bool:
@@ -330,7 +330,21 @@ def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> boo
         return _guests_present(booking, payload)
     if change == "update-location":
         return _location_is(booking, payload)
+    if change == "mark-absent":
+        return _marked(booking, payload)
     return False
+
+
+def _marked(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    if payload.get("host") is True and booking.get("absentHost") is not True:
+        return False
+    shown = {
+        str(a.get("email", "")).lower(): a.get("absent")
+        for a in booking.get("attendees") or ()
+        if isinstance(a, dict)
+    }
+    wanted = [a for a in payload.get("attendees") or () if isinstance(a, dict)]
+    return all(shown.get(str(a.get("email", "")).lower()) == a.get("absent") for a in wanted)
 
 
 def _location_is(booking: dict[str, Any], payload: dict[str, Any]) -> bool:

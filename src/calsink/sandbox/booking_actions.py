@@ -1,4 +1,5 @@
-"""Booking actions beside the bookings controller: add guests, update the location.
+"""Booking actions: mark absent (bookings controller), and beside it add guests and update
+the location.
 
 Both are upstream's 2024-08-13 controllers only (calcom/cal.com
 apps/api/v2/src/platform/bookings/2024-08-13/controllers/booking-guests.controller.ts and
@@ -8,6 +9,7 @@ it [the header], the request will fail with a 404 error"); routes.py routes them
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from calsink.sandbox import output
@@ -17,6 +19,7 @@ from calsink.sandbox.errors import ApiError, bad_request, not_found
 from calsink.sandbox.model import Booking
 from calsink.sandbox.validation import (
     Validator,
+    is_boolean,
     is_email,
     is_in,
     is_string,
@@ -155,4 +158,60 @@ def update_location(call: Call, env: Env) -> Reply:
         record.metadata.pop("videoCallUrl", None)
         record.updated_at = call.now
         env.store.touch(record)
+    return success(output.booking(env.store, record, version=call.version or ""))
+
+
+def _validate_absence(body: Any) -> dict[str, Any]:
+    """MarkAbsentBookingInput_2024_08_13: host, attendees [{email, absent}], both optional."""
+    v = Validator(require_object(body))
+    v.field("host", is_boolean)
+
+    def attendee(inner: Validator) -> None:
+        inner.field("email", is_email, required=True)
+        inner.field("absent", is_boolean, required=True)
+
+    v.nested_list("attendees", attendee)
+    v.raise_if_invalid()
+    return v.clean
+
+
+def _luxon_iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def mark_absent(call: Call, env: Env) -> Reply:
+    """bookings.service.ts@db2a5906 (markAbsent): not before the booking starts; then
+    packages/features/handleMarkNoShow.ts@03670679 (handleMarkNoShow): listed attendees
+    of the booking get their flag (others are ignored) and BOOKING_NO_SHOW_UPDATED fires,
+    again on a resend; ``host: true`` marks the host (``false`` changes nothing); any
+    failure inside, a key not the booking's host's among them, is a 500."""
+    data = _validate_absence(call.body)
+    user = call.require_user()
+    uid = call.params["uid"]
+    record = _booking(env, uid, f"Booking with uid={uid} not found.")
+    if call.now < record.start:
+        raise bad_request(
+            "Bookings can only be marked as absent after their scheduled start time. Current "
+            f"time in UTC+0: {_luxon_iso(call.now)}, Booking start time in UTC+0: "
+            f"{_luxon_iso(record.start)}"
+        )
+    listed = data.get("attendees") or []
+    if listed and record.host_id != user.id:
+        raise ApiError(500, "Failed to update no-show status")
+    changed = []
+    for wanted in listed:
+        for attendee in record.attendees:
+            if attendee["email"] == wanted["email"]:
+                attendee["absent"] = wanted["absent"]
+                changed.append({"email": attendee["email"], "noShow": wanted["absent"]})
+    if data.get("host") is True:
+        record.absent_host = True
+    record.updated_at = call.now
+    env.store.touch(record)
+    if listed:
+        env.emit(
+            "BOOKING_NO_SHOW_UPDATED",
+            record.host_id,
+            lambda: {"bookingUid": record.uid, "bookingId": record.id, "attendees": changed},
+        )
     return success(output.booking(env.store, record, version=call.version or ""))

@@ -112,6 +112,7 @@ class Booking:
     rescheduled_by_email: str | None = None
     rescheduled_from_uid: str | None = None
     rescheduled_to_uid: str | None = None
+    absent_host: bool = False
 
     @property
     def active(self) -> bool:

@@ -98,6 +98,14 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ),
     (
         "POST",
+        "/v2/bookings/{uid}/mark-absent",
+        booking_actions.mark_absent,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
         "/v2/bookings/{uid}/guests",
         booking_actions.add_guests,
         True,
