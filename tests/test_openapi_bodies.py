@@ -75,6 +75,8 @@ SCHEMAS = {
     "add-guests.yaml": "AddGuestsInput_2024_08_13",
     "update-booking-location.yaml": "UpdateBookingLocationInput_2024_08_13",
     "mark-absent.yaml": "MarkAbsentBookingInput_2024_08_13",
+    "reassign-booking.yaml": None,
+    "reassign-booking-to-user.yaml": "ReassignToUserBookingInput_2024_08_13",
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",
@@ -96,6 +98,7 @@ STRICT = {
     "UpdateBookingLocationInput_2024_08_13",
     "MarkAbsentBookingInput_2024_08_13",
     "MarkAbsentAttendee",
+    "ReassignToUserBookingInput_2024_08_13",
 }
 
 

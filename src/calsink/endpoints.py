@@ -600,6 +600,54 @@ TEMPLATES: dict[str, Endpoint] = {
             ),
         ),
         Endpoint(
+            name="reassign-booking",
+            method="POST",
+            path="/v2/bookings/{uid}/reassign",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="none",
+            fields=(),
+            description="Hand a round-robin booking to another host Cal.com picks.",
+            example=_booking_example(),
+            guidance=(
+                "Each record hands one booking of a round-robin event type, named by its uid "
+                "in the path, to another of its hosts who is free then; Cal.com picks the "
+                "host, tells the attendees and both hosts, and refuses when no other host is "
+                "free. The body is empty."
+            ),
+            action=Action(change="reassign"),
+            identifier="uid",
+            starter_key=("uid",),
+            notes=(
+                "a resend would pick yet another host: after a lost answer the record is not "
+                "sent again but ends unsure (check the booking's host in Cal.com)",
+            ),
+        ),
+        Endpoint(
+            name="reassign-booking-to-user",
+            method="POST",
+            path="/v2/bookings/{uid}/reassign/{userId}",
+            api_version=BOOKINGS_VERSION,
+            path_params=(*_UID, ("userId", "User ID of the new host")),
+            body_rule="fields",
+            fields=(_f("reason", "text"),),
+            description="Hand a round-robin booking to a given host.",
+            example={"uid": "bk_0123456789abcdef", "userId": 2, "reason": "Ada is on leave"},
+            guidance=(
+                "Each record hands one booking of a round-robin event type, named by its uid "
+                "in the path, to the host whose user id is the second path parameter; that "
+                "user must be one of the event type's hosts. A reason is optional."
+            ),
+            action=Action(change="reassign"),
+            identifier="uid",
+            openapi_schema="ReassignToUserBookingInput_2024_08_13",
+            starter_key=("uid", "userId"),
+            notes=(
+                "a resend after a lost answer is not sent when the booking already has that "
+                "host (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
             name="create-event-type",
             method="POST",
             path="/v2/event-types",

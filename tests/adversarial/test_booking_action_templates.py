@@ -1,5 +1,5 @@
-"""The booking-action templates (decline, add guests, update location, mark absent)
-through the real CLI against the sandbox: each example flow has its effect, and a request
+"""The booking-action templates (decline, add guests, update location, mark absent,
+reassign) through the real CLI against the sandbox: each example flow has its effect, and a request
 whose answer was lost is not carried out twice when it is sent again."""
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from typing import Any
 
 from tests.adversarial.harness import cli, summary
 from tests.delivery.e2e import ROOT
-from tests.support.past_bookings import PAST_UID, sandbox_with_a_past_booking
+from tests.support.booking_states import (
+    PAST_UID,
+    ROUND_ROBIN_UID,
+    sandbox_with_past_and_round_robin_bookings,
+)
 from tests.support.sandbox import SandboxHandle
 
 
@@ -38,6 +42,12 @@ def _booking_of(sandbox: SandboxHandle, email: str) -> dict[str, Any]:
     found = [
         b for b in sandbox.state()["bookings"] if any(a["email"] == email for a in b["attendees"])
     ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _booking_with(sandbox: SandboxHandle, uid: str) -> dict[str, Any]:
+    found = [b for b in sandbox.state()["bookings"] if b["uid"] == uid]
     assert len(found) == 1, found
     return found[0]
 
@@ -172,11 +182,10 @@ def test_a_location_without_the_value_of_its_type_is_rejected_before_sending(
 
 def test_the_no_show_example_marks_ada_absent_from_a_past_meeting(tmp_path: Path) -> None:
     cwd = _examples(tmp_path)
-    with sandbox_with_a_past_booking(tmp_path) as sandbox:
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
         counts = _run(sandbox, cwd, "mark-absent.yaml")
         assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
-        past = _booking_of(sandbox, "ada@example.com")
-    assert past["uid"] == PAST_UID
+        past = _booking_with(sandbox, PAST_UID)
     assert [a.get("absent") for a in past["attendees"]] == [True]
 
 
@@ -184,8 +193,57 @@ def test_a_no_show_whose_answer_was_lost_is_sent_once(tmp_path: Path) -> None:
     """A resend fires BOOKING_NO_SHOW_UPDATED again (handleMarkNoShow.ts@03670679): the
     booking is read first."""
     cwd = _examples(tmp_path)
-    with sandbox_with_a_past_booking(tmp_path) as sandbox:
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
         sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/mark-absent"})
         counts = _run(sandbox, cwd, "mark-absent.yaml")
         assert counts["delivered"] == 1, counts
         assert len(_posts(sandbox, "/mark-absent")) == 1
+
+
+def test_the_reassign_examples_hand_the_round_robin_demo_on_and_back(tmp_path: Path) -> None:
+    cwd = _examples(tmp_path)
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
+        counts = _run(sandbox, cwd, "reassign-booking.yaml")
+        assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+        assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 2
+        counts = _run(sandbox, cwd, "reassign-booking-to-user.yaml")
+        assert (counts["delivered"], counts["rejected"], counts["dead"]) == (1, 0, 0)
+        assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 1
+
+
+def test_an_automatic_reassignment_whose_answer_was_lost_is_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """A resend would pick yet another host (roundRobinReassignment): nothing tells an
+    earlier attempt's reassignment apart, so the record ends unsure, sent once."""
+    cwd = _examples(tmp_path)
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
+        sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/reassign"})
+        result = cli(
+            "run",
+            "examples/reassign-booking.yaml",
+            "--json",
+            "--base-url",
+            sandbox.url,
+            key=sandbox.api_key,
+            cwd=cwd,
+        )
+        counts = summary(result)
+        assert (counts["delivered"], counts["dead"]) == (0, 1), counts
+        assert len(_posts(sandbox, "/reassign")) == 1
+        assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 2
+    letters = cwd / "examples" / "out" / "reassign-round-robin.dead-letters.jsonl"
+    assert "an automatic reassignment leaves nothing to tell" in letters.read_text()
+
+
+def test_a_reassignment_to_a_user_whose_answer_was_lost_is_sent_once(tmp_path: Path) -> None:
+    cwd = _examples(tmp_path)
+    (cwd / "examples" / "host-changes.csv").write_text(
+        "booking_uid,new_host_id,reason\nbk_round_robin_demo,2,Ada is on leave\n"
+    )
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
+        sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/reassign/{id}"})
+        counts = _run(sandbox, cwd, "reassign-booking-to-user.yaml")
+        assert counts["delivered"] == 1, counts
+        assert len(_posts(sandbox, "/reassign/2")) == 1
+        assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 2

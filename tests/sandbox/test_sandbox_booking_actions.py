@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from sandbox_contract import Api
 
-from support.past_bookings import PAST_UID, sandbox_with_a_past_booking
+from support.booking_states import (
+    PAST_UID,
+    ROUND_ROBIN_UID,
+    sandbox_with_past_and_round_robin_bookings,
+)
 from support.sandbox import SandboxHandle
 
 MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
@@ -202,7 +206,7 @@ def test_update_location_exists_only_in_2024_08_13_and_names_a_missing_booking(
 
 @pytest.fixture
 def past(tmp_path: Path) -> Iterator[SandboxHandle]:
-    with sandbox_with_a_past_booking(tmp_path) as handle:
+    with sandbox_with_past_and_round_robin_bookings(tmp_path) as handle:
         yield handle
 
 
@@ -247,3 +251,53 @@ def test_mark_absent_of_an_unknown_booking_mark_absent_not_found(past: SandboxHa
     missing = _mark(past, "no-such-uid", {"host": True})
     assert missing.status == 404
     assert missing.json["error"]["message"] == "Booking with uid=no-such-uid not found."
+
+
+# -- reassign: bookings.service.ts@db2a5906 (reassignBooking, reassignBookingToUser),
+# output.service.ts@dd525dbf (getOutputReassignedBooking) ---------------------------------------
+
+
+def _reassign(sandbox: SandboxHandle, path: str, body: Any = None) -> Any:
+    return sandbox.call("POST", f"/v2/bookings/{path}", body, version="2026-02-25")
+
+
+def test_reassign_picks_another_free_host_round_robin_reassignment(past: SandboxHandle) -> None:
+    moved = _reassign(past, f"{ROUND_ROBIN_UID}/reassign")
+    assert moved.status == 200, moved.body
+    assert moved.data["bookingUid"] == ROUND_ROBIN_UID
+    assert moved.data["reassignedTo"]["id"] == 2
+    shown = past.call("GET", f"/v2/bookings/{ROUND_ROBIN_UID}", version="2026-02-25")
+    assert shown.data["hosts"][0]["id"] == 2
+    again = _reassign(past, f"{ROUND_ROBIN_UID}/reassign")
+    assert again.data["reassignedTo"]["id"] == 1  # a resend passes it on again
+
+
+def test_reassign_without_another_host_no_available_users_found_error(
+    past: SandboxHandle,
+) -> None:
+    refused = _reassign(past, f"{PAST_UID}/reassign")  # a personal event type: its owner only
+    assert refused.status == 400
+    assert refused.json["error"]["message"] == (
+        "Can't reassign the booking because no other host is available at that time."
+    )
+
+
+def test_reassign_to_a_user_who_must_be_a_host_reassign_booking_to_user(
+    past: SandboxHandle,
+) -> None:
+    moved = _reassign(past, f"{ROUND_ROBIN_UID}/reassign/2", {"reason": "leave"})
+    assert moved.status == 200
+    assert moved.data["reassignedTo"]["email"] == "teammate@example.com"
+    stranger = _reassign(past, f"{PAST_UID}/reassign/2", {})
+    assert stranger.status == 400
+    assert stranger.json["error"]["message"].startswith(
+        "User with id=2 is not a valid Round Robin host"
+    )
+    nobody = _reassign(past, f"{ROUND_ROBIN_UID}/reassign/99", {})
+    assert nobody.status == 404
+    assert nobody.json["error"]["message"] == "User with id=99 was not found in the database"
+    missing = _reassign(past, "no-such-uid/reassign")
+    assert missing.status == 404
+    assert missing.json["error"]["message"] == (
+        "Booking with uid=no-such-uid was not found in the database"
+    )

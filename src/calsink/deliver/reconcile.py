@@ -112,7 +112,9 @@ ABSENT = LookupResult(known=True)
 # Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
 # twice, another host): before resending one that may have reached Cal.com, the booking is
 # read and the change counts as made when its state already holds.
-LOOKED_UP_CHANGES = frozenset({"decline", "add-guests", "update-location", "mark-absent"})
+LOOKED_UP_CHANGES = frozenset(
+    {"decline", "add-guests", "update-location", "mark-absent", "reassign"}
+)
 
 
 def looks_up(action: Action) -> bool:
@@ -332,6 +334,9 @@ def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> boo
         return _location_is(booking, payload)
     if change == "mark-absent":
         return _marked(booking, payload)
+    if change == "reassign":
+        hosts = [h for h in booking.get("hosts") or () if isinstance(h, dict)]
+        return bool(hosts) and hosts[0].get("id") == payload.get("userId")
     return False
 
 
@@ -363,7 +368,25 @@ def _guests_present(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
     return bool(wanted) and wanted <= present
 
 
+_AUTOMATIC = LookupResult(
+    known=False,
+    doubt="an automatic reassignment leaves nothing to tell whether the earlier attempt "
+    "made it, and a resend would pass the booking on again",
+)
+
+
+def _new_host(request: Request) -> int | None:
+    """The user id a reassign-to-user request names (the last path segment)."""
+    last = urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
 async def _look_up_change(request: Request, payload: dict[str, Any], get: Get) -> LookupResult:
+    if request.action.change == "reassign":
+        host = _new_host(request)
+        if host is None:
+            return _AUTOMATIC
+        payload = {"userId": host}
     booking = await _booking(request, get)
     if booking is None:
         return UNKNOWN

@@ -1,5 +1,5 @@
-"""Booking actions: mark absent (bookings controller), and beside it add guests and update
-the location.
+"""Booking actions: mark absent and reassign (bookings controller), and beside it add guests
+and update the location.
 
 Both are upstream's 2024-08-13 controllers only (calcom/cal.com
 apps/api/v2/src/platform/bookings/2024-08-13/controllers/booking-guests.controller.ts and
@@ -16,7 +16,7 @@ from calsink.sandbox import output
 from calsink.sandbox.bookings import LANGUAGES
 from calsink.sandbox.context import Call, Env, Reply, success
 from calsink.sandbox.errors import ApiError, bad_request, not_found
-from calsink.sandbox.model import Booking
+from calsink.sandbox.model import Booking, EventType
 from calsink.sandbox.validation import (
     Validator,
     is_boolean,
@@ -215,3 +215,84 @@ def mark_absent(call: Call, env: Env) -> Reply:
             lambda: {"bookingUid": record.uid, "bookingId": record.id, "attendees": changed},
         )
     return success(output.booking(env.store, record, version=call.version or ""))
+
+
+# bookings.service.ts@db2a5906, BOOKING_REASSIGN_PERMISSION_ERROR
+REASSIGN_PERMISSION = "You do not have permission to reassign this booking"
+
+
+def _reassignable(call: Call, env: Env) -> tuple[Booking, EventType]:
+    """bookings.service.ts@db2a5906 (reassignBooking, reassignBookingToUser): the booking,
+    its event type, and the key's owner owning that event type."""
+    user = call.require_user()
+    uid = call.params["uid"]
+    record = _booking(env, uid, f"Booking with uid={uid} was not found in the database")
+    event_type = env.store.event_types.get(record.event_type_id)
+    if event_type is None:
+        raise bad_request(
+            f"Event type with id={record.event_type_id} was not found in the database"
+        )
+    if event_type.owner_id != user.id:
+        raise ApiError(403, REASSIGN_PERMISSION)
+    return record, event_type
+
+
+def _hosts(event_type: EventType) -> list[int]:
+    """The round-robin hosts (``hosts: [{userId}]``); a personal event type has its owner."""
+    hosts = event_type.spec.get("hosts")
+    if event_type.spec.get("schedulingType") != "roundRobin" or not isinstance(hosts, list):
+        return [event_type.owner_id]
+    return [int(h["userId"]) for h in hosts if isinstance(h, dict) and "userId" in h]
+
+
+def _free(env: Env, user_id: int, record: Booking) -> bool:
+    return not any(
+        other.uid != record.uid
+        and other.active
+        and other.busy_from() < record.busy_until()
+        and record.busy_from() < other.busy_until()
+        for other in env.store.bookings_near(user_id, record.start, record.end)
+    )
+
+
+def _reassign_to(call: Call, env: Env, record: Booking, user_id: int) -> Reply:
+    """Move the booking to ``user_id``; the answer is bookings' output service
+    (output.service.ts@dd525dbf, getOutputReassignedBooking)."""
+    store = env.store
+    record.host_id = user_id
+    record.updated_at = call.now
+    store.reindex(record)
+    store.touch(record)
+    owner = store.users[user_id]
+    reassigned = {"id": owner.id, "name": owner.name, "email": owner.email}
+    reassigned["displayEmail"] = owner.email
+    return success({"bookingUid": record.uid, "reassignedTo": reassigned})
+
+
+def reassign_booking(call: Call, env: Env) -> Reply:
+    """Round-robin reassignment (roundRobinReassignment): another host free at that time;
+    none is "no_available_users_found_error", answered 400."""
+    record, event_type = _reassignable(call, env)
+    for user_id in _hosts(event_type):
+        if user_id != record.host_id and user_id in env.store.users and _free(env, user_id, record):
+            return _reassign_to(call, env, record, user_id)
+    raise bad_request("Can't reassign the booking because no other host is available at that time.")
+
+
+def reassign_booking_to_user(call: Call, env: Env) -> Reply:
+    """roundRobinManualReassignment: the user must exist and be one of the hosts."""
+    v = Validator(require_object(call.body))
+    v.field("reason", is_string)
+    v.raise_if_invalid()
+    record, event_type = _reassignable(call, env)
+    raw = call.params["userId"]
+    user_id = int(raw) if raw.isdigit() else -1
+    if user_id not in env.store.users:
+        raise not_found(f"User with id={raw} was not found in the database")
+    if user_id not in _hosts(event_type):
+        raise bad_request(
+            f"User with id={user_id} is not a valid Round Robin host - the user to which you "
+            "reassign this booking must be one of the booking hosts. Fetch the booking using "
+            "the GET /v2/bookings/{uid} endpoint and select id of one of the hosts."
+        )
+    return _reassign_to(call, env, record, user_id)

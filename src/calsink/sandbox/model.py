@@ -231,6 +231,12 @@ class Store:
         self._index(booking)
         self.touch(booking)
 
+    def reindex(self, booking: Booking) -> None:
+        """Index ``booking`` again after its host changed (a reassignment)."""
+        for key, day_list in self._by_host_day.items():
+            self._by_host_day[key] = [b for b in day_list if b is not booking]
+        self._index(booking)
+
     def _index(self, booking: Booking) -> None:
         first = booking.busy_from().toordinal()
         last = booking.busy_until().toordinal()

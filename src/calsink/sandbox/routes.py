@@ -106,6 +106,22 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ),
     (
         "POST",
+        "/v2/bookings/{uid}/reassign",
+        booking_actions.reassign_booking,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
+        "/v2/bookings/{uid}/reassign/{userId}",
+        booking_actions.reassign_booking_to_user,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
         "/v2/bookings/{uid}/guests",
         booking_actions.add_guests,
         True,
