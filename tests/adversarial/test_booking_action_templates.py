@@ -247,3 +247,32 @@ def test_a_reassignment_to_a_user_whose_answer_was_lost_is_sent_once(tmp_path: P
         assert counts["delivered"] == 1, counts
         assert len(_posts(sandbox, "/reassign/2")) == 1
         assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 2
+
+
+def test_a_decline_of_a_confirmed_booking_is_rejected_before_sending(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Cal.com answers 400 "Booking already confirmed" (confirmHandler): the status guard
+    says so first, with what to do instead."""
+    cwd = _examples(tmp_path)
+    _run(sandbox, cwd, "create-booking.yaml")
+    (cwd / "examples" / "declines.csv").write_text(
+        "email,booked_at,reason\nada@example.com,2030-01-07T14:00:00Z,No longer needed\n"
+    )
+    sandbox.clear_requests()
+    result = cli(
+        "run",
+        "examples/decline-booking.yaml",
+        "--json",
+        "--yes",
+        "--base-url",
+        sandbox.url,
+        key=sandbox.api_key,
+        cwd=cwd,
+    )
+    assert summary(result)["rejected"] == 1
+    letters = (cwd / "examples" / "out" / "decline-intros.dead-letters.jsonl").read_text()
+    assert "expected a pending booking (only those can be declined)" in letters
+    assert "which is confirmed (accepted)" in letters and "cancel it instead" in letters
+    assert _posts(sandbox, "/decline") == []
+    assert _booking_of(sandbox, "ada@example.com")["status"] == "accepted"
