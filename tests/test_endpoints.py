@@ -44,6 +44,60 @@ SPEC_TABLE = {
         set(),
         {},
     ),
+    "decline-booking": (
+        "POST",
+        "/v2/bookings/{uid}/decline",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        set(),
+        {},
+    ),
+    "add-guests": (
+        "POST",
+        "/v2/bookings/{uid}/guests",
+        "2024-08-13",
+        ("uid",),
+        "fields",
+        {"guests"},
+        {},
+    ),
+    "update-booking-location": (
+        "PATCH",
+        "/v2/bookings/{uid}/location",
+        "2024-08-13",
+        ("uid",),
+        "fields",
+        {"location"},
+        {},
+    ),
+    "mark-absent": (
+        "POST",
+        "/v2/bookings/{uid}/mark-absent",
+        "2026-02-25",
+        ("uid",),
+        "fields",
+        set(),
+        {},
+    ),
+    "reassign-booking": (
+        "POST",
+        "/v2/bookings/{uid}/reassign",
+        "2026-02-25",
+        ("uid",),
+        "none",
+        set(),
+        {},
+    ),
+    "reassign-booking-to-user": (
+        "POST",
+        "/v2/bookings/{uid}/reassign/{userId}",
+        "2026-02-25",
+        ("uid", "userId"),
+        "fields",
+        set(),
+        {},
+    ),
     "create-event-type": (
         "POST",
         "/v2/event-types",
@@ -110,7 +164,7 @@ def test_there_are_exactly_the_ten_templates() -> None:
 
 def test_destructive_and_created_resources() -> None:
     destructive = {name for name, e in TEMPLATES.items() if e.destructive}
-    assert destructive == {"cancel-booking", "delete-event-type"}
+    assert destructive == {"cancel-booking", "delete-event-type", "decline-booking"}
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"
     assert TEMPLATES["create-event-type"].identifier == "id"
@@ -127,6 +181,8 @@ def test_unknown_template_lists_the_names() -> None:
     ("method", "path", "version"),
     [
         ("POST", "/v2/bookings/x/decline", "2026-02-25"),
+        ("POST", "/v2/bookings/x/guests", "2024-08-13"),
+        ("PATCH", "/v2/bookings/x/location", "2024-08-13"),
         ("POST", "/v2/bookings", "2026-02-25"),
         ("PATCH", "/v2/event-types/x", "2024-06-14"),
         ("POST", "/v2/schedules", "2024-06-11"),

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 from zoneinfo import available_timezones
 
-from calsink.endpoints import WEEKDAYS, Endpoint, Field, Kind
+from calsink.endpoints import BOOKING_LOCATION_VALUES, WEEKDAYS, Endpoint, Field, Kind
 from calsink.instants import is_instant
 from calsink.records import Problem, Record
 
@@ -462,6 +462,42 @@ def _in_order(body: Record) -> bool:
     return start is None or end is None or start <= end
 
 
+def _guests_count(c: _Checker) -> None:
+    if not _one_to_ten_guests(c.body):
+        guests: list[Any] = c.body["guests"]
+        c.problem(
+            "guests",
+            "1 to 10 guests (Cal.com adds at most 10 at a time)",
+            f"{len(guests)} guests",
+            "split the guests over several records" if guests else None,
+        )
+
+
+def _one_to_ten_guests(body: Record) -> bool:
+    guests = body.get("guests")
+    return not isinstance(guests, list) or 1 <= len(guests) <= 10
+
+
+def _location_value(c: _Checker) -> None:
+    if not _location_has_value(c.body):
+        location = c.body["location"]
+        wanted = BOOKING_LOCATION_VALUES[location["type"]]
+        c.problem(
+            f"location.{wanted}",
+            f"the {wanted} of a location of type {location['type']} (required)",
+            location.get(wanted, _MISSING),
+        )
+
+
+def _location_has_value(body: Record) -> bool:
+    location = body.get("location")
+    if not isinstance(location, dict):
+        return True
+    kind = location.get("type")
+    wanted = BOOKING_LOCATION_VALUES.get(kind) if isinstance(kind, str) else None
+    return wanted is None or _given(location.get(wanted))
+
+
 _JOINTS: dict[str, _Joint] = {
     "one event type": _Joint(_event_type_named, _has_event_type),
     "one length among the options": _Joint(_length_among_options, _length_in_options),
@@ -470,6 +506,8 @@ _JOINTS: dict[str, _Joint] = {
     ),
     "something to change": _Joint(_something_to_change, bool),
     "end not before start": _Joint(_end_not_before_start, _in_order),
+    "one to ten guests": _Joint(_guests_count, _one_to_ten_guests),
+    "the location's value for its type": _Joint(_location_value, _location_has_value),
 }
 
 

@@ -19,7 +19,17 @@ from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
 Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
-Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
+Change = Literal[
+    "cancel",
+    "reschedule",
+    "confirm",
+    "delete-event-type",
+    "decline",
+    "add-guests",
+    "update-location",
+    "mark-absent",
+    "reassign",
+]
 Kind = Literal[
     "text",  # any text
     "name",  # a non-empty text
@@ -75,6 +85,16 @@ WEBHOOK_TRIGGERS = (
     "WRONG_ASSIGNMENT_REPORT",
 )
 # fmt: on
+# UpdateBookingLocationInput_2024_08_13's location types, with the field holding each value
+BOOKING_LOCATION_VALUES = {
+    "address": "address",
+    "link": "link",
+    "phone": "phone",
+    "attendeeAddress": "address",
+    "attendeePhone": "phone",
+    "attendeeDefined": "location",
+}
+BOOKING_LOCATION_TYPES = tuple(BOOKING_LOCATION_VALUES)
 OOO_REASONS = ("unspecified", "vacation", "travel", "sick", "public_holiday")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -431,6 +451,202 @@ TEMPLATES: dict[str, Endpoint] = {
             identifier="uid",
             starter_key=("uid",),
         ),
+        # -- booking actions: decline, add guests, update location, mark absent, reassign --
+        Endpoint(
+            name="decline-booking",
+            method="POST",
+            path="/v2/bookings/{uid}/decline",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(_f("reason", "text"),),
+            description="Decline a pending booking (an event type that requires confirmation).",
+            example=_booking_example(reason="No longer a fit for an intro call"),
+            guidance=(
+                "Each record declines one pending booking, named by its uid in the path; the "
+                "reason is shown to the attendee. Cal.com refuses to decline a confirmed "
+                "booking. Declining cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="decline", destructive=True),
+            identifier="uid",
+            openapi_schema="DeclineBookingInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "Cal.com declines an already declined booking again and mails the attendee "
+                "again: calsink reads the booking first and skips one already declined",
+            ),
+        ),
+        Endpoint(
+            name="add-guests",
+            method="POST",
+            path="/v2/bookings/{uid}/guests",
+            api_version=BOOKINGS_READ_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _req(
+                    "guests",
+                    "objects",
+                    what="a list of guests {email, name, timeZone, phoneNumber, language}",
+                    closed=True,
+                    children=(
+                        _req("email", "email"),
+                        _f("name", "text"),
+                        _f("timeZone", "zone"),
+                        _f("phoneNumber", "phone"),
+                        _f("language", "choice", choices=ATTENDEE_LANGUAGES),
+                    ),
+                ),
+            ),
+            rules=("one to ten guests",),
+            description="Add guests to an existing booking.",
+            example=_booking_example(
+                guests=[{"email": "charles@example.com", "name": "Charles Babbage"}]
+            ),
+            guidance=(
+                "Each record adds one to ten guests to one booking, named by its uid in the "
+                "path; each guest needs an email. Cal.com mails the new guests an invitation "
+                "and the others a notice, leaves out guests already on the booking, keeps "
+                "at most 30 people on a booking, and takes at most 5 such requests a minute."
+            ),
+            action=Action(change="add-guests"),
+            identifier="uid",
+            openapi_schema="AddGuestsInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "cal-api-version 2024-08-13: Cal.com has this endpoint in no other version",
+                "a resend after a lost answer is not sent when the guests are already on "
+                "the booking (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
+            name="update-booking-location",
+            method="PATCH",
+            path="/v2/bookings/{uid}/location",
+            api_version=BOOKINGS_READ_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _req(
+                    "location",
+                    "object",
+                    what="a location object {type, and its address, link, phone or location}",
+                    closed=True,
+                    children=(
+                        _req("type", "choice", choices=BOOKING_LOCATION_TYPES),
+                        _f("address", "name"),
+                        _f("link", "name"),
+                        _f("phone", "name"),
+                        _f("location", "name"),
+                    ),
+                ),
+            ),
+            rules=("the location's value for its type",),
+            description="Change where an existing booking takes place.",
+            example=_booking_example(
+                location={"type": "link", "link": "https://meet.example.com/ada"}
+            ),
+            guidance=(
+                "Each record moves one booking, named by its uid in the path, to a new "
+                "location: a type and its value (address: address; link: link; phone: "
+                "phone; attendeeAddress: address; attendeePhone: phone; attendeeDefined: "
+                "location). Cal.com tells the attendees and takes at most 5 such requests a "
+                "minute."
+            ),
+            action=Action(change="update-location"),
+            identifier="uid",
+            openapi_schema="UpdateBookingLocationInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "cal-api-version 2024-08-13: Cal.com has this endpoint in no other version",
+                "a resend after a lost answer is not sent when the booking already has the "
+                "location (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
+            name="mark-absent",
+            method="POST",
+            path="/v2/bookings/{uid}/mark-absent",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="fields",
+            fields=(
+                _f("host", "boolean"),
+                _f(
+                    "attendees",
+                    "objects",
+                    what="a list of attendees {email, absent}",
+                    closed=True,
+                    children=(_req("email", "email"), _req("absent", "boolean")),
+                ),
+            ),
+            rules=("something to change",),
+            description="Mark the host or attendees of a past booking absent (no-show).",
+            example=_booking_example(attendees=[{"email": "ada@example.com", "absent": True}]),
+            guidance=(
+                "Each record marks who did not come to one booking, named by its uid in the "
+                "path: host: true for the host, attendees with each attendee's email and "
+                "absent true (or false to take it back). Cal.com refuses it before the "
+                "booking has started; attendees it does not know are ignored."
+            ),
+            action=Action(change="mark-absent"),
+            identifier="uid",
+            openapi_schema="MarkAbsentBookingInput_2024_08_13",
+            starter_key=("uid",),
+            notes=(
+                "host: false does not unmark the host (Cal.com only sets it)",
+                "a resend after a lost answer is not sent when the booking already shows "
+                "the marks (calsink reads it first)",
+            ),
+        ),
+        Endpoint(
+            name="reassign-booking",
+            method="POST",
+            path="/v2/bookings/{uid}/reassign",
+            api_version=BOOKINGS_VERSION,
+            path_params=_UID,
+            body_rule="none",
+            fields=(),
+            description="Hand a round-robin booking to another host Cal.com picks.",
+            example=_booking_example(),
+            guidance=(
+                "Each record hands one booking of a round-robin event type, named by its uid "
+                "in the path, to another of its hosts who is free then; Cal.com picks the "
+                "host, tells the attendees and both hosts, and refuses when no other host is "
+                "free. The body is empty."
+            ),
+            action=Action(change="reassign"),
+            identifier="uid",
+            starter_key=("uid",),
+            notes=(
+                "a resend would pick yet another host: after a lost answer the record is not "
+                "sent again but ends unsure (check the booking's host in Cal.com)",
+            ),
+        ),
+        Endpoint(
+            name="reassign-booking-to-user",
+            method="POST",
+            path="/v2/bookings/{uid}/reassign/{userId}",
+            api_version=BOOKINGS_VERSION,
+            path_params=(*_UID, ("userId", "User ID of the new host")),
+            body_rule="fields",
+            fields=(_f("reason", "text"),),
+            description="Hand a round-robin booking to a given host.",
+            example={"uid": "bk_0123456789abcdef", "userId": 2, "reason": "Ada is on leave"},
+            guidance=(
+                "Each record hands one booking of a round-robin event type, named by its uid "
+                "in the path, to the host whose user id is the second path parameter; that "
+                "user must be one of the event type's hosts. A reason is optional."
+            ),
+            action=Action(change="reassign"),
+            identifier="uid",
+            openapi_schema="ReassignToUserBookingInput_2024_08_13",
+            starter_key=("uid", "userId"),
+            notes=(
+                "a resend after a lost answer is not sent when the booking already has that "
+                "host (calsink reads it first)",
+            ),
+        ),
         Endpoint(
             name="create-event-type",
             method="POST",
@@ -704,10 +920,13 @@ KNOWN_ENDPOINTS: tuple[KnownEndpoint, ...] = (
             ("POST", "decline"),
             ("POST", "mark-absent"),
             ("POST", "reassign"),
-            ("POST", "guests"),
-            ("PATCH", "location"),
-            ("POST", "location"),
         )
+    ),
+    *(
+        _known(
+            method, f"/v2/bookings/{{uid}}/{action}", {BOOKINGS_READ_VERSION}, BOOKINGS_READ_VERSION
+        )
+        for method, action in (("POST", "guests"), ("PATCH", "location"))
     ),
     _known("GET", "/v2/bookings/{uid}", _BOOKINGS, BOOKINGS_VERSION),
     _known("POST", "/v2/event-types", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader, CalcomReadError
-from calsink.calcom.guards import StatusGuard
+from calsink.calcom.guards import GUARDED, StatusGuard
 from calsink.http.ratelimit import RateLimiter
 from calsink.http.transport import Transport
 from calsink.presend import AlreadyDone, KeyRefused
@@ -20,7 +20,7 @@ __all__ = ["AlreadyDone", "PreSendChecks"]
 
 
 class PreSendChecks:
-    """Status guards (cancel, reschedule, confirm) and, if asked, availability checks."""
+    """Status guards (cancel, reschedule, confirm, decline) and, if asked, availability checks."""
 
     def __init__(
         self, reader: CalcomReader, *, check_availability: bool, guard_status: bool = True
@@ -47,7 +47,7 @@ class PreSendChecks:
     def applies_to(self, request: Request) -> bool:
         """Whether `check` may ask Cal.com anything about this request."""
         action = request.action
-        guarded = self.guard is not None and action.change in ("cancel", "reschedule", "confirm")
+        guarded = self.guard is not None and action.change in GUARDED
         checked = self.availability is not None and (
             action.creates == "booking" or action.change == "reschedule"
         )

@@ -1,6 +1,7 @@
-"""Status guards: no cancel, reschedule or confirm that Cal.com would refuse anyway.
+"""Status guards: no cancel, reschedule, confirm or decline that Cal.com would refuse anyway
+(or, for a decline, make again).
 
-Before a cancel-booking, reschedule-booking or confirm-booking request is sent,
+Before a cancel-booking, reschedule-booking, confirm-booking or decline-booking request is sent,
 `StatusGuard.check` learns the booking's status — from the caller when the ledger
 knows it, else from ``GET /v2/bookings/{uid}`` — and decides:
 
@@ -11,6 +12,9 @@ any                     unknown uid (404)         rejected: Cal.com does not kno
 confirm                 pending                   sent
 confirm                 accepted                  already done: "already confirmed"
 confirm                 cancelled / rejected      rejected: only pending can be confirmed
+decline                 pending                   sent
+decline                 rejected                  already done: "already declined"
+decline                 accepted / cancelled      rejected: only pending can be declined
 reschedule              pending / accepted        sent
 reschedule              cancelled / rejected      rejected (names the new uid when the
                                                   booking was itself rescheduled)
@@ -37,7 +41,8 @@ from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.presend import AlreadyDone
 from calsink.records import Problem, Rejection, Request
 
-Change = Literal["cancel", "reschedule", "confirm"]
+Change = Literal["cancel", "reschedule", "confirm", "decline"]
+GUARDED: tuple[Change, ...] = ("cancel", "reschedule", "confirm", "decline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ def decide(change: Change, uid: str, booking: dict[str, Any] | None) -> Decision
                 f"booking {uid}, which is {word} ({status})",
             )
         return None
+    if change == "decline":
+        return _decline(uid, status)
     if change == "reschedule":
         if status not in ("cancelled", "rejected"):
             return None
@@ -98,6 +105,21 @@ def decide(change: Change, uid: str, booking: dict[str, Any] | None) -> Decision
     return None
 
 
+def _decline(uid: str, status: str) -> Decision:
+    """Cal.com declines a declined booking again (and tells the attendee again), and turns a
+    cancelled one into a declined one: only a pending booking is sent."""
+    if status == "rejected":
+        return AlreadyDone(f"booking {uid} is already declined (rejected)", status)
+    if status in ("accepted", "cancelled"):
+        word = "confirmed" if status == "accepted" else "cancelled"
+        return Refused(
+            "a pending booking (only those can be declined)",
+            f"booking {uid}, which is {word} ({status})",
+            "cancel it instead" if status == "accepted" else None,
+        )
+    return None
+
+
 def _booking_view(data: Any) -> dict[str, Any] | None:
     """One booking, or a recurring series that agrees on its status; else a neutral view."""
     if isinstance(data, dict):
@@ -115,7 +137,7 @@ def _booking_view(data: Any) -> dict[str, Any] | None:
 
 
 class StatusGuard:
-    """Checks cancel, reschedule and confirm requests against the booking's status."""
+    """Checks cancel, reschedule, confirm and decline requests against the booking's status."""
 
     def __init__(self, reader: CalcomReader) -> None:
         self.reader = reader
@@ -131,7 +153,7 @@ class StatusGuard:
         then Cal.com is not asked. Requests of other templates pass (None).
         """
         action = request.action
-        if action.change not in ("cancel", "reschedule", "confirm") or action.target is None:
+        if action.change not in GUARDED or action.target is None:
             return None
         change: Change = action.change
         uid = action.target

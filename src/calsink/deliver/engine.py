@@ -29,6 +29,7 @@ from calsink.deliver.reconcile import (
     already_done,
     identifiers,
     look_up,
+    looks_up,
     primary_identifier,
     rescheduled_to,
 )
@@ -572,11 +573,7 @@ class Engine:
             and prior.state != Outcome.DELIVERED
             and (prior.state == IN_FLIGHT or prior.unsure)
         )
-        if (
-            unsure
-            and action.creates is not None
-            and await self._settled_by_look_up(request, attempts, mark)
-        ):
+        if unsure and looks_up(action) and await self._settled_by_look_up(request, attempts, mark):
             return
         assert self.writer is not None
         retries = Retrying(self._retry_policy)
@@ -589,7 +586,7 @@ class Engine:
             if (
                 attempt.follows_failure
                 and unsure
-                and action.creates is not None
+                and looks_up(action)
                 and await self._settled_by_look_up(request, attempts, mark)
             ):
                 return
@@ -756,7 +753,8 @@ class Engine:
                 attempts=attempts,
                 ids=identifiers(result.found),
                 mark=mark,
-                note="found by look-up: an earlier attempt had created it",
+                note="found by look-up: an earlier attempt had "
+                + ("created it" if request.action.creates else "made the change"),
             )
             return True
         if not result.known:
@@ -766,8 +764,9 @@ class Engine:
                 attempts=attempts,
                 mark=mark,
                 unsure=True,
-                reason="could not tell whether an earlier attempt created it: "
-                f"{result.doubt or 'Cal.com could not be asked'}; not sent again, to avoid a "
+                reason="could not tell whether an earlier attempt "
+                + ("created it: " if request.action.creates else "made the change: ")
+                + f"{result.doubt or 'Cal.com could not be asked'}; not sent again, to avoid a "
                 "duplicate — check Cal.com and retry (the next run looks it up first)",
             )
             return True

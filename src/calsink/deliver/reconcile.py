@@ -20,17 +20,33 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from calsink.endpoints import BOOKINGS_READ_VERSION, TEMPLATES, Action, Creates, Lookup
+from calsink.endpoints import (
+    BOOKING_LOCATION_VALUES,
+    BOOKINGS_READ_VERSION,
+    TEMPLATES,
+    Action,
+    Creates,
+    Lookup,
+)
 from calsink.http.transport import Response
 from calsink.records import Request
 from calsink.render import FINGERPRINT_FIELD
 
-__all__ = ["Action", "LookupResult", "already_done", "look_up", "rescheduled_to"]
+__all__ = [
+    "Action",
+    "LookupResult",
+    "already_done",
+    "look_up",
+    "looks_up",
+    "rescheduled_to",
+]
 
 _ALREADY = {
     "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
+    # addGuests.handler.ts@00c2c637: every guest is already on the booking
+    "add-guests": re.compile(r"^emails_must_be_unique_valid$"),
 }
 # Where each kind of created resource is listed, from the templates' description.
 _LOOKUPS: dict[Creates, Lookup] = {
@@ -44,9 +60,10 @@ def already_done(action: Action, response: Response) -> bool:
     """Cal.com says the change this request asks for has already happened."""
     if action.change == "delete-event-type":
         return response.status == 404
-    if action.change is None or not 400 <= response.status < 500:
+    pattern = _ALREADY.get(action.change) if action.change is not None else None
+    if pattern is None or not 400 <= response.status < 500:
         return False
-    return bool(_ALREADY[action.change].search(response.error_message()))
+    return bool(pattern.search(response.error_message()))
 
 
 def identifiers(data: Any) -> dict[str, Any]:
@@ -92,11 +109,28 @@ UNSEARCHABLE = LookupResult(known=False, doubt="the record gives nothing to look
 ABSENT = LookupResult(known=True)
 
 
+# Changes whose resend Cal.com would carry out again (a second decline e-mail, guests added
+# twice, another host): before resending one that may have reached Cal.com, the booking is
+# read and the change counts as made when its state already holds.
+LOOKED_UP_CHANGES = frozenset(
+    {"decline", "add-guests", "update-location", "mark-absent", "reassign"}
+)
+
+
+def looks_up(action: Action) -> bool:
+    """Whether a resend of ``action`` is preceded by a look-up (creates, and the changes
+    Cal.com would make twice)."""
+    return action.creates is not None or action.change in LOOKED_UP_CHANGES
+
+
 async def look_up(request: Request, get: Get) -> LookupResult:
     """Ask Cal.com whether the resource ``request`` creates already exists (a booking
-    create is matched by the fingerprint `stamp` put in it)."""
+    create is matched by the fingerprint `stamp` put in it), or whether the change it asks
+    for already holds (the booking is found then)."""
     creates = request.action.creates
     payload = request.payload if isinstance(request.payload, dict) else None
+    if request.action.change in LOOKED_UP_CHANGES:
+        return await _look_up_change(request, payload or {}, get)
     if creates is None or payload is None:
         return UNKNOWN
     lookup = _LOOKUPS[creates]
@@ -273,6 +307,91 @@ def _same_booking(item: dict[str, Any], payload: dict[str, Any], start: datetime
         return wanted_id in (item.get("eventTypeId"), event_type.get("id"))
     wanted_slug = payload.get("eventTypeSlug")
     return wanted_slug is None or wanted_slug == event_type.get("slug")
+
+
+async def _booking(request: Request, get: Get) -> dict[str, Any] | None:
+    """The booking ``request`` acts on, as Cal.com shows it now; None if it cannot be read."""
+    target = request.action.target
+    if target is None:
+        return None
+    parts = urlsplit(request.url)
+    url = f"{parts.scheme}://{parts.netloc}/v2/bookings/{target}"
+    headers = {"cal-api-version": BOOKINGS_READ_VERSION, "Accept": "application/json"}
+    response = await get(url, headers)
+    if response is None or not response.ok or not isinstance(response.parsed, dict):
+        return None
+    data = response.parsed.get("data")
+    return data if isinstance(data, dict) else None
+
+
+def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """Whether ``booking`` already shows the change ``payload`` asks for."""
+    if change == "decline":
+        return booking.get("status") == "rejected"
+    if change == "add-guests":
+        return _guests_present(booking, payload)
+    if change == "update-location":
+        return _location_is(booking, payload)
+    if change == "mark-absent":
+        return _marked(booking, payload)
+    if change == "reassign":
+        hosts = [h for h in booking.get("hosts") or () if isinstance(h, dict)]
+        return bool(hosts) and hosts[0].get("id") == payload.get("userId")
+    return False
+
+
+def _marked(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    if payload.get("host") is True and booking.get("absentHost") is not True:
+        return False
+    shown = {
+        str(a.get("email", "")).lower(): a.get("absent")
+        for a in booking.get("attendees") or ()
+        if isinstance(a, dict)
+    }
+    wanted = [a for a in payload.get("attendees") or () if isinstance(a, dict)]
+    return all(shown.get(str(a.get("email", "")).lower()) == a.get("absent") for a in wanted)
+
+
+def _location_is(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    location = _dict(payload.get("location"))
+    field = BOOKING_LOCATION_VALUES.get(str(location.get("type")))
+    return field is not None and booking.get("location") == location.get(field)
+
+
+def _guests_present(booking: dict[str, Any], payload: dict[str, Any]) -> bool:
+    wanted = {
+        str(g.get("email", "")).lower() for g in payload.get("guests") or () if isinstance(g, dict)
+    }
+    attendees = booking.get("attendees") or []
+    present = {str(a.get("email", "")).lower() for a in attendees if isinstance(a, dict)}
+    present |= {str(g).lower() for g in booking.get("guests") or ()}
+    return bool(wanted) and wanted <= present
+
+
+_AUTOMATIC = LookupResult(
+    known=False,
+    doubt="an automatic reassignment leaves nothing to tell whether the earlier attempt "
+    "made it, and a resend would pass the booking on again",
+)
+
+
+def _new_host(request: Request) -> int | None:
+    """The user id a reassign-to-user request names (the last path segment)."""
+    last = urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
+async def _look_up_change(request: Request, payload: dict[str, Any], get: Get) -> LookupResult:
+    if request.action.change == "reassign":
+        host = _new_host(request)
+        if host is None:
+            return _AUTOMATIC
+        payload = {"userId": host}
+    booking = await _booking(request, get)
+    if booking is None:
+        return UNKNOWN
+    change = str(request.action.change)
+    return LookupResult(known=True, found=booking) if _holds(change, booking, payload) else ABSENT
 
 
 async def rescheduled_to(request: Request, get: Get) -> str | None:

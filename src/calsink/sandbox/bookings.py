@@ -861,12 +861,17 @@ def confirm_booking(call: Call, env: Env) -> Reply:
 
 
 def decline_booking(call: Call, env: Env) -> Reply:
+    """Upstream bookings service (2024-08-13 services/bookings.service.ts@db2a5906,
+    declineBooking) hands the booking to the confirm handler with ``confirmed: false``
+    (packages/trpc/server/routers/viewer/bookings/confirm.handler.ts@008952de,
+    confirmHandler): only an accepted booking is refused ("Booking already confirmed");
+    any other, even one already declined, is declined (again), the attendee told again."""
     v = Validator(require_object(call.body))
     v.field("reason", is_string)
     v.raise_if_invalid()
     record = _owned(call, env)
-    if record.status != "pending":
-        raise bad_request(f"Booking with uid={record.uid} is {record.status}, not pending.")
+    if record.status == "accepted":
+        raise bad_request("Booking already confirmed")
     record.status = "rejected"
     record.updated_at = call.now
     env.store.touch(record)

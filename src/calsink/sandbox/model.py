@@ -112,6 +112,7 @@ class Booking:
     rescheduled_by_email: str | None = None
     rescheduled_from_uid: str | None = None
     rescheduled_to_uid: str | None = None
+    absent_host: bool = False
 
     @property
     def active(self) -> bool:
@@ -229,6 +230,12 @@ class Store:
         self.bookings[booking.uid] = booking
         self._index(booking)
         self.touch(booking)
+
+    def reindex(self, booking: Booking) -> None:
+        """Index ``booking`` again after its host changed (a reassignment)."""
+        for key, day_list in self._by_host_day.items():
+            self._by_host_day[key] = [b for b in day_list if b is not booking]
+        self._index(booking)
 
     def _index(self, booking: Booking) -> None:
         first = booking.busy_from().toordinal()

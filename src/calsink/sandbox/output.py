@@ -53,7 +53,7 @@ def _attendee(attendee: dict[str, Any], *, seated: bool) -> dict[str, Any]:
         "displayEmail": attendee["email"],
         "timeZone": attendee["timeZone"],
         "language": attendee.get("language", "en"),
-        "absent": False,
+        "absent": bool(attendee.get("absent", False)),
     }
     if attendee.get("phoneNumber"):
         shown["phoneNumber"] = attendee["phoneNumber"]
@@ -82,7 +82,7 @@ def booking(store: Store, record: Booking, *, version: str = "2024-08-13") -> di
         "eventType": {"id": record.event_type_id, "slug": slug},
         "meetingUrl": record.location,
         "location": record.location,
-        "absentHost": False,
+        "absentHost": record.absent_host,
         "createdAt": format_utc(record.created_at),
         "updatedAt": format_utc(record.updated_at),
         "metadata": record.metadata,

@@ -6,7 +6,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from calsink.sandbox import account, bookings, event_types, legacy, slots, webhook_routes
+from calsink.sandbox import (
+    account,
+    booking_actions,
+    bookings,
+    event_types,
+    legacy,
+    slots,
+    webhook_routes,
+)
 from calsink.sandbox.context import Call, Env, Reply
 
 Handler = Callable[[Call, Env], Reply]
@@ -33,6 +41,8 @@ VERSION_GROUPS: dict[str, frozenset[str]] = {
     "event-types": frozenset({"2024-06-14"}),
     "schedules": frozenset({"2024-06-11"}),
     "slots": frozenset({"2024-09-04"}),
+    # controllers of 2024-08-13 only, with no older one (guests, location)
+    "bookings-2024-08-13": frozenset({"2024-08-13"}),
 }
 
 # Every cal-api-version Cal.com knows (API_VERSIONS in packages/platform/constants); any
@@ -47,6 +57,7 @@ KNOWN_VERSIONS: frozenset[str] = frozenset(
 LEGACY_VERSIONS: dict[str, frozenset[str]] = {
     "event-types": frozenset({"2024-04-15", "2024-06-11"}),
     "schedules": frozenset({"2024-04-15"}),
+    "bookings-2024-08-13": frozenset(),
 }
 
 _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
@@ -83,6 +94,46 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
         bookings.decline_booking,
         True,
         "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
+        "/v2/bookings/{uid}/mark-absent",
+        booking_actions.mark_absent,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
+        "/v2/bookings/{uid}/reassign",
+        booking_actions.reassign_booking,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
+        "/v2/bookings/{uid}/reassign/{userId}",
+        booking_actions.reassign_booking_to_user,
+        True,
+        "bookings",
+        bookings.not_in_legacy,
+    ),
+    (
+        "POST",
+        "/v2/bookings/{uid}/guests",
+        booking_actions.add_guests,
+        True,
+        "bookings-2024-08-13",
+        bookings.not_in_legacy,
+    ),
+    (
+        "PATCH",
+        "/v2/bookings/{uid}/location",
+        booking_actions.update_location,
+        True,
+        "bookings-2024-08-13",
         bookings.not_in_legacy,
     ),
     (
