@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from calsink.checking import ValidationReport, preview_requests, validate_flow
 from calsink.credentials import CredentialError, resolve_api_key
+from calsink.deliver.auth import Auth, auth_of
 from calsink.deliver.engine import ProgressEvent
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
 from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
@@ -116,12 +117,13 @@ def _record(row: Any, index: int) -> dict[str, Any]:
     raise TypeError(f"rows[{index}] is a {type(row).__name__}; each row must be a mapping")
 
 
-def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str:
-    """``api_key`` if given, else the credential the flow's destination names."""
+def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str | Auth:
+    """``api_key`` if given, else the credential the flow's destination names (an OAuth
+    one renews its access token)."""
     if api_key:
         return api_key
     try:
-        return resolve_api_key(loaded.flow.destination).api_key
+        return auth_of(resolve_api_key(loaded.flow.destination))
     except CredentialError as exc:
         raise RunError(str(exc)) from None
 

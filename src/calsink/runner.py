@@ -34,6 +34,7 @@ from calsink.deadletters import (
     read_dead_letters,
     waiting_by_run,
 )
+from calsink.deliver.auth import Auth, as_auth, secret_values
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -43,7 +44,7 @@ from calsink.deliver.engine import (
     ProgressEvent,
 )
 from calsink.deliver.outcomes import Summary
-from calsink.deliver.ratelimit import RateLimiter
+from calsink.deliver.ratelimit import DEFAULT_LIMIT, RateLimiter
 from calsink.deliver.reconcile import identifiers
 from calsink.deliver.shared_budget import SharedRateLimiter
 from calsink.deliver.transport import InsecureURLError, Transport, TransportError, check_url
@@ -320,7 +321,7 @@ def _open_items(
     follow: bool,
     stdin: BinaryIO | None,
     stop: threading.Event,
-    api_key: str,
+    api_key: str | Auth,
 ) -> Iterator[SourceItem]:
     from calsink.sources import open_source
 
@@ -412,7 +413,7 @@ def _secret_of(webhook: str | ResponseWebhook | None, environ: Mapping[str, str]
 async def arun_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
@@ -441,7 +442,7 @@ async def arun_flow(
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     env = os.environ if environ is None else environ
-    secrets = [api_key]
+    secrets = secret_values(api_key)
     webhook_secret = _secret_of(flow.responses.webhook, env)
     if webhook_secret:
         secrets.append(webhook_secret)
@@ -478,7 +479,7 @@ async def _run_locked(
     loaded: LoadedFlow,
     ledger: AnyLedger,
     *,
-    api_key: str,
+    api_key: str | Auth,
     dry_run: bool,
     limit: int | None,
     force: bool,
@@ -631,20 +632,23 @@ async def _run_locked(
 
 
 def _limiter(
-    ledger: AnyLedger, loaded: LoadedFlow, per_minute: int | None, api_key: str
+    ledger: AnyLedger, loaded: LoadedFlow, per_minute: int | None, api_key: str | Auth
 ) -> RateLimiter:
     """The run's rate limiter: with a PostgreSQL ledger, one that also draws every request
     from the API key's budget shared by all its workers (unless `delivery.shared_budget`
     is off)."""
     delivery = loaded.flow.delivery
     burst = max(1, min(delivery.concurrency, 8))
+    auth = as_auth(api_key)
+    # An OAuth access token has its own budget (500/min), an API key 120 (ratelimit.py).
+    own = auth.per_minute if auth is not None else DEFAULT_LIMIT
     if not isinstance(ledger, PostgresLedger) or not delivery.shared_budget:
-        return RateLimiter(per_minute, burst=burst)
+        return RateLimiter(per_minute, burst=burst, default_limit=own)
     try:
-        budget = PostgresBudget(ledger.url, api_key)
+        budget = PostgresBudget(ledger.url, auth.budget_key() if auth is not None else "")
     except LedgerConnectError as exc:
         raise RunError(str(exc)) from None
-    return SharedRateLimiter(per_minute, burst=burst, budget=budget)
+    return SharedRateLimiter(per_minute, burst=burst, budget=budget, default_limit=own)
 
 
 def _pending_note(error: Exception | None) -> str | None:
@@ -692,7 +696,7 @@ RecordChoice = int | str | None
 def send_test(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     record_index: RecordChoice = None,
     payload: Any | None = None,
@@ -725,7 +729,7 @@ def send_test(
 def choose_test_request(
     loaded: LoadedFlow,
     ledger: AnyLedger | None,
-    api_key: str,
+    api_key: str | Auth,
     choice: RecordChoice,
     payload: Any | None = None,
 ) -> tuple[Request, int]:
@@ -800,7 +804,7 @@ def _payload_request(renderer: Any, item: Any, payload: Any) -> Request:
 async def asend_test(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     record_index: RecordChoice = None,
     payload: Any | None = None,
@@ -834,13 +838,17 @@ async def asend_test(
 
 
 async def _send_one(
-    loaded: LoadedFlow, request: Request, api_key: str, payload: Any, timeout_s: float | None
+    loaded: LoadedFlow,
+    request: Request,
+    api_key: str | Auth,
+    payload: Any,
+    timeout_s: float | None,
 ) -> tuple[TestResult, dict[str, Any]]:
     body = request.body
     shown = request.payload
     if payload is not None:
         body, shown = encode_body(payload), payload
-    secrets = [api_key]
+    secrets = secret_values(api_key)
     async with Transport(
         api_key, timeout_s=timeout_s or loaded.flow.delivery.timeout_s, connections=1
     ) as transport:
@@ -1014,7 +1022,7 @@ def refused_letters(loaded: LoadedFlow) -> str | None:
 async def aretry_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     only: Literal["failed", "dead"] | None = None,
     **options: Any,
 ) -> RunReport:
@@ -1031,7 +1039,7 @@ async def aretry_flow(
 def retry_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     only: Literal["failed", "dead"] | None = None,
     **options: Any,
 ) -> RunReport:

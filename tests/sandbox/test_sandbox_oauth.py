@@ -70,6 +70,8 @@ def test_a_refresh_answers_new_tokens_and_spends_the_refresh_token(
     again = _renew(sandbox, grant)
     assert again.status == 400
     assert again.json["error"] == "invalid_grant"
+    logged = json.dumps(sandbox.requests())
+    assert grant["refresh_token"] not in logged and grant["client_secret"] not in logged
 
 
 def test_an_unknown_refresh_token_is_400_and_a_wrong_client_401(sandbox: SandboxHandle) -> None:

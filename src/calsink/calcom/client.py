@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from calsink.deliver.auth import Auth
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.retry import Backoff, Verdict, classify_status
 from calsink.deliver.transport import Response, Transport, TransportError, check_url
@@ -74,7 +75,7 @@ class CalcomReader:
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | Auth,
         *,
         rate_limit: Literal["auto"] | int = "auto",
         timeout_s: float = 30.0,

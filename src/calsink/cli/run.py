@@ -23,6 +23,7 @@ from calsink.cli._output import (
 
 if TYPE_CHECKING:
     from calsink.credentials import Credential
+    from calsink.deliver.auth import Auth
     from calsink.flow import LoadedFlow
     from calsink.runner import RunReport
 
@@ -61,6 +62,13 @@ def _credential(loaded: LoadedFlow) -> Credential:
         return resolve_api_key(loaded.flow.destination)
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def _auth(credential: Credential) -> str | Auth:
+    """The API key, or the OAuth access token that renews itself and is stored again."""
+    from calsink.deliver.auth import auth_of
+
+    return auth_of(credential)
 
 
 @contextmanager
@@ -216,7 +224,7 @@ def run(
     with _run_errors(), live_progress(show_progress, total) as on_progress:
         report = run_flow(
             loaded,
-            api_key=credential.api_key if credential else "",
+            api_key=_auth(credential) if credential else "",
             base_url=_base_url(base_url, credential),
             dry_run=dry_run,
             limit=limit,
@@ -261,7 +269,7 @@ def retry(
     with _run_errors(), live_progress(show_progress, None) as on_progress:
         report = retry_flow(
             loaded,
-            api_key=credential.api_key,
+            api_key=_auth(credential),
             only=only,
             base_url=_base_url(base_url, credential),
             yes=yes,
@@ -378,7 +386,7 @@ def test(
     with _run_errors():
         result = send_test(
             loaded,
-            api_key=credential.api_key,
+            api_key=_auth(credential),
             base_url=_base_url(base_url, credential),
             record_index=record_index,
             payload=body,

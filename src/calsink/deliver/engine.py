@@ -503,7 +503,7 @@ class Engine:
         try:
             verdict = await checks.check(request)
         except CalcomReadError:
-            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+            self._interrupt(ABORT_AUTH, self._refused_auth())
             raise _Stop from None
         if isinstance(verdict, Rejection):
             self._accept(verdict)
@@ -632,7 +632,7 @@ class Engine:
                         Outcome.FAILED,
                         attempts=attempts,
                         response=response,
-                        reason="authentication failed: Cal.com refused the API key (401)",
+                        reason=f"authentication failed: {self._refused_auth()}",
                         mark=mark,
                         unsure=unsure,
                     )
@@ -806,7 +806,7 @@ class Engine:
                 wait = self.limiter.observe(response.status, response.headers)
                 verdict = classify_status(response.status)
                 if verdict is Verdict.ABORT_AUTH:
-                    self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+                    self._interrupt(ABORT_AUTH, self._refused_auth())
                     return None
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
@@ -846,11 +846,15 @@ class Engine:
         ):
             self._interrupt(ABORT_VERSION, fallback_advice(version))
 
+    def _refused_auth(self) -> str:
+        """Why Cal.com refused the credential: an OAuth renewal's refusal says what to do."""
+        return self.transport.auth_refused or "Cal.com refused the API key (401)"
+
     async def _answered(self, status: int | None) -> None:
         if self._gate_open and status != 401:
             return
         if status == 401:
-            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+            self._interrupt(ABORT_AUTH, self._refused_auth())
         elif status == 403 and not self._gate_open:
             self._forbidden += 1
             if self._forbidden >= FORBIDDEN_STREAK:
