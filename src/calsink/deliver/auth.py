@@ -30,7 +30,8 @@ from calsink.redact import redact_text
 API_KEY_PER_MINUTE = 120
 ACCESS_TOKEN_PER_MINUTE = 500
 TOKEN_PATH = "/v2/auth/oauth2/token"  # noqa: S105 (a path)
-# Renew this long before the stored expiry, so no request leaves with a token about to lapse.
+# Renew this long before the expiry (at most half the token's life), so that no request
+# leaves with a token about to lapse.
 EARLY_S = 30.0
 
 # Sends a token request: (url, JSON body) -> (status, parsed answer). Raises TransportError.
@@ -123,6 +124,8 @@ class OAuthAccess:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._refused: str | None = None
+        expires = credential.oauth.expires_at
+        self._renew_at = expires - EARLY_S if expires is not None else None
         self.renewals = 0
 
     def __repr__(self) -> str:
@@ -138,8 +141,8 @@ class OAuthAccess:
         return f"oauth:{self.__grant.client_id}:{self.name}"
 
     def due(self) -> bool:
-        expires = self.__grant.expires_at
-        return self._refused is None and expires is not None and self._clock() >= expires - EARLY_S
+        renew_at = self._renew_at
+        return self._refused is None and renew_at is not None and self._clock() >= renew_at
 
     def refused(self) -> str | None:
         return self._refused
@@ -188,18 +191,20 @@ class OAuthAccess:
             )
         refresh = data.get("refresh_token")
         expires_in = data.get("expires_in")
-        old = self.__grant
+        life = (
+            float(expires_in)
+            if isinstance(expires_in, int | float) and not isinstance(expires_in, bool)
+            else None
+        )
+        now, old = self._clock(), self.__grant
         self.__grant = OAuthGrant(
             access_token=access,
             refresh_token=refresh if isinstance(refresh, str) and refresh else old.refresh_token,
             client_id=old.client_id,
             client_secret=old.client_secret,
-            expires_at=(
-                self._clock() + float(expires_in)
-                if isinstance(expires_in, int | float) and not isinstance(expires_in, bool)
-                else None
-            ),
+            expires_at=now + life if life is not None else None,
         )
+        self._renew_at = now + life - min(EARLY_S, life / 2) if life is not None else None
         self.__known.extend(self.__grant.secrets())
         self.renewals += 1
         self._store.renew(self.name, self.__grant)
