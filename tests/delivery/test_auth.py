@@ -1,4 +1,5 @@
-"""`OAuthAccess` on a fake clock: when it renews, what it stores, what it never shows."""
+"""`OAuthAccess`: when it renews (on a fake clock), what it stores and never shows, and a
+request sent as another credential than its transport's."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from tests.support.sandbox import SandboxHandle
+
 from calsink.credentials import CredentialStore, OAuthGrant
 from calsink.deliver.auth import OAuthAccess, token_url
+from calsink.deliver.transport import Transport
 
 GRANT = OAuthGrant("at-0", "rt-0", "client-1", "secret-1", expires_at=1000.0)
 
@@ -82,3 +86,32 @@ def test_the_token_endpoint_is_on_the_api_the_request_went_to() -> None:
     assert token_url("http://127.0.0.1:5555/proxy/v2/me") == (
         "http://127.0.0.1:5555/proxy/v2/auth/oauth2/token"
     )
+
+
+def test_a_request_may_go_as_another_credential_than_the_transports(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """The seam a run with many accounts uses: one transport, a credential per request."""
+    grant = sandbox.admin("POST", "/_sandbox/oauth", {"uses": 0})
+    store = CredentialStore(tmp_path)
+    store.add_oauth(
+        "acme",
+        OAuthGrant(
+            grant["access_token"],
+            grant["refresh_token"],
+            grant["client_id"],
+            grant["client_secret"],
+        ),
+    )
+    access = OAuthAccess(store.get("acme"), store)
+
+    async def both() -> tuple[int, int]:
+        async with Transport(sandbox.api_key) as transport:
+            as_oauth = await transport.send("GET", f"{sandbox.url}/v2/me", auth=access)
+            as_key = await transport.send("GET", f"{sandbox.url}/v2/me")
+        return as_oauth.status, as_key.status
+
+    assert asyncio.run(both()) == (200, 200)
+    assert access.renewals == 1
+    sent = [r.get("status") for r in sandbox.requests() if r["path"] == "/v2/me"]
+    assert sent == [401, 200, 200]

@@ -222,12 +222,14 @@ class Transport:
         headers: tuple[tuple[str, str], ...] | Mapping[str, str] = (),
         body: bytes | None = None,
         authenticate: bool = True,
+        auth: Auth | None = None,
     ) -> Response:
         """Send one request; return the answer whatever its status, or raise TransportError.
 
         An OAuth access token past its expiry is renewed first; a 401 renews it and sends
         the request once more (a refused request had no effect). When renewal is refused,
-        the 401 is returned and `auth_refused` says what to do."""
+        the 401 is returned and `auth_refused` says what to do. ``auth`` sends this request
+        as another credential than the transport's own (its refusal: ``auth.refused()``)."""
         check_url(url)
         if self._wire is None:
             raise RuntimeError("use the Transport inside `async with`")
@@ -235,7 +237,7 @@ class Transport:
             raise RuntimeError(
                 "this Transport belongs to another event loop (or thread): open one per loop"
             )
-        auth = self._auth if authenticate else None
+        auth = (auth or self._auth) if authenticate else None
         if auth is None:
             return await self._send_as(None, method, url, headers, body)
         if auth.due():
