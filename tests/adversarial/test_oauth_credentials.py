@@ -204,6 +204,18 @@ def test_credentials_list_and_test_show_the_kind_and_never_a_token(
     _assert_hidden(_secrets(tmp_path, grant), *texts)
 
 
+def test_calsink_source_reads_with_an_oauth_credential_renewing_its_token(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    grant = _grant(sandbox, uses=0)
+    env = _store(tmp_path, sandbox, grant)
+    read = cli("source", "me", "--credential", "acme", key=FAKE_KEY, cwd=tmp_path, env=env)
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.splitlines()[0])["email"] == "demo@example.com"
+    assert sandbox.admin("GET", "/_sandbox/oauth")["renewals"] == 1
+    _assert_hidden(_secrets(tmp_path, grant), read.stdout, read.stderr)
+
+
 def test_oauth_tokens_missing_a_part_are_refused_naming_the_part_only(tmp_path: Path) -> None:
     env = {"CALSINK_CONFIG_DIR": str(tmp_path / "config")}
     tokens = {"access_token": "at-SECRET-1", "refresh_token": "rt-SECRET-2", "client_id": "c"}
