@@ -115,3 +115,19 @@ def test_a_request_may_go_as_another_credential_than_the_transports(
     assert access.renewals == 1
     sent = [r.get("status") for r in sandbox.requests() if r["path"] == "/v2/me"]
     assert sent == [401, 200, 200]
+
+
+def test_a_run_paces_an_oauth_credential_from_the_access_tokens_budget_of_500(
+    tmp_path: Path,
+) -> None:
+    """Cal.com throttles access tokens at 500/min, API keys at 120 (throttler-guard.ts
+    @42e7dc49): `auto` starts from the credential's own budget until headers tell."""
+    from tests.adversarial.harness import write_flow
+
+    from calsink.flow import load_flow
+    from calsink.runner import _limiter
+
+    loaded = load_flow(write_flow(tmp_path, "http://127.0.0.1:9", source="leads.csv"))
+    access, _ = _access(tmp_path, Clock(0.0))
+    assert _limiter(None, loaded, None, access).budget().limit == 500  # type: ignore[arg-type]
+    assert _limiter(None, loaded, None, "cal_test_k").budget().limit == 120  # type: ignore[arg-type]
