@@ -204,6 +204,20 @@ def test_credentials_list_and_test_show_the_kind_and_never_a_token(
     _assert_hidden(_secrets(tmp_path, grant), *texts)
 
 
+def test_calsink_test_sends_with_an_oauth_credential_renewing_its_token(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    grant = _grant(sandbox, uses=0)
+    env = _store(tmp_path, sandbox, grant)
+    folder = tmp_path / "run"
+    emails = _flow(folder, sandbox, 2)
+    sent = cli("test", "flow.yaml", "--json", key=FAKE_KEY, cwd=folder, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert booked_emails(sandbox) == {emails[0]: 1}
+    assert sandbox.admin("GET", "/_sandbox/oauth")["renewals"] == 1
+    _assert_hidden(_secrets(tmp_path, grant), sent.stdout, sent.stderr, all_text(folder))
+
+
 def test_calsink_source_reads_with_an_oauth_credential_renewing_its_token(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
