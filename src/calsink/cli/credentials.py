@@ -99,7 +99,7 @@ def _read_grant() -> OAuthGrant:
 @credentials.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per credential.")
 def list_(as_json: bool) -> None:
-    """List the stored credentials: name, API address and kind (keys are never shown)."""
+    """List the stored credentials and their kind (never a key or token)."""
     from calsink.credentials import CredentialError, CredentialStore
 
     store = CredentialStore()
