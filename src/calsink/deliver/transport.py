@@ -238,47 +238,47 @@ class Transport:
                 "this Transport belongs to another event loop (or thread): open one per loop"
             )
         auth = (auth or self._auth) if authenticate else None
-        if auth is None:
-            return await self._send_as(None, method, url, headers, body)
-        if auth.due():
-            await auth.renew(self._post_token, token_url(url), auth.authorization())
-        used = auth.authorization()
-        response = await self._send_as(used, method, url, headers, body)
-        if response.status == 401 and await auth.renew(self._post_token, token_url(url), used):
-            response = await self._send_as(auth.authorization(), method, url, headers, body)
-        return response
+        authorization = None
+        if auth is not None:
+            if auth.due():
+                await auth.renew(self._post_token, token_url(url), auth.authorization())
+            authorization = auth.authorization()
+        has_body, resent = body is not None, False
+        while True:
+            outgoing = self._outgoing_headers(headers, has_body, authorization)
+            started = time.perf_counter()
+            status, names, raw, size = await self._wire.send(method, url, outgoing, body)
+            elapsed = time.perf_counter() - started
+            if status != 401 or auth is None or resent or authorization is None:
+                break
+            if not await auth.renew(self._post_token, token_url(url), authorization):
+                break
+            authorization, resent = auth.authorization(), True  # once more, renewed
+        if size > len(raw):
+            return Response(status, names, raw, elapsed, None, size)
+        return Response(status, names, raw, elapsed, parse_body(raw))
 
     @property
     def auth_refused(self) -> str | None:
         """Why the credential could not be renewed, naming what to do; None otherwise."""
         return self._auth.refused() if self._auth is not None else None
 
-    async def _send_as(
+    def _outgoing_headers(
         self,
-        authorization: str | None,
-        method: str,
-        url: str,
         headers: tuple[tuple[str, str], ...] | Mapping[str, str],
-        body: bytes | None,
-    ) -> Response:
-        assert self._wire is not None
+        has_body: bool,
+        authorization: str | None,
+    ) -> dict[str, str]:
         if not isinstance(headers, tuple):  # a Mapping (asking the ABC costs more)
-            outgoing = self._merge_headers(headers.items(), body is not None, authorization)
-        else:
-            shape = (headers, body is not None, authorization)
-            cached = self._outgoing.get(shape)
-            if cached is None:
-                if len(self._outgoing) >= _MAX_HEADER_SHAPES:
-                    self._outgoing.clear()
-                cached = self._merge_headers(headers, body is not None, authorization)
-                self._outgoing[shape] = cached
-            outgoing = cached
-        started = time.perf_counter()
-        status, names, raw, size = await self._wire.send(method, url, outgoing, body)
-        elapsed = time.perf_counter() - started
-        if size > len(raw):
-            return Response(status, names, raw, elapsed, None, size)
-        return Response(status, names, raw, elapsed, parse_body(raw))
+            return self._merge_headers(headers.items(), has_body, authorization)
+        shape = (headers, has_body, authorization)
+        cached = self._outgoing.get(shape)
+        if cached is None:
+            if len(self._outgoing) >= _MAX_HEADER_SHAPES:
+                self._outgoing.clear()
+            cached = self._merge_headers(headers, has_body, authorization)
+            self._outgoing[shape] = cached
+        return cached
 
     async def _post_token(self, url: str, body: bytes) -> tuple[int, Any]:
         """The OAuth token request: no Authorization, the client's secret in the body."""
