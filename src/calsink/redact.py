@@ -21,7 +21,9 @@ SENSITIVE_FIELDS = frozenset(
         "api_key",
         "token",
         "accesstoken",
+        "access_token",
         "refreshtoken",
+        "refresh_token",
         "clientsecret",
         "client_secret",
     }

@@ -34,7 +34,23 @@ REDACTED = "[redacted]"
 SIGNATURE_HEADER = "X-Calsink-Signature-256"
 PROBE_S = 2.0
 _JSONL_BUFFER = 256 * 1024
-_SECRET_KEYS = frozenset({"secret", "apikey", "api_key", "password", "token", "authorization"})
+_SECRET_KEYS = frozenset(
+    {
+        "secret",
+        "apikey",
+        "api_key",
+        "password",
+        "token",
+        "authorization",
+        # OAuth (Cal.com's token answers and managed users' tokens)
+        "access_token",
+        "accesstoken",
+        "refresh_token",
+        "refreshtoken",
+        "client_secret",
+        "clientsecret",
+    }
+)
 
 
 def scrub(value: Any, secrets: Iterable[str] = ()) -> Any:
