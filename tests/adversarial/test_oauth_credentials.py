@@ -173,7 +173,7 @@ def test_a_revoked_refresh_token_stops_the_run_with_what_to_do_and_loses_nothing
     folder = tmp_path / "run"
     emails = _flow(folder, sandbox, 12)
     stopped = _run(folder, env)
-    assert stopped.returncode != 0
+    assert stopped.returncode == 3
     said = stopped.stdout + stopped.stderr
     assert "refused to renew the OAuth access token of credential 'acme'" in said
     assert "calsink credentials add acme --oauth" in said
