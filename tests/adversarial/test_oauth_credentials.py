@@ -164,6 +164,26 @@ def test_twenty_requests_refused_at_once_wait_for_a_single_renewal(
     assert access.renewals == 1
 
 
+def test_two_processes_on_one_credential_share_a_renewal_instead_of_spending_it_twice(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Cal.com spends a refresh token when it renews: a second process holding the old one
+    takes the tokens the first one stored instead of being refused."""
+    grant = _grant(sandbox, uses=0)
+    _store(tmp_path, sandbox, grant)
+    store = CredentialStore(tmp_path / "config")
+    first, second = OAuthAccess(store.get("acme"), store), OAuthAccess(store.get("acme"), store)
+
+    async def me(access: OAuthAccess) -> int:
+        async with Transport(access) as transport:
+            return (await transport.send("GET", f"{sandbox.url}/v2/me")).status
+
+    assert asyncio.run(me(first)) == 200
+    assert asyncio.run(me(second)) == 200
+    assert second.refused() is None
+    assert _statuses(sandbox, "/v2/auth/oauth2/token") == [200]
+
+
 def test_a_revoked_refresh_token_stops_the_run_with_what_to_do_and_loses_nothing(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from calsink.credentials import Credential, CredentialStore, OAuthGrant
+from calsink.credentials import Credential, CredentialError, CredentialStore, OAuthGrant
 from calsink.redact import redact_text
 
 API_KEY_PER_MINUTE = 120
@@ -153,6 +153,8 @@ class OAuthAccess:
                 return False
             if self.authorization() != stale:
                 return True
+            if self._adopt_stored():
+                return True
             status, answer = await post(token_url, self._request_body())
             if status == 200:
                 self._take(answer)
@@ -167,6 +169,21 @@ class OAuthAccess:
                 f"Cal.com answered {status} to the OAuth token renewal; it is tried again",
                 maybe_sent=False,
             )
+
+    def _adopt_stored(self) -> bool:
+        """Take the tokens another process renewed and stored (Cal.com spends a refresh
+        token when it renews, so ours would be refused); False when there are none."""
+        try:
+            stored = self._store.get(self.name).oauth
+        except CredentialError:
+            return False
+        if stored is None or stored.refresh_token == self.__grant.refresh_token:
+            return False
+        self.__grant = stored
+        self.__known.extend(stored.secrets())
+        expires = stored.expires_at
+        self._renew_at = expires - EARLY_S if expires is not None else None
+        return True
 
     def _request_body(self) -> bytes:
         grant = self.__grant
