@@ -25,6 +25,7 @@ from calsink.credentials import CredentialError, resolve_api_key
 from calsink.deliver.engine import ProgressEvent
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
 from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
+from calsink.http.auth import Auth, auth_of
 from calsink.records import Position, SourceItem
 from calsink.runner import (
     RunError,
@@ -116,13 +117,14 @@ def _record(row: Any, index: int) -> dict[str, Any]:
     raise TypeError(f"rows[{index}] is a {type(row).__name__}; each row must be a mapping")
 
 
-def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str:
-    """``api_key`` if given, else the credential the flow's destination names (none for a
-    flow whose records name theirs: each is sent with the stored credential it names)."""
+def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str | Auth:
+    """``api_key`` if given, else the credential the flow's destination names (an OAuth
+    one renews its access token; none for a flow whose records name theirs: each is sent
+    with the stored credential it names)."""
     if api_key or loaded.flow.destination.credential_per_record:
         return api_key or ""
     try:
-        return resolve_api_key(loaded.flow.destination).api_key
+        return auth_of(resolve_api_key(loaded.flow.destination))
     except CredentialError as exc:
         raise RunError(str(exc)) from None
 

@@ -1,19 +1,24 @@
-"""Stored Cal.com API keys, and finding the key a flow should use.
+"""Stored Cal.com credentials, and finding the one a flow should use.
 
-Keys live in ``credentials.json`` in the user's config directory (or
-``$CALSINK_CONFIG_DIR``), in a directory only the owner may enter and a file only
-the owner may read.  Nothing here ever prints, logs or raises with a key in it.
+A credential is an API key (``cal_…``) or an OAuth grant: an access token with its
+refresh token, client id and client secret (see docs/credentials.md). They live in
+``credentials.json`` in the user's config directory (or ``$CALSINK_CONFIG_DIR``), in a
+directory only the owner may enter and a file only the owner may read.  Nothing here
+ever prints, logs or raises with a key or a token in it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from calsink.flow import DestinationSettings
 
@@ -25,14 +30,40 @@ class CredentialError(Exception):
     """A credential that cannot be found, stored or used; the message holds no secret."""
 
 
+OAUTH_FIELDS = ("access_token", "refresh_token", "client_id", "client_secret")
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthGrant:
+    """An OAuth access token, what renews it, and when it expires (epoch seconds; None
+    when unknown: then only a 401 tells)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    expires_at: float | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.access_token, self.refresh_token, self.client_secret)
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
+    """A stored credential; for an OAuth one ``api_key`` is its current access token."""
+
     name: str
     api_key: str = field(repr=False)
     base_url: str | None = None
+    oauth: OAuthGrant | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> Literal["api_key", "oauth"]:
+        return "api_key" if self.oauth is None else "oauth"
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.base_url or 'https://api.cal.com'})"
+        shown = "OAuth" if self.oauth is not None else "API key"
+        return f"{self.name} ({self.base_url or 'https://api.cal.com'}, {shown})"
 
 
 def default_config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -70,30 +101,59 @@ class CredentialStore:
                 f"no stored credential named {name!r} (stored: {known}); "
                 f"add it with `calsink credentials add {name}`"
             )
-        entry = entries[name]
-        return Credential(name=name, api_key=entry["api_key"], base_url=entry.get("base_url"))
+        return _credential(name, entries[name])
 
     def add(self, name: str, api_key: str, base_url: str | None = None) -> Credential:
-        if not NAME_RULE.match(name):
-            raise CredentialError(
-                f"credential name {name!r} is not allowed: use letters, digits, '.', '_', '-'"
-            )
+        check_name(name)
         key = api_key.strip()
         check_api_key_shape(key)
-        entries = self._read()
-        entries[name] = {"api_key": key, **({"base_url": base_url} if base_url else {})}
-        self._write(entries)
+        with self._locked():
+            entries = self._read()
+            entries[name] = {"api_key": key, **({"base_url": base_url} if base_url else {})}
+            self._write(entries)
         return Credential(name=name, api_key=key, base_url=base_url)
+
+    def add_oauth(self, name: str, grant: OAuthGrant, base_url: str | None = None) -> Credential:
+        """Store an OAuth grant under ``name`` (replacing what was there)."""
+        check_name(name)
+        check_grant(grant)
+        with self._locked():
+            entries = self._read()
+            entries[name] = _oauth_entry(grant, base_url)
+            self._write(entries)
+        return Credential(name, grant.access_token, base_url, grant)
+
+    def renew(self, name: str, grant: OAuthGrant) -> None:
+        """Replace the tokens of the OAuth credential ``name`` in one atomic write."""
+        check_grant(grant)
+        with self._locked():
+            entries = self._read()
+            base_url = entries.get(name, {}).get("base_url")
+            entries[name] = _oauth_entry(grant, base_url)
+            self._write(entries)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Writers (two runs renewing tokens, an add) take turns over the file."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = os.open(self.directory / ".credentials.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock)
 
     def remove(self, name: str) -> bool:
         entries = self._read()
         if name not in entries:
             return False
-        del entries[name]
-        self._write(entries)
+        with self._locked():
+            entries = self._read()
+            entries.pop(name, None)
+            self._write(entries)
         return True
 
-    def _read(self) -> dict[str, dict[str, str]]:
+    def _read(self) -> dict[str, dict[str, Any]]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -110,7 +170,7 @@ class CredentialStore:
             raise CredentialError(f"{self.path} does not hold a mapping of credentials")
         return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict)}
 
-    def _write(self, entries: dict[str, dict[str, str]]) -> None:
+    def _write(self, entries: dict[str, dict[str, Any]]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
         handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".credentials.")
@@ -122,6 +182,53 @@ class CredentialStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+def check_name(name: str) -> None:
+    if not NAME_RULE.match(name):
+        raise CredentialError(
+            f"credential name {name!r} is not allowed: use letters, digits, '.', '_', '-'"
+        )
+
+
+def check_grant(grant: OAuthGrant) -> None:
+    """Refuse an OAuth grant with a missing or malformed part, naming the part only."""
+    for part in OAUTH_FIELDS:
+        value = getattr(grant, part)
+        if not value:
+            raise CredentialError(f"the OAuth {part} is empty")
+        if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+            raise CredentialError(f"the OAuth {part} contains spaces or control characters")
+
+
+def _oauth_entry(grant: OAuthGrant, base_url: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": "oauth", **{p: getattr(grant, p) for p in OAUTH_FIELDS}}
+    if grant.expires_at is not None:
+        entry["expires_at"] = grant.expires_at
+    if base_url:
+        entry["base_url"] = base_url
+    return entry
+
+
+def _credential(name: str, entry: Mapping[str, Any]) -> Credential:
+    base_url = entry.get("base_url")
+    if entry.get("kind") != "oauth":
+        return Credential(name=name, api_key=str(entry.get("api_key", "")), base_url=base_url)
+    missing = [part for part in OAUTH_FIELDS if not isinstance(entry.get(part), str)]
+    if missing:
+        raise CredentialError(
+            f"the stored OAuth credential {name!r} lacks {', '.join(missing)}; "
+            f"add it again with `calsink credentials add {name} --oauth`"
+        )
+    expires = entry.get("expires_at")
+    grant = OAuthGrant(
+        access_token=entry["access_token"],
+        refresh_token=entry["refresh_token"],
+        client_id=entry["client_id"],
+        client_secret=entry["client_secret"],
+        expires_at=float(expires) if isinstance(expires, int | float) else None,
+    )
+    return Credential(name, grant.access_token, base_url, grant)
 
 
 def check_api_key_shape(api_key: str) -> None:

@@ -26,7 +26,7 @@ from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema import TTableSchema
 from dlt.destinations.file_batching import JsonlFileBatchIterator
 
-from calsink._api import FlowLike, api_key_of, load, run
+from calsink._api import FlowLike, load, run
 from calsink.flow import FlowError, LoadedFlow
 from calsink.records import Position
 from calsink.runner import RunReport
@@ -65,7 +65,7 @@ def destination(
         report = run(
             loaded,
             _rows(str(items), table_name, columns),
-            api_key=api_key_of(loaded, api_key),
+            api_key=api_key,  # run() resolves the flow's credential when this is None
             base_url=base_url,
         )
         _raise_unless_through(report, loaded, table_name)

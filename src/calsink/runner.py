@@ -46,7 +46,8 @@ from calsink.deliver.engine import (
 from calsink.deliver.outcomes import Summary
 from calsink.deliver.reconcile import identifiers
 from calsink.flow import LoadedFlow, ResponseWebhook
-from calsink.http.ratelimit import RateLimiter
+from calsink.http.auth import Auth, as_auth, auth_of, secret_values
+from calsink.http.ratelimit import DEFAULT_LIMIT, RateLimiter
 from calsink.http.shared_budget import SharedRateLimiter
 from calsink.http.transport import Transport, TransportError
 from calsink.http.urls import InsecureURLError, check_url
@@ -333,7 +334,7 @@ def _open_items(
     follow: bool,
     stdin: BinaryIO | None,
     stop: threading.Event,
-    api_key: str,
+    api_key: str | Auth,
 ) -> Iterator[SourceItem]:
     from calsink.sources import open_source
 
@@ -425,7 +426,7 @@ def _secret_of(webhook: str | ResponseWebhook | None, environ: Mapping[str, str]
 async def arun_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
@@ -459,7 +460,9 @@ async def arun_flow(
     _check_base_url(loaded)
     _check_destructive(loaded, yes)
     env = os.environ if environ is None else environ
-    secrets = [api_key, *(accounts.keys.values() if accounts else ())]
+    secrets = secret_values(api_key)
+    for account_key in accounts.keys.values() if accounts else ():
+        secrets.extend(secret_values(account_key))
     webhook_secret = _secret_of(flow.responses.webhook, env)
     if webhook_secret:
         secrets.append(webhook_secret)
@@ -497,7 +500,7 @@ async def _run_locked(
     loaded: LoadedFlow,
     ledger: AnyLedger,
     *,
-    api_key: str,
+    api_key: str | Auth,
     dry_run: bool,
     limit: int | None,
     force: bool,
@@ -663,7 +666,7 @@ async def _run_locked(
 class _Accounts:
     """The credentials a flow's records may name: keys (for the transport) and base URLs."""
 
-    keys: dict[str, str]
+    keys: dict[str, str | Auth]
     bases: dict[str, str | None]
 
 
@@ -693,7 +696,7 @@ def _accounts(
             except InsecureURLError as exc:
                 raise RunError(f"credential {credential.name}: {exc}") from None
     return _Accounts(
-        keys={name: credential.api_key for name, credential in credentials.items()},
+        keys={name: auth_of(credential) for name, credential in credentials.items()},
         bases={
             name: credential.base_url if own_base_urls else None
             for name, credential in credentials.items()
@@ -705,7 +708,7 @@ def _limiter(
     ledger: AnyLedger,
     loaded: LoadedFlow,
     per_minute: int | None,
-    api_key: str,
+    api_key: str | Auth,
     accounts: _Accounts | None = None,
 ) -> RateLimiter:
     """The run's rate limiter: with a PostgreSQL ledger, one that also draws every request
@@ -716,13 +719,16 @@ def _limiter(
         return AccountLimiter(lambda name: _limiter(ledger, loaded, per_minute, keys[name]))
     delivery = loaded.flow.delivery
     burst = max(1, min(delivery.concurrency, 8))
+    auth = as_auth(api_key)
+    # An OAuth access token has its own budget (500/min), an API key 120 (ratelimit.py).
+    own = auth.per_minute if auth is not None else DEFAULT_LIMIT
     if not isinstance(ledger, PostgresLedger) or not delivery.shared_budget:
-        return RateLimiter(per_minute, burst=burst)
+        return RateLimiter(per_minute, burst=burst, default_limit=own)
     try:
-        budget = PostgresBudget(ledger.url, api_key)
+        budget = PostgresBudget(ledger.url, auth.budget_key() if auth is not None else "")
     except LedgerConnectError as exc:
         raise RunError(str(exc)) from None
-    return SharedRateLimiter(per_minute, burst=burst, budget=budget)
+    return SharedRateLimiter(per_minute, burst=burst, budget=budget, default_limit=own)
 
 
 def _pending_note(error: Exception | None) -> str | None:
@@ -770,7 +776,7 @@ RecordChoice = int | str | None
 def send_test(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     record_index: RecordChoice = None,
     payload: Any | None = None,
@@ -807,7 +813,7 @@ def send_test(
 def choose_test_request(
     loaded: LoadedFlow,
     ledger: AnyLedger | None,
-    api_key: str,
+    api_key: str | Auth,
     choice: RecordChoice,
     payload: Any | None = None,
     *,
@@ -884,7 +890,7 @@ def _payload_request(renderer: Any, item: Any, payload: Any) -> Request:
 async def asend_test(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str | None = None,
     record_index: RecordChoice = None,
     payload: Any | None = None,
@@ -924,13 +930,17 @@ async def asend_test(
 
 
 async def _send_one(
-    loaded: LoadedFlow, request: Request, api_key: str, payload: Any, timeout_s: float | None
+    loaded: LoadedFlow,
+    request: Request,
+    api_key: str | Auth,
+    payload: Any,
+    timeout_s: float | None,
 ) -> tuple[TestResult, dict[str, Any]]:
     body = request.body
     shown = request.payload
     if payload is not None:
         body, shown = encode_body(payload), payload
-    secrets = [api_key]
+    secrets = secret_values(api_key)
     async with Transport(
         api_key, timeout_s=timeout_s or loaded.flow.delivery.timeout_s, connections=1
     ) as transport:
@@ -1104,7 +1114,7 @@ def refused_letters(loaded: LoadedFlow) -> str | None:
 async def aretry_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     only: Literal["failed", "dead"] | None = None,
     **options: Any,
 ) -> RunReport:
@@ -1121,7 +1131,7 @@ async def aretry_flow(
 def retry_flow(
     loaded: LoadedFlow,
     *,
-    api_key: str,
+    api_key: str | Auth,
     only: Literal["failed", "dead"] | None = None,
     **options: Any,
 ) -> RunReport:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
 
-from calsink._api import api_key_of, load, run, template
+from calsink._api import load, run, template
 from calsink.flow import LoadedFlow
 from calsink.records import Position
 from calsink.runner import RunError
@@ -76,7 +76,7 @@ class CalsinkSink(BatchSink):
         report = run(
             self.flow,
             rows,
-            api_key=api_key if dry_run else api_key_of(self.flow, api_key),
+            api_key=api_key,  # run() resolves the flow's credential when this is None
             base_url=self.config.get("base_url"),
             dry_run=dry_run,
         )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from calsink.endpoints import EVENT_TYPES_VERSION, SCHEDULES_VERSION, SLOTS_VERSION
+from calsink.http.auth import Auth
 from calsink.http.ratelimit import RateLimiter
 from calsink.http.retry import Backoff, Retrying, RetryPolicy, Verdict, classify_status
 from calsink.http.transport import Response, Transport, TransportError
@@ -75,7 +76,7 @@ class CalcomReader:
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | Auth,
         *,
         rate_limit: Literal["auto"] | int = "auto",
         timeout_s: float = 30.0,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.flow import SourceSettings
+from calsink.http.auth import Auth
 from calsink.instants import normalise_instant, zone
 from calsink.records import Position, SourceItem
 from calsink.sources import SourceError
@@ -308,7 +309,7 @@ async def iter_query(reader: CalcomReader, query: Query) -> AsyncIterator[dict[s
 def open_calcom_source(
     settings: SourceSettings,
     *,
-    api_key: str,
+    api_key: str | Auth,
     base_url: str,
     rate_limit: Literal["auto"] | int = "auto",
     timeout_s: float = 30.0,

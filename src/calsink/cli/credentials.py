@@ -2,18 +2,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from calsink.cli._output import EXIT_ABORTED, EXIT_USAGE, fail
 
+if TYPE_CHECKING:
+    from calsink.credentials import OAuthGrant
+    from calsink.http.auth import Auth
+
 
 @click.group()
 def credentials() -> None:
-    """Store, list, remove and test Cal.com API keys.
+    """Store, list, remove and test Cal.com API keys and OAuth tokens.
 
-    Keys are read from a hidden prompt (or standard input when it is not a
+    Keys and tokens are read from hidden prompts (or standard input when it is not a
     terminal), never echoed, and kept in a file only you can read.
     """
 
@@ -21,25 +25,81 @@ def credentials() -> None:
 @credentials.command("add")
 @click.argument("name")
 @click.option("--base-url", default=None, help="The API this key belongs to (default Cal.com).")
-def add(name: str, base_url: str | None) -> None:
-    """Store an API key under NAME."""
-    from calsink.credentials import CredentialError, CredentialStore
+@click.option(
+    "--oauth",
+    is_flag=True,
+    help="Store an OAuth access token with its refresh token, client id and client secret "
+    "(prompted, or one JSON object on standard input: access_token, refresh_token, "
+    "client_id, client_secret, and expires_in seconds if known).",
+)
+def add(name: str, base_url: str | None, oauth: bool) -> None:
+    """Store an API key (or, with --oauth, OAuth tokens) under NAME."""
+    from calsink.credentials import Credential, CredentialError, CredentialStore
 
-    if sys.stdin.isatty():
-        api_key = click.prompt("Cal.com API key", hide_input=True, err=True)
-    else:
-        api_key = sys.stdin.readline().strip()
     try:
-        stored = CredentialStore().add(name, api_key, base_url)
+        stored: Credential
+        if oauth:
+            stored = CredentialStore().add_oauth(name, _read_grant(), base_url)
+        else:
+            stored = CredentialStore().add(name, _read_key(), base_url)
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
-    click.echo(f"stored credential {stored.name}", err=True)
+    click.echo(f"stored credential {stored}", err=True)
+
+
+def _read_key() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Cal.com API key", hide_input=True, err=True))
+    return sys.stdin.readline().strip()
+
+
+def _read_grant() -> OAuthGrant:
+    """The OAuth tokens from hidden prompts, or a JSON object on standard input."""
+    import json
+    import time
+
+    from calsink.credentials import OAUTH_FIELDS, CredentialError, OAuthGrant
+
+    if sys.stdin.isatty():
+        values: dict[str, Any] = {
+            part: click.prompt(f"OAuth {part.replace('_', ' ')}", hide_input=True, err=True)
+            for part in OAUTH_FIELDS
+        }
+        lifetime = click.prompt(
+            "Seconds until the access token expires (empty if unknown)",
+            default="",
+            show_default=False,
+            err=True,
+        )
+        values["expires_in"] = float(lifetime) if lifetime.strip() else None
+    else:
+        try:
+            values = json.loads(sys.stdin.read())
+        except json.JSONDecodeError:
+            raise CredentialError(
+                "standard input is not a JSON object: send "
+                '{"access_token": …, "refresh_token": …, "client_id": …, "client_secret": …, '
+                '"expires_in": seconds}'
+            ) from None
+        if not isinstance(values, dict):
+            raise CredentialError("standard input must hold one JSON object of OAuth tokens")
+    parts = {part: values.get(part) for part in OAUTH_FIELDS}
+    for part, value in parts.items():
+        if not isinstance(value, str):
+            raise CredentialError(f"the OAuth {part} is missing (expected a string)")
+    expires_in = values.get("expires_in")
+    if expires_in is not None and (
+        isinstance(expires_in, bool) or not isinstance(expires_in, int | float)
+    ):
+        raise CredentialError("expires_in must be a number of seconds")
+    expires_at = time.time() + float(expires_in) if expires_in is not None else None
+    return OAuthGrant(**{k: str(v).strip() for k, v in parts.items()}, expires_at=expires_at)
 
 
 @credentials.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per credential.")
 def list_(as_json: bool) -> None:
-    """List the stored credentials (names only; keys are never shown)."""
+    """List the stored credentials and their kind (never a key or token)."""
     from calsink.credentials import CredentialError, CredentialStore
 
     store = CredentialStore()
@@ -52,7 +112,13 @@ def list_(as_json: bool) -> None:
         if as_json:
             from calsink.cli._output import emit_json
 
-            emit_json({"name": entry.name, "base_url": entry.base_url or "https://api.cal.com"})
+            emit_json(
+                {
+                    "name": entry.name,
+                    "base_url": entry.base_url or "https://api.cal.com",
+                    "kind": entry.kind,
+                }
+            )
         else:
             click.echo(str(entry))
     if not entries and not as_json:
@@ -88,35 +154,41 @@ def test(name: str, base_url: str | None) -> None:
 
     from calsink.credentials import CredentialError, CredentialStore
     from calsink.deliver.versions import VersionReport
+    from calsink.http.auth import auth_of
     from calsink.http.transport import TransportError
     from calsink.http.urls import InsecureURLError
 
+    store = CredentialStore()
     try:
-        credential = CredentialStore().get(name)
+        credential = store.get(name)
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
     url = (base_url or credential.base_url or "https://api.cal.com").rstrip("/")
+    kind = "OAuth" if credential.oauth is not None else "API key"
     try:
-        status, body, versions = asyncio.run(_check(credential.api_key, url))
+        status, body, versions, refused = asyncio.run(_check(auth_of(credential, store), url))
     except InsecureURLError as exc:
         fail(str(exc), EXIT_USAGE)
     except TransportError as exc:
         fail(f"could not reach {url}: {exc}", EXIT_ABORTED)
     if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
         me = body["data"]
-        click.echo(f"{name}: works — {me.get('username')} <{me.get('email')}> at {url}")
+        click.echo(f"{name}: works — {me.get('username')} <{me.get('email')}> at {url} ({kind})")
         assert isinstance(versions, VersionReport)
         click.echo(f"{name}: {versions.summary()}")
         advice = versions.advice()
         if advice is not None:
             click.echo(f"warning: {advice}", err=True)
         return
+    if refused is not None:
+        fail(f"{name}: {refused}", EXIT_ABORTED)
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     fail(f"{name}: Cal.com answered {status}: {message or 'no message'}", EXIT_ABORTED)
 
 
-async def _check(api_key: str, url: str) -> tuple[int, Any, Any]:
-    """GET /v2/me, then (when the key works) the bookings versions the server answers."""
+async def _check(api_key: str | Auth, url: str) -> tuple[int, Any, Any, str | None]:
+    """GET /v2/me, then (when the key works) the bookings versions the server answers;
+    last, why an OAuth renewal was refused (or None)."""
     from calsink.deliver.versions import check_bookings_versions
     from calsink.http.transport import Transport
 
@@ -128,5 +200,5 @@ async def _check(api_key: str, url: str) -> tuple[int, Any, Any]:
 
         status, body = await get(f"{url}/v2/me", {"Accept": "application/json"})
         if status != 200:
-            return status, body, None
-        return status, body, await check_bookings_versions(get, url)
+            return status, body, None, transport.auth_refused
+        return status, body, await check_bookings_versions(get, url), None

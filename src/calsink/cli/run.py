@@ -24,6 +24,7 @@ from calsink.cli._output import (
 if TYPE_CHECKING:
     from calsink.credentials import Credential
     from calsink.flow import LoadedFlow
+    from calsink.http.auth import Auth
     from calsink.runner import RunReport
 
     Credentials = tuple[Credential | None, dict[str, Credential] | None]
@@ -75,6 +76,13 @@ def _credentials(loaded: LoadedFlow, dry_run: bool = False) -> Credentials:
         return None, CredentialStore().all()
     except CredentialError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def _auth(credential: Credential) -> str | Auth:
+    """The API key, or the OAuth access token that renews itself and is stored again."""
+    from calsink.http.auth import auth_of
+
+    return auth_of(credential)
 
 
 @contextmanager
@@ -260,7 +268,7 @@ def run(
     with _run_errors(), live_progress(show_progress, total) as on_progress:
         report = run_flow(
             loaded,
-            api_key=credential.api_key if credential else "",
+            api_key=_auth(credential) if credential else "",
             base_url=_base_url(base_url, credential),
             dry_run=dry_run,
             limit=limit,
@@ -306,7 +314,7 @@ def retry(
     with _run_errors(), live_progress(show_progress, None) as on_progress:
         report = retry_flow(
             loaded,
-            api_key=credential.api_key if credential else "",
+            api_key=_auth(credential) if credential else "",
             only=only,
             base_url=_base_url(base_url, credential),
             yes=yes,
@@ -424,7 +432,7 @@ def test(
     with _run_errors():
         result = send_test(
             loaded,
-            api_key=credential.api_key if credential else "",
+            api_key=_auth(credential) if credential else "",
             credentials=credentials,
             base_url=_base_url(base_url, credential),
             record_index=record_index,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -52,6 +53,27 @@ import click
     "Cal.com's). Leave 2026-02-25 out to act like an older Cal.com you host yourself, which "
     "answers an unknown version with its 2024-04-15 contract.",
 )
+@click.option(
+    "--oauth",
+    "oauth",
+    is_flag=True,
+    help="Create an OAuth client and print its tokens as one JSON line, ready for "
+    "`calsink credentials add NAME --oauth`.",
+)
+@click.option(
+    "--token-lifetime",
+    default=1800.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Seconds an OAuth access token works (Cal.com: 1800).",
+)
+@click.option(
+    "--token-rate-limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests per OAuth access token per 60 s window (Cal.com: 500).",
+)
 def sandbox(
     host: str,
     port: int,
@@ -63,6 +85,9 @@ def sandbox(
     faults: str | None,
     admin: bool,
     api_versions: str | None,
+    oauth: bool,
+    token_lifetime: float,
+    token_rate_limit: int,
 ) -> None:
     """Serve the local Cal.com API v2 emulator until interrupted."""
     from calsink.sandbox import (
@@ -89,6 +114,8 @@ def sandbox(
         faults=faults,
         admin=admin,
         api_versions=versions,
+        token_lifetime_s=token_lifetime,
+        token_rate_limit=token_rate_limit,
     )
     try:
         app = SandboxApp(config)
@@ -105,10 +132,13 @@ def sandbox(
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     actual_port = sock.getsockname()[1]
+    grant = app.oauth.grant() if oauth else None
 
     def ready() -> None:
         if generated:
             click.echo(f"calsink sandbox api key: {keys[0]}")
+        if grant is not None:
+            click.echo(f"calsink sandbox oauth credential: {json.dumps(grant)}")
         click.echo(f"calsink sandbox listening on http://{host}:{actual_port}", color=False)
 
     serve(app, sock, on_ready=ready)

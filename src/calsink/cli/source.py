@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from calsink.cli._output import EXIT_ABORTED, EXIT_SOME_FAILED, EXIT_USAGE, fail, say
+
+if TYPE_CHECKING:
+    from calsink.http.auth import Auth
 
 KIND_NAMES = ("event-types", "bookings", "slots", "schedules", "webhooks", "ooo", "me")
 DEFAULT_BASE_URL = "https://api.cal.com"
@@ -40,9 +43,10 @@ def _filter_options(command: Any) -> Any:
 DEFAULT_KEY_ENV = "CAL_API_KEY"
 
 
-def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str, str | None]:
-    """(api key, the credential's base URL) from --api-key-env or --credential; with neither,
-    from $CAL_API_KEY when it is set, else the stored credential 'default'."""
+def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str | Auth, str | None]:
+    """(api key or OAuth access, the credential's base URL) from --api-key-env or
+    --credential; with neither, from $CAL_API_KEY when it is set, else the stored
+    credential 'default'."""
     from calsink.credentials import CredentialError, CredentialStore, check_api_key_shape
 
     if credential and api_key_env:
@@ -62,7 +66,9 @@ def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str, 
         stored = CredentialStore().get(credential or "default")
     except CredentialError as exc:
         fail(f"{exc}, or export {DEFAULT_KEY_ENV}, or pass --api-key-env NAME", EXIT_USAGE)
-    return stored.api_key, stored.base_url
+    from calsink.http.auth import auth_of
+
+    return auth_of(stored), stored.base_url
 
 
 @click.command()
@@ -146,7 +152,7 @@ def source(
 
 
 def _read(
-    url: str, api_key: str, query: Any, stream: IO[bytes], limit: int | None
+    url: str, api_key: str | Auth, query: Any, stream: IO[bytes], limit: int | None
 ) -> tuple[int, int]:
     import asyncio
 

@@ -15,6 +15,7 @@ import contextvars
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from calsink.http.auth import Auth
 from calsink.http.ratelimit import Budget, RateLimiter
 from calsink.http.transport import Response, Transport
 
@@ -41,7 +42,7 @@ class AccountTransport(Transport):
     __slots__ = ("_keys", "_opened")
 
     def __init__(
-        self, keys: Mapping[str, str], *, timeout_s: float = 30.0, connections: int = 8
+        self, keys: Mapping[str, str | Auth], *, timeout_s: float = 30.0, connections: int = 8
     ) -> None:
         super().__init__(None, timeout_s=timeout_s, connections=connections)
         self._keys = dict(keys)
@@ -83,10 +84,11 @@ class AccountTransport(Transport):
         headers: tuple[tuple[str, str], ...] | Mapping[str, str] = (),
         body: bytes | None = None,
         authenticate: bool = True,
+        auth: Auth | None = None,
     ) -> Response:
         transport = await self._account()
         return await transport.send(
-            method, url, headers=headers, body=body, authenticate=authenticate
+            method, url, headers=headers, body=body, authenticate=authenticate, auth=auth
         )
 
 

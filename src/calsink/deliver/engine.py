@@ -521,7 +521,7 @@ class Engine:
             verdict = await checks.check(request)
         except KeyRefused:
             if request.credential is None:
-                self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+                self._interrupt(ABORT_AUTH, self._refused_auth())
                 raise _Stop from None
             self._refuse_account()
             self._finish_refused(request, prior.attempts if prior else 0, None, unsure=False)
@@ -663,7 +663,11 @@ class Engine:
                         Outcome.FAILED,
                         attempts=attempts,
                         response=response,
-                        reason=_refused_key(request.credential, "authentication failed"),
+                        reason=(
+                            f"authentication failed: {self._refused_auth()}"
+                            if request.credential is None
+                            else _refused_key(request.credential, "authentication failed")
+                        ),
                         mark=mark,
                         unsure=unsure,
                     )
@@ -866,6 +870,10 @@ class Engine:
         ):
             self._interrupt(ABORT_VERSION, fallback_advice(version))
 
+    def _refused_auth(self) -> str:
+        """Why Cal.com refused the credential: an OAuth renewal's refusal says what to do."""
+        return self.transport.auth_refused or "Cal.com refused the API key (401)"
+
     async def _answered(self, status: int | None) -> None:
         if self._gate_open and status != 401:
             return
@@ -892,7 +900,7 @@ class Engine:
         credential, that credential's records fail and the others go on."""
         account = current_account()
         if account is None:
-            self._interrupt(ABORT_AUTH, "Cal.com refused the API key (401)")
+            self._interrupt(ABORT_AUTH, self._refused_auth())
         elif account not in self.result.refused_accounts:
             self.result.refused_accounts.append(account)
 

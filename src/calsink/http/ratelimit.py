@@ -8,9 +8,10 @@ remains, and after a 429 holds every worker until Retry-After / the reset has pa
 (a 429 without Retry-After while the headers still show budget left holds them for
 1, 2, 4, ... seconds instead).
 
-``auto`` starts from Cal.com's default (120 per 60 s) until the first answer tells
-otherwise; a fixed per-minute rate paces at exactly that rate (a token bucket) while
-still respecting what the headers say.
+``auto`` starts from Cal.com's default for the credential (120 per 60 s for an API key,
+500 for an OAuth access token) until the first answer tells otherwise; a fixed per-minute
+rate paces at exactly that rate (a token bucket) while still respecting what the headers
+say.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ class Budget:
 class RateLimiter:
     """An async pacer shared by every worker of a run.
 
-    ``per_minute=None`` is ``auto``. ``burst`` is how many requests may leave back to
-    back (usually the concurrency); past it requests are spaced evenly. ``clock`` and
-    ``sleep`` are injectable so that tests can run on a fake clock.
+    ``per_minute=None`` is ``auto``, starting from ``default_limit`` per minute (the
+    credential's budget). ``burst`` is how many requests may leave back to back (usually
+    the concurrency); past it requests are spaced evenly. ``clock`` and ``sleep`` are
+    injectable so that tests can run on a fake clock.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         epoch: Clock = time.time,
+        default_limit: int = DEFAULT_LIMIT,
     ) -> None:
         self._fixed = per_minute
         self._clock = clock
@@ -100,7 +103,7 @@ class RateLimiter:
         self._epoch = epoch
         self._burst = max(1, burst)
         now = clock()
-        self._limit = per_minute if per_minute is not None else DEFAULT_LIMIT
+        self._limit = per_minute if per_minute is not None else default_limit
         self._window = DEFAULT_WINDOW_S
         self._remaining: float = float(self._limit)
         self._reset_at = now + self._window

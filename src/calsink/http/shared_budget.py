@@ -31,8 +31,10 @@ class Budget(Protocol):
 class SharedRateLimiter(RateLimiter):
     """`RateLimiter` plus a token from the key's shared bucket for every request."""
 
-    def __init__(self, per_minute: int | None, *, burst: int, budget: Budget) -> None:
-        super().__init__(per_minute, burst=burst)
+    def __init__(
+        self, per_minute: int | None, *, burst: int, budget: Budget, default_limit: int = 120
+    ) -> None:
+        super().__init__(per_minute, burst=burst, default_limit=default_limit)
         self._budget = budget
         self._tokens_in_hand = 0
         self._drawing = asyncio.Lock()

@@ -1,9 +1,10 @@
 """The one HTTP seam: every request calsink sends to Cal.com goes through `Transport`.
 
-The API key lives only here, in a private attribute, and is added as
-``Authorization: Bearer <key>`` on the way out; it never appears in a Request, a
-message or an exception. TLS certificates are always verified, and plain http is
-refused for any host but this machine (`calsink.http.urls`).
+The credential lives only here, in an `Auth` (calsink.http.auth), and is added as
+``Authorization: Bearer <key or access token>`` on the way out; it never appears in a
+Request, a message or an exception. An OAuth access token past its expiry, or answered
+401, is renewed once and the request sent again (see `Transport.send`). TLS certificates
+are always verified, and plain http is refused for any host but this machine (`calsink.http.urls`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from calsink.http.auth import Auth, as_auth, token_url
 from calsink.http.transport_choice import TransportName, chosen_transport
 from calsink.http.urls import check_url
 
@@ -115,7 +117,7 @@ class Transport:
     """
 
     __slots__ = (
-        "__api_key",
+        "_auth",
         "_connections",
         "_loop",
         "_outgoing",
@@ -126,21 +128,23 @@ class Transport:
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | Auth | None,
         *,
         timeout_s: float = 30.0,
         connections: int = 8,
         wire: TransportName | None = None,
     ):
-        self.__api_key = api_key
+        self._auth = as_auth(api_key)
         self._timeout_s = timeout_s
         self._connections = connections
         self.wire_name: TransportName = wire or chosen_transport()
         self._wire: Wire | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # The headers sent for each (request headers, has body, authenticate): a run uses a
+        # The headers sent for each (request headers, has body, Authorization): a run uses a
         # handful of header shapes, so they are merged once, not for every request.
-        self._outgoing: dict[tuple[tuple[tuple[str, str], ...], bool, bool], dict[str, str]] = {}
+        self._outgoing: dict[
+            tuple[tuple[tuple[str, str], ...], bool, str | None], dict[str, str]
+        ] = {}
 
     def __repr__(self) -> str:
         return (
@@ -178,8 +182,14 @@ class Transport:
         headers: tuple[tuple[str, str], ...] | Mapping[str, str] = (),
         body: bytes | None = None,
         authenticate: bool = True,
+        auth: Auth | None = None,
     ) -> Response:
-        """Send one request; return the answer whatever its status, or raise TransportError."""
+        """Send one request; return the answer whatever its status, or raise TransportError.
+
+        An OAuth access token past its expiry is renewed first; a 401 renews it and sends
+        the request once more (a refused request had no effect). When renewal is refused,
+        the 401 is returned and `auth_refused` says what to do. ``auth`` sends this request
+        as another credential than the transport's own (its refusal: ``auth.refused()``)."""
         check_url(url)
         if self._wire is None:
             raise RuntimeError("use the Transport inside `async with`")
@@ -187,34 +197,68 @@ class Transport:
             raise RuntimeError(
                 "this Transport belongs to another event loop (or thread): open one per loop"
             )
-        if not isinstance(headers, tuple):  # a Mapping (asking the ABC costs more)
-            outgoing = self._merge_headers(headers.items(), body is not None, authenticate)
-        else:
-            shape = (headers, body is not None, authenticate)
-            cached = self._outgoing.get(shape)
-            if cached is None:
-                if len(self._outgoing) >= _MAX_HEADER_SHAPES:
-                    self._outgoing.clear()
-                cached = self._merge_headers(headers, body is not None, authenticate)
-                self._outgoing[shape] = cached
-            outgoing = cached
-        started = time.perf_counter()
-        status, names, raw, size = await self._wire.send(method, url, outgoing, body)
-        elapsed = time.perf_counter() - started
+        auth = (auth or self._auth) if authenticate else None
+        authorization = None
+        if auth is not None:
+            if auth.due():
+                await auth.renew(self._post_token, token_url(url), auth.authorization())
+            authorization = auth.authorization()
+        has_body, resent = body is not None, False
+        while True:
+            outgoing = self._outgoing_headers(headers, has_body, authorization)
+            started = time.perf_counter()
+            status, names, raw, size = await self._wire.send(method, url, outgoing, body)
+            elapsed = time.perf_counter() - started
+            if status != 401 or auth is None or resent or authorization is None:
+                break
+            if not await auth.renew(self._post_token, token_url(url), authorization):
+                break
+            authorization, resent = auth.authorization(), True  # once more, renewed
         if size > len(raw):
             return Response(status, names, raw, elapsed, None, size)
         return Response(status, names, raw, elapsed, parse_body(raw))
 
-    def _merge_headers(
-        self, headers: Iterable[tuple[str, str]], has_body: bool, authenticate: bool
+    @property
+    def auth_refused(self) -> str | None:
+        """Why the credential could not be renewed, naming what to do; None otherwise."""
+        return self._auth.refused() if self._auth is not None else None
+
+    def _outgoing_headers(
+        self,
+        headers: tuple[tuple[str, str], ...] | Mapping[str, str],
+        has_body: bool,
+        authorization: str | None,
     ) -> dict[str, str]:
-        """The request's headers with the content type and the API key (never a caller's
+        if not isinstance(headers, tuple):  # a Mapping (asking the ABC costs more)
+            return self._merge_headers(headers.items(), has_body, authorization)
+        shape = (headers, has_body, authorization)
+        cached = self._outgoing.get(shape)
+        if cached is None:
+            if len(self._outgoing) >= _MAX_HEADER_SHAPES:
+                self._outgoing.clear()
+            cached = self._merge_headers(headers, has_body, authorization)
+            self._outgoing[shape] = cached
+        return cached
+
+    async def _post_token(self, url: str, body: bytes) -> tuple[int, Any]:
+        """The OAuth token request: no Authorization, the client's secret in the body."""
+        check_url(url)
+        assert self._wire is not None
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        status, _, raw, _ = await self._wire.send("POST", url, headers, body)
+        return status, parse_body(raw)
+
+    @staticmethod
+    def _merge_headers(
+        headers: Iterable[tuple[str, str]], has_body: bool, authorization: str | None
+    ) -> dict[str, str]:
+        """The request's headers with the content type and the credential (never a caller's
         Authorization header)."""
         outgoing = dict(headers)
         outgoing.pop("Authorization", None)
         outgoing.pop("authorization", None)
         if has_body and not any(k.lower() == "content-type" for k in outgoing):
             outgoing["Content-Type"] = "application/json"
-        if authenticate and self.__api_key:
-            outgoing["Authorization"] = f"Bearer {self.__api_key}"
+        if authorization:
+            outgoing["Authorization"] = authorization
         return outgoing

@@ -26,6 +26,13 @@ from calsink.sandbox.delivery import WebhookDispatcher
 from calsink.sandbox.errors import ApiError, error_body
 from calsink.sandbox.faults import Decision, FaultPlan, FaultSpecError, parse_spec, rules_from_json
 from calsink.sandbox.model import Store, User
+from calsink.sandbox.oauth import (
+    DEFAULT_LIFETIME_S,
+    INVALID_ACCESS_TOKEN,
+    TOKEN_PATH,
+    TOKEN_RATE_LIMIT,
+    OAuthIssuer,
+)
 from calsink.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_S, RateLimiter
 from calsink.sandbox.requestlog import DEFAULT_CAPACITY, LogEntry, RequestLog
 from calsink.sandbox.seed import base_store, seeded_store
@@ -61,6 +68,8 @@ class SandboxConfig:
     admin: bool = False
     log_capacity: int = DEFAULT_CAPACITY
     api_versions: frozenset[str] = routes.KNOWN_VERSIONS
+    token_lifetime_s: float = DEFAULT_LIFETIME_S
+    token_rate_limit: int = TOKEN_RATE_LIMIT
 
 
 class _Dropped(Exception):
@@ -77,6 +86,7 @@ class SandboxApp:
         self.store = store
         self.keys = frozenset(config.api_keys)
         self.limiter = RateLimiter(config.rate_limit, config.window_s)
+        self.oauth = OAuthIssuer(config.token_lifetime_s)
         rules, seed = parse_spec(config.faults) if config.faults else ([], None)
         self.faults = FaultPlan(rules, seed)
         self.log = RequestLog(config.log_capacity)
@@ -192,7 +202,8 @@ class SandboxApp:
             entry.fault = decision.describe()
             if decision.latency_ms:
                 await asyncio.sleep(decision.latency_ms / 1000)
-        verdict = self.limiter.hit(token or _client(scope))
+        own_budget = self.config.token_rate_limit if token and self.oauth.knows(token) else None
+        verdict = self.limiter.hit(token or _client(scope), limit=own_budget)
         headers = verdict.headers()
         action = decision.action if decision is not None else None
         if action is not None:
@@ -217,6 +228,7 @@ class SandboxApp:
         except ApiError as error:
             headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
             return error.status, self._error_bytes(error, path, query_string), headers
+        headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
         return reply.status, orjson.dumps(reply.body), headers
 
     def _dispatch(
@@ -229,6 +241,9 @@ class SandboxApp:
         body_ok: bool,
         token: str | None,
     ) -> Reply:
+        if method == "POST" and path == TOKEN_PATH:
+            status, answer = self.oauth.token(parsed_body if body_ok else None)
+            return Reply(status, answer, {"Cache-Control": "no-store", "Pragma": "no-cache"})
         user = self._authenticate(token)
         found = routes.match(method, path)
         if found is None:
@@ -255,9 +270,13 @@ class SandboxApp:
             return None
         if token in self.config.user_keys:
             return self._user_named(self.config.user_keys[token])
-        if token not in self.keys:
-            raise ApiError(401, INVALID_KEY)
-        return self.store.users.get(1)
+        if token in self.keys:
+            return self.store.users.get(1)
+        if self.oauth.knows(token):
+            if not self.oauth.admit(token):
+                raise ApiError(401, INVALID_ACCESS_TOKEN)
+            return self.store.users.get(1)
+        raise ApiError(401, INVALID_KEY)
 
     def _user_named(self, username: str) -> User:
         """The user ``username``, made (with no event type or schedule) if the store lacks it."""
@@ -316,6 +335,8 @@ class SandboxApp:
             window = body.get("window_s")
             self.limiter.configure(body["limit"], float(window) if window else None)
             return 200, {"limit": self.limiter.limit, "window_s": self.limiter.window_s}
+        if path.startswith("/_sandbox/oauth"):
+            return self._admin_oauth(method, path, body)
         if path == "/_sandbox/reset" and method == "POST":
             empty = isinstance(body, dict) and body.get("empty") is True
             self.replace_store(base_store() if empty else seeded_store())
@@ -323,7 +344,33 @@ class SandboxApp:
             self.dispatcher.log.clear()
             self.faults.replace([], None)
             self.limiter.configure(self.config.rate_limit, self.config.window_s)
+            self.oauth = OAuthIssuer(self.config.token_lifetime_s)
             return 200, {"reset": True}
+        return 404, {"error": f"no admin route {method} {path}"}
+
+    def _admin_oauth(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """POST /_sandbox/oauth {"lifetime_s", "uses"}: a new client and its tokens (the
+        lifetime applies from then on; "uses" ends the first access token after that
+        many requests);
+        POST .../revoke: refresh tokens stop working; POST .../expire: access tokens do;
+        GET: how many renewals were answered."""
+        if path == "/_sandbox/oauth" and method == "POST":
+            options = body if isinstance(body, dict) else {}
+            lifetime, uses = options.get("lifetime_s"), options.get("uses")
+            if lifetime is not None and not isinstance(lifetime, int | float):
+                raise ValueError("lifetime_s must be a number of seconds")
+            if uses is not None and not isinstance(uses, int):
+                raise ValueError("uses must be a whole number of requests")
+            if lifetime is not None:
+                self.oauth.lifetime_s = float(lifetime)
+            return 200, self.oauth.grant(uses)
+        if path == "/_sandbox/oauth" and method == "GET":
+            return 200, {"renewals": self.oauth.renewals, "clients": len(self.oauth.clients)}
+        if path == "/_sandbox/oauth/revoke" and method == "POST":
+            return 200, {"revoked": self.oauth.revoke()}
+        if path == "/_sandbox/oauth/expire" and method == "POST":
+            self.oauth.expire()
+            return 200, {"expired": True}
         return 404, {"error": f"no admin route {method} {path}"}
 
     def snapshot(self) -> dict[str, Any]:

@@ -41,7 +41,10 @@ class RateLimiter:
             self.window_s = window_s
         self._windows.clear()
 
-    def hit(self, key: str, now: float | None = None) -> Verdict:
+    def hit(self, key: str, now: float | None = None, *, limit: int | None = None) -> Verdict:
+        """Count one request of ``key``; ``limit`` is its own budget when it has one (an
+        access token's), else the configured one."""
+        allowed = self.limit if limit is None else limit
         moment = time.monotonic() if now is None else now
         window = self._windows.get(key)
         if window is None or moment >= window[0] + self.window_s:
@@ -50,7 +53,7 @@ class RateLimiter:
             window = [moment, 0.0]
             self._windows[key] = window
         reset_s = max(math.ceil(window[0] + self.window_s - moment), 0)
-        if window[1] >= self.limit:
-            return Verdict(False, self.limit, 0, reset_s)
+        if window[1] >= allowed:
+            return Verdict(False, allowed, 0, reset_s)
         window[1] += 1
-        return Verdict(True, self.limit, self.limit - int(window[1]), reset_s)
+        return Verdict(True, allowed, allowed - int(window[1]), reset_s)

@@ -2,8 +2,9 @@
 
 Entries keep the raw body and are turned into JSON only when the log is read, so
 logging costs little and memory stays flat (the last ``capacity`` entries are kept).
-Webhook secrets in logged bodies are replaced by ``sha256:<hex digest>``: a test can
-still check which secret arrived without the log ever holding it.
+Webhook secrets, and the refresh token and client secret of an OAuth token request, in
+logged bodies are replaced by ``sha256:<hex digest>``: a test can still check which
+secret arrived without the log ever holding it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class LogEntry:
         }
 
 
+_HASHED = ("secret", "refresh_token", "client_secret")
+
+
 def _body_json(body: bytes) -> Any:
     if not body.strip():
         return None
@@ -54,8 +58,10 @@ def _body_json(body: bytes) -> Any:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if isinstance(data, dict) and isinstance(data.get("secret"), str):
-        data["secret"] = "sha256:" + hashlib.sha256(data["secret"].encode()).hexdigest()
+    if isinstance(data, dict):
+        for name in _HASHED:
+            if isinstance(data.get(name), str):
+                data[name] = "sha256:" + hashlib.sha256(data[name].encode()).hexdigest()
     return data
 
 
