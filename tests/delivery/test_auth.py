@@ -136,8 +136,7 @@ def test_a_run_paces_an_oauth_credential_from_the_access_tokens_budget_of_500(
 def test_token_fields_are_screened_by_name_in_what_is_kept() -> None:
     """A renewed token is not in the screens opened before it came: an answer that carries
     one (a managed user's tokens, a token answer) is screened by its field's name."""
-    from calsink.redact import redact_payload
-    from calsink.responses import scrub
+    from calsink.redact import redact_payload, scrub
 
     answer = {"data": {"access_token": "at-9", "refresh_token": "rt-9", "client_secret": "s"}}
     for screened in (scrub(answer), redact_payload(answer)):
