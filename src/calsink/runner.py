@@ -528,8 +528,12 @@ async def _run_locked(
     )
     if limit is not None:
         source = itertools.islice(source, limit)
+    # A dry run shows and sends no body: no booking fingerprint to write into one.
     renderer = build_renderer(
-        loaded, ledger.resolve_reference, accounts=accounts.bases if accounts else None
+        loaded,
+        ledger.resolve_reference,
+        accounts=accounts.bases if accounts else None,
+        fingerprints=not dry_run,
     )
     prepared = prepare(loaded, book.keep(source), renderer=renderer)
     # sources that wait on something else (a pipe, Cal.com, a database, the network) are read
