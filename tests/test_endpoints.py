@@ -90,6 +90,13 @@ SPEC_TABLE = {
         {"active": True},
     ),
     "create-out-of-office": ("POST", "/v2/me/ooo", None, (), "record", {"start", "end"}, {}),
+    # schedules, webhooks and out-of-office entries: change and delete
+    "update-schedule": ("PATCH", "/v2/schedules/{id}", "2024-06-11", ("id",), "fields", set(), {}),
+    "delete-schedule": ("DELETE", "/v2/schedules/{id}", "2024-06-11", ("id",), "none", set(), {}),
+    "update-webhook": ("PATCH", "/v2/webhooks/{id}", None, ("id",), "fields", set(), {}),
+    "delete-webhook": ("DELETE", "/v2/webhooks/{id}", None, ("id",), "none", set(), {}),
+    "update-out-of-office": ("PATCH", "/v2/me/ooo/{id}", None, ("id",), "fields", set(), {}),
+    "delete-out-of-office": ("DELETE", "/v2/me/ooo/{id}", None, ("id",), "none", set(), {}),
 }
 
 
@@ -110,7 +117,13 @@ def test_there_are_exactly_the_ten_templates() -> None:
 
 def test_destructive_and_created_resources() -> None:
     destructive = {name for name, e in TEMPLATES.items() if e.destructive}
-    assert destructive == {"cancel-booking", "delete-event-type"}
+    assert destructive == {
+        "cancel-booking",
+        "delete-event-type",
+        "delete-schedule",
+        "delete-webhook",
+        "delete-out-of-office",
+    }
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"
     assert TEMPLATES["create-event-type"].identifier == "id"

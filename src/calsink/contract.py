@@ -462,6 +462,19 @@ def _in_order(body: Record) -> bool:
     return start is None or end is None or start <= end
 
 
+def _start_and_end_together(c: _Checker) -> None:
+    # ooo.service.ts isStartBeforeEnd (upstream 03670679): 400 "Please specify both ooo
+    # start and end time." when an update gives one of them
+    if not _both_or_neither(c.body):
+        given, missing = ("start", "end") if _given(c.body.get("start")) else ("end", "start")
+        expected = f"{missing} with {given} (Cal.com moves the dates together)"
+        c.problems.append(Problem(missing, expected, "none", f"map {missing} too, or neither"))
+
+
+def _both_or_neither(body: Record) -> bool:
+    return _given(body.get("start")) == _given(body.get("end"))
+
+
 _JOINTS: dict[str, _Joint] = {
     "one event type": _Joint(_event_type_named, _has_event_type),
     "one length among the options": _Joint(_length_among_options, _length_in_options),
@@ -470,6 +483,7 @@ _JOINTS: dict[str, _Joint] = {
     ),
     "something to change": _Joint(_something_to_change, bool),
     "end not before start": _Joint(_end_not_before_start, _in_order),
+    "start and end together": _Joint(_start_and_end_together, _both_or_neither),
 }
 
 

@@ -18,8 +18,20 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
-Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
-Change = Literal["cancel", "reschedule", "confirm", "delete-event-type"]
+Creates = Literal[
+    "booking", "event-type", "schedule", "webhook", "ooo", "team-event-type", "org-ooo"
+]
+Change = Literal[
+    "cancel",
+    "reschedule",
+    "confirm",
+    "delete-event-type",
+    "delete-schedule",
+    "delete-webhook",
+    "update-ooo",
+    "delete-ooo",
+    "delete-team-event-type",
+]
 Kind = Literal[
     "text",  # any text
     "name",  # a non-empty text
@@ -307,6 +319,52 @@ _CREATE_EVENT_TYPE_FIELDS = tuple(
     Field(f.name, f.kind, required=True) if f.name in ("title", "slug", "lengthInMinutes") else f
     for f in _EVENT_TYPE_FIELDS
 )
+
+# -- schedules, webhooks and out-of-office entries: change and delete ------------------------
+_SCHEDULE_ID = (("id", "Schedule ID"),)
+_WEBHOOK_ID = (("id", "Webhook ID"),)
+_OOO_ID = (("id", "Out-of-office entry ID"),)
+_SCHEDULE_UPDATE_FIELDS = (
+    _f("name", "name"),
+    _f("timeZone", "zone"),
+    _f("isDefault", "boolean"),
+    _f(
+        "availability",
+        "objects",
+        what="a list of opening hours",
+        children=(_req("days", "weekdays"), *_TIMES),
+    ),
+    _f(
+        "overrides",
+        "objects",
+        what="a list of date overrides",
+        children=(_req("date", "date"), *_TIMES),
+    ),
+)
+_WEBHOOK_UPDATE_FIELDS = (
+    _f("subscriberUrl", "http-url"),
+    _f("triggers", "triggers", choices=WEBHOOK_TRIGGERS),
+    _f("active", "boolean"),
+    _f("payloadTemplate", "text"),
+    _f("secret", "text"),
+    _f("version", "choice", choices=("2021-10-20",)),
+)
+_OOO_UPDATE_FIELDS = (
+    _f("start", "utc-instant"),
+    _f("end", "utc-instant"),
+    _f("reason", "choice", choices=OOO_REASONS),
+    _f("notes", "text"),
+    _f("toUserId", "count"),
+)
+_UPDATE_IDEMPOTENT = "an update sent twice leaves what one leaves: a resend changes nothing more"
+
+
+def _deleted_once(answer: str) -> str:
+    return (
+        f"a delete resent after it took effect is answered {answer}; calsink counts that "
+        "answer, to a resend, as the delete done"
+    )
+
 
 TEMPLATES: dict[str, Endpoint] = {
     endpoint.name: endpoint
@@ -628,6 +686,135 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("start", "end"),
             notes=("start and end are UTC instants ending in Z; Cal.com keeps whole days",),
         ),
+        # -- schedules, webhooks and out-of-office entries: change and delete ------------
+        Endpoint(
+            name="update-schedule",
+            method="PATCH",
+            path="/v2/schedules/{id}",
+            api_version=SCHEDULES_VERSION,
+            path_params=_SCHEDULE_ID,
+            body_rule="fields",
+            fields=_SCHEDULE_UPDATE_FIELDS,
+            rules=("something to change",),
+            description="Change some fields of an availability schedule of the key's user.",
+            example={"id": 3, "name": "Mornings (winter)", "timeZone": "America/Chicago"},
+            guidance=(
+                "Each record changes one schedule of the key's user, named by its id in the "
+                "path; only the fields the record gives change. availability (or overrides), "
+                "when given, replaces all the schedule's opening hours (or date overrides); "
+                "isDefault: true makes it the user's default."
+            ),
+            openapi_schema="UpdateScheduleInput_2024_06_11",
+            starter_key=("id",),
+            notes=(
+                "availability and overrides, when given, replace the schedule's whole list",
+                _UPDATE_IDEMPOTENT,
+            ),
+        ),
+        Endpoint(
+            name="delete-schedule",
+            method="DELETE",
+            path="/v2/schedules/{id}",
+            api_version=SCHEDULES_VERSION,
+            path_params=_SCHEDULE_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete an availability schedule of the key's user by its id.",
+            example={"id": 4},
+            guidance=(
+                "Each record deletes one schedule of the key's user, named by its id in the "
+                "path; the body is empty. Event types that used it fall back to the user's "
+                "default schedule. Deleting cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-schedule", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('400 "Schedule with ID=… does not exist."'),),
+        ),
+        Endpoint(
+            name="update-webhook",
+            method="PATCH",
+            path="/v2/webhooks/{id}",
+            api_version=None,
+            path_params=_WEBHOOK_ID,
+            body_rule="fields",
+            fields=_WEBHOOK_UPDATE_FIELDS,
+            rules=("something to change",),
+            description="Change a webhook of the key's user: its URL, triggers or state.",
+            example={"id": "0f3c5a1e-7d2b-4c1a-9e8f-2b6d4a7c9e10", "active": False},
+            guidance=(
+                "Each record changes one webhook of the key's user, named by its id in the "
+                "path (Cal.com's webhook ids are texts); only the fields the record gives "
+                "change: active: false pauses it, triggers replaces its list."
+            ),
+            openapi_schema="UpdateWebhookInputDto",
+            starter_key=("id",),
+            notes=("triggers, when given, replaces the webhook's whole list", _UPDATE_IDEMPOTENT),
+        ),
+        Endpoint(
+            name="delete-webhook",
+            method="DELETE",
+            path="/v2/webhooks/{id}",
+            api_version=None,
+            path_params=_WEBHOOK_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete a webhook of the key's user by its id.",
+            example={"id": "0f3c5a1e-7d2b-4c1a-9e8f-2b6d4a7c9e10"},
+            guidance=(
+                "Each record deletes one webhook of the key's user, named by its id in the "
+                "path; the body is empty. Cal.com stops delivering to its URL. Deleting "
+                "cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-webhook", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('404 "Webhook (…) not found"'),),
+        ),
+        Endpoint(
+            name="update-out-of-office",
+            method="PATCH",
+            path="/v2/me/ooo/{id}",
+            api_version=None,
+            path_params=_OOO_ID,
+            body_rule="fields",
+            fields=_OOO_UPDATE_FIELDS,
+            rules=("something to change", "start and end together", "end not before start"),
+            description="Change an out-of-office entry of the key's user.",
+            example={"id": 1, "reason": "travel", "notes": "Conference in Lisbon"},
+            guidance=(
+                "Each record changes one out-of-office entry of the key's user, named by its "
+                "id in the path; only the fields the record gives change. Dates move "
+                "together: give start and end both (UTC instants ending in Z; Cal.com keeps "
+                "whole days), or neither."
+            ),
+            action=Action(change="update-ooo"),
+            openapi_schema="UpdateOutOfOfficeEntryDto",
+            starter_key=("id",),
+            notes=(
+                "start and end together, or neither; UTC instants ending in Z",
+                "Cal.com answers 409 when the dates sent are the entry's own (its duplicate "
+                "check finds the entry itself): calsink counts that answer, to a resend, as "
+                "the update done",
+            ),
+        ),
+        Endpoint(
+            name="delete-out-of-office",
+            method="DELETE",
+            path="/v2/me/ooo/{id}",
+            api_version=None,
+            path_params=_OOO_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete an out-of-office entry of the key's user by its id.",
+            example={"id": 2},
+            guidance=(
+                "Each record deletes one out-of-office entry of the key's user, named by its "
+                "id in the path; the body is empty. Bookings redirected by it are no longer "
+                "redirected. Deleting cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-ooo", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+        ),
     )
 }
 
@@ -667,12 +854,25 @@ def template_at(method: str, url: str) -> Endpoint | None:
 
 
 def target_segment(endpoint: Endpoint) -> int | None:
-    """Which segment of the path names the resource ``endpoint`` acts on, counted from the
-    end (a base URL may add segments in front)."""
+    """Which segment of the path names the resource ``endpoint`` acts on (its last path
+    parameter), counted from the end (a base URL may add segments in front)."""
     if endpoint.action.change is None or not endpoint.path_params:
         return None
     segments = endpoint.path.split("/")
-    return segments.index("{" + endpoint.path_params[0][0] + "}") - len(segments)
+    return segments.index("{" + endpoint.path_params[-1][0] + "}") - len(segments)
+
+
+# The changes whose target is an id (the others act on a booking, named by its uid).
+ID_TARGETS: frozenset[str] = frozenset(
+    {
+        "delete-event-type",
+        "delete-schedule",
+        "delete-webhook",
+        "update-ooo",
+        "delete-ooo",
+        "delete-team-event-type",
+    }
+)
 
 
 @dataclass(frozen=True)

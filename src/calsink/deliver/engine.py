@@ -34,6 +34,7 @@ from calsink.deliver.reconcile import (
 from calsink.deliver.retry import Backoff, Verdict, classify_status, may_have_taken_effect
 from calsink.deliver.seen import SeenKeys
 from calsink.deliver.transport import Response, Transport, TransportError
+from calsink.endpoints import ID_TARGETS
 from calsink.ledger import IN_FLIGHT, Entry, Mark
 from calsink.ledger_pg import PostgresLedgerWriter
 from calsink.records import Filtered, Position, Record, Rejection, Request
@@ -776,7 +777,7 @@ class Engine:
         if already_done(action, response):
             ids: dict[str, Any] = {}
             if action.target is not None:
-                ids["uid" if action.change != "delete-event-type" else "id"] = action.target
+                ids["id" if action.change in ID_TARGETS else "uid"] = action.target
             self._finish(
                 request,
                 Outcome.DELIVERED,

@@ -32,6 +32,20 @@ _ALREADY = {
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
 }
+# What Cal.com answers a change resent after it took effect, when that answer is a refusal
+# of its own: the status and the words that tell it.
+_ANY_TEXT = re.compile(r"")
+_SETTLED: dict[str, tuple[frozenset[int], re.Pattern[str]]] = {
+    "delete-event-type": (frozenset({404}), _ANY_TEXT),
+    # schedules.service.ts deleteUserSchedule (upstream 03670679): BadRequestException
+    "delete-schedule": (frozenset({400, 404}), re.compile(r"does not exist|not found", re.I)),
+    # webhooks.service.ts getWebhookById, through IsUserWebhookGuard: NotFoundException
+    "delete-webhook": (frozenset({404}), re.compile(r"not found", re.I)),
+    # guards/is-user-ooo.ts (upstream 61a9c305): a missing entry is "not this user's", 403
+    "delete-ooo": (frozenset({403, 404}), re.compile(r"does not belong|not found", re.I)),
+    # ooo.service.ts checkDuplicateOOOEntry finds the entry itself when its dates are resent
+    "update-ooo": (frozenset({409}), re.compile(r"already exists|duplicate", re.I)),
+}
 # Where each kind of created resource is listed, from the templates' description.
 _LOOKUPS: dict[Creates, Lookup] = {
     t.action.creates: t.lookup
@@ -42,11 +56,16 @@ _LOOKUPS: dict[Creates, Lookup] = {
 
 def already_done(action: Action, response: Response) -> bool:
     """Cal.com says the change this request asks for has already happened."""
-    if action.change == "delete-event-type":
-        return response.status == 404
-    if action.change is None or not 400 <= response.status < 500:
+    if action.change is None:
         return False
-    return bool(_ALREADY[action.change].search(response.error_message()))
+    settled = _SETTLED.get(action.change)
+    if settled is not None:
+        statuses, words = settled
+        return response.status in statuses and bool(words.search(response.error_message()))
+    already = _ALREADY.get(action.change)
+    if already is None or not 400 <= response.status < 500:
+        return False
+    return bool(already.search(response.error_message()))
 
 
 def identifiers(data: Any) -> dict[str, Any]:

@@ -180,7 +180,7 @@ def event_type(store: Store, record: EventType) -> dict[str, Any]:
         "scheduleId": spec.get("scheduleId"),
         "hidden": spec.get("hidden", False),
         "bookingRequiresAuthentication": spec.get("bookingRequiresAuthentication", False),
-        "users": [username] if username else [],
+        "users": [event_type_user(owner)] if owner else [],
         "bookingUrl": f"{BOOKING_SITE}/{username}/{spec['slug']}",
     }
     if "lengthInMinutesOptions" in spec:
@@ -259,6 +259,20 @@ def ooo(record: OutOfOffice) -> dict[str, Any]:
     return out
 
 
+def event_type_user(user: User) -> dict[str, Any]:
+    """A user as an event type lists it (User_2024_06_14 in the a36c1b79 subset)."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "username": user.username,
+        "avatarUrl": None,
+        "weekStart": "Sunday",
+        "brandColor": None,
+        "darkBrandColor": None,
+        "metadata": {},
+    }
+
+
 def me(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -271,6 +285,7 @@ def me(user: User) -> dict[str, Any]:
         "defaultScheduleId": user.default_schedule_id,
         "weekStart": "Sunday",
         "timeZone": user.time_zone,
+        "locale": "en",
         "organizationId": None,
     }
 

@@ -6,7 +6,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from calsink.sandbox import account, bookings, event_types, legacy, slots, webhook_routes
+from calsink.sandbox import (
+    account,
+    bookings,
+    event_types,
+    legacy,
+    resources,
+    slots,
+    webhook_routes,
+)
 from calsink.sandbox.context import Call, Env, Reply
 
 Handler = Callable[[Call, Env], Reply]
@@ -128,6 +136,15 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ("POST", "/v2/schedules", account.create_schedule, True, "schedules", legacy.schedules),
     ("GET", "/v2/schedules", account.list_schedules, True, "schedules", legacy.schedules),
     ("GET", "/v2/schedules/{id}", account.get_schedule, True, "schedules", legacy.schedules),
+    ("PATCH", "/v2/schedules/{id}", resources.update_schedule, True, "schedules", legacy.schedules),
+    (
+        "DELETE",
+        "/v2/schedules/{id}",
+        resources.delete_schedule,
+        True,
+        "schedules",
+        legacy.schedules,
+    ),
     ("POST", "/v2/webhooks", webhook_routes.create_webhook, True, None, None),
     ("GET", "/v2/webhooks", webhook_routes.list_webhooks, True, None, None),
     ("GET", "/v2/webhooks/{id}", webhook_routes.get_webhook, True, None, None),
@@ -136,6 +153,8 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ("POST", "/v2/me/ooo", account.create_ooo, True, None, None),
     ("GET", "/v2/me/ooo", account.list_ooo, True, None, None),
     ("GET", "/v2/me/ooo/{id}", account.get_ooo, True, None, None),
+    ("PATCH", "/v2/me/ooo/{id}", resources.update_ooo, True, None, None),
+    ("DELETE", "/v2/me/ooo/{id}", resources.delete_ooo, True, None, None),
     ("GET", "/v2/slots", slots.get_slots, False, "slots", bookings.not_in_legacy),
     ("GET", "/v2/me", account.me, True, None, None),
 ]

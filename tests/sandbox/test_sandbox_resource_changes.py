@@ -1,0 +1,135 @@
+"""Changing and deleting schedules, webhooks and out-of-office entries, as upstream answers.
+
+Each expected answer names its upstream source (calcom/cal.com, apps/api/v2/src); every
+answer is also checked against the newer OpenAPI subset by the ``api`` fixture.
+"""
+
+from __future__ import annotations
+
+from sandbox_contract import Api
+
+MORNINGS = {
+    "name": "Mornings",
+    "timeZone": "America/New_York",
+    "isDefault": False,
+    "availability": [{"days": ["Monday"], "startTime": "08:00", "endTime": "12:00"}],
+}
+
+
+def test_update_schedule_changes_only_what_is_sent_and_replaces_lists(api: Api) -> None:
+    """schedules.service.ts updateUserSchedule + schedules.repository.ts updateSchedule
+    (03670679): availability given replaces every opening-hours row."""
+    made = api("POST", "/v2/schedules", MORNINGS).data
+    hours = [{"days": ["Tuesday", "Thursday"], "startTime": "13:00", "endTime": "17:00"}]
+    changed = api("PATCH", f"/v2/schedules/{made['id']}", {"availability": hours})
+    assert changed.status == 200
+    assert changed.data["availability"] == hours
+    assert changed.data["name"] == "Mornings" and changed.data["timeZone"] == "America/New_York"
+    again = api("PATCH", f"/v2/schedules/{made['id']}", {"availability": hours})
+    assert again.status == 200 and again.data == changed.data
+    renamed = api("PATCH", f"/v2/schedules/{made['id']}", {"name": "Afternoons"}).data
+    assert renamed["name"] == "Afternoons" and renamed["availability"] == hours
+
+
+def test_update_schedule_to_default_moves_the_users_default(api: Api) -> None:
+    made = api("POST", "/v2/schedules", MORNINGS).data
+    assert api("PATCH", f"/v2/schedules/{made['id']}", {"isDefault": True}).data["isDefault"]
+    assert api("GET", "/v2/me").data["defaultScheduleId"] == made["id"]
+    assert api("GET", "/v2/schedules/1").data["isDefault"] is False
+
+
+def test_update_schedule_refuses_bad_fields_a_missing_or_anothers_schedule(api: Api) -> None:
+    """updateUserSchedule: 404 "Schedule with ID=… does not exist.", 403 for a schedule of
+    another user (checkUserOwnsSchedule); schedule 2 belongs to the teammate."""
+    bad = api("PATCH", "/v2/schedules/1", {"timeZone": "Nowhere/City"})
+    assert bad.status == 400
+    missing = api("PATCH", "/v2/schedules/99", {"name": "x"})
+    assert missing.status == 404
+    assert missing.json["error"]["message"] == "Schedule with ID=99 does not exist."
+    assert api("PATCH", "/v2/schedules/2", {"name": "x"}).status == 403
+
+
+def test_delete_schedule_then_again_is_upstreams_400(api: Api) -> None:
+    """schedules.service.ts deleteUserSchedule (03670679): a schedule that does not exist
+    is a BadRequestException, 400; the DELETE answers {status: success} alone."""
+    made = api("POST", "/v2/schedules", MORNINGS).data
+    deleted = api("DELETE", f"/v2/schedules/{made['id']}")
+    assert deleted.status == 200 and deleted.json == {"status": "success"}
+    assert api("GET", f"/v2/schedules/{made['id']}").status == 404
+    again = api("DELETE", f"/v2/schedules/{made['id']}")
+    assert again.status == 400
+    assert again.json["error"]["message"] == f"Schedule with ID={made['id']} does not exist."
+    assert api("DELETE", "/v2/schedules/2").status == 403
+
+
+def test_deleting_the_default_schedule_leaves_the_user_without_one(api: Api) -> None:
+    assert api("DELETE", "/v2/schedules/1").status == 200
+    assert api("GET", "/v2/me").data["defaultScheduleId"] is None
+
+
+def test_webhook_delete_then_again_is_upstreams_404(api: Api) -> None:
+    """IsUserWebhookGuard → WebhooksService.getWebhookById: 404 "Webhook (<id>) not found"."""
+    body = {"subscriberUrl": "https://hooks.example.org/a", "triggers": ["BOOKING_CREATED"]}
+    hook = api("POST", "/v2/webhooks", {**body, "active": True}).data
+    patched = api("PATCH", f"/v2/webhooks/{hook['id']}", {"triggers": ["OOO_CREATED"]})
+    assert patched.status == 200 and patched.data["triggers"] == ["OOO_CREATED"]
+    deleted = api("DELETE", f"/v2/webhooks/{hook['id']}")
+    assert deleted.status == 200 and deleted.data["id"] == hook["id"]
+    again = api("DELETE", f"/v2/webhooks/{hook['id']}")
+    assert again.status == 404
+    assert again.json["error"]["message"] == f"Webhook ({hook['id']}) not found"
+
+
+VACATION = {"start": "2030-05-01T00:00:00Z", "end": "2030-05-03T00:00:00Z", "reason": "vacation"}
+
+
+def test_update_ooo_changes_notes_and_reason_and_moves_whole_days(api: Api) -> None:
+    """user-ooo.controller e2e "should update an ooo entry": dates snap to whole UTC days."""
+    entry = api("POST", "/v2/me/ooo", VACATION).data
+    changed = api("PATCH", f"/v2/me/ooo/{entry['id']}", {"notes": "Lisbon", "reason": "travel"})
+    assert changed.status == 200
+    assert changed.data["notes"] == "Lisbon" and changed.data["reason"] == "travel"
+    assert changed.data["start"] == entry["start"]
+    moved = api(
+        "PATCH",
+        f"/v2/me/ooo/{entry['id']}",
+        {"start": "2030-06-01T10:00:00Z", "end": "2030-06-02T10:00:00Z"},
+    )
+    assert moved.data["start"] == "2030-06-01T00:00:00.000Z"
+    assert moved.data["end"] == "2030-06-02T23:59:59.999Z"
+
+
+def test_update_ooo_needs_both_dates_in_order(api: Api) -> None:
+    """ooo.service.ts isStartBeforeEnd (03670679): "Please specify both ooo start and end
+    time." and "Start date must be before end date.", both 400."""
+    entry = api("POST", "/v2/me/ooo", VACATION).data
+    alone = api("PATCH", f"/v2/me/ooo/{entry['id']}", {"start": "2030-06-01T00:00:00Z"})
+    assert alone.status == 400
+    assert alone.json["error"]["message"] == "Please specify both ooo start and end time."
+    backwards = {"start": "2030-06-05T00:00:00Z", "end": "2030-06-01T00:00:00Z"}
+    assert api("PATCH", f"/v2/me/ooo/{entry['id']}", backwards).status == 400
+    to_self = api("PATCH", f"/v2/me/ooo/{entry['id']}", {"toUserId": 1})
+    assert to_self.status == 400
+
+
+def test_update_ooo_resending_its_own_dates_is_a_409(api: Api) -> None:
+    """ooo.service.ts checkDuplicateOOOEntry (03670679) looks for an entry of the user with
+    the same days, and finds the entry being updated: a resent date change answers 409."""
+    entry = api("POST", "/v2/me/ooo", VACATION).data
+    dates = {"start": "2030-07-01T00:00:00Z", "end": "2030-07-04T00:00:00Z"}
+    assert api("PATCH", f"/v2/me/ooo/{entry['id']}", dates).status == 200
+    resent = api("PATCH", f"/v2/me/ooo/{entry['id']}", dates)
+    assert resent.status == 409
+
+
+def test_ooo_update_or_delete_of_a_missing_entry_is_upstreams_403(api: Api) -> None:
+    """guards/is-user-ooo.ts (61a9c305) and the e2e "should fail to update/delete a
+    non-existent ooo entry": 403 "This OOO entry does not belong to this user."."""
+    entry = api("POST", "/v2/me/ooo", VACATION).data
+    deleted = api("DELETE", f"/v2/me/ooo/{entry['id']}")
+    assert deleted.status == 200 and deleted.data["id"] == entry["id"]
+    assert api("GET", "/v2/me/ooo").data == []
+    for method, body in (("DELETE", None), ("PATCH", {"notes": "x"})):
+        again = api(method, f"/v2/me/ooo/{entry['id']}", body)
+        assert again.status == 403
+        assert again.json["error"]["message"] == "This OOO entry does not belong to this user."
