@@ -171,3 +171,26 @@ def test_an_ooo_update_with_one_date_is_rejected_before_sending(
     output = result.stdout + result.stderr
     assert "rows.csv:2" in output and "end: expected end with start" in output
     assert sandbox.requests() == []
+
+
+def test_a_cancel_whose_answer_was_lost_is_done_once_by_upstreams_words(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """The bookings service's refusal of a second cancel today reads "… because it has been
+    cancelled already. …" (BookingsService_2024_08_13.cancelBooking): it is the cancel
+    done, as "has already been cancelled" was."""
+    booking = {
+        "start": "2030-01-07T14:00:00Z",
+        "eventTypeId": 1,
+        "attendee": {"name": "Ada", "email": "ada@example.com", "timeZone": "UTC"},
+    }
+    made = sandbox.call("POST", "/v2/bookings", booking).data
+    flow_dir = tmp_path / "f"
+    transform = 'transform:\n  map: {cancellationReason: "{why}"}'
+    _flow(
+        flow_dir, sandbox, "cancel-booking", f"id,why\n{made['uid']},Moved\n", transform=transform
+    )
+    text = (flow_dir / "flow.yaml").read_text().replace('{id: "{id}"}', '{uid: "{id}"}')
+    (flow_dir / "flow.yaml").write_text(text)
+    _lose_first_answer(sandbox, "POST", "/v2/bookings/{uid}/cancel")
+    _settled_once(flow_dir, sandbox, "POST", f"/v2/bookings/{made['uid']}/cancel", 400)

@@ -28,7 +28,9 @@ from calsink.render import FINGERPRINT_FIELD
 __all__ = ["Action", "LookupResult", "already_done", "look_up", "rescheduled_to"]
 
 _ALREADY = {
-    "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
+    # upstream today: "… because it has been cancelled already. Please provide uid of a
+    # booking that is not cancelled." (the bookings input service); before: "already been"
+    "cancel": re.compile(r"already\s+(been\s+)?cancell?ed|cancell?ed\s+already", re.I),
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
 }
