@@ -97,6 +97,34 @@ SPEC_TABLE = {
     "delete-webhook": ("DELETE", "/v2/webhooks/{id}", None, ("id",), "none", set(), {}),
     "update-out-of-office": ("PATCH", "/v2/me/ooo/{id}", None, ("id",), "fields", set(), {}),
     "delete-out-of-office": ("DELETE", "/v2/me/ooo/{id}", None, ("id",), "none", set(), {}),
+    # team event types (TeamsEventTypesController: no cal-api-version)
+    "create-team-event-type": (
+        "POST",
+        "/v2/teams/{teamId}/event-types",
+        None,
+        ("teamId",),
+        "record",
+        {"title", "slug", "lengthInMinutes", "schedulingType"},
+        {},
+    ),
+    "update-team-event-type": (
+        "PATCH",
+        "/v2/teams/{teamId}/event-types/{id}",
+        None,
+        ("teamId", "id"),
+        "fields",
+        set(),
+        {},
+    ),
+    "delete-team-event-type": (
+        "DELETE",
+        "/v2/teams/{teamId}/event-types/{id}",
+        None,
+        ("teamId", "id"),
+        "none",
+        set(),
+        {},
+    ),
 }
 
 
@@ -123,6 +151,7 @@ def test_destructive_and_created_resources() -> None:
         "delete-schedule",
         "delete-webhook",
         "delete-out-of-office",
+        "delete-team-event-type",
     }
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"

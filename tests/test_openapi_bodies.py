@@ -77,6 +77,9 @@ SCHEMAS = {
     "delete-webhook.yaml": None,
     "update-out-of-office.yaml": "UpdateOutOfOfficeEntryDto",
     "delete-out-of-office.yaml": None,
+    "create-team-event-type.yaml": "CreateTeamEventTypeInput_2024_06_14",
+    "update-team-event-type.yaml": "UpdateTeamEventTypeInput_2024_06_14",
+    "delete-team-event-type.yaml": None,
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",
@@ -96,6 +99,8 @@ STRICT = {
     "UpdateScheduleInput_2024_06_11",
     "UpdateWebhookInputDto",
     "UpdateOutOfOfficeEntryDto",
+    "CreateTeamEventTypeInput_2024_06_14",
+    "UpdateTeamEventTypeInput_2024_06_14",
 }
 
 
@@ -171,7 +176,8 @@ def test_every_example_flow_has_a_schema() -> None:
 
 
 # Each flow against each subset that publishes its request schema: the older one lacks the
-# update schemas (UpdateScheduleInput, UpdateWebhookInputDto, UpdateOutOfOfficeEntryDto).
+# update schemas (UpdateScheduleInput, UpdateWebhookInputDto, UpdateOutOfOfficeEntryDto) and
+# the team event type ones.
 CASES = [
     (flow, subset)
     for flow in EXAMPLES

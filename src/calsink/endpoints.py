@@ -136,7 +136,9 @@ NO_ACTION = Action()
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """Where reconcile lists what a create made, and which fields identify it."""
+    """Where reconcile lists what a create made, and which fields identify it; a ``path``
+    of ``{url}`` is the create's own path (a team's event types are listed where they are
+    made)."""
 
     path: str
     version: str | None
@@ -357,6 +359,38 @@ _OOO_UPDATE_FIELDS = (
     _f("toUserId", "count"),
 )
 _UPDATE_IDEMPOTENT = "an update sent twice leaves what one leaves: a resend changes nothing more"
+
+
+# -- team event types ------------------------------------------------------------------------
+SCHEDULING_TYPES = ("collective", "roundRobin", "managed")
+HOST_PRIORITIES = ("lowest", "low", "medium", "high", "highest")
+_TEAM_ID = ("teamId", "Team ID")
+_TEAM_EVENT_TYPE_ID = (_TEAM_ID, ("id", "Event Type ID"))
+_TEAM_FIELDS = (
+    _f(
+        "hosts",
+        "objects",
+        what="a list of hosts",
+        children=(
+            _req("userId", "count"),
+            _f("mandatory", "boolean"),
+            _f("priority", "choice", choices=HOST_PRIORITIES),
+        ),
+    ),
+    _f("assignAllTeamMembers", "boolean"),
+    _f("rescheduleWithSameRoundRobinHost", "boolean"),
+    _f("emailSettings", "object"),
+)
+_CREATE_TEAM_EVENT_TYPE_FIELDS = (
+    *_CREATE_EVENT_TYPE_FIELDS,
+    _req("schedulingType", "choice", choices=SCHEDULING_TYPES),
+    *_TEAM_FIELDS,
+)
+_UPDATE_TEAM_EVENT_TYPE_FIELDS = (
+    *_EVENT_TYPE_FIELDS,
+    _f("schedulingType", "choice", choices=SCHEDULING_TYPES),
+    *_TEAM_FIELDS,
+)
 
 
 def _deleted_once(answer: str) -> str:
@@ -814,6 +848,84 @@ TEMPLATES: dict[str, Endpoint] = {
             action=Action(change="delete-ooo", destructive=True),
             starter_key=("id",),
             notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+        ),
+        # -- team event types ---------------------------------------------------------------
+        Endpoint(
+            name="create-team-event-type",
+            method="POST",
+            path="/v2/teams/{teamId}/event-types",
+            api_version=None,
+            path_params=(_TEAM_ID,),
+            body_rule="record",
+            fields=_CREATE_TEAM_EVENT_TYPE_FIELDS,
+            rules=("one length among the options", "recurrence or active-bookings limit"),
+            description="Create an event type of a team the key's user administers.",
+            example={
+                "teamId": 1,
+                "title": "Team Demo",
+                "slug": "team-demo",
+                "lengthInMinutes": 30,
+                "schedulingType": "roundRobin",
+                "assignAllTeamMembers": True,
+            },
+            guidance=(
+                "Each record becomes one event type of the team named by teamId in the path "
+                "(the key's user must be one of its admins): a title, a slug unique in the "
+                "team, lengthInMinutes and schedulingType (collective, roundRobin or "
+                "managed). hosts lists the members who take its bookings, or "
+                "assignAllTeamMembers: true gives it to every member."
+            ),
+            action=Action(creates="team-event-type"),
+            lookup=Lookup("{url}", None, ("slug", "title", "lengthInMinutes"), "team event types"),
+            openapi_schema="CreateTeamEventTypeInput_2024_06_14",
+            starter_key=("slug",),
+            notes=(
+                "a create resent after it took effect is found by slug (with title and "
+                "length) among the team's event types, not made twice",
+            ),
+        ),
+        Endpoint(
+            name="update-team-event-type",
+            method="PATCH",
+            path="/v2/teams/{teamId}/event-types/{id}",
+            api_version=None,
+            path_params=_TEAM_EVENT_TYPE_ID,
+            body_rule="fields",
+            fields=_UPDATE_TEAM_EVENT_TYPE_FIELDS,
+            rules=(
+                "one length among the options",
+                "recurrence or active-bookings limit",
+                "something to change",
+            ),
+            description="Change some fields of a team's event type.",
+            example={"teamId": 1, "id": 5, "lengthInMinutes": 45},
+            guidance=(
+                "Each record changes one event type of a team, named by teamId and its id "
+                "in the path; only the fields the record gives change (hosts, when given, "
+                "replaces the list)."
+            ),
+            openapi_schema="UpdateTeamEventTypeInput_2024_06_14",
+            starter_key=("teamId", "id"),
+            notes=(_UPDATE_IDEMPOTENT,),
+        ),
+        Endpoint(
+            name="delete-team-event-type",
+            method="DELETE",
+            path="/v2/teams/{teamId}/event-types/{id}",
+            api_version=None,
+            path_params=_TEAM_EVENT_TYPE_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete a team's event type by its id.",
+            example={"teamId": 1, "id": 5},
+            guidance=(
+                "Each record deletes one event type of a team, named by teamId and its id in "
+                "the path; the body is empty. Deleting cannot be undone: tests and runs ask "
+                "first."
+            ),
+            action=Action(change="delete-team-event-type", destructive=True),
+            starter_key=("teamId", "id"),
+            notes=(_deleted_once('404 "Event type with ID=… does not exist."'),),
         ),
     )
 }

@@ -61,7 +61,16 @@ def test_the_example_flows_change_and_delete_what_the_create_flows_made(
     )
 
 
-def _flow(folder: Path, sandbox: SandboxHandle, template: str, rows: str, **extra: str) -> Path:
+def _flow(
+    folder: Path,
+    sandbox: SandboxHandle,
+    template: str,
+    rows: str,
+    *,
+    params: str = '{id: "{id}"}',
+    key: str = "[id]",
+    **extra: str,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rows.csv").write_text(rows)
     lines = [
@@ -73,8 +82,8 @@ def _flow(folder: Path, sandbox: SandboxHandle, template: str, rows: str, **extr
         "  api_key_env: CAL_API_KEY",
         f"  base_url: {sandbox.url}",
         f"  template: {template}",
-        '  params: {id: "{id}"}',
-        "delivery: {key: [id], max_attempts: 4, timeout_s: 5}",
+        f"  params: {params}",
+        f"delivery: {{key: {key}, max_attempts: 4, timeout_s: 5}}",
         "responses: {jsonl: out/responses.jsonl}",
         "ledger: state/ledger.db",
     ]
@@ -188,9 +197,67 @@ def test_a_cancel_whose_answer_was_lost_is_done_once_by_upstreams_words(
     flow_dir = tmp_path / "f"
     transform = 'transform:\n  map: {cancellationReason: "{why}"}'
     _flow(
-        flow_dir, sandbox, "cancel-booking", f"id,why\n{made['uid']},Moved\n", transform=transform
-    )
-    text = (flow_dir / "flow.yaml").read_text().replace('{id: "{id}"}', '{uid: "{id}"}')
-    (flow_dir / "flow.yaml").write_text(text)
+        flow_dir, sandbox, "cancel-booking", f"id,why\n{made['uid']},Moved\n",
+        params='{uid: "{id}"}', transform=transform,
+    )  # fmt: skip
     _lose_first_answer(sandbox, "POST", "/v2/bookings/{uid}/cancel")
     _settled_once(flow_dir, sandbox, "POST", f"/v2/bookings/{made['uid']}/cancel", 400)
+
+
+TEAM_FLOWS = ("create-team-event-type", "update-team-event-type", "delete-team-event-type")
+
+
+def test_the_team_event_type_flows_create_change_and_delete(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for name in TEAM_FLOWS:
+        counts = run(tmp_path, sandbox, f"examples/{name}.yaml")
+        assert counts["delivered"] >= 1, f"{name}: {counts}"
+        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    [left] = sandbox.state()["team_event_types"]
+    assert (left["slug"], left["lengthInMinutes"], left["teamId"]) == ("team-demo", 45, 1)
+    assert {h["userId"] for h in left["hosts"]} == {1, 2}
+
+
+TEAM_ROWS = "team,title,slug\n1,Team Demo,team-demo\n1,Team Chat,team-chat\n"
+TEAM_MAP = (
+    "transform:\n  map: {title: '{title}', slug: '{slug}', lengthInMinutes: 30,"
+    " schedulingType: collective, assignAllTeamMembers: true}"
+)
+
+
+def test_a_team_event_type_create_whose_answer_was_lost_is_not_made_twice(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """The create's answer is lost; reconcile lists the team's event types (GET on the
+    create's own path) and finds it by slug, title and length: no second POST."""
+    flow_dir = tmp_path / "f"
+    _flow(
+        flow_dir, sandbox, "create-team-event-type", TEAM_ROWS,
+        params='{teamId: "{team}"}', key="[team, slug]", transform=TEAM_MAP,
+    )  # fmt: skip
+    _lose_first_answer(sandbox, "POST", "/v2/teams/{teamId}/event-types")
+    counts = run(flow_dir, sandbox, "flow.yaml")
+    assert counts["delivered"] == 2 and counts["failed"] == 0, counts
+    slugs = [e["slug"] for e in sandbox.state()["team_event_types"]]
+    assert sorted(slugs) == ["team-chat", "team-demo"]
+    posts = [r for r in sandbox.requests() if r["method"] == "POST"]
+    assert len(posts) == 2, posts
+    again = run(flow_dir, sandbox, "flow.yaml")
+    assert again["delivered"] == 0 and len(sandbox.state()["team_event_types"]) == 2
+
+
+def test_a_team_event_type_delete_whose_answer_was_lost_is_done_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """teams-event-types.service.ts deleteTeamEventType: the resend gets 404."""
+    body = {"title": "T", "slug": "t", "lengthInMinutes": 30, "schedulingType": "collective"}
+    made = sandbox.call("POST", "/v2/teams/1/event-types", body).data
+    flow_dir = tmp_path / "f"
+    rows = f"team,id\n1,{made['id']}\n"
+    params = '{teamId: "{team}", id: "{id}"}'
+    _flow(flow_dir, sandbox, "delete-team-event-type", rows, params=params)
+    _lose_first_answer(sandbox, "DELETE", "/v2/teams/{teamId}/event-types/{id}")
+    _settled_once(flow_dir, sandbox, "DELETE", f"/v2/teams/1/event-types/{made['id']}", 404)
+    assert sandbox.state()["team_event_types"] == []

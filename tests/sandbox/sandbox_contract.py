@@ -226,6 +226,11 @@ SUCCESS: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v2/me/ooo/{id}"): _ref("UserOooOutputResponseDto"),
     # not published (the sandbox's own read of one entry): borrowed from the list's item
     ("GET", "/v2/me/ooo/{id}"): _ref("UserOooOutputResponseDto"),
+    ("POST", "/v2/teams/{teamId}/event-types"): _ref("CreateTeamEventTypeOutput"),
+    ("GET", "/v2/teams/{teamId}/event-types"): _ref("GetTeamEventTypesOutput"),
+    ("GET", "/v2/teams/{teamId}/event-types/{id}"): _ref("GetTeamEventTypeOutput"),
+    ("PATCH", "/v2/teams/{teamId}/event-types/{id}"): _ref("UpdateTeamEventTypeOutput"),
+    ("DELETE", "/v2/teams/{teamId}/event-types/{id}"): _ref("DeleteTeamEventTypeOutput"),
     ("GET", "/v2/slots"): _ref("SlotsOutput"),
     ("GET", "/v2/me"): _ref("GetMeOutput"),
 }
@@ -237,6 +242,8 @@ def _template(path: str) -> str:
     path = path.split("?", 1)[0]
     path = re.sub(r"^/v2/bookings/[^/]+", "/v2/bookings/{uid}", path)
     path = re.sub(r"^/v2/(event-types|schedules|webhooks|me/ooo)/[^/]+$", r"/v2/\1/{id}", path)
+    path = re.sub(r"^/v2/teams/[^/]+/event-types", "/v2/teams/{teamId}/event-types", path)
+    path = re.sub(r"^(/v2/teams/\{teamId\}/event-types)/[^/]+$", r"\1/{id}", path)
     return path
 
 

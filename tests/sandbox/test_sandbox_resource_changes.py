@@ -133,3 +133,50 @@ def test_ooo_update_or_delete_of_a_missing_entry_is_upstreams_403(api: Api) -> N
         again = api(method, f"/v2/me/ooo/{entry['id']}", body)
         assert again.status == 403
         assert again.json["error"]["message"] == "This OOO entry does not belong to this user."
+
+
+TEAM_DEMO = {
+    "title": "Team Demo",
+    "slug": "team-demo",
+    "lengthInMinutes": 30,
+    "schedulingType": "roundRobin",
+    "hosts": [{"userId": 1}, {"userId": 2, "mandatory": True}],
+}
+
+
+def test_team_event_types_create_list_update_delete(api: Api) -> None:
+    """teams-event-types.controller.ts (007f9b2b) and its service (0936ee52): the seeded
+    team 1 has the key's user as admin and the teammate as member."""
+    created = api("POST", "/v2/teams/1/event-types", TEAM_DEMO)
+    assert created.status == 201
+    made = created.data
+    assert made["teamId"] == 1 and made["schedulingType"] == "roundRobin"
+    assert [h["userId"] for h in made["hosts"]] == [1, 2]
+    assert made["id"] == 5  # ids are shared with the personal event types (1-4 seeded)
+    listed = api("GET", "/v2/teams/1/event-types", api_key=None)
+    assert [e["slug"] for e in listed.data] == ["team-demo"]
+    assert api("GET", "/v2/teams/1/event-types?eventSlug=nope").data == []
+    assert [e["slug"] for e in api("GET", "/v2/event-types").data].count("team-demo") == 0
+    changed = api("PATCH", f"/v2/teams/1/event-types/{made['id']}", {"lengthInMinutes": 45})
+    assert changed.status == 200 and changed.data["lengthInMinutes"] == 45
+    assert changed.data["title"] == "Team Demo"
+    deleted = api("DELETE", f"/v2/teams/1/event-types/{made['id']}")
+    assert deleted.status == 200 and deleted.data == {"id": made["id"], "title": "Team Demo"}
+    again = api("DELETE", f"/v2/teams/1/event-types/{made['id']}")
+    assert again.status == 404
+    assert again.json["error"]["message"] == f"Event type with ID={made['id']} does not exist."
+
+
+def test_team_event_types_refuse_what_upstream_refuses(api: Api) -> None:
+    """CreateTeamEventTypeInput_2024_06_14 requires schedulingType; a slug is unique in the
+    team; hosts are members; only a team admin writes (RolesGuard: 403); ids are numbers
+    (ParseIntPipe: 400)."""
+    missing = api("POST", "/v2/teams/1/event-types", {**TEAM_DEMO, "schedulingType": None})
+    assert missing.status == 400
+    assert api("POST", "/v2/teams/1/event-types", TEAM_DEMO).status == 201
+    assert api("POST", "/v2/teams/1/event-types", TEAM_DEMO).status == 400
+    stranger = {**TEAM_DEMO, "slug": "other", "hosts": [{"userId": 99}]}
+    assert api("POST", "/v2/teams/1/event-types", stranger).status == 400
+    assert api("POST", "/v2/teams/7/event-types", {**TEAM_DEMO, "slug": "x"}).status == 403
+    assert api("PATCH", "/v2/teams/1/event-types/abc", {"title": "x"}).status == 400
+    assert api("PATCH", "/v2/teams/1/event-types/1", {"title": "x"}).status == 404

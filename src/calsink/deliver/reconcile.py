@@ -45,6 +45,8 @@ _SETTLED: dict[str, tuple[frozenset[int], re.Pattern[str]]] = {
     "delete-webhook": (frozenset({404}), re.compile(r"not found", re.I)),
     # guards/is-user-ooo.ts (upstream 61a9c305): a missing entry is "not this user's", 403
     "delete-ooo": (frozenset({403, 404}), re.compile(r"does not belong|not found", re.I)),
+    # teams-event-types.service.ts deleteTeamEventType: NotFoundException "… does not exist."
+    "delete-team-event-type": (frozenset({404}), _ANY_TEXT),
     # ooo.service.ts checkDuplicateOOOEntry finds the entry itself when its dates are resent
     "update-ooo": (frozenset({409}), re.compile(r"already exists|duplicate", re.I)),
 }
@@ -122,7 +124,8 @@ async def look_up(request: Request, get: Get) -> LookupResult:
         return UNKNOWN
     lookup = _LOOKUPS[creates]
     parts = urlsplit(request.url)
-    url = f"{parts.scheme}://{parts.netloc}{lookup.path}"
+    # "{url}": the create's own path lists what it makes (a team's, a user's)
+    url = f"{parts.scheme}://{parts.netloc}{lookup.path.replace('{url}', parts.path)}"
     headers = {"Accept": "application/json"}
     if lookup.version:
         headers["cal-api-version"] = lookup.version

@@ -13,6 +13,7 @@ from calsink.sandbox import (
     legacy,
     resources,
     slots,
+    teams,
     webhook_routes,
 )
 from calsink.sandbox.context import Call, Env, Reply
@@ -155,6 +156,25 @@ _TABLE: list[tuple[str, str, Handler, bool, str | None, Handler | None]] = [
     ("GET", "/v2/me/ooo/{id}", account.get_ooo, True, None, None),
     ("PATCH", "/v2/me/ooo/{id}", resources.update_ooo, True, None, None),
     ("DELETE", "/v2/me/ooo/{id}", resources.delete_ooo, True, None, None),
+    ("POST", "/v2/teams/{teamId}/event-types", teams.create_team_event_type, True, None, None),
+    ("GET", "/v2/teams/{teamId}/event-types", teams.list_team_event_types, False, None, None),
+    ("GET", "/v2/teams/{teamId}/event-types/{id}", teams.get_team_event_type, True, None, None),
+    (
+        "PATCH",
+        "/v2/teams/{teamId}/event-types/{id}",
+        teams.update_team_event_type,
+        True,
+        None,
+        None,
+    ),
+    (
+        "DELETE",
+        "/v2/teams/{teamId}/event-types/{id}",
+        teams.delete_team_event_type,
+        True,
+        None,
+        None,
+    ),
     ("GET", "/v2/slots", slots.get_slots, False, "slots", bookings.not_in_legacy),
     ("GET", "/v2/me", account.me, True, None, None),
 ]
