@@ -124,6 +124,33 @@ SPEC_TABLE = {
         "none",
         set(),
         {},
+    ),  # out-of-office entries of an organisation's users (OrganizationsUsersOOOController)
+    "create-org-user-out-of-office": (
+        "POST",
+        "/v2/organizations/{orgId}/users/{userId}/ooo",
+        None,
+        ("orgId", "userId"),
+        "record",
+        {"start", "end"},
+        {},
+    ),
+    "update-org-user-out-of-office": (
+        "PATCH",
+        "/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+        None,
+        ("orgId", "userId", "id"),
+        "fields",
+        set(),
+        {},
+    ),
+    "delete-org-user-out-of-office": (
+        "DELETE",
+        "/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+        None,
+        ("orgId", "userId", "id"),
+        "none",
+        set(),
+        {},
     ),
 }
 
@@ -152,6 +179,7 @@ def test_destructive_and_created_resources() -> None:
         "delete-webhook",
         "delete-out-of-office",
         "delete-team-event-type",
+        "delete-org-user-out-of-office",
     }
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"

@@ -80,6 +80,9 @@ SCHEMAS = {
     "create-team-event-type.yaml": "CreateTeamEventTypeInput_2024_06_14",
     "update-team-event-type.yaml": "UpdateTeamEventTypeInput_2024_06_14",
     "delete-team-event-type.yaml": None,
+    "create-org-user-out-of-office.yaml": "CreateOutOfOfficeEntryDto",
+    "update-org-user-out-of-office.yaml": "UpdateOutOfOfficeEntryDto",
+    "delete-org-user-out-of-office.yaml": None,
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",

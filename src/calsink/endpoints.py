@@ -358,6 +358,14 @@ _OOO_UPDATE_FIELDS = (
     _f("notes", "text"),
     _f("toUserId", "count"),
 )
+_ORG_USER = (("orgId", "Organization ID"), ("userId", "User ID"))
+_CREATE_OOO_FIELDS = (
+    _req("start", "utc-instant"),
+    _req("end", "utc-instant"),
+    _f("reason", "choice", choices=OOO_REASONS),
+    _f("notes", "text"),
+    _f("toUserId", "count"),
+)
 _UPDATE_IDEMPOTENT = "an update sent twice leaves what one leaves: a resend changes nothing more"
 
 
@@ -926,6 +934,86 @@ TEMPLATES: dict[str, Endpoint] = {
             action=Action(change="delete-team-event-type", destructive=True),
             starter_key=("teamId", "id"),
             notes=(_deleted_once('404 "Event type with ID=… does not exist."'),),
+        ),
+        # -- out-of-office entries of an organisation's users --------------------------------
+        Endpoint(
+            name="create-org-user-out-of-office",
+            method="POST",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo",
+            api_version=None,
+            path_params=_ORG_USER,
+            body_rule="record",
+            fields=_CREATE_OOO_FIELDS,
+            rules=("end not before start",),
+            description="Record an out-of-office entry for a user of an organisation.",
+            example={
+                "orgId": 2,
+                "userId": 2,
+                "start": "2030-03-04T00:00:00Z",
+                "end": "2030-03-08T23:59:59Z",
+                "reason": "sick",
+            },
+            guidance=(
+                "Each record records one out-of-office entry for a user of an organisation, "
+                "both named in the path (the key's user must be an admin of the "
+                "organisation, the user one of its members): start and end as UTC instants "
+                "ending in Z (Cal.com keeps whole days), reason, notes and toUserId as for "
+                "create-out-of-office."
+            ),
+            action=Action(creates="org-ooo"),
+            lookup=Lookup(
+                "{url}?take=250",
+                None,
+                ("start", "end", "reason", "notes", "toUserId"),
+                "out-of-office entries",
+            ),
+            openapi_schema="CreateOutOfOfficeEntryDto",
+            starter_key=("userId", "start", "end"),
+            notes=(
+                "start and end are UTC instants ending in Z; Cal.com keeps whole days",
+                "a create resent after it took effect is found among the user's entries, "
+                "not made twice",
+            ),
+        ),
+        Endpoint(
+            name="update-org-user-out-of-office",
+            method="PATCH",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+            api_version=None,
+            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
+            body_rule="fields",
+            fields=_OOO_UPDATE_FIELDS,
+            rules=("something to change", "start and end together", "end not before start"),
+            description="Change an out-of-office entry of a user of an organisation.",
+            example={"orgId": 2, "userId": 2, "id": 1, "notes": "Back on Thursday"},
+            guidance=(
+                "Each record changes one out-of-office entry of a user of an organisation, "
+                "named in the path; only the fields it gives change, and dates move "
+                "together (start and end both, or neither)."
+            ),
+            action=Action(change="update-ooo"),
+            openapi_schema="UpdateOutOfOfficeEntryDto",
+            starter_key=("userId", "id"),
+            notes=("start and end together, or neither; UTC instants ending in Z",),
+        ),
+        Endpoint(
+            name="delete-org-user-out-of-office",
+            method="DELETE",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+            api_version=None,
+            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
+            body_rule="none",
+            fields=(),
+            description="Delete an out-of-office entry of a user of an organisation.",
+            example={"orgId": 2, "userId": 2, "id": 1},
+            guidance=(
+                "Each record deletes one out-of-office entry of a user of an organisation, "
+                "named in the path; the body is empty. Deleting cannot be undone: tests and "
+                "runs ask first."
+            ),
+            action=Action(change="delete-ooo", destructive=True),
+            starter_key=("userId", "id"),
+            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
         ),
     )
 }

@@ -261,3 +261,41 @@ def test_a_team_event_type_delete_whose_answer_was_lost_is_done_once(
     _lose_first_answer(sandbox, "DELETE", "/v2/teams/{teamId}/event-types/{id}")
     _settled_once(flow_dir, sandbox, "DELETE", f"/v2/teams/1/event-types/{made['id']}", 404)
     assert sandbox.state()["team_event_types"] == []
+
+
+ORG_FLOWS = (
+    "create-org-user-out-of-office",
+    "update-org-user-out-of-office",
+    "delete-org-user-out-of-office",
+)
+
+
+def test_the_org_user_ooo_flows_record_change_and_delete_a_members_entries(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for name in ORG_FLOWS:
+        counts = run(tmp_path, sandbox, f"examples/{name}.yaml")
+        assert counts["delivered"] >= 1, f"{name}: {counts}"
+        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    [left] = sandbox.state()["ooo"]
+    assert (left["userId"], left["reason"], left["notes"]) == (2, "sick", "Back on Monday")
+
+
+def test_an_org_user_ooo_create_whose_answer_was_lost_is_not_made_twice(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Reconcile lists the member's entries (GET on the create's own path) and finds the
+    entry by its days: no second POST (upstream would answer it 409 in any case)."""
+    flow_dir = tmp_path / "f"
+    rows = "user,start,end\n2,2030-03-04T00:00:00Z,2030-03-05T00:00:00Z\n"
+    transform = "transform:\n  map: {start: '{start}', end: '{end}'}"
+    _flow(
+        flow_dir, sandbox, "create-org-user-out-of-office", rows,
+        params='{orgId: "2", userId: "{user}"}', key="[user, start]", transform=transform,
+    )  # fmt: skip
+    _lose_first_answer(sandbox, "POST", "/v2/organizations/{orgId}/users/{userId}/ooo")
+    counts = run(flow_dir, sandbox, "flow.yaml")
+    assert counts["delivered"] == 1 and counts["failed"] == 0, counts
+    assert [e["userId"] for e in sandbox.state()["ooo"]] == [2]
+    assert len([r for r in sandbox.requests() if r["method"] == "POST"]) == 1

@@ -231,6 +231,14 @@ SUCCESS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v2/teams/{teamId}/event-types/{id}"): _ref("GetTeamEventTypeOutput"),
     ("PATCH", "/v2/teams/{teamId}/event-types/{id}"): _ref("UpdateTeamEventTypeOutput"),
     ("DELETE", "/v2/teams/{teamId}/event-types/{id}"): _ref("DeleteTeamEventTypeOutput"),
+    ("POST", "/v2/organizations/{orgId}/users/{userId}/ooo"): _ref("UserOooOutputResponseDto"),
+    ("GET", "/v2/organizations/{orgId}/users/{userId}/ooo"): _ref("UserOoosOutputResponseDto"),
+    ("PATCH", "/v2/organizations/{orgId}/users/{userId}/ooo/{id}"): _ref(
+        "UserOooOutputResponseDto"
+    ),
+    ("DELETE", "/v2/organizations/{orgId}/users/{userId}/ooo/{id}"): _ref(
+        "UserOooOutputResponseDto"
+    ),
     ("GET", "/v2/slots"): _ref("SlotsOutput"),
     ("GET", "/v2/me"): _ref("GetMeOutput"),
 }
@@ -243,6 +251,12 @@ def _template(path: str) -> str:
     path = re.sub(r"^/v2/bookings/[^/]+", "/v2/bookings/{uid}", path)
     path = re.sub(r"^/v2/(event-types|schedules|webhooks|me/ooo)/[^/]+$", r"/v2/\1/{id}", path)
     path = re.sub(r"^/v2/teams/[^/]+/event-types", "/v2/teams/{teamId}/event-types", path)
+    path = re.sub(
+        r"^/v2/organizations/[^/]+/users/[^/]+/ooo",
+        "/v2/organizations/{orgId}/users/{userId}/ooo",
+        path,
+    )
+    path = re.sub(r"^(/v2/organizations/\{orgId\}/users/\{userId\}/ooo)/[^/]+$", r"\1/{id}", path)
     path = re.sub(r"^(/v2/teams/\{teamId\}/event-types)/[^/]+$", r"\1/{id}", path)
     return path
 

@@ -180,3 +180,34 @@ def test_team_event_types_refuse_what_upstream_refuses(api: Api) -> None:
     assert api("POST", "/v2/teams/7/event-types", {**TEAM_DEMO, "slug": "x"}).status == 403
     assert api("PATCH", "/v2/teams/1/event-types/abc", {"title": "x"}).status == 400
     assert api("PATCH", "/v2/teams/1/event-types/1", {"title": "x"}).status == 404
+
+
+ORG_OOO = "/v2/organizations/2/users/2/ooo"
+
+
+def test_an_org_admin_records_changes_and_deletes_a_members_ooo(api: Api) -> None:
+    """organizations-users-ooo.controller.ts (222d5801): the seeded organisation 2 has the
+    key's user as admin and the teammate (user 2) as member; UserOOOService for that user."""
+    created = api("POST", ORG_OOO, VACATION)
+    assert created.status == 201 and created.data["userId"] == 2
+    entry = created.data
+    assert [e["id"] for e in api("GET", ORG_OOO).data] == [entry["id"]]
+    assert api("GET", "/v2/me/ooo").data == []
+    changed = api("PATCH", f"{ORG_OOO}/{entry['id']}", {"notes": "Flu"})
+    assert changed.status == 200 and changed.data["notes"] == "Flu"
+    assert api("DELETE", f"{ORG_OOO}/{entry['id']}").status == 200
+    again = api("DELETE", f"{ORG_OOO}/{entry['id']}")
+    assert again.status == 403
+    assert again.json["error"]["message"] == "This OOO entry does not belong to this user."
+
+
+def test_org_ooo_needs_an_org_its_admin_and_a_member(api: Api) -> None:
+    """IsOrgGuard/RolesGuard: team 1 is not an organisation (403); IsUserInOrg: a user who
+    is not a member is refused (403 "Forbidden resource"); ParseIntPipe on userId (400)."""
+    assert api("POST", "/v2/organizations/1/users/2/ooo", VACATION).status == 403
+    stranger = api("POST", "/v2/organizations/2/users/99/ooo", VACATION)
+    assert stranger.status == 403 and stranger.json["error"]["message"] == "Forbidden resource"
+    assert api("POST", "/v2/organizations/2/users/abc/ooo", VACATION).status == 400
+    mine = api("POST", "/v2/me/ooo", VACATION).data
+    not_theirs = api("DELETE", f"{ORG_OOO}/{mine['id']}")
+    assert not_theirs.status == 403

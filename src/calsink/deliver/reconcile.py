@@ -132,7 +132,7 @@ async def look_up(request: Request, get: Get) -> LookupResult:
     if creates == "booking":
         return await _look_up_booking(url, payload, headers, get)
     wanted = _fields(payload, *lookup.match)
-    if creates == "ooo" and wanted is not None and wanted.get("end") is None:
+    if creates in ("ooo", "org-ooo") and wanted is not None and wanted.get("end") is None:
         return UNSEARCHABLE
     return await _find(get, url, headers, wanted, lookup.what)
 

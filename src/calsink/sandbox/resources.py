@@ -94,19 +94,27 @@ def delete_schedule(call: Call, env: Env) -> Reply:
     return Reply(200, {"status": "success"})
 
 
-def _ooo(call: Call, env: Env) -> tuple[User, OutOfOffice]:
-    user = call.require_user()
+def _ooo(call: Call, env: Env, user: User) -> OutOfOffice:
     raw = call.params["id"]
     if not raw.isdigit():
         raise bad_request("Validation failed (numeric string is expected)")
     record = env.store.ooo.get(int(raw))
     if record is None or record.user_id != user.id:
         raise ApiError(403, "This OOO entry does not belong to this user.")
-    return user, record
+    return record
 
 
 def update_ooo(call: Call, env: Env) -> Reply:
-    user, record = _ooo(call, env)
+    return change_ooo(call.require_user(), call, env)
+
+
+def delete_ooo(call: Call, env: Env) -> Reply:
+    return remove_ooo(call.require_user(), call, env)
+
+
+def change_ooo(user: User, call: Call, env: Env) -> Reply:
+    """Update ``user``'s out-of-office entry named by the path."""
+    record = _ooo(call, env, user)
     data = ooo_body(call.body, creating=False)
     if ("start" in data) != ("end" in data):
         raise bad_request("Please specify both ooo start and end time.")
@@ -123,8 +131,9 @@ def update_ooo(call: Call, env: Env) -> Reply:
     return success(output.ooo(record))
 
 
-def delete_ooo(call: Call, env: Env) -> Reply:
-    _, record = _ooo(call, env)
+def remove_ooo(user: User, call: Call, env: Env) -> Reply:
+    """Delete ``user``'s out-of-office entry named by the path."""
+    record = _ooo(call, env, user)
     del env.store.ooo[record.id]
     env.store.touch(record)
     return success(output.ooo(record))
