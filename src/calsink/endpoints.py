@@ -358,6 +358,12 @@ _OOO_UPDATE_FIELDS = (
     _f("notes", "text"),
     _f("toUserId", "count"),
 )
+_OOO_UPDATE_NOTES = (
+    "start and end together, or neither; UTC instants ending in Z",
+    "without dates, an update sent twice leaves what one leaves",
+    "Cal.com answers 409 when the dates sent are the entry's own (its duplicate check finds "
+    "the entry itself): calsink counts that answer, to a resend, as the update done",
+)
 _ORG_USER = (("orgId", "Organization ID"), ("userId", "User ID"))
 _CREATE_OOO_FIELDS = (
     _req("start", "utc-instant"),
@@ -831,12 +837,7 @@ TEMPLATES: dict[str, Endpoint] = {
             action=Action(change="update-ooo"),
             openapi_schema="UpdateOutOfOfficeEntryDto",
             starter_key=("id",),
-            notes=(
-                "start and end together, or neither; UTC instants ending in Z",
-                "Cal.com answers 409 when the dates sent are the entry's own (its duplicate "
-                "check finds the entry itself): calsink counts that answer, to a resend, as "
-                "the update done",
-            ),
+            notes=_OOO_UPDATE_NOTES,
         ),
         Endpoint(
             name="delete-out-of-office",
@@ -994,7 +995,7 @@ TEMPLATES: dict[str, Endpoint] = {
             action=Action(change="update-ooo"),
             openapi_schema="UpdateOutOfOfficeEntryDto",
             starter_key=("userId", "id"),
-            notes=("start and end together, or neither; UTC instants ending in Z",),
+            notes=_OOO_UPDATE_NOTES,
         ),
         Endpoint(
             name="delete-org-user-out-of-office",
