@@ -144,6 +144,68 @@ SPEC_TABLE = {
         {"active": True},
     ),
     "create-out-of-office": ("POST", "/v2/me/ooo", None, (), "record", {"start", "end"}, {}),
+    # schedules, webhooks and out-of-office entries: change and delete
+    "update-schedule": ("PATCH", "/v2/schedules/{id}", "2024-06-11", ("id",), "fields", set(), {}),
+    "delete-schedule": ("DELETE", "/v2/schedules/{id}", "2024-06-11", ("id",), "none", set(), {}),
+    "update-webhook": ("PATCH", "/v2/webhooks/{id}", None, ("id",), "fields", set(), {}),
+    "delete-webhook": ("DELETE", "/v2/webhooks/{id}", None, ("id",), "none", set(), {}),
+    "update-out-of-office": ("PATCH", "/v2/me/ooo/{id}", None, ("id",), "fields", set(), {}),
+    "delete-out-of-office": ("DELETE", "/v2/me/ooo/{id}", None, ("id",), "none", set(), {}),
+    # team event types (TeamsEventTypesController: no cal-api-version)
+    "create-team-event-type": (
+        "POST",
+        "/v2/teams/{teamId}/event-types",
+        None,
+        ("teamId",),
+        "record",
+        {"title", "slug", "lengthInMinutes", "schedulingType"},
+        {},
+    ),
+    "update-team-event-type": (
+        "PATCH",
+        "/v2/teams/{teamId}/event-types/{id}",
+        None,
+        ("teamId", "id"),
+        "fields",
+        set(),
+        {},
+    ),
+    "delete-team-event-type": (
+        "DELETE",
+        "/v2/teams/{teamId}/event-types/{id}",
+        None,
+        ("teamId", "id"),
+        "none",
+        set(),
+        {},
+    ),  # out-of-office entries of an organisation's users (OrganizationsUsersOOOController)
+    "create-org-user-out-of-office": (
+        "POST",
+        "/v2/organizations/{orgId}/users/{userId}/ooo",
+        None,
+        ("orgId", "userId"),
+        "record",
+        {"start", "end"},
+        {},
+    ),
+    "update-org-user-out-of-office": (
+        "PATCH",
+        "/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+        None,
+        ("orgId", "userId", "id"),
+        "fields",
+        set(),
+        {},
+    ),
+    "delete-org-user-out-of-office": (
+        "DELETE",
+        "/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+        None,
+        ("orgId", "userId", "id"),
+        "none",
+        set(),
+        {},
+    ),
 }
 
 
@@ -158,13 +220,22 @@ def test_template_matches_the_spec_table(name: str) -> None:
     assert dict(endpoint.defaults) == defaults
 
 
-def test_there_are_exactly_the_ten_templates() -> None:
+def test_the_templates_are_exactly_those_of_the_table() -> None:
     assert set(TEMPLATES) == set(SPEC_TABLE)
 
 
 def test_destructive_and_created_resources() -> None:
     destructive = {name for name, e in TEMPLATES.items() if e.destructive}
-    assert destructive == {"cancel-booking", "delete-event-type", "decline-booking"}
+    assert destructive == {
+        "cancel-booking",
+        "delete-event-type",
+        "decline-booking",
+        "delete-schedule",
+        "delete-webhook",
+        "delete-out-of-office",
+        "delete-team-event-type",
+        "delete-org-user-out-of-office",
+    }
     assert TEMPLATES["create-booking"].creates == "booking"
     assert TEMPLATES["create-booking"].identifier == "uid"
     assert TEMPLATES["create-event-type"].identifier == "id"

@@ -77,6 +77,18 @@ SCHEMAS = {
     "mark-absent.yaml": "MarkAbsentBookingInput_2024_08_13",
     "reassign-booking.yaml": None,
     "reassign-booking-to-user.yaml": "ReassignToUserBookingInput_2024_08_13",
+    "update-schedule.yaml": "UpdateScheduleInput_2024_06_11",
+    "delete-schedule.yaml": None,
+    "update-webhook.yaml": "UpdateWebhookInputDto",
+    "delete-webhook.yaml": None,
+    "update-out-of-office.yaml": "UpdateOutOfOfficeEntryDto",
+    "delete-out-of-office.yaml": None,
+    "create-team-event-type.yaml": "CreateTeamEventTypeInput_2024_06_14",
+    "update-team-event-type.yaml": "UpdateTeamEventTypeInput_2024_06_14",
+    "delete-team-event-type.yaml": None,
+    "create-org-user-out-of-office.yaml": "CreateOutOfOfficeEntryDto",
+    "update-org-user-out-of-office.yaml": "UpdateOutOfOfficeEntryDto",
+    "delete-org-user-out-of-office.yaml": None,
 }
 STRICT = {
     "CreateRecurringBookingInput_2024_08_13",
@@ -99,6 +111,11 @@ STRICT = {
     "MarkAbsentBookingInput_2024_08_13",
     "MarkAbsentAttendee",
     "ReassignToUserBookingInput_2024_08_13",
+    "UpdateScheduleInput_2024_06_11",
+    "UpdateWebhookInputDto",
+    "UpdateOutOfOfficeEntryDto",
+    "CreateTeamEventTypeInput_2024_06_14",
+    "UpdateTeamEventTypeInput_2024_06_14",
 }
 
 

@@ -498,6 +498,19 @@ def _location_has_value(body: Record) -> bool:
     return wanted is None or _given(location.get(wanted))
 
 
+def _start_and_end_together(c: _Checker) -> None:
+    # ooo.service.ts isStartBeforeEnd (upstream 03670679): 400 "Please specify both ooo
+    # start and end time." when an update gives one of them
+    if not _both_or_neither(c.body):
+        given, missing = ("start", "end") if _given(c.body.get("start")) else ("end", "start")
+        expected = f"{missing} with {given} (Cal.com moves the dates together)"
+        c.problems.append(Problem(missing, expected, "none", f"map {missing} too, or neither"))
+
+
+def _both_or_neither(body: Record) -> bool:
+    return _given(body.get("start")) == _given(body.get("end"))
+
+
 _JOINTS: dict[str, _Joint] = {
     "one event type": _Joint(_event_type_named, _has_event_type),
     "one length among the options": _Joint(_length_among_options, _length_in_options),
@@ -508,6 +521,7 @@ _JOINTS: dict[str, _Joint] = {
     "end not before start": _Joint(_end_not_before_start, _in_order),
     "one to ten guests": _Joint(_guests_count, _one_to_ten_guests),
     "the location's value for its type": _Joint(_location_value, _location_has_value),
+    "start and end together": _Joint(_start_and_end_together, _both_or_neither),
 }
 
 

@@ -18,7 +18,9 @@ from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 BodyRule = Literal["record", "fields", "empty", "none"]
-Creates = Literal["booking", "event-type", "schedule", "webhook", "ooo"]
+Creates = Literal[
+    "booking", "event-type", "schedule", "webhook", "ooo", "team-event-type", "org-ooo"
+]
 Change = Literal[
     "cancel",
     "reschedule",
@@ -29,6 +31,11 @@ Change = Literal[
     "update-location",
     "mark-absent",
     "reassign",
+    "delete-schedule",
+    "delete-webhook",
+    "update-ooo",
+    "delete-ooo",
+    "delete-team-event-type",
 ]
 Kind = Literal[
     "text",  # any text
@@ -144,7 +151,9 @@ NO_ACTION = Action()
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """Where reconcile lists what a create made, and which fields identify it."""
+    """Where reconcile lists what a create made, and which fields identify it; a ``path``
+    of ``{url}`` is the create's own path (a team's event types are listed where they are
+    made)."""
 
     path: str
     version: str | None
@@ -327,6 +336,98 @@ _CREATE_EVENT_TYPE_FIELDS = tuple(
     Field(f.name, f.kind, required=True) if f.name in ("title", "slug", "lengthInMinutes") else f
     for f in _EVENT_TYPE_FIELDS
 )
+
+# -- schedules, webhooks and out-of-office entries: change and delete ------------------------
+_SCHEDULE_ID = (("id", "Schedule ID"),)
+_WEBHOOK_ID = (("id", "Webhook ID"),)
+_OOO_ID = (("id", "Out-of-office entry ID"),)
+_SCHEDULE_UPDATE_FIELDS = (
+    _f("name", "name"),
+    _f("timeZone", "zone"),
+    _f("isDefault", "boolean"),
+    _f(
+        "availability",
+        "objects",
+        what="a list of opening hours",
+        children=(_req("days", "weekdays"), *_TIMES),
+    ),
+    _f(
+        "overrides",
+        "objects",
+        what="a list of date overrides",
+        children=(_req("date", "date"), *_TIMES),
+    ),
+)
+_WEBHOOK_UPDATE_FIELDS = (
+    _f("subscriberUrl", "http-url"),
+    _f("triggers", "triggers", choices=WEBHOOK_TRIGGERS),
+    _f("active", "boolean"),
+    _f("payloadTemplate", "text"),
+    _f("secret", "text"),
+    _f("version", "choice", choices=("2021-10-20",)),
+)
+_OOO_UPDATE_FIELDS = (
+    _f("start", "utc-instant"),
+    _f("end", "utc-instant"),
+    _f("reason", "choice", choices=OOO_REASONS),
+    _f("notes", "text"),
+    _f("toUserId", "count"),
+)
+_OOO_UPDATE_NOTES = (
+    "start and end together, or neither; UTC instants ending in Z",
+    "without dates, an update sent twice leaves what one leaves",
+    "Cal.com answers 409 when the dates sent are the entry's own (its duplicate check finds "
+    "the entry itself): calsink counts that answer, to a resend, as the update done",
+)
+_ORG_USER = (("orgId", "Organization ID"), ("userId", "User ID"))
+_CREATE_OOO_FIELDS = (
+    _req("start", "utc-instant"),
+    _req("end", "utc-instant"),
+    _f("reason", "choice", choices=OOO_REASONS),
+    _f("notes", "text"),
+    _f("toUserId", "count"),
+)
+_UPDATE_IDEMPOTENT = "an update sent twice leaves what one leaves: a resend changes nothing more"
+
+
+# -- team event types ------------------------------------------------------------------------
+SCHEDULING_TYPES = ("collective", "roundRobin", "managed")
+HOST_PRIORITIES = ("lowest", "low", "medium", "high", "highest")
+_TEAM_ID = ("teamId", "Team ID")
+_TEAM_EVENT_TYPE_ID = (_TEAM_ID, ("id", "Event Type ID"))
+_TEAM_FIELDS = (
+    _f(
+        "hosts",
+        "objects",
+        what="a list of hosts",
+        children=(
+            _req("userId", "count"),
+            _f("mandatory", "boolean"),
+            _f("priority", "choice", choices=HOST_PRIORITIES),
+        ),
+    ),
+    _f("assignAllTeamMembers", "boolean"),
+    _f("rescheduleWithSameRoundRobinHost", "boolean"),
+    _f("emailSettings", "object"),
+)
+_CREATE_TEAM_EVENT_TYPE_FIELDS = (
+    *_CREATE_EVENT_TYPE_FIELDS,
+    _req("schedulingType", "choice", choices=SCHEDULING_TYPES),
+    *_TEAM_FIELDS,
+)
+_UPDATE_TEAM_EVENT_TYPE_FIELDS = (
+    *_EVENT_TYPE_FIELDS,
+    _f("schedulingType", "choice", choices=SCHEDULING_TYPES),
+    *_TEAM_FIELDS,
+)
+
+
+def _deleted_once(answer: str) -> str:
+    return (
+        f"a delete resent after it took effect is answered {answer}; calsink counts that "
+        "answer, to a resend, as the delete done"
+    )
+
 
 TEMPLATES: dict[str, Endpoint] = {
     endpoint.name: endpoint
@@ -844,6 +945,288 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("start", "end"),
             notes=("start and end are UTC instants ending in Z; Cal.com keeps whole days",),
         ),
+        # -- schedules, webhooks and out-of-office entries: change and delete ------------
+        Endpoint(
+            name="update-schedule",
+            method="PATCH",
+            path="/v2/schedules/{id}",
+            api_version=SCHEDULES_VERSION,
+            path_params=_SCHEDULE_ID,
+            body_rule="fields",
+            fields=_SCHEDULE_UPDATE_FIELDS,
+            rules=("something to change",),
+            description="Change some fields of an availability schedule of the key's user.",
+            example={"id": 3, "name": "Mornings (winter)", "timeZone": "America/Chicago"},
+            guidance=(
+                "Each record changes one schedule of the key's user, named by its id in the "
+                "path; only the fields the record gives change. availability (or overrides), "
+                "when given, replaces all the schedule's opening hours (or date overrides); "
+                "isDefault: true makes it the user's default."
+            ),
+            openapi_schema="UpdateScheduleInput_2024_06_11",
+            starter_key=("id",),
+            notes=(
+                "availability and overrides, when given, replace the schedule's whole list",
+                _UPDATE_IDEMPOTENT,
+            ),
+        ),
+        Endpoint(
+            name="delete-schedule",
+            method="DELETE",
+            path="/v2/schedules/{id}",
+            api_version=SCHEDULES_VERSION,
+            path_params=_SCHEDULE_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete an availability schedule of the key's user by its id.",
+            example={"id": 4},
+            guidance=(
+                "Each record deletes one schedule of the key's user, named by its id in the "
+                "path; the body is empty. Event types that used it fall back to the user's "
+                "default schedule. Deleting cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-schedule", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('400 "Schedule with ID=… does not exist."'),),
+        ),
+        Endpoint(
+            name="update-webhook",
+            method="PATCH",
+            path="/v2/webhooks/{id}",
+            api_version=None,
+            path_params=_WEBHOOK_ID,
+            body_rule="fields",
+            fields=_WEBHOOK_UPDATE_FIELDS,
+            rules=("something to change",),
+            description="Change a webhook of the key's user: its URL, triggers or state.",
+            example={"id": "0f3c5a1e-7d2b-4c1a-9e8f-2b6d4a7c9e10", "active": False},
+            guidance=(
+                "Each record changes one webhook of the key's user, named by its id in the "
+                "path (Cal.com's webhook ids are texts); only the fields the record gives "
+                "change: active: false pauses it, triggers replaces its list."
+            ),
+            openapi_schema="UpdateWebhookInputDto",
+            starter_key=("id",),
+            notes=("triggers, when given, replaces the webhook's whole list", _UPDATE_IDEMPOTENT),
+        ),
+        Endpoint(
+            name="delete-webhook",
+            method="DELETE",
+            path="/v2/webhooks/{id}",
+            api_version=None,
+            path_params=_WEBHOOK_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete a webhook of the key's user by its id.",
+            example={"id": "0f3c5a1e-7d2b-4c1a-9e8f-2b6d4a7c9e10"},
+            guidance=(
+                "Each record deletes one webhook of the key's user, named by its id in the "
+                "path; the body is empty. Cal.com stops delivering to its URL. Deleting "
+                "cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-webhook", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('404 "Webhook (…) not found"'),),
+        ),
+        Endpoint(
+            name="update-out-of-office",
+            method="PATCH",
+            path="/v2/me/ooo/{id}",
+            api_version=None,
+            path_params=_OOO_ID,
+            body_rule="fields",
+            fields=_OOO_UPDATE_FIELDS,
+            rules=("something to change", "start and end together", "end not before start"),
+            description="Change an out-of-office entry of the key's user.",
+            example={"id": 1, "reason": "travel", "notes": "Conference in Lisbon"},
+            guidance=(
+                "Each record changes one out-of-office entry of the key's user, named by its "
+                "id in the path; only the fields the record gives change. Dates move "
+                "together: give start and end both (UTC instants ending in Z; Cal.com keeps "
+                "whole days), or neither."
+            ),
+            action=Action(change="update-ooo"),
+            openapi_schema="UpdateOutOfOfficeEntryDto",
+            starter_key=("id",),
+            notes=_OOO_UPDATE_NOTES,
+        ),
+        Endpoint(
+            name="delete-out-of-office",
+            method="DELETE",
+            path="/v2/me/ooo/{id}",
+            api_version=None,
+            path_params=_OOO_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete an out-of-office entry of the key's user by its id.",
+            example={"id": 2},
+            guidance=(
+                "Each record deletes one out-of-office entry of the key's user, named by its "
+                "id in the path; the body is empty. Bookings redirected by it are no longer "
+                "redirected. Deleting cannot be undone: tests and runs ask first."
+            ),
+            action=Action(change="delete-ooo", destructive=True),
+            starter_key=("id",),
+            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+        ),
+        # -- team event types ---------------------------------------------------------------
+        Endpoint(
+            name="create-team-event-type",
+            method="POST",
+            path="/v2/teams/{teamId}/event-types",
+            api_version=None,
+            path_params=(_TEAM_ID,),
+            body_rule="record",
+            fields=_CREATE_TEAM_EVENT_TYPE_FIELDS,
+            rules=("one length among the options", "recurrence or active-bookings limit"),
+            description="Create an event type of a team the key's user administers.",
+            example={
+                "teamId": 1,
+                "title": "Team Demo",
+                "slug": "team-demo",
+                "lengthInMinutes": 30,
+                "schedulingType": "roundRobin",
+                "assignAllTeamMembers": True,
+            },
+            guidance=(
+                "Each record becomes one event type of the team named by teamId in the path "
+                "(the key's user must be one of its admins): a title, a slug unique in the "
+                "team, lengthInMinutes and schedulingType (collective, roundRobin or "
+                "managed). hosts lists the members who take its bookings, or "
+                "assignAllTeamMembers: true gives it to every member."
+            ),
+            action=Action(creates="team-event-type"),
+            lookup=Lookup("{url}", None, ("slug", "title", "lengthInMinutes"), "team event types"),
+            openapi_schema="CreateTeamEventTypeInput_2024_06_14",
+            starter_key=("slug",),
+            notes=(
+                "a create resent after it took effect is found by slug (with title and "
+                "length) among the team's event types, not made twice",
+            ),
+        ),
+        Endpoint(
+            name="update-team-event-type",
+            method="PATCH",
+            path="/v2/teams/{teamId}/event-types/{id}",
+            api_version=None,
+            path_params=_TEAM_EVENT_TYPE_ID,
+            body_rule="fields",
+            fields=_UPDATE_TEAM_EVENT_TYPE_FIELDS,
+            rules=(
+                "one length among the options",
+                "recurrence or active-bookings limit",
+                "something to change",
+            ),
+            description="Change some fields of a team's event type.",
+            example={"teamId": 1, "id": 5, "lengthInMinutes": 45},
+            guidance=(
+                "Each record changes one event type of a team, named by teamId and its id "
+                "in the path; only the fields the record gives change (hosts, when given, "
+                "replaces the list)."
+            ),
+            openapi_schema="UpdateTeamEventTypeInput_2024_06_14",
+            starter_key=("teamId", "id"),
+            notes=(_UPDATE_IDEMPOTENT,),
+        ),
+        Endpoint(
+            name="delete-team-event-type",
+            method="DELETE",
+            path="/v2/teams/{teamId}/event-types/{id}",
+            api_version=None,
+            path_params=_TEAM_EVENT_TYPE_ID,
+            body_rule="none",
+            fields=(),
+            description="Delete a team's event type by its id.",
+            example={"teamId": 1, "id": 5},
+            guidance=(
+                "Each record deletes one event type of a team, named by teamId and its id in "
+                "the path; the body is empty. Deleting cannot be undone: tests and runs ask "
+                "first."
+            ),
+            action=Action(change="delete-team-event-type", destructive=True),
+            starter_key=("teamId", "id"),
+            notes=(_deleted_once('404 "Event type with ID=… does not exist."'),),
+        ),
+        # -- out-of-office entries of an organisation's users --------------------------------
+        Endpoint(
+            name="create-org-user-out-of-office",
+            method="POST",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo",
+            api_version=None,
+            path_params=_ORG_USER,
+            body_rule="record",
+            fields=_CREATE_OOO_FIELDS,
+            rules=("end not before start",),
+            description="Record an out-of-office entry for a user of an organisation.",
+            example={
+                "orgId": 2,
+                "userId": 2,
+                "start": "2030-03-04T00:00:00Z",
+                "end": "2030-03-08T23:59:59Z",
+                "reason": "sick",
+            },
+            guidance=(
+                "Each record records one out-of-office entry for a user of an organisation, "
+                "both named in the path (the key's user must be an admin of the "
+                "organisation, the user one of its members): start and end as UTC instants "
+                "ending in Z (Cal.com keeps whole days), reason, notes and toUserId as for "
+                "create-out-of-office."
+            ),
+            action=Action(creates="org-ooo"),
+            lookup=Lookup(
+                "{url}?take=250",
+                None,
+                ("start", "end", "reason", "notes", "toUserId"),
+                "out-of-office entries",
+            ),
+            openapi_schema="CreateOutOfOfficeEntryDto",
+            starter_key=("userId", "start", "end"),
+            notes=(
+                "start and end are UTC instants ending in Z; Cal.com keeps whole days",
+                "a create resent after it took effect is found among the user's entries, "
+                "not made twice",
+            ),
+        ),
+        Endpoint(
+            name="update-org-user-out-of-office",
+            method="PATCH",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+            api_version=None,
+            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
+            body_rule="fields",
+            fields=_OOO_UPDATE_FIELDS,
+            rules=("something to change", "start and end together", "end not before start"),
+            description="Change an out-of-office entry of a user of an organisation.",
+            example={"orgId": 2, "userId": 2, "id": 1, "notes": "Back on Thursday"},
+            guidance=(
+                "Each record changes one out-of-office entry of a user of an organisation, "
+                "named in the path; only the fields it gives change, and dates move "
+                "together (start and end both, or neither)."
+            ),
+            action=Action(change="update-ooo"),
+            openapi_schema="UpdateOutOfOfficeEntryDto",
+            starter_key=("userId", "id"),
+            notes=_OOO_UPDATE_NOTES,
+        ),
+        Endpoint(
+            name="delete-org-user-out-of-office",
+            method="DELETE",
+            path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
+            api_version=None,
+            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
+            body_rule="none",
+            fields=(),
+            description="Delete an out-of-office entry of a user of an organisation.",
+            example={"orgId": 2, "userId": 2, "id": 1},
+            guidance=(
+                "Each record deletes one out-of-office entry of a user of an organisation, "
+                "named in the path; the body is empty. Deleting cannot be undone: tests and "
+                "runs ask first."
+            ),
+            action=Action(change="delete-ooo", destructive=True),
+            starter_key=("userId", "id"),
+            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+        ),
     )
 }
 
@@ -883,12 +1266,25 @@ def template_at(method: str, url: str) -> Endpoint | None:
 
 
 def target_segment(endpoint: Endpoint) -> int | None:
-    """Which segment of the path names the resource ``endpoint`` acts on, counted from the
-    end (a base URL may add segments in front)."""
+    """Which segment of the path names the resource ``endpoint`` acts on (its last path
+    parameter), counted from the end (a base URL may add segments in front)."""
     if endpoint.action.change is None or not endpoint.path_params:
         return None
     segments = endpoint.path.split("/")
-    return segments.index("{" + endpoint.path_params[0][0] + "}") - len(segments)
+    return segments.index("{" + endpoint.path_params[-1][0] + "}") - len(segments)
+
+
+# The changes whose target is an id (the others act on a booking, named by its uid).
+ID_TARGETS: frozenset[str] = frozenset(
+    {
+        "delete-event-type",
+        "delete-schedule",
+        "delete-webhook",
+        "update-ooo",
+        "delete-ooo",
+        "delete-team-event-type",
+    }
+)
 
 
 @dataclass(frozen=True)

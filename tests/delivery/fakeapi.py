@@ -92,7 +92,12 @@ class FakeApi:
         for booking in self.bookings:
             if booking["uid"] == uid:
                 if booking["status"] == "cancelled":
-                    return self._error(400, "Can't cancel booking that has already been cancelled.")
+                    # upstream's text (the sandbox's bookings._check_cancellable)
+                    return self._error(
+                        400,
+                        f"Can't cancel booking with uid={uid} because it has been cancelled "
+                        "already. Please provide uid of a booking that is not cancelled.",
+                    )
                 booking["status"] = "cancelled"
                 return web.json_response({"status": "success", "data": booking})
         return self._error(404, "not found")

@@ -35,6 +35,7 @@ from calsink.deliver.reconcile import (
 )
 from calsink.deliver.seen import SeenKeys
 from calsink.deliver.versions import answered_by_legacy, fallback_advice
+from calsink.endpoints import ID_TARGETS
 from calsink.http.ratelimit import RateLimiter
 from calsink.http.retry import (
     Backoff,
@@ -802,7 +803,7 @@ class Engine:
         if already_done(action, response):
             ids: dict[str, Any] = {}
             if action.target is not None:
-                ids["uid" if action.change != "delete-event-type" else "id"] = action.target
+                ids["id" if action.change in ID_TARGETS else "uid"] = action.target
             self._finish(
                 request,
                 Outcome.DELIVERED,

@@ -42,11 +42,29 @@ __all__ = [
 ]
 
 _ALREADY = {
-    "cancel": re.compile(r"already\s+(been\s+)?(cancell?ed|canceled)", re.I),
+    # upstream today: "… because it has been cancelled already. Please provide uid of a
+    # booking that is not cancelled." (the bookings input service); before: "already been"
+    "cancel": re.compile(r"already\s+(been\s+)?cancell?ed|cancell?ed\s+already", re.I),
     "reschedule": re.compile(r"already\s+(been\s+)?rescheduled|rescheduled\s+already", re.I),
     "confirm": re.compile(r"already\s+(been\s+)?(confirmed|accepted)", re.I),
     # addGuests.handler.ts@00c2c637: every guest is already on the booking
     "add-guests": re.compile(r"^emails_must_be_unique_valid$"),
+}
+# What Cal.com answers a change resent after it took effect, when that answer is a refusal
+# of its own: the status and the words that tell it.
+_ANY_TEXT = re.compile(r"")
+_SETTLED: dict[str, tuple[frozenset[int], re.Pattern[str]]] = {
+    "delete-event-type": (frozenset({404}), _ANY_TEXT),
+    # schedules.service.ts deleteUserSchedule (upstream 03670679): BadRequestException
+    "delete-schedule": (frozenset({400, 404}), re.compile(r"does not exist|not found", re.I)),
+    # webhooks.service.ts getWebhookById, through IsUserWebhookGuard: NotFoundException
+    "delete-webhook": (frozenset({404}), re.compile(r"not found", re.I)),
+    # guards/is-user-ooo.ts (upstream 61a9c305): a missing entry is "not this user's", 403
+    "delete-ooo": (frozenset({403, 404}), re.compile(r"does not belong|not found", re.I)),
+    # teams-event-types.service.ts deleteTeamEventType: NotFoundException "… does not exist."
+    "delete-team-event-type": (frozenset({404}), _ANY_TEXT),
+    # ooo.service.ts checkDuplicateOOOEntry finds the entry itself when its dates are resent
+    "update-ooo": (frozenset({409}), re.compile(r"already exists|duplicate", re.I)),
 }
 # Where each kind of created resource is listed, from the templates' description.
 _LOOKUPS: dict[Creates, Lookup] = {
@@ -58,12 +76,16 @@ _LOOKUPS: dict[Creates, Lookup] = {
 
 def already_done(action: Action, response: Response) -> bool:
     """Cal.com says the change this request asks for has already happened."""
-    if action.change == "delete-event-type":
-        return response.status == 404
-    pattern = _ALREADY.get(action.change) if action.change is not None else None
-    if pattern is None or not 400 <= response.status < 500:
+    if action.change is None:
         return False
-    return bool(pattern.search(response.error_message()))
+    settled = _SETTLED.get(action.change)
+    if settled is not None:
+        statuses, words = settled
+        return response.status in statuses and bool(words.search(response.error_message()))
+    already = _ALREADY.get(action.change)
+    if already is None or not 400 <= response.status < 500:
+        return False
+    return bool(already.search(response.error_message()))
 
 
 def identifiers(data: Any) -> dict[str, Any]:
@@ -135,14 +157,15 @@ async def look_up(request: Request, get: Get) -> LookupResult:
         return UNKNOWN
     lookup = _LOOKUPS[creates]
     parts = urlsplit(request.url)
-    url = f"{parts.scheme}://{parts.netloc}{lookup.path}"
+    # "{url}": the create's own path lists what it makes (a team's, a user's)
+    url = f"{parts.scheme}://{parts.netloc}{lookup.path.replace('{url}', parts.path)}"
     headers = {"Accept": "application/json"}
     if lookup.version:
         headers["cal-api-version"] = lookup.version
     if creates == "booking":
         return await _look_up_booking(url, payload, headers, get)
     wanted = _fields(payload, *lookup.match)
-    if creates == "ooo" and wanted is not None and wanted.get("end") is None:
+    if creates in ("ooo", "org-ooo") and wanted is not None and wanted.get("end") is None:
         return UNSEARCHABLE
     return await _find(get, url, headers, wanted, lookup.what)
 

@@ -26,6 +26,10 @@ class AiohttpWire:
             timeout=aiohttp.ClientTimeout(total=timeout_s),
             headers={"User-Agent": "calsink"},
         )
+        # aiohttp resends a DELETE (or PUT) once, unseen, when a kept-alive connection drops
+        # before the answer; calsink decides about resends itself (a delete resent after it
+        # took effect answers 404, which it must read as done, not as a failure)
+        self._session._retry_connection = False
 
     async def close(self) -> None:
         await self._session.close()

@@ -10,7 +10,7 @@ from typing import Any
 from calsink.sandbox import output
 from calsink.sandbox.context import Call, Env, Reply, success
 from calsink.sandbox.errors import ApiError, bad_request, conflict, not_found
-from calsink.sandbox.model import OutOfOffice, Schedule
+from calsink.sandbox.model import OutOfOffice, Schedule, User
 from calsink.sandbox.seed import WORKING_HOURS
 from calsink.sandbox.timeutil import WEEKDAYS, minutes_of, parse_iso
 from calsink.sandbox.validation import (
@@ -50,17 +50,16 @@ def _override_rules(v: Validator) -> None:
     v.field("endTime", is_hh_mm, required=True)
 
 
-def create_schedule(call: Call, env: Env) -> Reply:
-    user = call.require_user()
-    v = Validator(require_object(call.body))
-    v.field("name", is_string, required=True)
-    v.field("timeZone", is_time_zone_check, required=True)
-    v.field("isDefault", is_boolean, required=True)
-    availability = v.nested_list("availability", _availability_rules)
-    overrides = v.nested_list("overrides", _override_rules)
-    v.raise_if_invalid()
-    data = v.clean
-    for rule in (availability or []) + (overrides or []):
+def schedule_lists(v: Validator) -> tuple[list[Any] | None, list[Any] | None]:
+    """The availability and overrides a schedule body gives (None when absent)."""
+    return (
+        v.nested_list("availability", _availability_rules),
+        v.nested_list("overrides", _override_rules),
+    )
+
+
+def check_time_ranges(rules: list[dict[str, Any]]) -> None:
+    for rule in rules:
         if (
             minutes_of(rule["endTime"]) <= minutes_of(rule["startTime"])
             and rule["endTime"] != "00:00"
@@ -68,6 +67,18 @@ def create_schedule(call: Call, env: Env) -> Reply:
             raise bad_request(
                 f"endTime {rule['endTime']} must be after startTime {rule['startTime']}."
             )
+
+
+def create_schedule(call: Call, env: Env) -> Reply:
+    user = call.require_user()
+    v = Validator(require_object(call.body))
+    v.field("name", is_string, required=True)
+    v.field("timeZone", is_time_zone_check, required=True)
+    v.field("isDefault", is_boolean, required=True)
+    availability, overrides = schedule_lists(v)
+    v.raise_if_invalid()
+    data = v.clean
+    check_time_ranges((availability or []) + (overrides or []))
     store = env.store
     record = Schedule(
         id=store.next_id("schedule"),
@@ -119,16 +130,20 @@ def _ooo_date(prop: str, value: Any) -> tuple[str, str] | None:
     return None if ok else ("isDate", "Invalid Date.")
 
 
-def create_ooo(call: Call, env: Env) -> Reply:
-    user = call.require_user()
-    v = Validator(require_object(call.body))
-    v.field("start", _ooo_date, required=True)
-    v.field("end", _ooo_date, required=True)
+def ooo_body(body: Any, *, creating: bool) -> dict[str, Any]:
+    """The out-of-office fields of ``body``, checked (all optional for an update)."""
+    v = Validator(require_object(body))
+    v.field("start", _ooo_date, required=creating)
+    v.field("end", _ooo_date, required=creating)
     v.field("notes", is_string)
     v.field("toUserId", is_int, at_least(1))
     v.field("reason", is_in(REASONS))
     v.raise_if_invalid()
-    data = v.clean
+    return v.clean
+
+
+def ooo_days(data: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The whole UTC days ``data``'s start and end fall on, checked in order."""
     start_day = parse_iso(data["start"])
     end_day = parse_iso(data["end"])
     assert start_day is not None and end_day is not None
@@ -136,16 +151,35 @@ def create_ooo(call: Call, env: Env) -> Reply:
     end = datetime.combine(end_day.date(), time(0), tzinfo=UTC) + timedelta(days=1, milliseconds=-1)
     if start > end:
         raise bad_request("Start date must be before end date.")
-    to_user_id = data.get("toUserId")
+    return start, end
+
+
+def check_redirect(user: User, to_user_id: int | None, env: Env) -> None:
     if to_user_id is not None:
         if to_user_id == user.id:
             raise bad_request("You can't redirect to yourself.")
         if to_user_id not in user.teammate_ids or to_user_id not in env.store.users:
             raise bad_request(f"User with id={to_user_id} is not a member of your team.")
-    store = env.store
-    for entry in store.ooo.values():
-        if entry.user_id == user.id and entry.start == start and entry.end == end:
+
+
+def check_no_duplicate(env: Env, user_id: int, start: datetime, end: datetime) -> None:
+    for entry in env.store.ooo.values():
+        if entry.user_id == user_id and entry.start == start and entry.end == end:
             raise conflict("Cannot create a duplicate out of office entry for the same dates.")
+
+
+def create_ooo(call: Call, env: Env) -> Reply:
+    return add_ooo(call.require_user(), call, env)
+
+
+def add_ooo(user: User, call: Call, env: Env) -> Reply:
+    """A new out-of-office entry for ``user`` from the call's body."""
+    data = ooo_body(call.body, creating=True)
+    start, end = ooo_days(data)
+    to_user_id = data.get("toUserId")
+    check_redirect(user, to_user_id, env)
+    store = env.store
+    check_no_duplicate(env, user.id, start, end)
     record = OutOfOffice(
         id=store.next_id("ooo"),
         uuid=str(uuid.uuid4()),

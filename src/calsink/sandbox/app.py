@@ -388,6 +388,9 @@ class SandboxApp:
             "schedules": [output.schedule(s) for s in store.schedules.values()],
             "webhooks": webhooks,
             "ooo": [output.ooo(o) for o in store.ooo.values()],
+            "team_event_types": [
+                output.team_event_type(store, e) for e in store.team_event_types.values()
+            ],
             "deliveries": list(self.dispatcher.log),
         }
 

@@ -28,6 +28,25 @@ class User:
 
 
 @dataclass
+class Team:
+    """A team, or an organisation (``is_organization``): its members and admins."""
+
+    id: int
+    name: str
+    slug: str
+    member_ids: list[int]
+    admin_ids: list[int]
+    is_organization: bool = False
+
+
+@dataclass
+class TeamEventType:
+    id: int
+    team_id: int
+    spec: dict[str, Any]
+
+
+@dataclass
 class Schedule:
     id: int
     owner_id: int
@@ -159,6 +178,8 @@ COLLECTIONS: dict[str, tuple[type[Any], str]] = {
     "bookings": (Booking, "uid"),
     "webhooks": (Webhook, "id"),
     "ooo": (OutOfOffice, "id"),
+    "teams": (Team, "id"),
+    "team_event_types": (TeamEventType, "id"),
 }
 _COLLECTION_OF = {cls: (name, key) for name, (cls, key) in COLLECTIONS.items()}
 
@@ -187,6 +208,8 @@ class Store:
         self.bookings: dict[str, Booking] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.ooo: dict[int, OutOfOffice] = {}
+        self.teams: dict[int, Team] = {}
+        self.team_event_types: dict[int, TeamEventType] = {}
         self.counters: dict[str, int] = defaultdict(int)
         self._by_host_day: dict[tuple[int, int], list[Booking]] = defaultdict(list)
         self.version = 0
@@ -262,6 +285,8 @@ class Store:
             "bookings": [_dump(booking) for booking in self.bookings.values()],
             "webhooks": [asdict(webhook) for webhook in self.webhooks.values()],
             "ooo": [_dump(entry) for entry in self.ooo.values()],
+            "teams": [asdict(team) for team in self.teams.values()],
+            "team_event_types": [asdict(et) for et in self.team_event_types.values()],
         }
 
     @classmethod
@@ -287,4 +312,10 @@ class Store:
         for item in data.get("ooo", []):
             entry: OutOfOffice = _load(OutOfOffice, item)
             store.ooo[entry.id] = entry
+        for item in data.get("teams", []):
+            team = Team(**item)
+            store.teams[team.id] = team
+        for item in data.get("team_event_types", []):
+            team_event_type = TeamEventType(**item)
+            store.team_event_types[team_event_type.id] = team_event_type
         return store

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsink.sandbox.model import Booking, EventType, OutOfOffice, Schedule, Store, User, Webhook
+from calsink.sandbox.model import (
+    Booking,
+    EventType,
+    OutOfOffice,
+    Schedule,
+    Store,
+    TeamEventType,
+    User,
+    Webhook,
+)
 from calsink.sandbox.timeutil import format_utc
 
 BOOKING_SITE = "https://sandbox.calsink.invalid"
@@ -180,7 +189,7 @@ def event_type(store: Store, record: EventType) -> dict[str, Any]:
         "scheduleId": spec.get("scheduleId"),
         "hidden": spec.get("hidden", False),
         "bookingRequiresAuthentication": spec.get("bookingRequiresAuthentication", False),
-        "users": [username] if username else [],
+        "users": [event_type_user(owner)] if owner else [],
         "bookingUrl": f"{BOOKING_SITE}/{username}/{spec['slug']}",
     }
     if "lengthInMinutesOptions" in spec:
@@ -259,6 +268,58 @@ def ooo(record: OutOfOffice) -> dict[str, Any]:
     return out
 
 
+def team_event_type(store: Store, record: TeamEventType) -> dict[str, Any]:
+    """TeamEventTypeOutput_2024_06_14: the event type's fields, with its team and hosts."""
+    out = event_type(store, EventType(record.id, 0, record.spec))
+    for personal in ("users", "bookingUrl"):
+        out.pop(personal)
+    team = store.teams.get(record.team_id)
+    spec = record.spec
+    members = team.member_ids if team else []
+    chosen = spec.get("hosts")
+    if chosen is None:
+        chosen = [{"userId": m} for m in members] if spec.get("assignAllTeamMembers") else []
+    hosts = []
+    for host in chosen:
+        user = store.users.get(host["userId"])
+        if user is not None:
+            shown = {"userId": user.id, "name": user.name, "username": user.username}
+            hosts.append({**shown, "avatarUrl": None, **host})
+    out.update(
+        ownerId=None,
+        teamId=record.team_id,
+        schedulingType=spec["schedulingType"],
+        assignAllTeamMembers=bool(spec.get("assignAllTeamMembers", False)),
+        hosts=hosts,
+        team={
+            "id": record.team_id,
+            "slug": team.slug if team else "",
+            "name": team.name if team else "",
+            "bannerUrl": "",
+            "logoUrl": "",
+            "weekStart": "Sunday",
+            "brandColor": "#292929",
+            "darkBrandColor": "#fafafa",
+            "theme": "light",
+        },
+    )
+    return out
+
+
+def event_type_user(user: User) -> dict[str, Any]:
+    """A user as an event type lists it (User_2024_06_14 in the a36c1b79 subset)."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "username": user.username,
+        "avatarUrl": None,
+        "weekStart": "Sunday",
+        "brandColor": None,
+        "darkBrandColor": None,
+        "metadata": {},
+    }
+
+
 def me(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -271,6 +332,7 @@ def me(user: User) -> dict[str, Any]:
         "defaultScheduleId": user.default_schedule_id,
         "weekStart": "Sunday",
         "timeZone": user.time_zone,
+        "locale": "en",
         "organizationId": None,
     }
 

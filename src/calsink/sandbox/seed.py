@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calsink.sandbox.model import EventType, Schedule, Store, User
+from calsink.sandbox.model import EventType, Schedule, Store, Team, User
 
 WORKING_HOURS = [
     {
@@ -21,6 +21,10 @@ def base_store() -> Store:
         2, "teammate", "teammate@example.com", "Team Mate", "America/New_York", None, [1]
     )
     store.counters["user"] = 2
+    # the key's user administers a team and an organisation the teammate belongs to
+    store.teams[1] = Team(1, "Demo Team", "demo-team", [1, 2], [1])
+    store.teams[2] = Team(2, "Demo Org", "demo-org", [1, 2], [1], is_organization=True)
+    store.counters["team"] = 2
     return store
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from calsink.sandbox import output
 from calsink.sandbox.context import Call, Env, Reply, success
-from calsink.sandbox.errors import bad_request, conflict, not_found
+from calsink.sandbox.errors import ApiError, bad_request, conflict, not_found
 from calsink.sandbox.model import Webhook
 from calsink.sandbox.validation import (
     Validator,
@@ -93,10 +93,15 @@ def create_webhook(call: Call, env: Env) -> Reply:
 
 
 def _owned(call: Call, env: Env) -> Webhook:
+    # IsUserWebhookGuard (modules/webhooks/guards/is-user-webhook-guard.ts, upstream
+    # 1016df5b): WebhooksService.getWebhookById's 404 "Webhook (<id>) not found", then a
+    # refusal (NestJS's 403 "Forbidden resource") for another user's webhook
     user = call.require_user()
     record = env.store.webhooks.get(call.params["id"])
-    if record is None or record.user_id != user.id:
-        raise not_found(f"Webhook with id={call.params['id']} not found")
+    if record is None:
+        raise not_found(f"Webhook ({call.params['id']}) not found")
+    if record.user_id != user.id:
+        raise ApiError(403, "Forbidden resource")
     return record
 
 
