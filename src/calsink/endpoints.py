@@ -1266,12 +1266,15 @@ def template_at(method: str, url: str) -> Endpoint | None:
 
 
 def target_segment(endpoint: Endpoint) -> int | None:
-    """Which segment of the path names the resource ``endpoint`` acts on (its last path
-    parameter), counted from the end (a base URL may add segments in front)."""
+    """Which segment of the path names the resource ``endpoint`` acts on (the booking's
+    uid, else its last path parameter: a team's or a user's id comes before the id of what
+    is acted on), counted from the end (a base URL may add segments in front)."""
     if endpoint.action.change is None or not endpoint.path_params:
         return None
+    names = endpoint.param_names
+    target = "uid" if "uid" in names else names[-1]
     segments = endpoint.path.split("/")
-    return segments.index("{" + endpoint.path_params[-1][0] + "}") - len(segments)
+    return segments.index("{" + target + "}") - len(segments)
 
 
 # The changes whose target is an id (the others act on a booking, named by its uid).
