@@ -26,7 +26,14 @@ from calsink.sandbox.delivery import WebhookDispatcher
 from calsink.sandbox.errors import ApiError, error_body
 from calsink.sandbox.faults import Decision, FaultPlan, FaultSpecError, parse_spec, rules_from_json
 from calsink.sandbox.model import Store, User
-from calsink.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_S, RateLimiter
+from calsink.sandbox.ratelimit import (
+    DEFAULT_LIMIT,
+    DEFAULT_WINDOW_S,
+    ROUTE_LIMIT,
+    RateLimiter,
+    Verdict,
+    route_throttle,
+)
 from calsink.sandbox.requestlog import DEFAULT_CAPACITY, LogEntry, RequestLog
 from calsink.sandbox.seed import base_store, seeded_store
 from calsink.sandbox.timeutil import format_utc, now
@@ -77,6 +84,7 @@ class SandboxApp:
         self.store = store
         self.keys = frozenset(config.api_keys)
         self.limiter = RateLimiter(config.rate_limit, config.window_s)
+        self.route_limiter = RateLimiter(ROUTE_LIMIT, config.window_s)
         rules, seed = parse_spec(config.faults) if config.faults else ([], None)
         self.faults = FaultPlan(rules, seed)
         self.log = RequestLog(config.log_capacity)
@@ -192,7 +200,7 @@ class SandboxApp:
             entry.fault = decision.describe()
             if decision.latency_ms:
                 await asyncio.sleep(decision.latency_ms / 1000)
-        verdict = self.limiter.hit(token or _client(scope))
+        verdict = self._rate_verdict(scope, method, path, token or _client(scope))
         headers = verdict.headers()
         action = decision.action if decision is not None else None
         if action is not None:
@@ -218,6 +226,16 @@ class SandboxApp:
             headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
             return error.status, self._error_bytes(error, path, query_string), headers
         return reply.status, orjson.dumps(reply.body), headers
+
+    def _rate_verdict(self, scope: Scope, method: str, path: str, key: str) -> Verdict:
+        name = route_throttle(method, path, _header(scope, b"cal-api-version"))
+        if name is None:
+            return self.limiter.hit(key)
+        return self.route_limiter.hit(f"{key}_{name}", name=name)
+
+    def _configure_limits(self, limit: int, window_s: float | None) -> None:
+        self.limiter.configure(limit, window_s)
+        self.route_limiter.configure(ROUTE_LIMIT, self.limiter.window_s)
 
     def _dispatch(
         self,
@@ -314,7 +332,7 @@ class SandboxApp:
             if not isinstance(body, dict) or not isinstance(body.get("limit"), int):
                 raise ValueError('send {"limit": N, "window_s": 60}')
             window = body.get("window_s")
-            self.limiter.configure(body["limit"], float(window) if window else None)
+            self._configure_limits(body["limit"], float(window) if window else None)
             return 200, {"limit": self.limiter.limit, "window_s": self.limiter.window_s}
         if path == "/_sandbox/reset" and method == "POST":
             empty = isinstance(body, dict) and body.get("empty") is True
@@ -322,7 +340,7 @@ class SandboxApp:
             self.log.clear()
             self.dispatcher.log.clear()
             self.faults.replace([], None)
-            self.limiter.configure(self.config.rate_limit, self.config.window_s)
+            self._configure_limits(self.config.rate_limit, self.config.window_s)
             return 200, {"reset": True}
         return 404, {"error": f"no admin route {method} {path}"}
 
