@@ -295,3 +295,30 @@ def test_guard_a_throttled_route_spends_its_own_budget_not_the_default(
     read = api("GET", f"/v2/bookings/{uid}")
     headers = {k.lower(): v for k, v in read.headers.items()}
     assert headers["x-ratelimit-remaining-default"] == "6"
+
+
+# -- reschedule: who confirms ---------------------------------------------------------------------
+
+
+def test_flags_the_organizer_rescheduling_a_confirmation_event_is_accepted(api: Api) -> None:
+    """packages/features/bookings/lib/handleNewBooking/getRequiresConfirmationFlags.ts
+    @5b6d63e6: isConfirmedByDefault when the rescheduling user is the booking's organizer —
+    the user rescheduledBy names, else the credential's owner (SERVICE rescheduleBooking:
+    `userId: bookingRequest.userId ?? authUser?.id`). Event type 2 requires confirmation."""
+    made = api("POST", "/v2/bookings", booking(event_type_id=2)).data
+    api("POST", f"/v2/bookings/{made['uid']}/confirm")
+    by_key = api("POST", f"/v2/bookings/{made['uid']}/reschedule", {"start": TUESDAY_10AM}).data
+    assert by_key["status"] == "accepted"
+    body = {"start": MONDAY_9AM, "rescheduledBy": "ada@example.com"}
+    by_attendee_email = api("POST", f"/v2/bookings/{by_key['uid']}/reschedule", body).data
+    assert by_attendee_email["status"] == "accepted"
+    body = {"start": "2030-01-09T15:00:00Z", "rescheduledBy": "teammate@example.com"}
+    by_teammate = api("POST", f"/v2/bookings/{by_attendee_email['uid']}/reschedule", body)
+    assert by_teammate.data["status"] == "pending"
+    anonymous = api(
+        "POST",
+        f"/v2/bookings/{by_teammate.data['uid']}/reschedule",
+        {"start": "2030-01-10T15:00:00Z"},
+        api_key=None,
+    )
+    assert anonymous.data["status"] == "pending"

@@ -693,8 +693,8 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     )
     if reason is not None:
         raise bad_request(reason)
-    owner = store.users[event_type.owner_id]
-    by_owner = data.get("rescheduledBy") == owner.email
+    # getRequiresConfirmationFlags.ts@5b6d63e6: the organizer's own reschedule is accepted
+    by_owner = _rescheduler_id(call, store, old, data) == old.host_id
     status = "pending" if event_type.requires_confirmation and not by_owner else "accepted"
     if old.seated and data.get("seatUid"):
         return _move_seat(call, env, old, event_type, data, start, length, status, joinable)
