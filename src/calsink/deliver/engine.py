@@ -65,6 +65,9 @@ ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 ABORT_VERSION = "cal-api-version unknown to the server"
 FORBIDDEN_STREAK = 3
+# 403s Cal.com gives for a booking rule, not for the key: they open the first-request gate
+# (validateRescheduleRestrictions.ts@b42e979c, minimum reschedule notice).
+BOOKING_RULE_403 = ("Rescheduling is not allowed within the minimum notice period",)
 # A create that timed out is looked up at these multiples of timeout_s after the timeout;
 # not found by the last, it ends unsure. It is never sent again in the run.
 SETTLE_STEPS = (1.0, 2.0, 4.0)
@@ -627,7 +630,7 @@ class Engine:
                 if not self._gate_open:
                     self._check_version(request, response)
                 if not self._gate_open or response.status == 401:
-                    await self._answered(response.status)
+                    await self._answered(response.status, rule=_booking_rule_403(response))
                 last, last_error, landing = response, None, False
                 ids = identifiers(_data(response)) if response.ok else {}
                 self._emit(request, response, attempts, ids)
@@ -875,12 +878,13 @@ class Engine:
         """Why Cal.com refused the credential: an OAuth renewal's refusal says what to do."""
         return self.transport.auth_refused or "Cal.com refused the API key (401)"
 
-    async def _answered(self, status: int | None) -> None:
+    async def _answered(self, status: int | None, *, rule: bool = False) -> None:
+        """``rule``: a 403 for a booking rule, which shows the key was let in."""
         if self._gate_open and status != 401:
             return
         if status == 401:
             self._refuse_account()
-        elif status == 403 and not self._gate_open:
+        elif status == 403 and not self._gate_open and not rule:
             self._forbidden += 1
             if self._forbidden >= FORBIDDEN_STREAK:
                 self._interrupt(
@@ -1108,6 +1112,10 @@ def _body_for_sinks(response: Response) -> Any:
             "begins": response.body[:2000].decode("utf-8", "replace"),
         }
     return response.body.decode("utf-8", "replace")
+
+
+def _booking_rule_403(response: Response) -> bool:
+    return response.status == 403 and response.error_message().startswith(BOOKING_RULE_403)
 
 
 def _readable(response: Response, action: Action) -> bool:

@@ -33,7 +33,14 @@ from calsink.sandbox.oauth import (
     TOKEN_RATE_LIMIT,
     OAuthIssuer,
 )
-from calsink.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_S, RateLimiter
+from calsink.sandbox.ratelimit import (
+    DEFAULT_LIMIT,
+    DEFAULT_WINDOW_S,
+    ROUTE_LIMIT,
+    RateLimiter,
+    Verdict,
+    route_throttle,
+)
 from calsink.sandbox.requestlog import DEFAULT_CAPACITY, LogEntry, RequestLog
 from calsink.sandbox.seed import base_store, seeded_store
 from calsink.sandbox.timeutil import format_utc, now
@@ -87,6 +94,7 @@ class SandboxApp:
         self.keys = frozenset(config.api_keys)
         self.limiter = RateLimiter(config.rate_limit, config.window_s)
         self.oauth = OAuthIssuer(config.token_lifetime_s)
+        self.route_limiter = RateLimiter(ROUTE_LIMIT, config.window_s)
         rules, seed = parse_spec(config.faults) if config.faults else ([], None)
         self.faults = FaultPlan(rules, seed)
         self.log = RequestLog(config.log_capacity)
@@ -203,7 +211,7 @@ class SandboxApp:
             if decision.latency_ms:
                 await asyncio.sleep(decision.latency_ms / 1000)
         own_budget = self.config.token_rate_limit if token and self.oauth.knows(token) else None
-        verdict = self.limiter.hit(token or _client(scope), limit=own_budget)
+        verdict = self._rate_verdict(scope, method, path, token or _client(scope), own_budget)
         headers = verdict.headers()
         action = decision.action if decision is not None else None
         if action is not None:
@@ -230,6 +238,18 @@ class SandboxApp:
             return error.status, self._error_bytes(error, path, query_string), headers
         headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
         return reply.status, orjson.dumps(reply.body), headers
+
+    def _rate_verdict(
+        self, scope: Scope, method: str, path: str, key: str, own_budget: int | None
+    ) -> Verdict:
+        name = route_throttle(method, path, _header(scope, b"cal-api-version"))
+        if name is None:
+            return self.limiter.hit(key, limit=own_budget)
+        return self.route_limiter.hit(f"{key}_{name}", name=name)
+
+    def _configure_limits(self, limit: int, window_s: float | None) -> None:
+        self.limiter.configure(limit, window_s)
+        self.route_limiter.configure(ROUTE_LIMIT, self.limiter.window_s)
 
     def _dispatch(
         self,
@@ -333,7 +353,7 @@ class SandboxApp:
             if not isinstance(body, dict) or not isinstance(body.get("limit"), int):
                 raise ValueError('send {"limit": N, "window_s": 60}')
             window = body.get("window_s")
-            self.limiter.configure(body["limit"], float(window) if window else None)
+            self._configure_limits(body["limit"], float(window) if window else None)
             return 200, {"limit": self.limiter.limit, "window_s": self.limiter.window_s}
         if path.startswith("/_sandbox/oauth"):
             return self._admin_oauth(method, path, body)
@@ -343,7 +363,7 @@ class SandboxApp:
             self.log.clear()
             self.dispatcher.log.clear()
             self.faults.replace([], None)
-            self.limiter.configure(self.config.rate_limit, self.config.window_s)
+            self._configure_limits(self.config.rate_limit, self.config.window_s)
             self.oauth = OAuthIssuer(self.config.token_lifetime_s)
             return 200, {"reset": True}
         return 404, {"error": f"no admin route {method} {path}"}

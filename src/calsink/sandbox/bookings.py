@@ -683,6 +683,7 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     if event_type is None:
         raise bad_request("The event type of this booking no longer exists.")
     _check_reschedulable(store, old, data)
+    _check_reschedule_notice(call, store, old, event_type, data)
     start = parse_iso(data["start"])
     assert start is not None
     length = int((old.end - old.start).total_seconds() // 60)
@@ -692,8 +693,8 @@ def reschedule_booking(call: Call, env: Env) -> Reply:
     )
     if reason is not None:
         raise bad_request(reason)
-    owner = store.users[event_type.owner_id]
-    by_owner = data.get("rescheduledBy") == owner.email
+    # getRequiresConfirmationFlags.ts@5b6d63e6: the organizer's own reschedule is accepted
+    by_owner = _rescheduler_id(call, store, old, data) == old.host_id
     status = "pending" if event_type.requires_confirmation and not by_owner else "accepted"
     if old.seated and data.get("seatUid"):
         return _move_seat(call, env, old, event_type, data, start, length, status, joinable)
@@ -756,6 +757,46 @@ def _check_reschedulable(store: Store, old: Booking, data: dict[str, Any]) -> No
         )
     if old.status == "rejected":
         raise bad_request(f"Can't reschedule a booking that is {old.status}.")
+
+
+def reschedule_notice_minutes(event_type: EventType) -> int | None:
+    """The event type's minimumRescheduleNotice: upstream's event-types input service
+    (transformInputDisableRescheduling) stores ``disableRescheduling.minutesBefore`` as it,
+    and none when ``disabled`` is true."""
+    setting = event_type.spec.get("disableRescheduling")
+    if not isinstance(setting, dict) or setting.get("disabled") is True:
+        return None
+    minutes = setting.get("minutesBefore")
+    return minutes if isinstance(minutes, int) and minutes > 0 else None
+
+
+def _rescheduler_id(call: Call, store: Store, old: Booking, data: dict[str, Any]) -> int | None:
+    """Who reschedules, as upstream's input service (createRescheduleBookingRequest) and
+    bookings service (rescheduleBooking) find it: the user ``rescheduledBy`` names, unless
+    it is the attendee's own email; else the credential's owner."""
+    named = data.get("rescheduledBy")
+    if named and named != old.responses.get("email"):
+        found = next((u.id for u in store.users.values() if u.email == named), None)
+        if found is not None:
+            return found
+    return call.user.id if call.user is not None else None
+
+
+def _check_reschedule_notice(
+    call: Call, store: Store, old: Booking, event_type: EventType, data: dict[str, Any]
+) -> None:
+    """validateRescheduleRestrictions (packages/features/bookings/lib/handleNewBooking/
+    validateRescheduleRestrictions.ts@b42e979c): anyone but the organizer is refused 403
+    while the booking starts within the minimum reschedule notice
+    (isWithinMinimumRescheduleNotice.ts@7bc6d11e: 0 < time until start < notice)."""
+    minutes = reschedule_notice_minutes(event_type)
+    if minutes is None or _rescheduler_id(call, store, old, data) == old.host_id:
+        return
+    until_start = old.start - call.now
+    if timedelta(0) < until_start < timedelta(minutes=minutes):
+        raise handler_error(
+            403, "Rescheduling is not allowed within the minimum notice period before the event"
+        )
 
 
 def _rescheduled_copy(

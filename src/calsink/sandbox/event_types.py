@@ -87,6 +87,13 @@ def _seats_rules(v: Validator) -> None:
     v.field("showAvailabilityCount", is_boolean, required=True)
 
 
+def _disable_rescheduling_rules(v: Validator) -> None:
+    """DisableRescheduling_2024_06_14: ``minutesBefore`` becomes the event type's minimum
+    reschedule notice (bookings.reschedule_notice_minutes)."""
+    v.field("disabled", is_boolean)
+    v.field("minutesBefore", is_int, at_least(1))
+
+
 def _location_rules(v: Validator) -> None:
     kinds = (
         "address",
@@ -141,8 +148,9 @@ def validate_event_type(body: Any, *, creating: bool) -> dict[str, Any]:
     v.field("successRedirectUrl", is_url)
     v.nested("recurrence", _recurrence_rules)
     v.nested("seats", _seats_rules)
+    v.nested("disableRescheduling", _disable_rescheduling_rules)
     for name in SETTING_OBJECTS:
-        if name not in ("recurrence", "seats"):
+        if name not in ("recurrence", "seats", "disableRescheduling"):
             v.field(name, is_object)
     v.field("bookingWindow", is_object)
     v.raise_if_invalid()

@@ -211,6 +211,10 @@ def event_type(store: Store, record: EventType) -> dict[str, Any]:
         "color",
         "customName",
         "offsetStart",
+        "disableCancelling",
+        "disableRescheduling",
+        "allowReschedulingPastBookings",
+        "allowReschedulingCancelledBookings",
     ):
         if key in spec:
             out[key] = spec[key]
