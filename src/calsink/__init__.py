@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from calsink.checking import ValidationReport
     from calsink.credentials import CredentialError
     from calsink.deliver.engine import ProgressEvent
-    from calsink.deliver.outcomes import Outcome, Summary
+    from calsink.deliver.outcomes import Outcome, RecordResult, Summary
     from calsink.endpoints import Endpoint
     from calsink.flow import Flow, FlowError, LoadedFlow
     from calsink.records import Position, SourceItem
@@ -56,6 +56,7 @@ _HOME = {
     "Outcome": "calsink.deliver.outcomes",
     "Position": "calsink.records",
     "ProgressEvent": "calsink.deliver.engine",
+    "RecordResult": "calsink.deliver.outcomes",
     "Rows": "calsink._api",
     "RunError": "calsink.runner",
     "RunReport": "calsink.runner",
@@ -89,6 +90,7 @@ __all__ = [
     "Outcome",
     "Position",
     "ProgressEvent",
+    "RecordResult",
     "Rows",
     "RunError",
     "RunReport",

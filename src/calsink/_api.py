@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from calsink.checking import ValidationReport, preview_requests, validate_flow
 from calsink.credentials import CredentialError, resolve_api_key
 from calsink.deliver.engine import ProgressEvent
+from calsink.deliver.outcomes import RecordResult
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
 from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
 from calsink.records import Position, SourceItem
@@ -139,7 +140,9 @@ async def arun(
     limit: int | None = None,
     force: bool = False,
     yes: bool = False,
+    follow: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
 ) -> RunReport:
     """Send every record of the flow (or of ``rows``) once; `run` in the caller's loop."""
     loaded = load(flow)
@@ -151,7 +154,9 @@ async def arun(
         limit=limit,
         force=force,
         yes=yes,
+        follow=follow,
         on_progress=on_progress,
+        on_result=on_result,
         items=None if rows is None else items_of(rows),
     )
 
@@ -166,14 +171,18 @@ def run(
     limit: int | None = None,
     force: bool = False,
     yes: bool = False,
+    follow: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
 ) -> RunReport:
     """Send every record of the flow, or of ``rows`` in its place, and return the account.
 
     Records the ledger shows delivered are skipped (``force=True`` sends them again);
     ``dry_run`` renders and counts without sending; ``limit`` reads at most that many
-    records; ``yes`` allows a destructive template; ``on_progress`` is called with the
-    counts so far. The report's ``exit_code`` is the CLI's.
+    records; ``yes`` allows a destructive template; ``follow`` keeps reading a growing
+    source file (or stdin) until Ctrl-C or its end; ``on_progress`` is called with the
+    counts so far, ``on_result`` with each record's `RecordResult` as it settles. The
+    report's ``exit_code`` is the CLI's.
     """
     return _blocking(
         arun(
@@ -185,7 +194,9 @@ def run(
             limit=limit,
             force=force,
             yes=yes,
+            follow=follow,
             on_progress=on_progress,
+            on_result=on_result,
         )
     )
 
@@ -271,6 +282,7 @@ async def aretry(
     base_url: str | None = None,
     yes: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
 ) -> RunReport:
     """`retry` in the caller's loop."""
     loaded = load(flow)
@@ -281,6 +293,7 @@ async def aretry(
         base_url=base_url,
         yes=yes,
         on_progress=on_progress,
+        on_result=on_result,
     )
 
 
@@ -292,11 +305,18 @@ def retry(
     base_url: str | None = None,
     yes: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
 ) -> RunReport:
     """Send again what this flow did not get through (its dead letters and failed records)."""
     return _blocking(
         aretry(
-            flow, only=only, api_key=api_key, base_url=base_url, yes=yes, on_progress=on_progress
+            flow,
+            only=only,
+            api_key=api_key,
+            base_url=base_url,
+            yes=yes,
+            on_progress=on_progress,
+            on_result=on_result,
         )
     )
 

@@ -42,7 +42,7 @@ from calsink.deliver.engine import (
     Item,
     ProgressEvent,
 )
-from calsink.deliver.outcomes import Summary
+from calsink.deliver.outcomes import RecordResult, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import identifiers
 from calsink.deliver.shared_budget import SharedRateLimiter
@@ -421,6 +421,7 @@ async def arun_flow(
     follow: bool = False,
     stdin: BinaryIO | None = None,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
     stdout: IO[str] | None = None,
     environ: Mapping[str, str] | None = None,
     items: Iterable[SourceItem] | None = None,
@@ -433,7 +434,8 @@ async def arun_flow(
     destructive template; ``follow`` keeps reading a growing file (or stdin) until
     SIGINT / EOF; ``stdout`` receives responses when ``responses.stdout`` is set
     (default sys.stdout); ``environ`` supplies ``responses.webhook.secret_env``
-    (default os.environ); ``items`` replaces the flow's source (used by retry).
+    (default os.environ); ``items`` replaces the flow's source (used by retry);
+    ``on_result`` is told each record's outcome as it settles, secrets screened out.
     """
     started = time.monotonic()
     loaded = with_base_url(loaded, base_url)
@@ -461,6 +463,7 @@ async def arun_flow(
                 follow=follow,
                 stdin=stdin,
                 on_progress=on_progress,
+                on_result=_screened(on_result, secrets),
                 stdout=stdout,
                 secrets=secrets,
                 webhook_secret=webhook_secret,
@@ -474,6 +477,22 @@ async def arun_flow(
         ledger.close()
 
 
+def _screened(
+    on_result: Callable[[RecordResult], None] | None, secrets: list[str]
+) -> Callable[[RecordResult], None] | None:
+    """``on_result`` told each result with the run's secrets screened out of its error."""
+    if on_result is None:
+        return None
+    tell = on_result
+
+    def screened(result: RecordResult) -> None:
+        if result.error:
+            result = dataclasses.replace(result, error=redact_text(result.error, secrets))
+        tell(result)
+
+    return screened
+
+
 async def _run_locked(
     loaded: LoadedFlow,
     ledger: AnyLedger,
@@ -485,6 +504,7 @@ async def _run_locked(
     follow: bool,
     stdin: BinaryIO | None,
     on_progress: Callable[[ProgressEvent], None] | None,
+    on_result: Callable[[RecordResult], None] | None,
     stdout: IO[str] | None,
     secrets: list[str],
     webhook_secret: str | None,
@@ -590,6 +610,7 @@ async def _run_locked(
                 dead_letters=dead_letters,
                 source_records=book.take,
                 on_progress=on_progress,
+                on_result=on_result,
                 pre_send=pre_send,
             )
             result = await engine.run(pending)

@@ -203,7 +203,7 @@ def run(
     show_all: bool,
 ) -> None:
     """Send every record of FLOW, with a progress bar and a summary."""
-    from calsink.runner import run_flow
+    import calsink
 
     loaded = _load(flow)
     credential = None if dry_run else _credential(loaded)
@@ -214,7 +214,7 @@ def run(
     show_progress = not as_json and sys.stderr.isatty()
     total = count_in_background(loaded, limit, follow) if show_progress else None
     with _run_errors(), live_progress(show_progress, total) as on_progress:
-        report = run_flow(
+        report = calsink.run(
             loaded,
             api_key=credential.api_key if credential else "",
             base_url=_base_url(base_url, credential),
@@ -250,7 +250,7 @@ def retry(
     show_all: bool,
 ) -> None:
     """Send again the records of FLOW that did not get through."""
-    from calsink.runner import retry_flow
+    import calsink
 
     loaded = _load(flow)
     credential = _credential(loaded)
@@ -259,7 +259,7 @@ def retry(
 
     show_progress = not as_json and sys.stderr.isatty()
     with _run_errors(), live_progress(show_progress, None) as on_progress:
-        report = retry_flow(
+        report = calsink.retry(
             loaded,
             api_key=credential.api_key,
             only=only,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from calsink.calcom.versions import answered_by_legacy, fallback_advice
-from calsink.deliver.outcomes import Outcome, Summary
+from calsink.deliver.outcomes import Outcome, RecordResult, Summary
 from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.reconcile import (
     Action,
@@ -58,6 +58,7 @@ FORBIDDEN_STREAK = 3
 SETTLE_STEPS = (1.0, 2.0, 4.0)
 # New records are marked in flight in chunks of up to this many, ahead of their sending.
 MARK_CHUNK = 256
+DELIVERED_BEFORE = "delivered before: the ledger skips it"
 # A record another worker holds in a shared ledger is claimed again this often.
 CLAIM_POLL_S = 0.5
 
@@ -136,6 +137,7 @@ class Engine:
         dead_letters: DeadLetterWriter | None = None,
         source_records: SourceRecords = _no_source,
         on_progress: Callable[[ProgressEvent], None] | None = None,
+        on_result: Callable[[RecordResult], None] | None = None,
         progress_every_s: float = 0.1,
         pre_send: PreSendChecks | None = None,
     ) -> None:
@@ -153,6 +155,7 @@ class Engine:
         self.dead_letters = dead_letters
         self.source_records = source_records
         self.on_progress = on_progress
+        self.on_result = on_result
         self.progress_every_s = progress_every_s
         self.result = EngineResult(Summary())
         self._seen = SeenKeys()
@@ -175,8 +178,10 @@ class Engine:
         self._last_progress = 0.0
         self._in_flight = 0
         self._look_up_prior = True
-        # Each pending outcome commit and the records it will count once committed.
-        self._commits: dict[asyncio.Future[None], list[tuple[Outcome, int]]] = {}
+        # Each pending outcome commit and the records it will count (and tell) once committed.
+        self._commits: dict[
+            asyncio.Future[None], list[tuple[Outcome, int, tuple[RecordResult, ...]]]
+        ] = {}
         self._commit_error: BaseException | None = None
         # Marks of new records waiting to be committed together, and the commit of each
         # record marked ahead but not sent yet (retracted if the run stops before it).
@@ -310,6 +315,7 @@ class Engine:
         if isinstance(item, Filtered):
             self.source_records((item.position,))
             self._count(Outcome.SKIPPED, 1)
+            self._tell(Outcome.SKIPPED, (item.position,), error=item.reason)
             return True
         if isinstance(item, Rejection):
             source = self.source_records((item.position,))[0]
@@ -323,6 +329,7 @@ class Engine:
                     record=source or item.record,
                 )
             self._count(Outcome.REJECTED, 1)
+            self._tell(Outcome.REJECTED, (item.position,), error=item.reason)
             return True
         count = len(item.positions)
         first = self._seen.first(item.key, item.position)
@@ -338,6 +345,7 @@ class Engine:
             self.source_records(item.positions)
             self.result.skipped_delivered += count
             self._count(Outcome.SKIPPED, count)
+            self._tell(Outcome.SKIPPED, item.positions, item.key, error=DELIVERED_BEFORE)
             return True
         if item.action.destructive:
             cap = self.settings.max_destructive
@@ -356,6 +364,7 @@ class Engine:
             self.result.planned += count
             self.result.summary.planned += count
             self._progress()
+            self._tell("planned", item.positions, item.key)
             return True
         self._prior[item.key] = prior
         if self._may_mark_ahead(item, prior):
@@ -386,6 +395,7 @@ class Engine:
                     record=record,
                 )
         self._count(Outcome.SKIPPED, len(request.positions))
+        self._tell(Outcome.SKIPPED, request.positions, request.key, error=f"duplicate of {first}")
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
         """A new record sent as it is (no check or look-up first) is marked with others."""
@@ -449,6 +459,7 @@ class Engine:
                 self.source_records(request.positions)
                 self.result.skipped_delivered += len(request.positions)
                 self._count(Outcome.SKIPPED, len(request.positions))
+                self._tell(Outcome.SKIPPED, request.positions, request.key, error=DELIVERED_BEFORE)
                 return False
             await self._pause(CLAIM_POLL_S)
             if self._stopping:
@@ -522,6 +533,13 @@ class Engine:
             )
             self.result.skipped_delivered += len(request.positions)
             self._count(Outcome.SKIPPED, len(request.positions))
+            self._tell(
+                Outcome.SKIPPED,
+                request.positions,
+                request.key,
+                uid=target,
+                error=f"already done in Cal.com: {verdict.reason}",
+            )
             return True
         return False
 
@@ -977,16 +995,36 @@ class Engine:
         if counts is None:
             counts = self._commits[committed] = []
             committed.add_done_callback(self._committed)
-        counts.append((outcome, len(request.positions)))
+        told = (
+            ()
+            if self.on_result is None
+            else tuple(
+                RecordResult(
+                    position,
+                    outcome.value,
+                    request.key,
+                    response.status if response else None,
+                    None if ids.get("uid") is None else str(ids["uid"]),
+                    ids.get("id"),
+                    reason if outcome is not Outcome.DELIVERED else note,
+                    attempts,
+                )
+                for position in request.positions
+            )
+        )
+        counts.append((outcome, len(request.positions), told))
 
     def _committed(self, done: asyncio.Future[None]) -> None:
         counts = self._commits.pop(done, [])
         error = None if done.cancelled() else done.exception()
         if error is None and not done.cancelled():
-            for outcome, count in counts:
+            for outcome, count, told in counts:
                 self._count(outcome, count)
+                if told and self.on_result is not None:
+                    for result in told:
+                        self.on_result(result)
             return
-        self.result.unfinished += sum(count for _, count in counts)
+        self.result.unfinished += sum(count for _, count, _ in counts)
         if error is not None and self._commit_error is None:
             self._commit_error = error
             self._interrupt("ledger write failed", str(error))
@@ -1001,6 +1039,20 @@ class Engine:
     def _count(self, outcome: Outcome, count: int) -> None:
         self.result.summary.add(outcome, count)
         self._progress()
+
+    def _tell(
+        self,
+        outcome: str,
+        positions: tuple[Position, ...],
+        key: str | None = None,
+        *,
+        uid: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Tell ``on_result`` what became of each record at ``positions`` (not sent)."""
+        if self.on_result is not None:
+            for position in positions:
+                self.on_result(RecordResult(position, outcome, key, uid=uid, error=error))
 
     def _progress(self, *, done: bool = False) -> None:
         if self.on_progress is None:

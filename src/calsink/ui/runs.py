@@ -1,6 +1,7 @@
 """Activate: one run of a saved flow at a time, in the server's event loop, watched by polling.
 
-A run is the library's `arun_flow` (or `aretry_flow` for Retry dead letters) in a task; Stop
+A run is the library's `calsink.arun` (or `calsink.aretry` for Retry dead letters) in a task,
+whose progress and per-record callbacks keep the page's live counts; Stop
 cancels that task, which the engine turns into an interrupted run: the requests on the wire
 finish and are recorded, and the next Activate sends what is left (the ledger skips the rest).
 """
@@ -124,14 +125,15 @@ class Runs:
         return state
 
     async def _run(self, state: RunState, loaded: LoadedFlow, *, api_key: str, yes: bool) -> None:
-        from calsink.runner import ProgressEvent, aretry_flow, arun_flow
+        import calsink
 
         last_files = 0.0
 
-        def on_progress(event: ProgressEvent) -> None:
+        def on_result(result: calsink.RecordResult) -> None:
+            state.last_outcome = time.time()
+
+        def on_progress(event: calsink.ProgressEvent) -> None:
             nonlocal last_files
-            if state.progress is None or event.summary.read != state.progress.get("read"):
-                state.last_outcome = time.time()
             state.progress = {
                 **event.summary.to_json(),
                 "in_flight": event.in_flight,
@@ -146,11 +148,13 @@ class Runs:
         try:
             # The flow's own base URL: the one the page's samples showed.
             if state.kind == "retry":
-                report = await aretry_flow(
-                    loaded, api_key=api_key, yes=yes, on_progress=on_progress
+                report = await calsink.aretry(
+                    loaded, api_key=api_key, yes=yes, on_progress=on_progress, on_result=on_result
                 )
             else:
-                report = await arun_flow(loaded, api_key=api_key, yes=yes, on_progress=on_progress)
+                report = await calsink.arun(
+                    loaded, api_key=api_key, yes=yes, on_progress=on_progress, on_result=on_result
+                )
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
