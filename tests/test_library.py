@@ -293,63 +293,6 @@ def test_preview_gives_what_the_command_prints_with_the_key_hidden(
     assert "cal_test_library_preview_0000" not in json.dumps(requests)
 
 
-@pytest.mark.e2e
-def test_each_record_is_told_as_it_settles_and_progress_ends_with_the_report(
-    sandbox: SandboxHandle, tmp_path: Path
-) -> None:
-    flow = calsink.load(FLOW, base_dir=tmp_path)
-    given = rows(3, "told")
-    sent = [*given, {**given[0], "name": "again"}, {"name": "no email", "start": given[1]["start"]}]
-    results: list[calsink.RecordResult] = []
-    events: list[calsink.ProgressEvent] = []
-    report = calsink.run(
-        flow,
-        sent,
-        api_key=sandbox.api_key,
-        base_url=sandbox.url,
-        on_result=results.append,
-        on_progress=events.append,
-    )
-    told = {str(result.position): result for result in results}
-    assert len(results) == report.summary.read == 5, "each record is told once"
-    assert Counter(result.outcome for result in results) == {
-        "delivered": 3,
-        "skipped": 1,
-        "rejected": 1,
-    }
-    uids = {booking["uid"] for booking in sandbox.state()["bookings"]}
-    for number in range(3):
-        delivered = told[f"rows[{number}]"]
-        assert (delivered.outcome, delivered.status, delivered.error) == ("delivered", 201, None)
-        assert delivered.uid in uids and delivered.attempts == 1
-    assert told["rows[3]"].error == "duplicate of rows[0]"
-    assert told["rows[3]"].key == told["rows[0]"].key
-    assert told["rows[4]"].outcome == "rejected" and "email" in (told["rows[4]"].error or "")
-    assert events[-1].done and events[-1].summary == report.summary
-
-    again: list[calsink.RecordResult] = []
-    calsink.run(flow, given, api_key=sandbox.api_key, base_url=sandbox.url, on_result=again.append)
-    assert [(str(r.position), r.outcome) for r in again] == [
-        (f"rows[{number}]", "skipped") for number in range(3)
-    ]
-
-
-def test_a_told_error_never_holds_the_api_key(tmp_path: Path) -> None:
-    key = "told-secret-0123456789abcdef"
-    flow = calsink.load(FLOW, base_dir=tmp_path)
-    results: list[calsink.RecordResult] = []
-    report = calsink.run(
-        flow,
-        [{"name": "Key", "email": "key@example.com", "start": key}],
-        api_key=key,
-        dry_run=True,
-        on_result=results.append,
-    )
-    assert report.summary.rejected == 1
-    assert [result.outcome for result in results] == ["rejected"]
-    assert key not in json.dumps([result.to_json() for result in results])
-
-
 def test_a_dry_run_tells_each_planned_record(tmp_path: Path) -> None:
     flow = calsink.load(FLOW, base_dir=tmp_path)
     results: list[calsink.RecordResult] = []

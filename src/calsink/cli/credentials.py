@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 import click
 
@@ -84,11 +82,9 @@ def test(name: str, base_url: str | None) -> None:
 
     Names what to set when the server does not know bookings version 2026-02-25.
     """
-    import asyncio
-
-    from calsink.calcom.versions import VersionReport
+    from calsink import check_key
     from calsink.credentials import CredentialError, CredentialStore
-    from calsink.deliver.transport import InsecureURLError, TransportError
+    from calsink.errors import InsecureURLError, TransportError
 
     try:
         credential = CredentialStore().get(name)
@@ -96,7 +92,7 @@ def test(name: str, base_url: str | None) -> None:
         fail(str(exc), EXIT_USAGE)
     url = (base_url or credential.base_url or "https://api.cal.com").rstrip("/")
     try:
-        status, body, versions = asyncio.run(_check(credential.api_key, url))
+        status, body, versions = check_key(credential.api_key, url)
     except InsecureURLError as exc:
         fail(str(exc), EXIT_USAGE)
     except TransportError as exc:
@@ -104,7 +100,7 @@ def test(name: str, base_url: str | None) -> None:
     if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
         me = body["data"]
         click.echo(f"{name}: works — {me.get('username')} <{me.get('email')}> at {url}")
-        assert isinstance(versions, VersionReport)
+        assert versions is not None
         click.echo(f"{name}: {versions.summary()}")
         advice = versions.advice()
         if advice is not None:
@@ -112,20 +108,3 @@ def test(name: str, base_url: str | None) -> None:
         return
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     fail(f"{name}: Cal.com answered {status}: {message or 'no message'}", EXIT_ABORTED)
-
-
-async def _check(api_key: str, url: str) -> tuple[int, Any, Any]:
-    """GET /v2/me, then (when the key works) the bookings versions the server answers."""
-    from calsink.calcom.versions import check_bookings_versions
-    from calsink.deliver.transport import Transport
-
-    async with Transport(api_key, timeout_s=30) as transport:
-
-        async def get(target: str, headers: Mapping[str, str]) -> tuple[int, Any]:
-            answer = await transport.send("GET", target, headers=dict(headers))
-            return answer.status, answer.parsed
-
-        status, body = await get(f"{url}/v2/me", {"Accept": "application/json"})
-        if status != 200:
-            return status, body, None
-        return status, body, await check_bookings_versions(get, url)

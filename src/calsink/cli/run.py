@@ -1,10 +1,12 @@
-"""`calsink run`, `test`, `status` and `retry`: thin wrappers over calsink.runner."""
+"""`calsink run`, `test`, `status` and `retry`: thin wrappers over `calsink.run`, `calsink.test`,
+`calsink.status` and `calsink.retry`."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
@@ -22,9 +24,8 @@ from calsink.cli._output import (
 )
 
 if TYPE_CHECKING:
+    from calsink import LoadedFlow, RunReport
     from calsink.credentials import Credential
-    from calsink.flow import LoadedFlow
-    from calsink.runner import RunReport
 
 OUTCOME_STYLES = {
     "delivered": "green",
@@ -48,10 +49,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 
 def _load(path: str) -> LoadedFlow:
-    from calsink.flow import load_flow
+    import calsink
 
     with flow_errors():
-        return load_flow(path)
+        return calsink.load(Path(path))
 
 
 def _credential(loaded: LoadedFlow) -> Credential:
@@ -65,8 +66,7 @@ def _credential(loaded: LoadedFlow) -> Credential:
 
 @contextmanager
 def _run_errors() -> Iterator[None]:
-    from calsink.deliver.transport import InsecureURLError
-    from calsink.runner import RunError
+    from calsink.errors import InsecureURLError, RunError
 
     with flow_errors():
         try:
@@ -157,7 +157,7 @@ all_option = click.option(
 
 
 def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
-    from calsink.runner import is_destructive
+    from calsink import is_destructive
 
     if yes or loaded.flow.delivery.allow_destructive or not is_destructive(loaded):
         return yes
@@ -276,13 +276,12 @@ def retry(
 def status(flow: str, as_json: bool) -> None:
     """What the ledger knows about FLOW: counts per outcome, last run, dead letters."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from calsink.runner import flow_status
+    import calsink
 
     loaded = _load(flow)
     with _run_errors():
-        report = flow_status(loaded)
+        report = calsink.status(loaded)
     if as_json:
         emit_json(report.to_json())
         return
@@ -361,7 +360,7 @@ def test(
     the next run skips that record; --no-record leaves the ledger alone."""
     import json
 
-    from calsink.runner import send_test
+    import calsink
 
     loaded = _load(flow)
     credential = _credential(loaded)
@@ -376,14 +375,14 @@ def test(
         body = _edit_payload(loaded, record_index, body)
     yes = _confirm_destructive(loaded, yes)
     with _run_errors():
-        result = send_test(
+        result = calsink.test(
             loaded,
+            record=record_index,
+            payload=body,
             api_key=credential.api_key,
             base_url=_base_url(base_url, credential),
-            record_index=record_index,
-            payload=body,
             yes=yes,
-            record=not no_record,
+            remember=not no_record,
         )
     if as_json:
         emit_json(
@@ -456,7 +455,6 @@ def _edit_payload(loaded: LoadedFlow, record_index: int | str | None, body: Any 
 
 def _rendered_payload(loaded: LoadedFlow, record_index: int | str | None) -> Any:
     """The body `calsink test` would send for ``record_index``, to start an edit from."""
-    from calsink.runner import choose_test_request
+    from calsink import payload_of
 
-    request, _ = choose_test_request(loaded, None, "", record_index)
-    return request.payload
+    return payload_of(loaded, record_index)

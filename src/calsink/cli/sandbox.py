@@ -60,11 +60,11 @@ def sandbox(
         FaultSpecError,
         SandboxApp,
         SandboxConfig,
+        StateFileError,
         bind,
         generate_api_key,
         serve,
     )
-    from calsink.sandbox.persistence import StateFileError
 
     keys = list(api_keys)
     generated = not keys
@@ -105,7 +105,7 @@ def sandbox(
 
 
 def _versions(text: str | None) -> frozenset[str]:
-    from calsink.sandbox.routes import KNOWN_VERSIONS
+    from calsink.sandbox import KNOWN_VERSIONS
 
     if text is None:
         return KNOWN_VERSIONS

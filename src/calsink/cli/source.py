@@ -112,7 +112,8 @@ def source(
       calsink source bookings --booking-status pending --event-type-id 2
       calsink source slots --event-type-id 1 --start 2030-01-07 --end 2030-01-08
     """
-    from calsink.calcom.kinds import FilterError, build_query
+    from calsink import calcom_query
+    from calsink.errors import FilterError
 
     chosen: dict[str, Any] = {}
     for text in filters:
@@ -124,7 +125,7 @@ def source(
         if options.get(option) is not None:
             chosen[filter_name] = options[option]
     try:
-        query = build_query(kind, chosen)
+        query = calcom_query(kind, chosen)
     except FilterError as exc:
         fail(str(exc), EXIT_USAGE)
     api_key, stored_url = _resolve_key(credential, api_key_env)
@@ -148,27 +149,18 @@ def source(
 def _read(
     url: str, api_key: str, query: Any, stream: IO[bytes], limit: int | None
 ) -> tuple[int, int]:
-    import asyncio
-
     import orjson
 
-    from calsink.calcom.client import CalcomReader, CalcomReadError
-    from calsink.calcom.kinds import iter_query
-    from calsink.deliver.transport import InsecureURLError
+    from calsink import read_calcom
+    from calsink.errors import CalcomReadError, InsecureURLError
 
-    async def main() -> tuple[int, int]:
-        count = 0
-        async with CalcomReader(url, api_key) as reader:
-            async for record in iter_query(reader, query):
-                stream.write(orjson.dumps(record) + b"\n")
-                count += 1
-                if limit is not None and count >= limit:
-                    break
-            stream.flush()
-            return count, reader.requests_sent
+    def write(record: dict[str, Any]) -> None:
+        stream.write(orjson.dumps(record) + b"\n")
 
     try:
-        return asyncio.run(main())
+        read = read_calcom(query, api_key=api_key, base_url=url, on_record=write, limit=limit)
+        stream.flush()
+        return read
     except InsecureURLError as exc:
         fail(f"--base-url: {exc}", EXIT_USAGE)
     except CalcomReadError as exc:
@@ -208,7 +200,7 @@ def listen(host: str, port: int, secret_env: str | None, output: Path | None) ->
     create-webhook flow whose record has `subscriberUrl` and `secret`.
     Stop with Ctrl-C.
     """
-    from calsink.listen import serve_listener
+    from calsink import serve_listener
 
     secret: str | None = None
     if secret_env:

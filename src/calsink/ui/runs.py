@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from calsink import LoadedFlow, dead_letters_path
 from calsink.credentials import CredentialStore
-from calsink.deadletters import dead_letters_path
-from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
 
 LIVE_FILES_EVERY_S = 1.0
@@ -158,9 +157,7 @@ class Runs:
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
-            from calsink.redact import redact_text
-
-            state.error = redact_text(str(exc) or type(exc).__name__, [api_key])
+            state.error = calsink.hide_secrets(str(exc) or type(exc).__name__, [api_key])
             state.state = "failed"
         else:
             state.report = report.to_json()
@@ -191,19 +188,12 @@ async def _count_records(state: RunState, loaded: LoadedFlow) -> None:
     or the records a retry takes again)."""
     from starlette.concurrency import run_in_threadpool
 
-    from calsink.runner import retry_items
-    from calsink.sources import open_source
+    from calsink import count_records
 
     source = loaded.flow.source
     if state.kind != "retry" and source.path in {None, "", "-"}:
         return
-
-    def count() -> int:
-        if state.kind == "retry":
-            return len(retry_items(loaded))
-        return sum(1 for _ in open_source(source, loaded.base_dir))
-
     try:
-        state.total = await run_in_threadpool(count)
+        state.total = await run_in_threadpool(count_records, loaded, retry=state.kind == "retry")
     except Exception:  # the run itself reports an unreadable source
         return
