@@ -61,6 +61,7 @@ def test_the_documentation_has_a_script_a_notebook_cell_and_a_task() -> None:
         "A script",
         "A notebook cell, or any code inside a running event loop",
         "An Airflow-style task",
+        "Each record as it settles",
     }
 
 
@@ -290,3 +291,13 @@ def test_preview_gives_what_the_command_prints_with_the_key_hidden(
     assert requests == lines
     assert [r["position"] for r in requests] == ["leads.csv:2", "leads.csv:3"]
     assert "cal_test_library_preview_0000" not in json.dumps(requests)
+
+
+def test_a_dry_run_tells_each_planned_record(tmp_path: Path) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    results: list[calsink.RecordResult] = []
+    calsink.run(flow, rows(2, "planned"), dry_run=True, on_result=results.append)
+    assert [(str(r.position), r.outcome) for r in results] == [
+        ("rows[0]", "planned"),
+        ("rows[1]", "planned"),
+    ]

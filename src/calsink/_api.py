@@ -14,29 +14,23 @@ import asyncio
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
-from calsink.checking import ValidationReport, preview_requests, validate_flow
-from calsink.credentials import CredentialError, resolve_api_key
-from calsink.deliver.engine import ProgressEvent
+from calsink.credentials import Credential, CredentialError, resolve_api_key
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
 from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
 from calsink.http.auth import Auth, auth_of
 from calsink.records import Position, SourceItem
-from calsink.runner import (
-    RunError,
-    RunReport,
-    StatusReport,
-    TestResult,
-    aretry_flow,
-    arun_flow,
-    asend_test,
-    flow_status,
-)
+
+if TYPE_CHECKING:  # the engine and the HTTP client are imported when a call needs them
+    from calsink.checking import ValidationReport
+    from calsink.deliver.engine import ProgressEvent
+    from calsink.deliver.outcomes import RecordResult
+    from calsink.runner import RunReport, StatusReport, TestResult
 
 T = TypeVar("T")
 
@@ -51,12 +45,19 @@ ROWS_SOURCE = "rows"
 _CHUNK = 4096
 
 
-def load(flow: FlowLike, *, base_dir: str | os.PathLike[str] | None = None) -> LoadedFlow:
+def load(
+    flow: FlowLike,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    keep_references: bool = False,
+) -> LoadedFlow:
     """The flow, checked; `FlowError` names every problem (with its line for YAML).
 
     A ``str`` holding a newline (or starting with ``{``) is YAML text, any other ``str``
     or path-like is a file. Relative paths in a flow resolve against ``base_dir``
-    (default: the file's own folder for a file, the working folder otherwise).
+    (default: the file's own folder for a file, the working folder otherwise). A file's
+    or YAML text's ``${NAME}`` values are read from the environment unless
+    ``keep_references`` (to edit the flow as written).
     """
     if isinstance(flow, LoadedFlow):
         return flow
@@ -66,8 +67,9 @@ def load(flow: FlowLike, *, base_dir: str | os.PathLike[str] | None = None) -> L
     if isinstance(flow, Mapping):
         return LoadedFlow(flow=_from_mapping(flow), path=None, base_dir=where or Path.cwd())
     if isinstance(flow, str) and ("\n" in flow or flow.lstrip().startswith("{")):
-        return LoadedFlow(flow=parse_flow(flow), path=None, base_dir=where or Path.cwd())
-    loaded = load_flow(Path(flow))
+        flow = parse_flow(flow, keep_references=keep_references)
+        return LoadedFlow(flow=flow, path=None, base_dir=where or Path.cwd())
+    loaded = load_flow(Path(flow), keep_references=keep_references)
     return loaded if where is None else dataclasses.replace(loaded, base_dir=where)
 
 
@@ -117,12 +119,14 @@ def _record(row: Any, index: int) -> dict[str, Any]:
     raise TypeError(f"rows[{index}] is a {type(row).__name__}; each row must be a mapping")
 
 
-def api_key_of(loaded: LoadedFlow, api_key: str | None) -> str | Auth:
+def api_key_of(loaded: LoadedFlow, api_key: str | Auth | None) -> str | Auth:
     """``api_key`` if given, else the credential the flow's destination names (an OAuth
     one renews its access token; none for a flow whose records name theirs: each is sent
     with the stored credential it names)."""
     if api_key or loaded.flow.destination.credential_per_record:
         return api_key or ""
+    from calsink.runner import RunError
+
     try:
         return auth_of(resolve_api_key(loaded.flow.destination))
     except CredentialError as exc:
@@ -136,15 +140,20 @@ async def arun(
     flow: FlowLike,
     rows: Rows | None = None,
     *,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
     force: bool = False,
     yes: bool = False,
+    follow: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> RunReport:
     """Send every record of the flow (or of ``rows``) once; `run` in the caller's loop."""
+    from calsink.runner import arun_flow
+
     loaded = load(flow)
     return await arun_flow(
         loaded,
@@ -154,7 +163,10 @@ async def arun(
         limit=limit,
         force=force,
         yes=yes,
+        follow=follow,
         on_progress=on_progress,
+        on_result=on_result,
+        credentials=credentials,
         items=None if rows is None else items_of(rows),
     )
 
@@ -163,20 +175,25 @@ def run(
     flow: FlowLike,
     rows: Rows | None = None,
     *,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
     force: bool = False,
     yes: bool = False,
+    follow: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> RunReport:
     """Send every record of the flow, or of ``rows`` in its place, and return the account.
 
     Records the ledger shows delivered are skipped (``force=True`` sends them again);
     ``dry_run`` renders and counts without sending; ``limit`` reads at most that many
-    records; ``yes`` allows a destructive template; ``on_progress`` is called with the
-    counts so far. The report's ``exit_code`` is the CLI's.
+    records; ``yes`` allows a destructive template; ``follow`` keeps reading a growing
+    source file (or stdin) until Ctrl-C or its end; ``on_progress`` is called with the
+    counts so far, ``on_result`` with each record's `RecordResult` as it settles. The
+    report's ``exit_code`` is the CLI's.
     """
     return _blocking(
         arun(
@@ -188,9 +205,45 @@ def run(
             limit=limit,
             force=force,
             yes=yes,
+            follow=follow,
             on_progress=on_progress,
+            on_result=on_result,
+            credentials=credentials,
         )
     )
+
+
+class ResultStream:
+    """`calsink.stream`: each record's `RecordResult` as it settles, in ``async for``;
+    ``report`` once the loop has ended. Leaving the loop early stops the run the way
+    Ctrl-C does (what is on the wire finishes and is recorded)."""
+
+    def __init__(self, flow: FlowLike, rows: Rows | None, options: dict[str, Any]) -> None:
+        self._flow = flow
+        self._rows = rows
+        self._options = options
+        self.report: RunReport | None = None
+
+    async def __aiter__(self) -> AsyncIterator[RecordResult]:
+        told: asyncio.Queue[RecordResult | None] = asyncio.Queue()
+        running = asyncio.ensure_future(
+            arun(self._flow, self._rows, on_result=told.put_nowait, **self._options)
+        )
+        running.add_done_callback(lambda _: told.put_nowait(None))
+        try:
+            while (result := await told.get()) is not None:
+                yield result
+            self.report = running.result()
+        finally:
+            if not running.done():
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+
+
+def stream(flow: FlowLike, rows: Rows | None = None, **options: Any) -> ResultStream:
+    """`arun` as an async iterator of each record's result (``options`` are `arun`'s,
+    ``on_result`` aside): ``async for result in calsink.stream(flow, rows): ...``."""
+    return ResultStream(flow, rows, options)
 
 
 # -- test, status, retry ------------------------------------------------------------------------
@@ -201,12 +254,15 @@ async def atest(
     *,
     record: int | str | None = None,
     payload: Any | None = None,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    remember: bool = True,
 ) -> TestResult:
     """`test` in the caller's loop."""
+    from calsink.runner import asend_test
+
     loaded = load(flow)
     return await asend_test(
         loaded,
@@ -216,6 +272,7 @@ async def atest(
         payload=payload,
         yes=yes,
         timeout_s=timeout_s,
+        record=remember,
     )
 
 
@@ -224,15 +281,18 @@ def test(
     *,
     record: int | str | None = None,
     payload: Any | None = None,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     yes: bool = False,
     timeout_s: float | None = None,
+    remember: bool = True,
 ) -> TestResult:
     """Send one record and return Cal.com's answer: ``record`` is its number (from 0), its
     position as printed (``"leads.csv:13"``), or None for the first record that renders
     valid; ``payload`` is sent to that record's URL instead of its body, whatever the
-    record's own validity. ``TestResult.position`` says which record was taken."""
+    record's own validity. ``TestResult.position`` says which record was taken. A success
+    is recorded in the ledger as the record's delivery (the next run skips it) unless
+    ``remember=False`` (a throw-away test)."""
     return _blocking(
         atest(
             flow,
@@ -242,6 +302,7 @@ def test(
             base_url=base_url,
             yes=yes,
             timeout_s=timeout_s,
+            remember=remember,
         )
     )
 
@@ -253,16 +314,22 @@ def validate(flow: FlowLike, *, ledger: str | None = None) -> ValidationReport:
     """Check every record of the flow as a run would, sending nothing (no key needed): the
     counts (read = valid + rejected + filtered + duplicates), each rejection and duplicate.
     ``ledger`` names another ledger to look up path parameters from earlier flows."""
+    from calsink.checking import validate_flow
+
     return validate_flow(load(flow), ledger=ledger)
 
 
 def preview(flow: FlowLike, count: int = 3, *, ledger: str | None = None) -> list[dict[str, Any]]:
     """The first ``count`` requests exactly as they would be sent, secrets hidden."""
+    from calsink.checking import preview_requests
+
     return preview_requests(load(flow), count, ledger=ledger)
 
 
 def status(flow: FlowLike) -> StatusReport:
     """What the flow's ledger knows: counts per outcome, the last run, dead letters waiting."""
+    from calsink.runner import flow_status
+
     return flow_status(load(flow))
 
 
@@ -270,12 +337,16 @@ async def aretry(
     flow: FlowLike,
     *,
     only: Literal["failed", "dead"] | None = None,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     yes: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> RunReport:
     """`retry` in the caller's loop."""
+    from calsink.runner import aretry_flow
+
     loaded = load(flow)
     return await aretry_flow(
         loaded,
@@ -284,6 +355,8 @@ async def aretry(
         base_url=base_url,
         yes=yes,
         on_progress=on_progress,
+        on_result=on_result,
+        credentials=credentials,
     )
 
 
@@ -291,15 +364,24 @@ def retry(
     flow: FlowLike,
     *,
     only: Literal["failed", "dead"] | None = None,
-    api_key: str | None = None,
+    api_key: str | Auth | None = None,
     base_url: str | None = None,
     yes: bool = False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
+    credentials: Mapping[str, Credential] | None = None,
 ) -> RunReport:
     """Send again what this flow did not get through (its dead letters and failed records)."""
     return _blocking(
         aretry(
-            flow, only=only, api_key=api_key, base_url=base_url, yes=yes, on_progress=on_progress
+            flow,
+            only=only,
+            api_key=api_key,
+            base_url=base_url,
+            yes=yes,
+            on_progress=on_progress,
+            on_result=on_result,
+            credentials=credentials,
         )
     )
 

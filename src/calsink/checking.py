@@ -20,6 +20,18 @@ from calsink.flow import FlowReference, LoadedFlow
 from calsink.records import Filtered, Position, Rejection, Request
 from calsink.render import ResolveReference
 
+__all__ = [
+    "Checked",
+    "Outcome",
+    "ValidationCounts",
+    "ValidationReport",
+    "check",
+    "known_secrets",
+    "outcomes",
+    "preview_json",
+    "reference_resolver",
+]
+
 
 @contextmanager
 def reference_resolver(
@@ -67,7 +79,8 @@ def outcomes(
     if on_warning is not None:
         for warning in renderer.warnings:
             on_warning(warning)
-    items = open_source(loaded.flow.source, loaded.base_dir, stdin=sys.stdin.buffer)
+    stdin = sys.stdin.buffer if loaded.flow.source.path == "-" else None
+    items = open_source(loaded.flow.source, loaded.base_dir, stdin=stdin)
     yield from prepare(loaded, items, renderer=renderer, transformer=transformer)
 
 

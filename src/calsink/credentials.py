@@ -25,6 +25,17 @@ from calsink.flow import DestinationSettings
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CONFIG_DIR_ENV = "CALSINK_CONFIG_DIR"
 
+__all__ = [
+    "OAUTH_FIELDS",
+    "Credential",
+    "CredentialError",
+    "CredentialStore",
+    "OAuthGrant",
+    "check_api_key_shape",
+    "default_config_dir",
+    "resolve_api_key",
+]
+
 
 class CredentialError(Exception):
     """A credential that cannot be found, stored or used; the message holds no secret."""

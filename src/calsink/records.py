@@ -14,6 +14,8 @@ from calsink.endpoints import NO_ACTION, Action
 
 Record = dict[str, Any]
 
+__all__ = ["Filtered", "Position", "Problem", "Record", "Rejection", "Request", "SourceItem"]
+
 
 @dataclass(slots=True, unsafe_hash=True)
 class Position:

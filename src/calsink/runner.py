@@ -43,7 +43,7 @@ from calsink.deliver.engine import (
     Item,
     ProgressEvent,
 )
-from calsink.deliver.outcomes import Summary
+from calsink.deliver.outcomes import RecordResult, Summary
 from calsink.deliver.reconcile import identifiers
 from calsink.flow import LoadedFlow, ResponseWebhook
 from calsink.http.auth import Auth, as_auth, auth_of, secret_values
@@ -435,6 +435,7 @@ async def arun_flow(
     follow: bool = False,
     stdin: BinaryIO | None = None,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[RecordResult], None] | None = None,
     stdout: IO[str] | None = None,
     environ: Mapping[str, str] | None = None,
     items: Iterable[SourceItem] | None = None,
@@ -452,6 +453,7 @@ async def arun_flow(
     ``credentials`` are those the records of a flow whose ``destination.credential`` is a
     template (``"{owner}"``) may name (default: the stored ones), each sent with its own
     key, rate budget and base URL (unless ``base_url`` is given).
+    ``on_result`` is told each record's outcome as it settles, secrets screened out.
     """
     started = time.monotonic()
     accounts = _accounts(loaded, credentials, own_base_urls=not base_url)
@@ -482,6 +484,7 @@ async def arun_flow(
                 follow=follow,
                 stdin=stdin,
                 on_progress=on_progress,
+                on_result=_screened(on_result, secrets),
                 stdout=stdout,
                 secrets=secrets,
                 webhook_secret=webhook_secret,
@@ -496,6 +499,22 @@ async def arun_flow(
         ledger.close()
 
 
+def _screened(
+    on_result: Callable[[RecordResult], None] | None, secrets: list[str]
+) -> Callable[[RecordResult], None] | None:
+    """``on_result`` told each result with the run's secrets screened out of its error."""
+    if on_result is None:
+        return None
+    tell = on_result
+
+    def screened(result: RecordResult) -> None:
+        if result.error:
+            result = dataclasses.replace(result, error=redact_text(result.error, secrets))
+        tell(result)
+
+    return screened
+
+
 async def _run_locked(
     loaded: LoadedFlow,
     ledger: AnyLedger,
@@ -507,6 +526,7 @@ async def _run_locked(
     follow: bool,
     stdin: BinaryIO | None,
     on_progress: Callable[[ProgressEvent], None] | None,
+    on_result: Callable[[RecordResult], None] | None,
     stdout: IO[str] | None,
     secrets: list[str],
     webhook_secret: str | None,
@@ -624,6 +644,7 @@ async def _run_locked(
                 dead_letters=dead_letters,
                 source_records=book.take,
                 on_progress=on_progress,
+                on_result=on_result,
                 pre_send=pre_send,
             )
             result = await engine.run(pending)

@@ -66,10 +66,11 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="calsink")
 def cli() -> None:
     """calsink sends records to Cal.com, once each, with an account of every row."""
-    from calsink.http.transport_choice import TransportChoiceError, chosen_transport, preload
+    from calsink import preload_transport
+    from calsink.errors import TransportChoiceError
 
     try:
-        preload(chosen_transport())
+        preload_transport()
     except TransportChoiceError as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -91,11 +91,11 @@ def print_run_reasons(path: Path | None, flow: str, run: int | None, *, show_all
     """The dead letters one run of ``flow`` wrote, grouped by reason (or each, ``show_all``)."""
     if path is None or run is None or not path.exists():
         return
-    from calsink.deadletters import read_dead_letters
+    from calsink import dead_letters
 
     out = console()
     groups = ReasonGroups()
-    for letter in read_dead_letters(path):
+    for letter in dead_letters(path):
         if letter.flow != flow or letter.run != run:
             continue
         position = str(letter.position) if letter.position else "?"

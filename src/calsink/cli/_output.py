@@ -12,7 +12,7 @@ import orjson
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from calsink.flow import LoadedFlow
+    from calsink import LoadedFlow
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -39,19 +39,16 @@ def say(text: str, *, style: str | None = None) -> None:
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    from calsink.redact import redact_text
+    from calsink import hide_secrets
 
-    console().print(f"error: {redact_text(message)}", style="bold red")
+    console().print(f"error: {hide_secrets(message)}", style="bold red")
     raise SystemExit(code)
 
 
 @contextmanager
 def flow_errors() -> Iterator[None]:
     """Turn a flow that cannot be used into a clear message and exit code 2, never a traceback."""
-    from calsink.flow import FlowError
-    from calsink.render import RenderConfigError
-    from calsink.sources import SourceError
-    from calsink.transform import TransformConfigError
+    from calsink.errors import FlowError, RenderConfigError, SourceError, TransformConfigError
 
     try:
         yield

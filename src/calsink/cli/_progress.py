@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calsink.deliver.engine import ProgressEvent
-    from calsink.flow import LoadedFlow
+    from calsink import LoadedFlow, ProgressEvent
 
 OUTCOMES = ("delivered", "skipped", "rejected", "failed", "dead")
 _CHUNK = 1 << 20
@@ -94,12 +93,12 @@ def count_in_background(loaded: LoadedFlow, limit: int | None, follow: bool) -> 
     source = loaded.flow.source
     if follow or source.path is None or source.path == "-":
         return total
-    path = loaded.resolve(source.path)
-    from calsink.sources import EXTENSIONS
+    from calsink import source_format
 
-    kind = source.format or EXTENSIONS.get(path.suffix.lower())
+    kind = source_format(loaded)
     if kind not in ("csv", "jsonl", "parquet"):
         return total
+    path = loaded.resolve(source.path)
 
     def count() -> None:
         try:

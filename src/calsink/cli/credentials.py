@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,7 +9,6 @@ from calsink.cli._output import EXIT_ABORTED, EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from calsink.credentials import OAuthGrant
-    from calsink.http.auth import Auth
 
 
 @click.group()
@@ -150,13 +148,9 @@ def test(name: str, base_url: str | None) -> None:
 
     Names what to set when the server does not know bookings version 2026-02-25.
     """
-    import asyncio
-
+    from calsink import check_key
     from calsink.credentials import CredentialError, CredentialStore
-    from calsink.deliver.versions import VersionReport
-    from calsink.http.auth import auth_of
-    from calsink.http.transport import TransportError
-    from calsink.http.urls import InsecureURLError
+    from calsink.errors import InsecureURLError, TransportError
 
     store = CredentialStore()
     try:
@@ -166,7 +160,7 @@ def test(name: str, base_url: str | None) -> None:
     url = (base_url or credential.base_url or "https://api.cal.com").rstrip("/")
     kind = "OAuth" if credential.oauth is not None else "API key"
     try:
-        status, body, versions, refused = asyncio.run(_check(auth_of(credential, store), url))
+        status, body, versions, refused = check_key(credential, url)
     except InsecureURLError as exc:
         fail(str(exc), EXIT_USAGE)
     except TransportError as exc:
@@ -174,7 +168,7 @@ def test(name: str, base_url: str | None) -> None:
     if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), dict):
         me = body["data"]
         click.echo(f"{name}: works — {me.get('username')} <{me.get('email')}> at {url} ({kind})")
-        assert isinstance(versions, VersionReport)
+        assert versions is not None
         click.echo(f"{name}: {versions.summary()}")
         advice = versions.advice()
         if advice is not None:
@@ -184,21 +178,3 @@ def test(name: str, base_url: str | None) -> None:
         fail(f"{name}: {refused}", EXIT_ABORTED)
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     fail(f"{name}: Cal.com answered {status}: {message or 'no message'}", EXIT_ABORTED)
-
-
-async def _check(api_key: str | Auth, url: str) -> tuple[int, Any, Any, str | None]:
-    """GET /v2/me, then (when the key works) the bookings versions the server answers;
-    last, why an OAuth renewal was refused (or None)."""
-    from calsink.deliver.versions import check_bookings_versions
-    from calsink.http.transport import Transport
-
-    async with Transport(api_key, timeout_s=30) as transport:
-
-        async def get(target: str, headers: Mapping[str, str]) -> tuple[int, Any]:
-            answer = await transport.send("GET", target, headers=dict(headers))
-            return answer.status, answer.parsed
-
-        status, body = await get(f"{url}/v2/me", {"Accept": "application/json"})
-        if status != 200:
-            return status, body, None, transport.auth_refused
-        return status, body, await check_bookings_versions(get, url), None

@@ -18,7 +18,7 @@ from calsink.cli._output import (
 )
 
 if TYPE_CHECKING:
-    from calsink.demo import DemoStep
+    from calsink import DemoStep
 
 
 @click.command()
@@ -62,7 +62,7 @@ def demo(
     types, creates schedules, webhooks and out-of-office entries — then prints
     each run's summary and where its responses went, and stops the sandbox.
     """
-    from calsink.demo import run_demo
+    from calsink import run_demo
     from calsink.sandbox import SandboxConfig, create_app, generate_api_key, start_in_thread
 
     out = console()
@@ -70,7 +70,7 @@ def demo(
     if sandbox_url:
         from urllib.parse import urlsplit
 
-        from calsink.http.urls import is_loopback
+        from calsink import is_loopback
 
         if not is_loopback(urlsplit(sandbox_url).hostname or ""):
             fail("--sandbox-url must be a sandbox on this machine (127.0.0.1 or localhost)")
@@ -174,21 +174,20 @@ def explain_counts(step: DemoStep, directory: Path) -> list[str]:
 
 
 def _why_skipped(step: DemoStep, directory: Path) -> str:
-    from calsink.deadletters import read_dead_letters
-    from calsink.flow import load_flow
+    from calsink import dead_letters, load
 
     report = step.report
     duplicates = 0
     if report.dead_letters_path is not None:
         duplicates = sum(
             1
-            for letter in read_dead_letters(report.dead_letters_path)
+            for letter in dead_letters(report.dead_letters_path)
             if letter.run == report.run_id and letter.reason.startswith("duplicate of ")
         )
     left_out = report.summary.skipped - report.skipped_delivered - duplicates
     reasons = []
     if left_out:
-        flow = load_flow(directory / "examples" / step.flow_file).flow
+        flow = load(directory / "examples" / step.flow_file).flow
         where = flow.transform.where if flow.transform else None
         reasons.append(f"{left_out} left out by the flow's `where: {where}`")
     if report.skipped_delivered:

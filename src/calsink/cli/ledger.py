@@ -26,15 +26,13 @@ def copy(source: Path, destination: str, as_json: bool) -> None:
 
     Every flow's records and runs are copied; records DESTINATION already holds are kept
     as they are. Then point the flows' `ledger:` at DESTINATION."""
-    from calsink.ledger import FlowBusyError
-    from calsink.ledger_pg import LedgerConnectError, copy_ledger, is_postgresql
+    from calsink import copy_ledger
+    from calsink.errors import FlowBusyError, LedgerConnectError
 
-    if not is_postgresql(destination):
-        raise click.UsageError(
-            f"DESTINATION must be a postgresql:// URL (got {destination.split('://')[0]!r})"
-        )
     try:
         report = copy_ledger(source, destination)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     except (FileNotFoundError, FlowBusyError, LedgerConnectError) as exc:
         fail(str(exc), EXIT_USAGE)
     if as_json:

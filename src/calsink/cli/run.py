@@ -1,10 +1,12 @@
-"""`calsink run`, `test`, `status` and `retry`: thin wrappers over calsink.runner."""
+"""`calsink run`, `test`, `status` and `retry`: thin wrappers over `calsink.run`, `calsink.test`,
+`calsink.status` and `calsink.retry`."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
@@ -22,10 +24,8 @@ from calsink.cli._output import (
 )
 
 if TYPE_CHECKING:
+    from calsink import Auth, LoadedFlow, RunReport
     from calsink.credentials import Credential
-    from calsink.flow import LoadedFlow
-    from calsink.http.auth import Auth
-    from calsink.runner import RunReport
 
     Credentials = tuple[Credential | None, dict[str, Credential] | None]
 
@@ -51,10 +51,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 
 def _load(path: str) -> LoadedFlow:
-    from calsink.flow import load_flow
+    import calsink
 
     with flow_errors():
-        return load_flow(path)
+        return calsink.load(Path(path))
 
 
 def _credential(loaded: LoadedFlow) -> Credential:
@@ -80,15 +80,14 @@ def _credentials(loaded: LoadedFlow, dry_run: bool = False) -> Credentials:
 
 def _auth(credential: Credential) -> str | Auth:
     """The API key, or the OAuth access token that renews itself and is stored again."""
-    from calsink.http.auth import auth_of
+    from calsink import auth_of
 
     return auth_of(credential)
 
 
 @contextmanager
 def _run_errors() -> Iterator[None]:
-    from calsink.http.urls import InsecureURLError
-    from calsink.runner import RunError
+    from calsink.errors import InsecureURLError, RunError
 
     with flow_errors():
         try:
@@ -209,7 +208,7 @@ all_option = click.option(
 
 
 def _confirm_destructive(loaded: LoadedFlow, yes: bool) -> bool:
-    from calsink.runner import is_destructive
+    from calsink import is_destructive
 
     if yes or loaded.flow.delivery.allow_destructive or not is_destructive(loaded):
         return yes
@@ -255,7 +254,7 @@ def run(
     show_all: bool,
 ) -> None:
     """Send every record of FLOW, with a progress bar and a summary."""
-    from calsink.runner import run_flow
+    import calsink
 
     loaded = _load(flow)
     credential, credentials = _credentials(loaded, dry_run)
@@ -266,7 +265,7 @@ def run(
     show_progress = not as_json and sys.stderr.isatty()
     total = count_in_background(loaded, limit, follow) if show_progress else None
     with _run_errors(), live_progress(show_progress, total) as on_progress:
-        report = run_flow(
+        report = calsink.run(
             loaded,
             api_key=_auth(credential) if credential else "",
             base_url=_base_url(base_url, credential),
@@ -303,7 +302,7 @@ def retry(
     show_all: bool,
 ) -> None:
     """Send again the records of FLOW that did not get through."""
-    from calsink.runner import retry_flow
+    import calsink
 
     loaded = _load(flow)
     credential, credentials = _credentials(loaded)
@@ -312,7 +311,7 @@ def retry(
 
     show_progress = not as_json and sys.stderr.isatty()
     with _run_errors(), live_progress(show_progress, None) as on_progress:
-        report = retry_flow(
+        report = calsink.retry(
             loaded,
             api_key=_auth(credential) if credential else "",
             only=only,
@@ -330,13 +329,12 @@ def retry(
 def status(flow: str, as_json: bool) -> None:
     """What the ledger knows about FLOW: counts per outcome, last run, dead letters."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from calsink.runner import flow_status
+    import calsink
 
     loaded = _load(flow)
     with _run_errors():
-        report = flow_status(loaded)
+        report = calsink.status(loaded)
     if as_json:
         emit_json(report.to_json())
         return
@@ -415,10 +413,10 @@ def test(
     the next run skips that record; --no-record leaves the ledger alone."""
     import json
 
-    from calsink.runner import send_test
+    import calsink
 
     loaded = _load(flow)
-    credential, credentials = _credentials(loaded)
+    credential, _ = _credentials(loaded)
     record_index = _record_choice(record_choice)
     body: Any | None = None
     if payload is not None:
@@ -430,15 +428,14 @@ def test(
         body = _edit_payload(loaded, record_index, body)
     yes = _confirm_destructive(loaded, yes)
     with _run_errors():
-        result = send_test(
+        result = calsink.test(
             loaded,
-            api_key=_auth(credential) if credential else "",
-            credentials=credentials,
-            base_url=_base_url(base_url, credential),
-            record_index=record_index,
+            record=record_index,
             payload=body,
+            api_key=_auth(credential) if credential else "",
+            base_url=_base_url(base_url, credential),
             yes=yes,
-            record=not no_record,
+            remember=not no_record,
         )
     if as_json:
         emit_json(
@@ -511,7 +508,6 @@ def _edit_payload(loaded: LoadedFlow, record_index: int | str | None, body: Any 
 
 def _rendered_payload(loaded: LoadedFlow, record_index: int | str | None) -> Any:
     """The body `calsink test` would send for ``record_index``, to start an edit from."""
-    from calsink.runner import choose_test_request
+    from calsink import payload_of
 
-    request, _ = choose_test_request(loaded, None, "", record_index)
-    return request.payload
+    return payload_of(loaded, record_index)

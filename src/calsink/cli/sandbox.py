@@ -94,11 +94,11 @@ def sandbox(
         FaultSpecError,
         SandboxApp,
         SandboxConfig,
+        StateFileError,
         bind,
         generate_api_key,
         serve,
     )
-    from calsink.sandbox.persistence import StateFileError
 
     keys = list(api_keys)
     generated = not keys
@@ -156,7 +156,7 @@ def _user_keys(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _versions(text: str | None) -> frozenset[str]:
-    from calsink.sandbox.routes import KNOWN_VERSIONS
+    from calsink.sandbox import KNOWN_VERSIONS
 
     if text is None:
         return KNOWN_VERSIONS

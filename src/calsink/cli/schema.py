@@ -8,6 +8,6 @@ import click
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the flow file (for editors)."""
-    from calsink.flow import flow_json_schema
+    from calsink import flow_schema
 
-    click.echo(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(flow_schema(), indent=2, ensure_ascii=False))

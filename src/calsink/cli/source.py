@@ -12,7 +12,7 @@ import click
 from calsink.cli._output import EXIT_ABORTED, EXIT_SOME_FAILED, EXIT_USAGE, fail, say
 
 if TYPE_CHECKING:
-    from calsink.http.auth import Auth
+    from calsink import Auth
 
 KIND_NAMES = ("event-types", "bookings", "slots", "schedules", "webhooks", "ooo", "me")
 DEFAULT_BASE_URL = "https://api.cal.com"
@@ -66,7 +66,7 @@ def _resolve_key(credential: str | None, api_key_env: str | None) -> tuple[str |
         stored = CredentialStore().get(credential or "default")
     except CredentialError as exc:
         fail(f"{exc}, or export {DEFAULT_KEY_ENV}, or pass --api-key-env NAME", EXIT_USAGE)
-    from calsink.http.auth import auth_of
+    from calsink import auth_of
 
     return auth_of(stored), stored.base_url
 
@@ -118,7 +118,8 @@ def source(
       calsink source bookings --booking-status pending --event-type-id 2
       calsink source slots --event-type-id 1 --start 2030-01-07 --end 2030-01-08
     """
-    from calsink.calcom.kinds import FilterError, build_query
+    from calsink import calcom_query
+    from calsink.errors import FilterError
 
     chosen: dict[str, Any] = {}
     for text in filters:
@@ -130,7 +131,7 @@ def source(
         if options.get(option) is not None:
             chosen[filter_name] = options[option]
     try:
-        query = build_query(kind, chosen)
+        query = calcom_query(kind, chosen)
     except FilterError as exc:
         fail(str(exc), EXIT_USAGE)
     api_key, stored_url = _resolve_key(credential, api_key_env)
@@ -154,27 +155,18 @@ def source(
 def _read(
     url: str, api_key: str | Auth, query: Any, stream: IO[bytes], limit: int | None
 ) -> tuple[int, int]:
-    import asyncio
-
     import orjson
 
-    from calsink.calcom.client import CalcomReader, CalcomReadError
-    from calsink.calcom.kinds import iter_query
-    from calsink.http.urls import InsecureURLError
+    from calsink import read_calcom
+    from calsink.errors import CalcomReadError, InsecureURLError
 
-    async def main() -> tuple[int, int]:
-        count = 0
-        async with CalcomReader(url, api_key) as reader:
-            async for record in iter_query(reader, query):
-                stream.write(orjson.dumps(record) + b"\n")
-                count += 1
-                if limit is not None and count >= limit:
-                    break
-            stream.flush()
-            return count, reader.requests_sent
+    def write(record: dict[str, Any]) -> None:
+        stream.write(orjson.dumps(record) + b"\n")
 
     try:
-        return asyncio.run(main())
+        read = read_calcom(query, api_key=api_key, base_url=url, on_record=write, limit=limit)
+        stream.flush()
+        return read
     except InsecureURLError as exc:
         fail(f"--base-url: {exc}", EXIT_USAGE)
     except CalcomReadError as exc:
@@ -214,7 +206,7 @@ def listen(host: str, port: int, secret_env: str | None, output: Path | None) ->
     create-webhook flow whose record has `subscriberUrl` and `secret`.
     Stop with Ctrl-C.
     """
-    from calsink.listen import serve_listener
+    from calsink import serve_listener
 
     secret: str | None = None
     if secret_env:

@@ -10,7 +10,7 @@ import click
 from calsink.cli._output import EXIT_USAGE, command_hint, emit_json, fail
 
 if TYPE_CHECKING:
-    from calsink.endpoints import Endpoint
+    from calsink import Endpoint
 
 _BODY = {
     "record": "the record",
@@ -21,10 +21,10 @@ _BODY = {
 
 
 def _get(name: str) -> Endpoint:
-    from calsink.endpoints import get_template
+    from calsink import template
 
     try:
-        return get_template(name)
+        return template(name)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -57,11 +57,11 @@ def template_json(endpoint: Endpoint) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def templates(name: str | None, as_json: bool) -> None:
     """List the templates, or show one: method, path, cal-api-version, fields, an example."""
-    from calsink.endpoints import TEMPLATES
+    import calsink
 
     if name is None:
         if as_json:
-            for endpoint in TEMPLATES.values():
+            for endpoint in calsink.templates():
                 emit_json(template_json(endpoint))
             return
         rows = [
@@ -71,7 +71,7 @@ def templates(name: str | None, as_json: bool) -> None:
                 endpoint.api_version or "(no version header)",
                 endpoint.description,
             )
-            for endpoint in TEMPLATES.values()
+            for endpoint in calsink.templates()
         ]
         widths = [max(len(row[column]) for row in rows) for column in range(3)]
         for row in rows:
@@ -202,10 +202,10 @@ def _flow_name(path: Path, endpoint: Endpoint) -> str:
     cannot be a flow name."""
     import re
 
-    from calsink.flow import NAME_PATTERN
+    from calsink import flow_name_pattern
 
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.")[:100]
-    return name if re.match(NAME_PATTERN, name) else endpoint.name
+    return name if re.match(flow_name_pattern(), name) else endpoint.name
 
 
 @click.command()

@@ -9,6 +9,7 @@ is rejected with that reason, exactly as a run would reject it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -60,9 +61,9 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     record, --json gives one object per record. Exit 1 if any record is rejected, 0
     otherwise, 2 when the flow file cannot be used.
     """
+    from calsink import load
     from calsink.checking import ValidationCounts, check, reference_resolver
     from calsink.cli._groups import ReasonGroups
-    from calsink.flow import load_flow
     from calsink.records import Rejection, Request
 
     out = console()
@@ -70,7 +71,7 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     shown_warnings = 0
     groups = ReasonGroups() if not (as_json or show_all) else None
     with flow_errors():
-        loaded = load_flow(flow)
+        loaded = load(Path(flow))
         with reference_resolver(loaded, ledger_path) as resolver:
             for checked in check(loaded, resolver, on_warning=_print_warning):
                 counts.add(checked)
@@ -166,14 +167,14 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
     """Show the first requests of FLOW exactly as they would be sent (secrets redacted)."""
     import orjson
 
+    from calsink import load
     from calsink.checking import known_secrets, outcomes, preview_json, reference_resolver
-    from calsink.flow import load_flow
     from calsink.records import Rejection, Request
 
     out = console()
     shown = 0
     with flow_errors():
-        loaded = load_flow(flow)
+        loaded = load(Path(flow))
         with reference_resolver(loaded, ledger_path) as resolver:
             for outcome in outcomes(loaded, resolver, on_warning=_print_warning):
                 if isinstance(outcome, Rejection):

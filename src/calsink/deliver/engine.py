@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from calsink.deliver.accounts import current_account, use_account
-from calsink.deliver.outcomes import Outcome, Summary
+from calsink.deliver.outcomes import Outcome, RecordResult, Summary
 from calsink.deliver.reconcile import (
     Action,
     already_done,
@@ -73,6 +73,7 @@ BOOKING_RULE_403 = ("Rescheduling is not allowed within the minimum notice perio
 SETTLE_STEPS = (1.0, 2.0, 4.0)
 # New records are marked in flight in chunks of up to this many, ahead of their sending.
 MARK_CHUNK = 256
+DELIVERED_BEFORE = "delivered before: the ledger skips it"
 # A record another worker holds in a shared ledger is claimed again this often.
 CLAIM_POLL_S = 0.5
 
@@ -155,6 +156,7 @@ class Engine:
         dead_letters: DeadLetterWriter | None = None,
         source_records: SourceRecords = _no_source,
         on_progress: Callable[[ProgressEvent], None] | None = None,
+        on_result: Callable[[RecordResult], None] | None = None,
         progress_every_s: float = 0.1,
         pre_send: PreSendCheck | None = None,
     ) -> None:
@@ -175,6 +177,7 @@ class Engine:
         self.dead_letters = dead_letters
         self.source_records = source_records
         self.on_progress = on_progress
+        self.on_result = on_result
         self.progress_every_s = progress_every_s
         self.result = EngineResult(Summary())
         self._seen = SeenKeys()
@@ -197,8 +200,11 @@ class Engine:
         self._last_progress = 0.0
         self._in_flight = 0
         self._look_up_prior = True
-        # Each pending outcome commit and the records it will count once committed.
-        self._commits: dict[asyncio.Future[None], list[tuple[Outcome, int, str | None]]] = {}
+        # Each pending outcome commit and the records it will count (and tell) once committed.
+        self._commits: dict[
+            asyncio.Future[None],
+            list[tuple[Outcome, int, str | None, tuple[RecordResult, ...]]],
+        ] = {}
         self._commit_error: BaseException | None = None
         # Marks of new records waiting to be committed together, and the commit of each
         # record marked ahead but not sent yet (retracted if the run stops before it).
@@ -332,6 +338,7 @@ class Engine:
         if isinstance(item, Filtered):
             self.source_records((item.position,))
             self._count(Outcome.SKIPPED, 1)
+            self._tell(Outcome.SKIPPED, (item.position,), error=item.reason)
             return True
         if isinstance(item, Rejection):
             source = self.source_records((item.position,))[0]
@@ -345,6 +352,7 @@ class Engine:
                     record=source or item.record,
                 )
             self._count(Outcome.REJECTED, 1)
+            self._tell(Outcome.REJECTED, (item.position,), error=item.reason)
             return True
         count = len(item.positions)
         first = self._seen.first(item.key, item.position)
@@ -360,6 +368,7 @@ class Engine:
             self.source_records(item.positions)
             self.result.skipped_delivered += count
             self._count(Outcome.SKIPPED, count, item.credential)
+            self._tell(Outcome.SKIPPED, item.positions, item.key, error=DELIVERED_BEFORE)
             return True
         if item.action.destructive:
             cap = self.settings.max_destructive
@@ -380,6 +389,7 @@ class Engine:
             if item.credential is not None:
                 self.result.accounts.setdefault(item.credential, Summary()).planned += count
             self._progress()
+            self._tell("planned", item.positions, item.key)
             return True
         self._prior[item.key] = prior
         if self._may_mark_ahead(item, prior):
@@ -410,6 +420,7 @@ class Engine:
                     record=record,
                 )
         self._count(Outcome.SKIPPED, len(request.positions), request.credential)
+        self._tell(Outcome.SKIPPED, request.positions, request.key, error=f"duplicate of {first}")
 
     def _may_mark_ahead(self, request: Request, prior: Entry | None) -> bool:
         """A new record sent as it is (no check or look-up first) is marked with others."""
@@ -473,6 +484,7 @@ class Engine:
                 self.source_records(request.positions)
                 self.result.skipped_delivered += len(request.positions)
                 self._count(Outcome.SKIPPED, len(request.positions), request.credential)
+                self._tell(Outcome.SKIPPED, request.positions, request.key, error=DELIVERED_BEFORE)
                 return False
             await self._pause(CLAIM_POLL_S)
             if self._stopping:
@@ -547,6 +559,13 @@ class Engine:
             )
             self.result.skipped_delivered += len(request.positions)
             self._count(Outcome.SKIPPED, len(request.positions), request.credential)
+            self._tell(
+                Outcome.SKIPPED,
+                request.positions,
+                request.key,
+                uid=target,
+                error=f"already done in Cal.com: {verdict.reason}",
+            )
             return True
         return False
 
@@ -1036,16 +1055,36 @@ class Engine:
         if counts is None:
             counts = self._commits[committed] = []
             committed.add_done_callback(self._committed)
-        counts.append((outcome, len(request.positions), request.credential))
+        told = (
+            ()
+            if self.on_result is None
+            else tuple(
+                RecordResult(
+                    position,
+                    outcome.value,
+                    request.key,
+                    response.status if response else None,
+                    None if ids.get("uid") is None else str(ids["uid"]),
+                    ids.get("id"),
+                    reason if outcome is not Outcome.DELIVERED else note,
+                    attempts,
+                )
+                for position in request.positions
+            )
+        )
+        counts.append((outcome, len(request.positions), request.credential, told))
 
     def _committed(self, done: asyncio.Future[None]) -> None:
         counts = self._commits.pop(done, [])
         error = None if done.cancelled() else done.exception()
         if error is None and not done.cancelled():
-            for outcome, count, account in counts:
+            for outcome, count, account, told in counts:
                 self._count(outcome, count, account)
+                if told and self.on_result is not None:
+                    for result in told:
+                        self.on_result(result)
             return
-        self.result.unfinished += sum(count for _, count, _ in counts)
+        self.result.unfinished += sum(count for _, count, _, _ in counts)
         if error is not None and self._commit_error is None:
             self._commit_error = error
             self._interrupt("ledger write failed", str(error))
@@ -1062,6 +1101,20 @@ class Engine:
         if account is not None:
             self.result.accounts.setdefault(account, Summary()).add(outcome, count)
         self._progress()
+
+    def _tell(
+        self,
+        outcome: str,
+        positions: tuple[Position, ...],
+        key: str | None = None,
+        *,
+        uid: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Tell ``on_result`` what became of each record at ``positions`` (not sent)."""
+        if self.on_result is not None:
+            for position in positions:
+                self.on_result(RecordResult(position, outcome, key, uid=uid, error=error))
 
     def _progress(self, *, done: bool = False) -> None:
         if self.on_progress is None:

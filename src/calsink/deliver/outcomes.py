@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calsink.records import Position
 
 
 class Outcome(StrEnum):
@@ -57,4 +60,37 @@ class Summary:
             "failed": self.failed,
             "dead": self.dead,
             "planned": self.planned,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What became of one record, told as it settles (the ``on_result`` of a run).
+
+    ``outcome`` is one of the five outcomes, or ``"planned"`` in a dry run; ``key`` is the
+    record's delivery key (None for a record left out by ``where`` or rejected before it
+    had one); ``status`` is Cal.com's last HTTP status; ``uid`` / ``id`` what Cal.com
+    created or changed; ``error`` why the record did not get through (or how a delivered
+    one was found), secrets screened out; ``attempts`` the requests sent for it.
+    """
+
+    position: Position
+    outcome: str
+    key: str | None = None
+    status: int | None = None
+    uid: str | None = None
+    id: int | str | None = None
+    error: str | None = None
+    attempts: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "position": str(self.position),
+            "outcome": self.outcome,
+            "key": self.key,
+            "status": self.status,
+            "uid": self.uid,
+            "id": self.id,
+            "error": self.error,
+            "attempts": self.attempts,
         }

@@ -10,6 +10,8 @@ from __future__ import annotations
 from calsink.sandbox.app import SandboxApp, SandboxConfig, generate_api_key
 from calsink.sandbox.delivery import NO_SECRET, signature
 from calsink.sandbox.faults import FaultRule, FaultSpecError, parse_spec
+from calsink.sandbox.persistence import StateFileError
+from calsink.sandbox.routes import KNOWN_VERSIONS
 from calsink.sandbox.server import RunningSandbox, bind, run_server, serve, start_in_thread
 
 
@@ -18,12 +20,14 @@ def create_app(config: SandboxConfig) -> SandboxApp:
 
 
 __all__ = [
+    "KNOWN_VERSIONS",
     "NO_SECRET",
     "FaultRule",
     "FaultSpecError",
     "RunningSandbox",
     "SandboxApp",
     "SandboxConfig",
+    "StateFileError",
     "bind",
     "create_app",
     "generate_api_key",

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from calsink.checking import reference_resolver
+import calsink
+from calsink import Flow, LoadedFlow
+from calsink.checking import outcomes, reference_resolver
 from calsink.credentials import Credential, CredentialStore, resolve_api_key
-from calsink.flow import Flow, LoadedFlow
 from calsink.records import Filtered, Rejection, Request
-from calsink.redact import preview_headers
 from calsink.ui.drafts import DraftError, attribute_paths, flow_to_yaml
 from calsink.ui.views import filtered_view, rejection_view, request_view
 
@@ -27,14 +27,10 @@ MAX_SCANNED = 20_000
 def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     """The first ``count`` outcomes of the real pipeline, as the Sample Payload panel shows them.
 
-    The same calls as ``calsink preview``: the flow's renderer and transformer over its
-    source, each request shown by ``preview_json``.  Configuration problems (source,
-    transform, render) raise; the server shows them beside the form.
+    The same calls as ``calsink preview``: the flow's records checked one by one
+    (`calsink.checking.outcomes`), each request shown by ``preview_json``.  Configuration
+    problems (source, transform, render) raise; the server shows them beside the form.
     """
-    from calsink.pipeline import build_renderer, prepare
-    from calsink.sources import open_source
-    from calsink.transform import Transformer
-
     if loaded.flow.source.path == "":
         raise DraftError(["source.path: choose the file to read the records from"])
     if loaded.flow.source.path == "-":
@@ -43,18 +39,16 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     rejected_records: list[dict[str, Any]] = []
+    warnings: list[str] = []
     with reference_resolver(loaded) as resolver:
-        renderer = build_renderer(loaded, resolver)
-        transformer = Transformer(loaded.flow.transform)
-        items = open_source(loaded.flow.source, loaded.base_dir)
-        outcomes: Iterator[Request | Rejection | Filtered] = prepare(
-            loaded, items, renderer=renderer, transformer=transformer
+        checked: Iterator[Request | Rejection | Filtered] = outcomes(
+            loaded, resolver, on_warning=warnings.append
         )
         # Rows the where filter skips do not use up the samples: requests and rejections
         # come first (batches come out when their group is complete, after those rows).
         sent = skipped = 0
         try:
-            for outcome in itertools.islice(outcomes, MAX_SCANNED):
+            for outcome in itertools.islice(checked, MAX_SCANNED):
                 if isinstance(outcome, Request):
                     samples.append(request_view(outcome))
                     records.extend(outcome.records)
@@ -72,7 +66,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
                 if sent >= count:
                     break
         finally:
-            close = getattr(outcomes, "close", None)
+            close = getattr(checked, "close", None)
             if callable(close):
                 close()
     # A rejected record may be the source row rather than the mapped one: a last resort.
@@ -81,7 +75,7 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     for excluded in loaded.flow.destination.exclude:
         if excluded not in attributes:
             attributes.append(excluded)
-    return {"samples": samples, "attributes": attributes, "warnings": list(renderer.warnings)}
+    return {"samples": samples, "attributes": attributes, "warnings": warnings}
 
 
 def _first_samples(samples: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -99,9 +93,7 @@ def _first_samples(samples: list[dict[str, Any]], count: int) -> list[dict[str, 
 
 def is_destructive(loaded: LoadedFlow) -> bool:
     """Cancels bookings or deletes event types: the page asks before sending."""
-    from calsink.runner import is_destructive as library_is_destructive
-
-    return library_is_destructive(loaded)
+    return calsink.is_destructive(loaded)
 
 
 def credential_for(flow: Flow, store: CredentialStore) -> Credential:
@@ -160,20 +152,12 @@ def send_test(
     The request goes to the flow's base URL — the one the samples show.  ``key`` is the
     record's ledger key (from its sample): the answer says whether a run will skip it.
     """
-    from calsink.runner import send_test as library_send_test
-
-    result = library_send_test(
-        loaded,
-        api_key=api_key,
-        record_index=record_index,
-        payload=payload,
-        yes=yes,
-    )
+    result = calsink.test(loaded, record=record_index, payload=payload, api_key=api_key, yes=yes)
     return {
         "position": result.position,
         "method": result.method,
         "url": result.url,
-        "request_headers": [list(pair) for pair in preview_headers(result.request_headers)],
+        "request_headers": [list(pair) for pair in calsink.shown_headers(result.request_headers)],
         "request_body": result.request_body,
         "status": result.status,
         "ok": result.ok,
@@ -189,15 +173,7 @@ def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:
     """What a run will do with a record a test send delivered, as the ledger says."""
     if not key:
         return None
-    from calsink.ledgers import ledger_exists, ledger_location, open_ledger
-
-    flow = loaded.flow
-    location = ledger_location(loaded)
-    entry = None
-    if ledger_exists(location):
-        with open_ledger(location) as ledger:
-            entry = ledger.get(flow.name, key)
-    if entry is not None and entry.state == "delivered":
+    if calsink.is_delivered(loaded, key):
         return (
             "The ledger records this test delivery: Activate skips this record "
             "(calsink run --force would send it again)."
@@ -212,10 +188,11 @@ def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:
 
 def creates_of(loaded: LoadedFlow) -> str | None:
     """What the flow's endpoint makes in Cal.com (a booking, an event type...), if anything."""
-    from calsink.endpoints import TEMPLATES
-
-    template = TEMPLATES.get(loaded.flow.destination.template or "")
-    if template is None or template.creates is None:
+    try:
+        template = calsink.template(loaded.flow.destination.template or "")
+    except ValueError:
+        return None
+    if template.creates is None:
         return None
     return CREATED_THINGS.get(template.creates, template.creates)
 

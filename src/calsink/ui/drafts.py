@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from calsink import safe_yaml
-from calsink.flow import Flow, LoadedFlow, resolve_references
+from calsink import Flow, LoadedFlow, load_yaml, resolve_references
+from calsink.errors import YamlError
 
 
 class DraftError(Exception):
@@ -48,10 +48,11 @@ def load_draft(
 
 def empty_path_params(flow: Flow) -> list[str]:
     """A template's path parameter left empty would send `/v2/bookings//cancel`."""
-    from calsink.endpoints import TEMPLATES
+    import calsink
 
-    template = TEMPLATES.get(flow.destination.template or "")
-    if template is None:
+    try:
+        template = calsink.template(flow.destination.template or "")
+    except ValueError:
         return []
     problems = []
     for name, label in template.path_params:
@@ -74,8 +75,8 @@ def _with_parsed_map(draft: dict[str, Any]) -> dict[str, Any]:
         mapping = None
     else:
         try:
-            mapping = safe_yaml.load(text)
-        except safe_yaml.YamlError as exc:
+            mapping = load_yaml(text)
+        except YamlError as exc:
             where = f" (line {exc.line})" if exc.line is not None else ""
             raise DraftError([f"transform.map: {exc.problem}{where}"]) from None
         if not isinstance(mapping, dict):

@@ -1,6 +1,7 @@
 """Activate: one run of a saved flow at a time, in the server's event loop, watched by polling.
 
-A run is the library's `arun_flow` (or `aretry_flow` for Retry dead letters) in a task; Stop
+A run is the library's `calsink.arun` (or `calsink.aretry` for Retry dead letters) in a task,
+whose progress and per-record callbacks keep the page's live counts; Stop
 cancels that task, which the engine turns into an interrupted run: the requests on the wire
 finish and are recorded, and the next Activate sends what is left (the ledger skips the rest).
 """
@@ -12,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from calsink import LoadedFlow, dead_letters_path
 from calsink.credentials import Credential, CredentialStore
-from calsink.deadletters import dead_letters_path
-from calsink.flow import LoadedFlow
 from calsink.ui.actions import credential_for, tail_jsonl
 
 LIVE_FILES_EVERY_S = 1.0
@@ -136,14 +136,15 @@ class Runs:
         yes: bool,
         credentials: dict[str, Credential] | None = None,
     ) -> None:
-        from calsink.runner import ProgressEvent, aretry_flow, arun_flow
+        import calsink
 
         last_files = 0.0
 
-        def on_progress(event: ProgressEvent) -> None:
+        def on_result(result: calsink.RecordResult) -> None:
+            state.last_outcome = time.time()
+
+        def on_progress(event: calsink.ProgressEvent) -> None:
             nonlocal last_files
-            if state.progress is None or event.summary.read != state.progress.get("read"):
-                state.last_outcome = time.time()
             state.progress = {
                 **event.summary.to_json(),
                 "in_flight": event.in_flight,
@@ -158,28 +159,28 @@ class Runs:
         try:
             # The flow's own base URL: the one the page's samples showed.
             if state.kind == "retry":
-                report = await aretry_flow(
+                report = await calsink.aretry(
                     loaded,
                     api_key=api_key,
                     yes=yes,
                     on_progress=on_progress,
+                    on_result=on_result,
                     credentials=credentials,
                 )
             else:
-                report = await arun_flow(
+                report = await calsink.arun(
                     loaded,
                     api_key=api_key,
                     yes=yes,
                     on_progress=on_progress,
+                    on_result=on_result,
                     credentials=credentials,
                 )
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
-            from calsink.redact import redact_text
-
             keys = [api_key, *(c.api_key for c in (credentials or {}).values())]
-            state.error = redact_text(str(exc) or type(exc).__name__, keys)
+            state.error = calsink.hide_secrets(str(exc) or type(exc).__name__, keys)
             state.state = "failed"
         else:
             state.report = report.to_json()
@@ -210,19 +211,12 @@ async def _count_records(state: RunState, loaded: LoadedFlow) -> None:
     or the records a retry takes again)."""
     from starlette.concurrency import run_in_threadpool
 
-    from calsink.runner import retry_items
-    from calsink.sources import open_source
+    from calsink import count_records
 
     source = loaded.flow.source
     if state.kind != "retry" and source.path in {None, "", "-"}:
         return
-
-    def count() -> int:
-        if state.kind == "retry":
-            return len(retry_items(loaded))
-        return sum(1 for _ in open_source(source, loaded.base_dir))
-
     try:
-        state.total = await run_in_threadpool(count)
+        state.total = await run_in_threadpool(count_records, loaded, retry=state.kind == "retry")
     except Exception:  # the run itself reports an unreadable source
         return

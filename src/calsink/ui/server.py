@@ -16,10 +16,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import calsink
 from calsink.credentials import CredentialError, CredentialStore, check_api_key_shape
-from calsink.endpoints import TEMPLATES
-from calsink.flow import FlowError, load_flow
-from calsink.redact import redact_text
 from calsink.ui import actions
 from calsink.ui.drafts import DraftError, flow_to_draft, flow_to_yaml, load_draft, starter_flow
 from calsink.ui.limits import MAX_HEAD, BodyLimitMiddleware, http_protocol
@@ -63,8 +61,8 @@ class UiContext:
         context = cls(base_dir=base_dir, store=store, flow_path=flow_path, given_path=flow_path)
         if flow_path is not None and flow_path.exists():
             try:
-                loaded = load_flow(flow_path, keep_references=True)
-            except FlowError as exc:
+                loaded = calsink.load(flow_path, keep_references=True)
+            except calsink.FlowError as exc:
                 context.initial_problems = list(exc.problems)
             else:
                 context.initial_flow = flow_to_draft(loaded.paths_from(base_dir))
@@ -96,7 +94,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
                 "flow_path": _display_path(context.flow_path, context.base_dir),
                 "base_dir": str(context.base_dir),
                 "credentials": _credentials(context.store),
-                "templates": [template_view(t) for t in TEMPLATES.values()],
+                "templates": [template_view(t) for t in calsink.templates()],
                 "source_files": files,
                 "run": runs.current.to_json() if runs.current else None,
             }
@@ -115,7 +113,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             who = await run_in_threadpool(actions.check_key, api_key.strip(), check_url)
             await run_in_threadpool(context.store.add, name, api_key, base_url)
         except CredentialError as exc:
-            return _problems([redact_text(str(exc), [api_key])])
+            return _problems([calsink.hide_secrets(str(exc), [api_key])])
         return _json({"added": name, "who": who, "credentials": _credentials(context.store)})
 
     async def remove_credential(request: HttpRequest) -> Response:
@@ -214,8 +212,8 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         path = _resolve(context.base_dir, raw_path)
         try:
             actions.check_inside(path, context.base_dir, allowed=context.given_path)
-            loaded = await run_in_threadpool(load_flow, path)
-        except (FlowError, DraftError) as exc:
+            loaded = await run_in_threadpool(calsink.load, path)
+        except (calsink.FlowError, DraftError) as exc:
             return _problems(exc.problems)
         if actions.is_destructive(loaded) and body.get("confirmed") is not True:
             return _problems(
@@ -312,13 +310,11 @@ def _display_path(path: Path | None, base_dir: Path) -> str | None:
 
 
 def _readable(exc: Exception) -> str:
-    from calsink.redact import redact_text
-
     text = str(exc) or type(exc).__name__
     problems = getattr(exc, "problems", None)
     if isinstance(problems, list) and problems:
         text = "; ".join(str(p) for p in problems)
-    return redact_text(text)
+    return calsink.hide_secrets(text)
 
 
 def bind_socket(port: int) -> socket.socket:

@@ -85,7 +85,7 @@ def _crash_text(code: int | None) -> str:
 
 def main() -> None:
     """The child: read the request from stdin, send, print the result as one JSON line."""
-    from calsink.redact import redact_text
+    from calsink import hide_secrets
     from calsink.ui import actions
     from calsink.ui.drafts import DraftError, load_draft
 
@@ -106,7 +106,7 @@ def main() -> None:
         answer = {"problems": exc.problems}
     except Exception as exc:  # shown beside the sample, with no secret in it
         text = "; ".join(getattr(exc, "problems", None) or [str(exc) or type(exc).__name__])
-        answer = {"problems": [redact_text(text, [api_key])]}
+        answer = {"problems": [hide_secrets(text, [api_key])]}
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
 

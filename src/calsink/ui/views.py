@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsink.endpoints import Endpoint, Field
+from calsink import Endpoint, Field
 from calsink.records import Filtered, Rejection, Request
 
 
