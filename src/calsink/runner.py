@@ -125,9 +125,11 @@ class RunReport:
     # `where` or repeat a record of this run).
     skipped_delivered: int = 0
     # A flow whose records choose their credential: the counts per credential name, and
-    # the credentials whose key Cal.com refused (their records failed, the others went on).
+    # the credentials whose key Cal.com refused (their records failed, the others went on),
+    # and those whose first requests were all refused (403) likewise.
     accounts: dict[str, Summary] = dataclasses.field(default_factory=dict)
     refused_accounts: tuple[str, ...] = ()
+    forbidden_accounts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,7 +137,11 @@ class RunReport:
             "run": self.run_id,
             **self.summary.to_json(),
             "accounts": {
-                name: {**counts.to_json(), "key_refused": name in self.refused_accounts}
+                name: {
+                    **counts.to_json(),
+                    "key_refused": name in self.refused_accounts,
+                    "key_forbidden": name in self.forbidden_accounts,
+                }
                 for name, counts in sorted(self.accounts.items())
             },
             "aborted": self.aborted,
@@ -656,6 +662,7 @@ async def _run_locked(
         skipped_delivered=result.skipped_delivered,
         accounts=result.accounts,
         refused_accounts=tuple(result.refused_accounts),
+        forbidden_accounts=tuple(result.forbidden_accounts),
     )
 
 

@@ -158,7 +158,7 @@ def _print_accounts(report: RunReport) -> None:
         values = [
             counts.planned if name == "would send" else getattr(counts, name) for name in names
         ]
-        refused = account in report.refused_accounts
+        refused = account in (*report.refused_accounts, *report.forbidden_accounts)
         table.add_row(account, *map(str, values), style="red" if refused else None)
     out.print(table)
     for account in report.refused_accounts:
@@ -166,6 +166,14 @@ def _print_accounts(report: RunReport) -> None:
             f"credential {account}: Cal.com refused its API key (401); its records failed, "
             f"the others went on — check it with `calsink credentials test {account}`, or "
             f"store its new key with `calsink credentials add {account}`",
+            style="bold red",
+        )
+    for account in report.forbidden_accounts:
+        out.print(
+            f"credential {account}: Cal.com refused its key's requests (403): the key lacks "
+            f"the permission this flow needs; its records failed, the others went on — check "
+            f"it with `calsink credentials test {account}`, or store a key with that "
+            f"permission with `calsink credentials add {account}`",
             style="bold red",
         )
 
