@@ -204,6 +204,16 @@ class StatusReport:
     dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
     # The summary of the last run that sent (a dry run changes nothing in the ledger).
     sent_run_summary: dict[str, Any] | None = None
+    # A flow with many accounts: per credential name, its records in the ledger per state.
+    accounts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    def account_outcomes(self) -> dict[str, dict[str, int]]:
+        """Each credential's records in the ledger: delivered, failed, dead, in flight."""
+        states = ("delivered", "failed", "dead", "in_flight")
+        return {
+            name: {state: counts.get(state, 0) for state in states}
+            for name, counts in sorted(self.accounts.items())
+        }
 
     def outcomes(self) -> dict[str, int]:
         """The flow's records, each counted once: those in the ledger by their best outcome
@@ -236,6 +246,7 @@ class StatusReport:
             "dead_letters_by_run": {str(k): v for k, v in self.dead_letters_by_run.items()},
             "dead_letters_file": str(self.dead_letters_path),
             "running": self.running,
+            "accounts": self.account_outcomes(),
         }
 
 
@@ -1027,12 +1038,14 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
     ledger_path = ledger_location(loaded)
     dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
+    accounts: dict[str, dict[str, int]] = {}
     last = sent = None
     running = False
     if ledger_exists(ledger_path):
         with _opened(ledger_path) as ledger:
             running = ledger.running(flow.name)
             counts = ledger.counts(flow.name)
+            accounts = ledger.counts_by_credential(flow.name)
             last = ledger.last_run(flow.name)
             sent = ledger.last_run(flow.name, sent=True)
     waiting = waiting_by_run(dead_path, flow.name)
@@ -1050,6 +1063,7 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
         running=running,
         dead_letters_by_run=waiting,
         sent_run_summary=sent.summary if sent else None,
+        accounts=accounts,
     )
 
 

@@ -24,7 +24,7 @@ from calsink.cli._output import (
 if TYPE_CHECKING:
     from calsink.credentials import Credential
     from calsink.flow import LoadedFlow
-    from calsink.runner import RunReport
+    from calsink.runner import RunReport, StatusReport
 
     Credentials = tuple[Credential | None, dict[str, Credential] | None]
 
@@ -140,6 +140,18 @@ def _print_report(report: RunReport, *, title: str) -> None:
     if report.aborted:
         detail = f": {report.abort_detail}" if report.abort_detail else ""
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
+
+
+def _print_status_accounts(report: StatusReport) -> None:
+    """A flow with more than one account: each credential's records in the ledger."""
+    accounts = report.account_outcomes()
+    if len(accounts) < 2:
+        return
+    out = console()
+    out.print("  per account")
+    for name, counts in accounts.items():
+        shown = " · ".join(f"{state} {count}" for state, count in counts.items() if count)
+        out.print(f"    {name:<10} {shown}")
 
 
 def _print_accounts(report: RunReport) -> None:
@@ -351,6 +363,7 @@ def status(flow: str, as_json: bool) -> None:
         if counts.get(name):
             out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
     out.print(f"  {'read':<10} {counts['read']}")
+    _print_status_accounts(report)
     if report.last_run_started:
         started = datetime.fromtimestamp(report.last_run_started, UTC).isoformat(timespec="seconds")
         summary = report.last_run_summary or {}

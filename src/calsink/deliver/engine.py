@@ -547,6 +547,7 @@ class Engine:
                 identifier=target,
                 ids={"uid": target} if target else None,
                 position=str(request.position),
+                credential=request.credential,
             )
             self.result.skipped_delivered += len(request.positions)
             self._count(Outcome.SKIPPED, len(request.positions), request.credential)
@@ -1044,6 +1045,7 @@ class Engine:
             position=str(request.position),
             record=stored,
             ids=ids or None,
+            credential=request.credential,
         )
         # The worker goes on to its next record; this one counts once its outcome is
         # committed (`run` waits for every commit before it returns).
