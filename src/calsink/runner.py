@@ -34,7 +34,7 @@ from calsink.deadletters import (
     read_dead_letters,
     waiting_by_run,
 )
-from calsink.deliver.accounts import AccountLimiter, AccountTransport
+from calsink.deliver.accounts import AccountLimiter, AccountTransport, current_account
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -623,6 +623,8 @@ async def _run_locked(
                 limiter,
                 check_availability=flow.destination.check_availability,
                 max_attempts=delivery.max_attempts,
+                account=current_account,
+                bases=accounts.bases if accounts is not None else None,
             )
             engine = Engine(
                 settings,

@@ -19,6 +19,7 @@ import psycopg
 from tests.adversarial.harness import all_text, cli, dead_letters, start_cli, where
 from tests.adversarial.test_many_accounts import (
     KEYS,
+    MAIN_KEY,
     WRONG_KEY,
     accounts_sandbox,
     assert_no_key,
@@ -29,7 +30,7 @@ from tests.adversarial.test_many_accounts import (
     write_flow,
 )
 from tests.support.postgres import fresh_database
-from tests.support.sandbox import SandboxHandle
+from tests.support.sandbox import SandboxHandle, running_sandbox
 
 from calsink.ledger_pg import SCHEMA, credential_digest
 
@@ -281,3 +282,63 @@ def test_with_a_postgresql_ledger_each_key_shares_its_own_budget_across_processe
         "alice": 2 * EACH,
         "bob": 2 * EACH,
     }
+
+
+def test_availability_is_asked_of_the_api_the_records_credential_is_stored_with(
+    accounts_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Bob's credential was stored with its own base URL: his slot is asked for there (where
+    it is free), not at destination.base_url (where it is taken)."""
+    taken = "2030-01-07T14:00:00Z"
+    booked = accounts_sandbox.call(
+        "POST",
+        "/v2/bookings",
+        {
+            "start": taken,
+            "eventTypeId": 1,
+            "attendee": {"name": "First", "email": "first@example.com", "timeZone": "UTC"},
+        },
+    )
+    assert booked.status == 201, booked.data
+    with running_sandbox("--user-key", f"bob={KEYS['bob']}", api_key=MAIN_KEY) as elsewhere:
+        env = store_credentials(tmp_path, {"alice": KEYS["alice"]})
+        added = cli(
+            "credentials", "add", "bob", "--base-url", elsewhere.url,
+            key="", cwd=tmp_path, env=env, stdin=KEYS["bob"] + "\n",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        records = [
+            {"owner": "bob", "start": taken, "email": "bob-guest@example.com"},
+            {"owner": "alice", "start": "2030-01-07T15:00:00Z", "email": "alice-guest@example.com"},
+        ]
+        (tmp_path / "guests.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        (tmp_path / "flow.yaml").write_text(
+            f"""version: 1
+name: bookings-per-owner
+source: {{path: guests.jsonl}}
+destination:
+  credential: "{{owner}}"
+  base_url: {accounts_sandbox.url}
+  template: create-booking
+  check_availability: true
+transform:
+  map:
+    start: "{{start}}"
+    eventTypeId: 1
+    attendee: {{name: Guest, email: "{{email}}", timeZone: UTC}}
+delivery: {{key: [email], concurrency: 1}}
+dead_letters: out/dead-letters.jsonl
+ledger: state/ledger.db
+"""
+        )
+        accounts_sandbox.clear_requests()
+
+        code, out, err = run(tmp_path, env, "--json")
+
+        assert code == 0, out + err
+        assert json.loads(out)["delivered"] == 2
+        here = [r["path"] for r in accounts_sandbox.requests() if r["method"] == "GET"]
+        there = [r["path"] for r in elsewhere.requests() if r["method"] == "GET"]
+        assert here == ["/v2/slots"] and there == ["/v2/slots"], (here, there)
+        guests = [b["attendees"][0]["email"] for b in elsewhere.state()["bookings"]]
+        assert guests == ["bob-guest@example.com"]
