@@ -24,14 +24,15 @@ MAX_SAMPLES = 50
 MAX_SCANNED = 20_000
 
 
-def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
+def preview(loaded: LoadedFlow, count: int, store: CredentialStore | None = None) -> dict[str, Any]:
     """The first ``count`` outcomes of the real pipeline, as the Sample Payload panel shows them.
 
     The same calls as ``calsink preview``: the flow's renderer and transformer over its
-    source, each request shown by ``preview_json``.  Configuration problems (source,
-    transform, render) raise; the server shows them beside the form.
+    source, each request shown by ``preview_json``; a flow whose records name their
+    credential takes the names from ``store`` (the page's own).  Configuration problems
+    (source, transform, render) raise; the server shows them beside the form.
     """
-    from calsink.pipeline import build_renderer, prepare
+    from calsink.pipeline import build_renderer, prepare, stored_accounts
     from calsink.sources import open_source
     from calsink.transform import Transformer
 
@@ -44,7 +45,10 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     rejected_records: list[dict[str, Any]] = []
     with reference_resolver(loaded) as resolver:
-        renderer = build_renderer(loaded, resolver)
+        accounts = None
+        if loaded.flow.destination.credential_per_record:
+            accounts = stored_accounts(store)
+        renderer = build_renderer(loaded, resolver, accounts=accounts)
         transformer = Transformer(loaded.flow.transform)
         items = open_source(loaded.flow.source, loaded.base_dir)
         outcomes: Iterator[Request | Rejection | Filtered] = prepare(
