@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,14 +67,18 @@ def outcomes(
     keys: bool = True,
     bodies: bool = True,
     on_warning: Callable[[str], None] | None = None,
+    accounts: Mapping[str, str | None] | None = None,
 ) -> Iterator[Outcome]:
     """Each record of the flow's source, transformed and rendered (``bodies=False`` leaves
-    out what only a sent body needs)."""
+    out what only a sent body needs; ``accounts``, name → own base URL, are the
+    credentials a flow whose records name theirs may name: by default, those stored)."""
     from calsink.pipeline import build_renderer, prepare
     from calsink.sources import open_source
     from calsink.transform import Transformer
 
-    renderer = build_renderer(loaded, resolver, content_keys=keys, fingerprints=bodies)
+    renderer = build_renderer(
+        loaded, resolver, content_keys=keys, fingerprints=bodies, accounts=accounts
+    )
     transformer = Transformer(loaded.flow.transform)
     if on_warning is not None:
         for warning in renderer.warnings:

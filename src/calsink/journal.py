@@ -37,6 +37,7 @@ MARK_COLUMNS = (
 OUTCOME_COLUMNS = (
     "flow", "key", "state", "attempts", "status", "error", "identifier", "fingerprint",
     "unsure", "position", "record", "key_values", "ids", "run_id", "first_at", "updated_at",
+    "credential",
 )  # fmt: skip
 _MARK_FINGERPRINT, _MARK_KEY_VALUES, _MARK_FIRST_AT = (
     MARK_COLUMNS.index(name) for name in ("fingerprint", "key_values", "first_at")
@@ -78,6 +79,7 @@ ON CONFLICT (flow, key) DO UPDATE SET
     record = CASE WHEN {_KEPT} THEN records.record ELSE excluded.record END,
     key_values = coalesce(excluded.key_values, records.key_values),
     ids = CASE WHEN {_KEPT} THEN records.ids ELSE excluded.ids END,
+    credential = CASE WHEN {_KEPT} THEN records.credential ELSE excluded.credential END,
     run_id = excluded.run_id,
     updated_at = excluded.updated_at
 """
@@ -176,7 +178,13 @@ def _read(path: Path) -> Iterator[tuple[str, Row]]:
                     "looked up or sent again"
                 ) from None
             for row in rows:
-                yield kind, row
+                yield kind, _padded(kind, row)
+
+
+def _padded(kind: str, row: Row) -> Row:
+    """An outcome row an earlier calsink wrote, without the columns added since (None)."""
+    missing = len(OUTCOME_COLUMNS) - len(row)
+    return [*row, *([None] * missing)] if kind == OUTCOME and missing > 0 else row
 
 
 def _collapsed(writes: Iterator[tuple[str, Row]]) -> list[tuple[str, Row]]:

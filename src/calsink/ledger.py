@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS records (
     run_id INTEGER,
     first_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    credential TEXT,
     UNIQUE (flow, key)
 );
 CREATE INDEX IF NOT EXISTS records_by_other_key_values ON records (flow, key_values)
@@ -198,6 +199,7 @@ class Ledger(SecretScreening):
         with self._guard:
             _migrate(self._db)
             self._db.executescript(SCHEMA)
+            _add_credential_column(self._db)
 
     @property
     def location(self) -> Path:
@@ -297,6 +299,12 @@ class Ledger(SecretScreening):
                 "SELECT state, count(*) FROM records WHERE flow = ? GROUP BY state", (flow,)
             ).fetchall()
         return {str(state): int(count) for state, count in rows}
+
+    def counts_by_credential(self, flow: str) -> dict[str, dict[str, int]]:
+        """Per credential name (a flow with many accounts): its records per state."""
+        with self._guard:
+            rows = self._db.execute(_COUNTS_BY_CREDENTIAL, (flow,)).fetchall()
+        return by_credential(rows)
 
     def resolve_reference(self, ref: FlowReference, key_values: tuple[str, ...]) -> str | None:
         """The uid/id flow ``ref.flow`` recorded for the delivered record with these key values.
@@ -588,6 +596,7 @@ class LedgerWriter:
         position: str | None = None,
         record: Any = None,
         ids: dict[str, Any] | None = None,
+        credential: str | None = None,
     ) -> None:
         """Commit a record's outcome (or, with state IN_FLIGHT, leave it to be looked up)."""
         await self.submit_outcome(
@@ -602,6 +611,7 @@ class LedgerWriter:
             position=position,
             record=record,
             ids=ids,
+            credential=credential,
             urgent=True,
         )
 
@@ -619,9 +629,11 @@ class LedgerWriter:
         position: str | None = None,
         record: Any = None,
         ids: dict[str, Any] | None = None,
+        credential: str | None = None,
         urgent: bool = False,
     ) -> asyncio.Future[None]:
         """Queue a record's outcome; the future is done once it is committed.
+        ``credential`` is the name of the credential that sent it (many accounts).
 
         Unless ``urgent``, the outcomes queued during one turn of the event loop share
         their future (and their transaction)."""
@@ -646,6 +658,7 @@ class LedgerWriter:
             self.run_id,
             now,
             now,
+            credential,
         )
         return self._submit(journal.OUTCOME, [row], urgent=urgent)
 
@@ -715,6 +728,32 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _add_credential_column(db: sqlite3.Connection) -> None:
+    """Give a ledger written before records named their credential that column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    if "credential" in columns:
+        return
+    try:
+        db.execute("ALTER TABLE records ADD COLUMN credential TEXT")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):  # another process added it meanwhile
+            raise
+
+
+_COUNTS_BY_CREDENTIAL = """
+SELECT credential, state, count(*) FROM records
+WHERE flow = ? AND credential IS NOT NULL GROUP BY credential, state
+"""
+
+
+def by_credential(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+    """(credential, state, count) rows as counts per state under each credential name."""
+    found: dict[str, dict[str, int]] = {}
+    for credential, state, count in rows:
+        found.setdefault(str(credential), {})[str(state)] = int(count)
+    return found
 
 
 _BUSY_S = 30.0

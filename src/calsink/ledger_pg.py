@@ -45,6 +45,7 @@ from calsink.ledger import (
     Mark,
     RunRow,
     SecretScreening,
+    by_credential,
     key_values_text,
     stored_key_values,
 )
@@ -79,6 +80,7 @@ CREATE TABLE IF NOT EXISTS records (
     prior_attempts INTEGER,
     PRIMARY KEY (flow, key)
 );
+ALTER TABLE records ADD COLUMN IF NOT EXISTS credential TEXT;
 CREATE INDEX IF NOT EXISTS records_by_other_key_values ON records (flow, key_values)
     WHERE key_values IS NOT NULL;
 CREATE TABLE IF NOT EXISTS runs (
@@ -131,10 +133,11 @@ RETURNING key, prior_state, prior_unsure, prior_attempts, r.state
 _OUTCOME_COLUMNS = (
     "flow", "key", "state", "attempts", "status", "error", "identifier", "fingerprint",
     "unsure", "position", "record", "key_values", "ids", "run_id", "first_at", "updated_at",
+    "credential",
 )  # fmt: skip
 _OUTCOME_TYPES = (
     "text", "text", "text", "int", "int", "text", "text", "text", "bool", "text", "text",
-    "text", "text", "bigint", "float8", "float8",
+    "text", "text", "bigint", "float8", "float8", "text",
 )  # fmt: skip
 # An outcome ends its record's claim. One that is not a delivery is dropped when another
 # owner holds a live claim on the record (its own outcome will come).
@@ -320,6 +323,15 @@ class PostgresLedger(SecretScreening):
         )
         return {str(state): int(count) for state, count in rows}
 
+    def counts_by_credential(self, flow: str) -> dict[str, dict[str, int]]:
+        """As `Ledger.counts_by_credential`: per credential name, its records per state."""
+        rows = self._all(
+            "SELECT credential, state, count(*) FROM records "
+            "WHERE flow = %s AND credential IS NOT NULL GROUP BY credential, state",
+            (flow,),
+        )
+        return by_credential(rows)
+
     def resolve_reference(self, ref: FlowReference, key_values: tuple[str, ...]) -> str | None:
         """As `Ledger.resolve_reference`: the uid/id an earlier flow recorded."""
         wanted = key_values_text(key_values)
@@ -466,6 +478,7 @@ class PostgresLedgerWriter:
         position: str | None = None,
         record: Any = None,
         ids: dict[str, Any] | None = None,
+        credential: str | None = None,
         urgent: bool = False,
     ) -> asyncio.Future[None]:
         now = time.time()
@@ -475,7 +488,7 @@ class PostgresLedgerWriter:
             self.flow, stored, state, attempts, status, ledger.screened_error(error),
             identifier, fingerprint, unsure, position, ledger.screened_json(record),
             stored_key_values(stored), orjson.dumps(ids).decode() if ids else None,
-            self.run_id, now, now,
+            self.run_id, now, now, credential,
         )  # fmt: skip
         return self._submit(OUTCOME, [row])
 

@@ -4,11 +4,15 @@ run all share, so that each of them sees the same requests and the same rejectio
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from calsink.flow import LoadedFlow
 from calsink.records import Filtered, Problem, Rejection, Request, SourceItem
 from calsink.render import Renderer, ResolveReference
 from calsink.transform import RecordError, Transformer
+
+if TYPE_CHECKING:
+    from calsink.credentials import CredentialStore
 
 Outcome = Request | Rejection | Filtered
 
@@ -41,13 +45,14 @@ def build_renderer(
     )
 
 
-def stored_accounts() -> dict[str, str | None]:
-    """The stored credentials' names and own base URLs (no key is read out)."""
+def stored_accounts(store: CredentialStore | None = None) -> dict[str, str | None]:
+    """The stored credentials' names and own base URLs, in ``store`` or the default one
+    (no key is read out)."""
     from calsink.credentials import CredentialError, CredentialStore
     from calsink.render import RenderConfigError
 
     try:
-        return CredentialStore().bases()
+        return (store or CredentialStore()).bases()
     except CredentialError as exc:
         raise RenderConfigError(f"destination.credential: {exc}") from None
 

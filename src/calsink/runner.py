@@ -34,7 +34,7 @@ from calsink.deadletters import (
     read_dead_letters,
     waiting_by_run,
 )
-from calsink.deliver.accounts import AccountLimiter, AccountTransport
+from calsink.deliver.accounts import AccountLimiter, AccountTransport, current_account
 from calsink.deliver.engine import (
     ABORT_INTERRUPTED,
     Engine,
@@ -126,9 +126,11 @@ class RunReport:
     # `where` or repeat a record of this run).
     skipped_delivered: int = 0
     # A flow whose records choose their credential: the counts per credential name, and
-    # the credentials whose key Cal.com refused (their records failed, the others went on).
+    # the credentials whose key Cal.com refused (their records failed, the others went on),
+    # and those whose first requests were all refused (403) likewise.
     accounts: dict[str, Summary] = dataclasses.field(default_factory=dict)
     refused_accounts: tuple[str, ...] = ()
+    forbidden_accounts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,7 +138,11 @@ class RunReport:
             "run": self.run_id,
             **self.summary.to_json(),
             "accounts": {
-                name: {**counts.to_json(), "key_refused": name in self.refused_accounts}
+                name: {
+                    **counts.to_json(),
+                    "key_refused": name in self.refused_accounts,
+                    "key_forbidden": name in self.forbidden_accounts,
+                }
                 for name, counts in sorted(self.accounts.items())
             },
             "aborted": self.aborted,
@@ -199,6 +205,16 @@ class StatusReport:
     dead_letters_by_run: dict[int | None, int] = dataclasses.field(default_factory=dict)
     # The summary of the last run that sent (a dry run changes nothing in the ledger).
     sent_run_summary: dict[str, Any] | None = None
+    # A flow with many accounts: per credential name, its records in the ledger per state.
+    accounts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    def account_outcomes(self) -> dict[str, dict[str, int]]:
+        """Each credential's records in the ledger: delivered, failed, dead, in flight."""
+        states = ("delivered", "failed", "dead", "in_flight")
+        return {
+            name: {state: counts.get(state, 0) for state in states}
+            for name, counts in sorted(self.accounts.items())
+        }
 
     def outcomes(self) -> dict[str, int]:
         """The flow's records, each counted once: those in the ledger by their best outcome
@@ -231,6 +247,7 @@ class StatusReport:
             "dead_letters_by_run": {str(k): v for k, v in self.dead_letters_by_run.items()},
             "dead_letters_file": str(self.dead_letters_path),
             "running": self.running,
+            "accounts": self.account_outcomes(),
         }
 
 
@@ -633,6 +650,8 @@ async def _run_locked(
                 limiter,
                 check_availability=flow.destination.check_availability,
                 max_attempts=delivery.max_attempts,
+                account=current_account,
+                bases=accounts.bases if accounts is not None else None,
             )
             engine = Engine(
                 settings,
@@ -684,6 +703,7 @@ async def _run_locked(
         skipped_delivered=result.skipped_delivered,
         accounts=result.accounts,
         refused_accounts=tuple(result.refused_accounts),
+        forbidden_accounts=tuple(result.forbidden_accounts),
     )
 
 
@@ -1055,12 +1075,14 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
     ledger_path = ledger_location(loaded)
     dead_path = dead_letters_path(loaded)
     counts: dict[str, int] = {}
+    accounts: dict[str, dict[str, int]] = {}
     last = sent = None
     running = False
     if ledger_exists(ledger_path):
         with _opened(ledger_path) as ledger:
             running = ledger.running(flow.name)
             counts = ledger.counts(flow.name)
+            accounts = ledger.counts_by_credential(flow.name)
             last = ledger.last_run(flow.name)
             sent = ledger.last_run(flow.name, sent=True)
     waiting = waiting_by_run(dead_path, flow.name)
@@ -1078,6 +1100,7 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
         running=running,
         dead_letters_by_run=waiting,
         sent_run_summary=sent.summary if sent else None,
+        accounts=accounts,
     )
 
 

@@ -34,11 +34,13 @@ def cli(
     )
 
 
-def start_cli(*args: str, key: str, cwd: Path) -> subprocess.Popen[str]:
+def start_cli(
+    *args: str, key: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "calsink", *args],
         cwd=cwd,
-        env=environment(key),
+        env={**environment(key), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

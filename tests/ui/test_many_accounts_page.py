@@ -48,3 +48,33 @@ def test_the_page_shows_which_credential_sends_each_sample_and_keeps_the_templat
     assert "credential: '{owner}'" in body["yaml"]
     page = str(body)
     assert all(key not in page for key in KEYS.values())
+
+
+def test_the_preview_reads_the_credential_names_from_the_pages_own_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page opened with a store of its own (not the default one) previews with its names."""
+    store = CredentialStore(tmp_path / "page-config")
+    for name, key in KEYS.items():
+        store.add(name, key)
+    CredentialStore(tmp_path / "config").add("zed", "cal_test_PAGE_zed_77aa")
+    monkeypatch.setenv("CALSINK_CONFIG_DIR", str(tmp_path / "config"))
+    context = UiContext.open(None, base_dir=tmp_path, store=store)
+    app = create_app(context, Guard(token=TOKEN, host="127.0.0.1", port=PORT))
+    (tmp_path / "leads.csv").write_text(
+        "name,email,demo_at,owner\n"
+        "Ada,ada@example.com,2030-01-07T14:00:00Z,alice\n"
+        "Zed,zed@example.com,2030-01-07T15:00:00Z,zed\n",
+        encoding="utf-8",
+    )
+
+    status, body = call(
+        app, "POST", "/api/preview", OWN, {"flow": booking_draft(credential="{owner}"), "count": 2}
+    )
+
+    assert status == 200, body
+    [request] = [s for s in body["samples"] if s["kind"] == "request"]
+    assert request["credential"] == "alice"
+    [rejection] = [s for s in body["samples"] if s["kind"] == "rejection"]
+    assert rejection["position"] == "leads.csv:3"
+    assert "stored: alice, bob" in rejection["reason"]

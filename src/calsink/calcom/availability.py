@@ -207,7 +207,9 @@ class AvailabilityChecker:
         return frozenset(starts)
 
     async def _once(self, key: Hashable, fetch: Callable[[], Awaitable[Any]]) -> Any:
-        """``fetch()`` once per key per run; concurrent callers wait for the same answer."""
+        """``fetch()`` once per key and account per run; concurrent callers wait for the
+        same answer."""
+        key = (self.reader.account(), key)
         future = self._cache.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()

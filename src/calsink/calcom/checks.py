@@ -8,6 +8,8 @@ first, so that a reschedule of a cancelled booking is refused without a slot loo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.calcom.guards import GUARDED, StatusGuard
@@ -39,9 +41,14 @@ class PreSendChecks:
         check_availability: bool,
         guard_status: bool = True,
         max_attempts: int = 6,
+        account: Callable[[], str | None] | None = None,
+        bases: Mapping[str, str | None] | None = None,
     ) -> PreSendChecks:
-        """Checks that share a run's transport (and key) and rate limiter."""
-        reader = CalcomReader.sharing(base_url, transport, limiter, max_attempts=max_attempts)
+        """Checks that share a run's transport (and key) and rate limiter; with many
+        accounts, each record's at its credential's base URL (`CalcomReader.sharing`)."""
+        reader = CalcomReader.sharing(
+            base_url, transport, limiter, max_attempts=max_attempts, account=account, bases=bases
+        )
         return cls(reader, check_availability=check_availability, guard_status=guard_status)
 
     def applies_to(self, request: Request) -> bool:

@@ -11,7 +11,7 @@ so that the look-ups of a run spend the same request budget as its writes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -67,6 +67,10 @@ class CalcomReadError(Exception):
         return self.status == 401
 
 
+def _no_account() -> str | None:
+    return None
+
+
 class CalcomReader:
     """Paginated, rate-limited, retried reads of Cal.com API v2.
 
@@ -96,6 +100,10 @@ class CalcomReader:
         self.max_throttled = max_throttled
         self.backoff = backoff or Backoff()
         self.requests_sent = 0
+        # Many accounts: the credential of the record a request is made for, and the
+        # base URL each credential was stored with (None: base_url).
+        self.account: Callable[[], str | None] = _no_account
+        self._bases: Mapping[str, str | None] = {}
 
     def __repr__(self) -> str:
         return f"CalcomReader({self.base_url!r})"
@@ -109,9 +117,15 @@ class CalcomReader:
         *,
         max_attempts: int = 6,
         backoff: Backoff | None = None,
+        account: Callable[[], str | None] | None = None,
+        bases: Mapping[str, str | None] | None = None,
     ) -> CalcomReader:
-        """A reader over a run's own transport (which holds the key) and limiter."""
+        """A reader over a run's own transport (which holds the key) and limiter; with
+        many accounts, ``account`` names the credential a request is made for, sent to its
+        base URL in ``bases`` when it has one."""
         reader = cls(base_url, "", max_attempts=max_attempts, backoff=backoff)
+        reader.account = account or _no_account
+        reader._bases = bases or {}
         reader._transport = transport
         reader._limiter = limiter
         reader._owns_transport = False
@@ -138,7 +152,9 @@ class CalcomReader:
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        return f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        own = self._bases.get(self.account() or "")
+        base = own.rstrip("/") if own else self.base_url
+        return f"{base}{path}" + (f"?{query}" if query else "")
 
     async def get(
         self, path: str, params: Mapping[str, Any] | None, version: str | None

@@ -24,7 +24,7 @@ from calsink.cli._output import (
 )
 
 if TYPE_CHECKING:
-    from calsink import Auth, LoadedFlow, RunReport
+    from calsink import Auth, LoadedFlow, RunReport, StatusReport
     from calsink.credentials import Credential
 
     Credentials = tuple[Credential | None, dict[str, Credential] | None]
@@ -149,6 +149,18 @@ def _print_report(report: RunReport, *, title: str) -> None:
         out.print(f"aborted — {report.aborted}{detail}", style="bold red")
 
 
+def _print_status_accounts(report: StatusReport) -> None:
+    """A flow with more than one account: each credential's records in the ledger."""
+    accounts = report.account_outcomes()
+    if len(accounts) < 2:
+        return
+    out = console()
+    out.print("  per account")
+    for name, counts in accounts.items():
+        shown = " · ".join(f"{state} {count}" for state, count in counts.items() if count)
+        out.print(f"    {name:<10} {shown}")
+
+
 def _print_accounts(report: RunReport) -> None:
     """Each credential's records (by its name; never its key), and the keys refused."""
     from rich.table import Table
@@ -165,7 +177,7 @@ def _print_accounts(report: RunReport) -> None:
         values = [
             counts.planned if name == "would send" else getattr(counts, name) for name in names
         ]
-        refused = account in report.refused_accounts
+        refused = account in (*report.refused_accounts, *report.forbidden_accounts)
         table.add_row(account, *map(str, values), style="red" if refused else None)
     out.print(table)
     for account in report.refused_accounts:
@@ -173,6 +185,14 @@ def _print_accounts(report: RunReport) -> None:
             f"credential {account}: Cal.com refused its API key (401); its records failed, "
             f"the others went on — check it with `calsink credentials test {account}`, or "
             f"store its new key with `calsink credentials add {account}`",
+            style="bold red",
+        )
+    for account in report.forbidden_accounts:
+        out.print(
+            f"credential {account}: Cal.com refused its key's requests (403): the key lacks "
+            f"the permission this flow needs; its records failed, the others went on — check "
+            f"it with `calsink credentials test {account}`, or store a key with that "
+            f"permission with `calsink credentials add {account}`",
             style="bold red",
         )
 
@@ -349,6 +369,7 @@ def status(flow: str, as_json: bool) -> None:
         if counts.get(name):
             out.print(f"  {name:<10} {counts[name]}", style=OUTCOME_STYLES.get(name))
     out.print(f"  {'read':<10} {counts['read']}")
+    _print_status_accounts(report)
     if report.last_run_started:
         started = datetime.fromtimestamp(report.last_run_started, UTC).isoformat(timespec="seconds")
         summary = report.last_run_summary or {}

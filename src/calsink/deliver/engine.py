@@ -9,8 +9,9 @@ every outcome to the ledger (and the dead-letter file) before it counts.
 The first request goes alone: only when it has been answered with something other
 than 401/403 do the other workers start, so that a wrong key stops the run at the
 first record. A 401 at any time aborts the run; so do three 403s before any success.
-When each record names its credential (`calsink.deliver.accounts`), a 401 fails only that
-credential's records, and the others go on.
+When each record names its credential (`calsink.deliver.accounts`), a 401 — or three 403s
+before any other answer to that credential's key — fails only that credential's records,
+and the others go on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -125,9 +127,11 @@ class EngineResult:
     # left out by `where` or repeat a record of this run).
     skipped_delivered: int = 0
     # A flow whose records choose their credential: the counts of each credential's
-    # records (by name), and the credentials whose key Cal.com refused (401).
+    # records (by name), and the credentials whose key Cal.com refused (401), or whose
+    # first requests were all refused (403).
     accounts: dict[str, Summary] = field(default_factory=dict)
     refused_accounts: list[str] = field(default_factory=list)
+    forbidden_accounts: list[str] = field(default_factory=list)
 
 
 SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
@@ -194,6 +198,9 @@ class Engine:
         self._gate_open = False
         self._probing = False
         self._forbidden = 0
+        # Per credential: the 403s before any other answer, and those answered otherwise.
+        self._account_forbidden: Counter[str] = Counter()
+        self._account_allowed: set[str] = set()
         self._busy: set[asyncio.Task[None]] = set()
         self._producer: asyncio.Task[None] | None = None
         self._started = time.monotonic()
@@ -556,6 +563,7 @@ class Engine:
                 identifier=target,
                 ids={"uid": target} if target else None,
                 position=str(request.position),
+                credential=request.credential,
             )
             self.result.skipped_delivered += len(request.positions)
             self._count(Outcome.SKIPPED, len(request.positions), request.credential)
@@ -615,7 +623,7 @@ class Engine:
                 return
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
-            if request.credential in self.result.refused_accounts:
+            if self._account_refused(request.credential):
                 if not self._gate_open:
                     await self._answered(None)  # let another record go first
                 self._finish_refused(request, attempts, mark, unsure=unsure)
@@ -646,6 +654,7 @@ class Engine:
                 last_error, last = f"no answer ({exc.detail})", None
             else:
                 wait = self.limiter.observe(response.status, response.headers)
+                self._note_account(response.status)
                 if not self._gate_open:
                     self._check_version(request, response)
                 if not self._gate_open or response.status == 401:
@@ -903,7 +912,7 @@ class Engine:
             return
         if status == 401:
             self._refuse_account()
-        elif status == 403 and not self._gate_open and not rule:
+        elif status == 403 and not self._gate_open and not rule and current_account() is None:
             self._forbidden += 1
             if self._forbidden >= FORBIDDEN_STREAK:
                 self._interrupt(
@@ -911,7 +920,7 @@ class Engine:
                     f"the first {self._forbidden} requests were all refused (403): the key "
                     "lacks the permission this flow needs",
                 )
-        elif status is not None and not self._gate_open:
+        elif status not in (None, 403) and not self._gate_open:
             self._gate_open = True
         async with self._gate:
             self._probing = False
@@ -928,6 +937,22 @@ class Engine:
         elif account not in self.result.refused_accounts:
             self.result.refused_accounts.append(account)
 
+    def _note_account(self, status: int) -> None:
+        """Three 403s to a credential's key before any other answer: its records fail."""
+        account = current_account()
+        if account is None or account in self._account_allowed:
+            return
+        if status != 403:
+            self._account_allowed.add(account)
+            return
+        self._account_forbidden[account] += 1
+        forbidden = self.result.forbidden_accounts
+        if self._account_forbidden[account] >= FORBIDDEN_STREAK and account not in forbidden:
+            forbidden.append(account)
+
+    def _account_refused(self, account: str | None) -> bool:
+        return account in self.result.refused_accounts or account in self.result.forbidden_accounts
+
     def _finish_refused(
         self, request: Request, attempts: int, mark: str | None, *, unsure: bool
     ) -> None:
@@ -938,7 +963,11 @@ class Engine:
             request,
             Outcome.FAILED,
             attempts=attempts,
-            reason=_refused_key(request.credential, "not sent", " earlier in this run"),
+            reason=(
+                _forbidden_key(request.credential)
+                if request.credential in self.result.forbidden_accounts
+                else _refused_key(request.credential, "not sent", " earlier in this run")
+            ),
             mark=mark,
             unsure=unsure,
         )
@@ -1048,6 +1077,7 @@ class Engine:
             position=str(request.position),
             record=stored,
             ids=ids or None,
+            credential=request.credential,
         )
         # The worker goes on to its next record; this one counts once its outcome is
         # committed (`run` waits for every commit before it returns).
@@ -1147,6 +1177,16 @@ def _refused_key(name: str | None, what: str, when: str = "") -> str:
         f"{what}: Cal.com refused the API key of credential {name!r} (401){when}; check it "
         f"with `calsink credentials test {name}`, or store its new key with "
         f"`calsink credentials add {name}`"
+    )
+
+
+def _forbidden_key(name: str | None) -> str:
+    """Why a record of a credential whose first requests were all refused (403) failed."""
+    return (
+        f"not sent: Cal.com refused the first {FORBIDDEN_STREAK} requests of credential "
+        f"{name!r} (403) earlier in this run: its key lacks the permission this flow needs; "
+        f"check it with `calsink credentials test {name}`, or store a key with that "
+        f"permission with `calsink credentials add {name}`"
     )
 
 

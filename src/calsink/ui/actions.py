@@ -24,12 +24,14 @@ MAX_SAMPLES = 50
 MAX_SCANNED = 20_000
 
 
-def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
+def preview(loaded: LoadedFlow, count: int, store: CredentialStore | None = None) -> dict[str, Any]:
     """The first ``count`` outcomes of the real pipeline, as the Sample Payload panel shows them.
 
     The same calls as ``calsink preview``: the flow's records checked one by one
-    (`calsink.checking.outcomes`), each request shown by ``preview_json``.  Configuration
-    problems (source, transform, render) raise; the server shows them beside the form.
+    (`calsink.checking.outcomes`), each request shown by ``preview_json``; a flow whose
+    records name their credential takes the names from ``store`` (the page's own).
+    Configuration problems (source, transform, render) raise; the server shows them beside
+    the form.
     """
     if loaded.flow.source.path == "":
         raise DraftError(["source.path: choose the file to read the records from"])
@@ -41,8 +43,11 @@ def preview(loaded: LoadedFlow, count: int) -> dict[str, Any]:
     rejected_records: list[dict[str, Any]] = []
     warnings: list[str] = []
     with reference_resolver(loaded) as resolver:
+        accounts = None
+        if store is not None and loaded.flow.destination.credential_per_record:
+            accounts = store.bases()
         checked: Iterator[Request | Rejection | Filtered] = outcomes(
-            loaded, resolver, on_warning=warnings.append
+            loaded, resolver, on_warning=warnings.append, accounts=accounts
         )
         # Rows the where filter skips do not use up the samples: requests and rejections
         # come first (batches come out when their group is complete, after those rows).

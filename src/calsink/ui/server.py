@@ -125,7 +125,9 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
         body = await _body(request)
         try:
             loaded = load_draft(body.get("flow"), base_dir=context.base_dir)
-            result = await run_in_threadpool(actions.preview, loaded, _int(body.get("count"), 5))
+            result = await run_in_threadpool(
+                actions.preview, loaded, _int(body.get("count"), 5), context.store
+            )
         except DraftError as exc:
             return _problems(exc.problems)
         except Exception as exc:  # a source or render failure the user must see beside the form
