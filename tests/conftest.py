@@ -8,6 +8,12 @@ from support.postgres import running_postgres
 from support.sandbox import SandboxHandle, running_sandbox
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (``pytest.mark.anyio``) run on asyncio, calsink's event loop."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[SandboxHandle]:
     with running_sandbox("--rate-limit", "1000000") as handle:

@@ -4,7 +4,6 @@ summary honest about what happened."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.adversarial.harness import (
     summary,
     write_flow,
 )
+from tests.support.ports import free_port
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -143,9 +143,7 @@ def test_a_response_webhook_that_is_down_loses_no_booking_and_costs_no_hang(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     emails = leads_csv(tmp_path, 30)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     write_flow(
         tmp_path,
         sandbox,

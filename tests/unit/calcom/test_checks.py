@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.readside.helpers import book, render
 
 from calsink.calcom.checks import PreSendChecks
 from calsink.calcom.client import CalcomReader, CalcomReadError
@@ -14,7 +15,6 @@ from calsink.deliver.ratelimit import RateLimiter
 from calsink.deliver.retry import Backoff
 from calsink.deliver.transport import Transport
 from calsink.records import Rejection, Request
-from readside.helpers import book, render
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.readside.helpers import book, render
 
 from calsink.calcom.client import CalcomReader
 from calsink.calcom.guards import AlreadyDone, StatusGuard, decide
 from calsink.deliver.transport import Transport
 from calsink.records import Rejection, Request
-from readside.helpers import book, render
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
