@@ -29,6 +29,7 @@ from tests.adversarial.harness import (
     write_flow,
 )
 from tests.support.cli import start_cli
+from tests.support.httpserver import Served
 from tests.support.s3 import S3_ENV, running_s3, s3_client
 from tests.support.sandbox import SandboxHandle
 
@@ -77,16 +78,8 @@ def files(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over http://127.0.0.1:PORT/ while the test runs."""
     folder = tmp_path / "served"
     folder.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(FileServer, directory=str(folder))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Served(partial(FileServer, directory=str(folder))) as served:
+        yield folder, served.origin
 
 
 @pytest.fixture
@@ -105,19 +98,10 @@ def tls_files(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     )
     folder = tmp_path / "served-tls"
     folder.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(FileServer, directory=str(folder))
-    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"https://127.0.0.1:{server.server_address[1]}", cert
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Served(partial(FileServer, directory=str(folder)), tls=context) as served:
+        yield folder, served.origin, cert
 
 
 @pytest.fixture(scope="module")
