@@ -1,11 +1,32 @@
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from support.postgres import running_postgres
 from support.sandbox import SandboxHandle, running_sandbox
+from support.scheduling import make_scheduler
+
+# Most tests start Python afresh (the CLI, the sandbox, the page's server, Spark's workers).
+# Each start would compile calsink and its dependencies again where the environment says
+# PYTHONDONTWRITEBYTECODE: the suite lets the first one keep the bytecode for the others.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Tests of the modules in support/scheduling.py's ONE_WORKER share one worker."""
+    return make_scheduler(config, log)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (``pytest.mark.anyio``) run on asyncio, calsink's event loop."""
+    return "asyncio"
 
 
 @pytest.fixture(scope="session")

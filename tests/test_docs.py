@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support.cli import calsink
 
 from calsink.cli import COMMANDS
 
@@ -18,12 +17,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_is_in_the_readme_and_answers_help(name: str) -> None:
     assert f"`calsink {name}" in README, f"calsink {name} is not documented in README.md"
-    result = subprocess.run(
-        [sys.executable, "-m", "calsink", name, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = calsink(name, "--help", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
 

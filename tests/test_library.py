@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.support.cli import calsink as run_calsink
 from tests.support.sandbox import SandboxHandle
 
 import calsink
@@ -262,13 +263,7 @@ def test_validate_counts_as_the_command_does_and_names_each_record(tmp_path: Pat
         {"position": "leads.csv:3", "reason": "duplicate of leads.csv:2"}
     ]
     assert not report.ok
-    shown = subprocess.run(
-        [sys.executable, "-m", "calsink", "validate", str(flow)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    shown = run_calsink("validate", str(flow), timeout=60)
     assert (
         "read 5 · valid 2 · rejected 1 · filtered 1 · duplicates 1" in shown.stdout + shown.stderr
     )
@@ -280,13 +275,7 @@ def test_preview_gives_what_the_command_prints_with_the_key_hidden(
     flow = checked_flow(tmp_path)
     monkeypatch.setenv("CAL_API_KEY", "cal_test_library_preview_0000")
     requests = calsink.preview(flow, count=2)
-    printed = subprocess.run(
-        [sys.executable, "-m", "calsink", "preview", str(flow), "-n", "2", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    printed = run_calsink("preview", str(flow), "-n", "2", "--json", timeout=60)
     lines = [json.loads(line) for line in printed.stdout.splitlines() if line.startswith("{")]
     assert requests == lines
     assert [r["position"] for r in requests] == ["leads.csv:2", "leads.csv:3"]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the engine and the HTTP client are imported when a call nee
     from calsink.runner import RunReport, StatusReport, TestResult
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 FlowLike = LoadedFlow | Flow | str | os.PathLike[str] | Mapping[str, Any]
 """A flow: a file's path, the YAML text of one, a mapping of its keys, or a loaded flow."""
@@ -133,6 +135,19 @@ def api_key_of(loaded: LoadedFlow, api_key: str | Auth | None) -> str | Auth:
         raise RunError(str(exc)) from None
 
 
+def _blocking_form(call: Callable[P, Coroutine[Any, Any, T]], doc: str) -> Callable[P, T]:
+    """The plain form of the ``a``-prefixed ``call``: its parameters, run to the end (see
+    `_blocking`), under the name without the ``a``."""
+
+    @functools.wraps(call)
+    def blocking(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _blocking(call(*args, **kwargs))
+
+    blocking.__name__ = blocking.__qualname__ = call.__name__.removeprefix("a")
+    blocking.__doc__ = doc
+    return blocking
+
+
 # -- run -------------------------------------------------------------------------------------
 
 
@@ -171,46 +186,19 @@ async def arun(
     )
 
 
-def run(
-    flow: FlowLike,
-    rows: Rows | None = None,
-    *,
-    api_key: str | Auth | None = None,
-    base_url: str | None = None,
-    dry_run: bool = False,
-    limit: int | None = None,
-    force: bool = False,
-    yes: bool = False,
-    follow: bool = False,
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    on_result: Callable[[RecordResult], None] | None = None,
-    credentials: Mapping[str, Credential] | None = None,
-) -> RunReport:
+run = _blocking_form(
+    arun,
     """Send every record of the flow, or of ``rows`` in its place, and return the account.
 
     Records the ledger shows delivered are skipped (``force=True`` sends them again);
     ``dry_run`` renders and counts without sending; ``limit`` reads at most that many
     records; ``yes`` allows a destructive template; ``follow`` keeps reading a growing
     source file (or stdin) until Ctrl-C or its end; ``on_progress`` is called with the
-    counts so far, ``on_result`` with each record's `RecordResult` as it settles. The
-    report's ``exit_code`` is the CLI's.
-    """
-    return _blocking(
-        arun(
-            flow,
-            rows,
-            api_key=api_key,
-            base_url=base_url,
-            dry_run=dry_run,
-            limit=limit,
-            force=force,
-            yes=yes,
-            follow=follow,
-            on_progress=on_progress,
-            on_result=on_result,
-            credentials=credentials,
-        )
-    )
+    counts so far, ``on_result`` with each record's `RecordResult` as it settles;
+    ``credentials`` are those a flow whose records name theirs may name (default: the
+    stored ones). The report's ``exit_code`` is the CLI's.
+    """,
+)
 
 
 class ResultStream:
@@ -276,35 +264,15 @@ async def atest(
     )
 
 
-def test(
-    flow: FlowLike,
-    *,
-    record: int | str | None = None,
-    payload: Any | None = None,
-    api_key: str | Auth | None = None,
-    base_url: str | None = None,
-    yes: bool = False,
-    timeout_s: float | None = None,
-    remember: bool = True,
-) -> TestResult:
+test = _blocking_form(
+    atest,
     """Send one record and return Cal.com's answer: ``record`` is its number (from 0), its
     position as printed (``"leads.csv:13"``), or None for the first record that renders
     valid; ``payload`` is sent to that record's URL instead of its body, whatever the
     record's own validity. ``TestResult.position`` says which record was taken. A success
     is recorded in the ledger as the record's delivery (the next run skips it) unless
-    ``remember=False`` (a throw-away test)."""
-    return _blocking(
-        atest(
-            flow,
-            record=record,
-            payload=payload,
-            api_key=api_key,
-            base_url=base_url,
-            yes=yes,
-            timeout_s=timeout_s,
-            remember=remember,
-        )
-    )
+    ``remember=False`` (a throw-away test).""",
+)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # not a test function for pytest
@@ -360,30 +328,10 @@ async def aretry(
     )
 
 
-def retry(
-    flow: FlowLike,
-    *,
-    only: Literal["failed", "dead"] | None = None,
-    api_key: str | Auth | None = None,
-    base_url: str | None = None,
-    yes: bool = False,
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    on_result: Callable[[RecordResult], None] | None = None,
-    credentials: Mapping[str, Credential] | None = None,
-) -> RunReport:
-    """Send again what this flow did not get through (its dead letters and failed records)."""
-    return _blocking(
-        aretry(
-            flow,
-            only=only,
-            api_key=api_key,
-            base_url=base_url,
-            yes=yes,
-            on_progress=on_progress,
-            on_result=on_result,
-            credentials=credentials,
-        )
-    )
+retry = _blocking_form(
+    aretry,
+    """Send again what this flow did not get through (its dead letters and failed records).""",
+)
 
 
 def templates() -> list[Endpoint]:

@@ -1306,16 +1306,20 @@ def _known(method: str, display: str, versions: set[str], recommended: str | Non
 
 
 _BOOKINGS = {BOOKINGS_READ_VERSION, BOOKINGS_VERSION}
+_ACCEPTED = {BOOKINGS_VERSION: _BOOKINGS}  # the versions a route takes, by its recommended one
 
-KNOWN_ENDPOINTS: tuple[KnownEndpoint, ...] = (
-    _known("POST", "/v2/bookings", _BOOKINGS, BOOKINGS_VERSION),
+_TEMPLATE_ROUTES = tuple(
+    _known(t.method, t.path, _ACCEPTED.get(t.api_version, {t.api_version}), t.api_version)
+    for t in TEMPLATES.values()
+    if t.api_version is not None
+)
+
+# The versioned routes no template sends to: reads, and booking actions sent by hand.
+_OTHER_ROUTES = (
     _known("GET", "/v2/bookings", _BOOKINGS, BOOKINGS_VERSION),
     *(
         _known(method, f"/v2/bookings/{{uid}}/{action}", _BOOKINGS, BOOKINGS_VERSION)
         for method, action in (
-            ("POST", "cancel"),
-            ("POST", "reschedule"),
-            ("POST", "confirm"),
             ("POST", "decline"),
             ("POST", "mark-absent"),
             ("POST", "reassign"),
@@ -1328,19 +1332,19 @@ KNOWN_ENDPOINTS: tuple[KnownEndpoint, ...] = (
         for method, action in (("POST", "guests"), ("PATCH", "location"))
     ),
     _known("GET", "/v2/bookings/{uid}", _BOOKINGS, BOOKINGS_VERSION),
-    _known("POST", "/v2/event-types", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION),
     _known("GET", "/v2/event-types", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION),
-    *(
-        _known(method, "/v2/event-types/{id}", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION)
-        for method in ("GET", "PATCH", "DELETE")
-    ),
-    _known("POST", "/v2/schedules", {SCHEDULES_VERSION}, SCHEDULES_VERSION),
+    _known("GET", "/v2/event-types/{id}", {EVENT_TYPES_VERSION}, EVENT_TYPES_VERSION),
     _known("GET", "/v2/schedules", {SCHEDULES_VERSION}, SCHEDULES_VERSION),
     *(
         _known(method, "/v2/schedules/{id}", {SCHEDULES_VERSION}, SCHEDULES_VERSION)
         for method in ("GET", "PATCH", "DELETE")
     ),
     _known("GET", "/v2/slots", {SLOTS_VERSION}, SLOTS_VERSION),
+)
+
+_SENT_BY_TEMPLATES = {(known.method, known.display) for known in _TEMPLATE_ROUTES}
+KNOWN_ENDPOINTS: tuple[KnownEndpoint, ...] = _TEMPLATE_ROUTES + tuple(
+    other for other in _OTHER_ROUTES if (other.method, other.display) not in _SENT_BY_TEMPLATES
 )
 
 

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict, Unpack
 
 import orjson
 
@@ -162,6 +162,21 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+class OutcomeFields(TypedDict, total=False):
+    """What a record's outcome may say beyond its state and attempts, as the engine reports
+    it to either ledger."""
+
+    status: int | None
+    error: str | None
+    identifier: str | None
+    fingerprint: str | None
+    unsure: bool
+    position: str | None
+    record: Any
+    ids: dict[str, Any] | None
+    credential: str | None  # the name of the credential that sent it (many accounts)
+
+
 class SecretScreening:
     """What every ledger does before it stores anything: ``secrets`` (the API key, webhook
     secrets) are never stored; a record key that holds one is kept as its digest
@@ -184,6 +199,41 @@ class SecretScreening:
 
     def screened_json(self, value: Any) -> str | None:
         return None if value is None else self.__screen.dumps(value).decode()
+
+    def outcome_row(
+        self,
+        flow: str,
+        stored: str,
+        state: str,
+        attempts: int,
+        fields: OutcomeFields,
+        *,
+        key_values: str | None,
+        run_id: int,
+    ) -> tuple[Any, ...]:
+        """The row of the ``records`` table both ledgers write for an outcome, in its column
+        order, screened (``stored`` is the key as `stored_key` keeps it)."""
+        ids = fields.get("ids")
+        now = time.time()
+        return (
+            flow,
+            stored,
+            state,
+            attempts,
+            fields.get("status"),
+            self.screened_error(fields.get("error")),
+            fields.get("identifier"),
+            fields.get("fingerprint"),
+            bool(fields.get("unsure", False)),
+            fields.get("position"),
+            self.screened_json(fields.get("record")),
+            key_values,
+            orjson.dumps(ids).decode() if ids else None,
+            run_id,
+            now,
+            now,
+            fields.get("credential"),
+        )
 
 
 class Ledger(SecretScreening):
@@ -583,37 +633,10 @@ class LedgerWriter:
         await self._submit(journal.RETRACT, stored, urgent=True)
 
     async def record_outcome(
-        self,
-        key: str,
-        state: str,
-        *,
-        attempts: int,
-        status: int | None = None,
-        error: str | None = None,
-        identifier: str | None = None,
-        fingerprint: str | None = None,
-        unsure: bool = False,
-        position: str | None = None,
-        record: Any = None,
-        ids: dict[str, Any] | None = None,
-        credential: str | None = None,
+        self, key: str, state: str, *, attempts: int, **fields: Unpack[OutcomeFields]
     ) -> None:
         """Commit a record's outcome (or, with state IN_FLIGHT, leave it to be looked up)."""
-        await self.submit_outcome(
-            key,
-            state,
-            attempts=attempts,
-            status=status,
-            error=error,
-            identifier=identifier,
-            fingerprint=fingerprint,
-            unsure=unsure,
-            position=position,
-            record=record,
-            ids=ids,
-            credential=credential,
-            urgent=True,
-        )
+        await self.submit_outcome(key, state, attempts=attempts, urgent=True, **fields)
 
     def submit_outcome(
         self,
@@ -621,44 +644,19 @@ class LedgerWriter:
         state: str,
         *,
         attempts: int,
-        status: int | None = None,
-        error: str | None = None,
-        identifier: str | None = None,
-        fingerprint: str | None = None,
-        unsure: bool = False,
-        position: str | None = None,
-        record: Any = None,
-        ids: dict[str, Any] | None = None,
-        credential: str | None = None,
         urgent: bool = False,
+        **fields: Unpack[OutcomeFields],
     ) -> asyncio.Future[None]:
         """Queue a record's outcome; the future is done once it is committed.
         ``credential`` is the name of the credential that sent it (many accounts).
 
         Unless ``urgent``, the outcomes queued during one turn of the event loop share
         their future (and their transaction)."""
-        now = time.time()
-        ledger = self.ledger
-        row = (
-            self.flow,
-            ledger.stored_key(key),
-            state,
-            attempts,
-            status,
-            ledger.screened_error(error),
-            identifier,
-            fingerprint,
-            1 if unsure else 0,
-            position,
-            ledger.screened_json(record),
-            self._key_values.pop(key)
-            if key in self._key_values
-            else stored_key_values(ledger.stored_key(key)),
-            orjson.dumps(ids).decode() if ids else None,
-            self.run_id,
-            now,
-            now,
-            credential,
+        stored = self.ledger.stored_key(key)
+        cached = key in self._key_values
+        key_values = self._key_values.pop(key) if cached else stored_key_values(stored)
+        row = self.ledger.outcome_row(
+            self.flow, stored, state, attempts, fields, key_values=key_values, run_id=self.run_id
         )
         return self._submit(journal.OUTCOME, [row], urgent=urgent)
 

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -43,6 +43,7 @@ from calsink.ledger import (
     IN_FLIGHT,
     Entry,
     Mark,
+    OutcomeFields,
     RunRow,
     SecretScreening,
     by_credential,
@@ -461,8 +462,10 @@ class PostgresLedgerWriter:
         """Give back claims of records that were never sent."""
         await self._submit(RETRACT, list(keys))
 
-    async def record_outcome(self, key: str, state: str, **fields: Any) -> None:
-        await self.submit_outcome(key, state, **fields)
+    async def record_outcome(
+        self, key: str, state: str, *, attempts: int, **fields: Unpack[OutcomeFields]
+    ) -> None:
+        await self.submit_outcome(key, state, attempts=attempts, **fields)
 
     def submit_outcome(
         self,
@@ -470,26 +473,20 @@ class PostgresLedgerWriter:
         state: str,
         *,
         attempts: int,
-        status: int | None = None,
-        error: str | None = None,
-        identifier: str | None = None,
-        fingerprint: str | None = None,
-        unsure: bool = False,
-        position: str | None = None,
-        record: Any = None,
-        ids: dict[str, Any] | None = None,
-        credential: str | None = None,
         urgent: bool = False,
+        **fields: Unpack[OutcomeFields],
     ) -> asyncio.Future[None]:
-        now = time.time()
-        ledger = self.ledger
-        stored = ledger.stored_key(key)
-        row = (
-            self.flow, stored, state, attempts, status, ledger.screened_error(error),
-            identifier, fingerprint, unsure, position, ledger.screened_json(record),
-            stored_key_values(stored), orjson.dumps(ids).decode() if ids else None,
-            self.run_id, now, now, credential,
-        )  # fmt: skip
+        """Queue a record's outcome; the future is done once it is committed."""
+        stored = self.ledger.stored_key(key)
+        row = self.ledger.outcome_row(
+            self.flow,
+            stored,
+            state,
+            attempts,
+            fields,
+            key_values=stored_key_values(stored),
+            run_id=self.run_id,
+        )
         return self._submit(OUTCOME, [row])
 
     def flush(self) -> None:

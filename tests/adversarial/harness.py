@@ -121,13 +121,16 @@ def lead_rows(count: int, *, first: int = 0) -> list[tuple[str, str, str]]:
     return [(f"Lead {first + i}", f"lead{first + i}@example.com", s) for i, s in enumerate(starts)]
 
 
+def leads_text(count: int) -> str:
+    """A CSV of ``count`` leads (name, email, start), as ``lead_rows`` makes them."""
+    return "name,email,start\n" + "".join(f"{n},{e},{s}\n" for n, e, s in lead_rows(count))
+
+
 def write_leads(folder: Path, count: int) -> list[str]:
     """``count`` leads in ``folder/leads.csv`` (name, email, start); their e-mails."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = lead_rows(count)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (folder / "leads.csv").write_text("\n".join(lines) + "\n")
-    return [email for _, email, _ in rows]
+    (folder / "leads.csv").write_text(leads_text(count), encoding="utf-8")
+    return [email for _, email, _ in lead_rows(count)]
 
 
 INPUTS = frozenset({"flow.yaml", "leads.csv", "leads.jsonl", "leads.json", "hooks.jsonl"})

@@ -35,6 +35,7 @@ from typing import Any
 
 import uvloop
 from tests.adversarial.harness import BOOKING_MAP, FAKE_KEY, lead_rows, write_flow
+from tests.support.ports import free_port
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
 from calsink.credentials import CredentialStore
@@ -139,12 +140,6 @@ def _response(status: int, body: bytes) -> bytes:
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-
-
-def refused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- the paths ---------------------------------------------------------------------------------
@@ -370,7 +365,7 @@ def main() -> None:
     args = parser.parse_args()
     records = 40
     server = HostileServer().start()
-    targets = Targets(server.port, refused_port())
+    targets = Targets(server.port, free_port())
     loaded = flows(args.workdir, targets, records)
     for seed in range(args.rounds):
         one_round(targets, loaded, records, seed)

@@ -8,11 +8,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from tests.adversarial.harness import cli, lead_rows, summary, write_flow
+from tests.support.cli import calsink
 from tests.support.sandbox import SandboxHandle
 
 KEY = "cal_test_EVERYDAY_first_steps_fake_key"
@@ -100,10 +100,9 @@ def test_templates_list_required_fields_truthfully_and_align(tmp_path: Path) -> 
 def test_help_screens_fit_80_columns_without_breaking_words_or_cutting_off() -> None:
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
     for command in (["source"], ["credentials"], [], ["sandbox"]):
-        shown = subprocess.run(
-            [sys.executable, "-m", "calsink", *command, "--help"],
-            capture_output=True, text=True, env=env, check=True,
-        ).stdout  # fmt: skip
+        result = calsink(*command, "--help", env=env)
+        assert result.returncode == 0, result.stderr
+        shown = result.stdout
         lines = shown.splitlines()
         assert all(len(line) <= 80 for line in lines), shown
         described = [line.rstrip() for line in lines if not line.startswith("Usage:")]

@@ -10,12 +10,12 @@ import re
 import select
 import struct
 import subprocess
-import sys
 import termios
 from pathlib import Path
 
 import pytest
 from tests.adversarial.harness import environment, lead_rows, write_flow
+from tests.support.cli import command
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def _run_on_a_terminal(folder: Path, key: str, columns: int) -> str:
     env = {**environment(key), "COLUMNS": str(columns), "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "calsink", "run", "flow.yaml"],
+        command("run", "flow.yaml"),
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,

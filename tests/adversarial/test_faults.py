@@ -4,7 +4,6 @@ summary honest about what happened."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,20 +21,15 @@ from tests.adversarial.harness import (
     responses,
     summary,
     write_flow,
+    write_leads,
 )
+from tests.support.cli import command
+from tests.support.ports import free_port
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
 
 COUNT = 8
-
-
-def leads_csv(folder: Path, count: int = COUNT) -> list[str]:
-    rows = lead_rows(count)
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (folder / "leads.csv").write_text("\n".join(lines) + "\n")
-    return [email for _, email, _ in rows]
 
 
 def assert_one_success_line_per_record(folder: Path, count: int) -> None:
@@ -72,7 +66,7 @@ def assert_each_booked_once(sandbox: SandboxHandle, emails: list[str]) -> None:
 def test_a_fault_never_loses_or_doubles_a_booking(
     sandbox: SandboxHandle, tmp_path: Path, spec: str
 ) -> None:
-    emails = leads_csv(tmp_path)
+    emails = write_leads(tmp_path, COUNT)
     write_flow(tmp_path, sandbox, source="leads.csv", delivery={"max_attempts": 8})
     scoped = ",".join(f"{item}:POST /v2/bookings" for item in spec.split(","))
     sandbox.set_faults({"spec": f"seed=2,{scoped}"})
@@ -95,7 +89,7 @@ def test_a_fault_never_loses_or_doubles_a_booking(
 def test_answers_slower_than_the_timeout_are_looked_up_not_resent(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    emails = leads_csv(tmp_path, 4)
+    emails = write_leads(tmp_path, 4)
     write_flow(
         tmp_path, sandbox, source="leads.csv", delivery={"max_attempts": 8, "timeout_s": 0.5}
     )
@@ -111,11 +105,11 @@ def test_answers_slower_than_the_timeout_are_looked_up_not_resent(
 def test_a_50_mb_answer_keeps_memory_bounded_and_the_booking_counted_once(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    emails = leads_csv(tmp_path, 6)
+    emails = write_leads(tmp_path, 6)
     write_flow(tmp_path, sandbox, source="leads.csv", delivery={"timeout_s": 30})
     sandbox.set_faults({"spec": "huge@1#4:POST /v2/bookings"})
     process = psutil.Popen(
-        [*_calsink(), "run", "flow.yaml", "--json"],
+        command("run", "flow.yaml", "--json"),
         cwd=tmp_path,
         env=environment(sandbox.api_key),
         stdout=__import__("subprocess").PIPE,
@@ -132,7 +126,7 @@ def test_a_50_mb_answer_keeps_memory_bounded_and_the_booking_counted_once(
     out, err = process.communicate(timeout=120)
     sandbox.clear_faults()
     assert process.returncode == 0, out + err
-    assert summary_of(out)["delivered"] == 6
+    assert summary(out)["delivered"] == 6
     assert_each_booked_once(sandbox, emails)
     assert peak < 150 * 1024 * 1024, f"peak RSS {peak / 2**20:.0f} MB"
     kept = (tmp_path / "out" / "responses.jsonl").stat().st_size
@@ -142,10 +136,8 @@ def test_a_50_mb_answer_keeps_memory_bounded_and_the_booking_counted_once(
 def test_a_response_webhook_that_is_down_loses_no_booking_and_costs_no_hang(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    emails = leads_csv(tmp_path, 30)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    emails = write_leads(tmp_path, 30)
+    closed_port = free_port()
     write_flow(
         tmp_path,
         sandbox,
@@ -168,21 +160,8 @@ def test_a_response_webhook_that_is_down_loses_no_booking_and_costs_no_hang(
     assert_each_booked_once(sandbox, emails)
 
 
-def _calsink() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "calsink"]
-
-
-def summary_of(text: str) -> dict[str, object]:
-    import json
-
-    data: dict[str, object] = json.loads(text)
-    return data
-
-
 def test_the_summary_counts_what_the_sandbox_saw(sandbox: SandboxHandle, tmp_path: Path) -> None:
-    emails = leads_csv(tmp_path, 6)
+    emails = write_leads(tmp_path, 6)
     write_flow(tmp_path, sandbox, source="leads.csv", delivery={"max_attempts": 2})
     sandbox.set_faults({"spec": "503@1:POST /v2/bookings"})
     result = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path, timeout=120)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.adversarial.harness import FAKE_KEY, cli, environment, write_flow
-from tests.delivery.test_transport import closed_port
+from tests.support.ports import free_port
 
 from calsink.http.transport_choice import TRANSPORT_ENV
 
@@ -81,7 +81,7 @@ def test_send_test_data_after_the_pages_worker_thread_ended_does_not_crash(
     (tmp_path / "uids.csv").write_text("uid\nabc\n\n")
     write_flow(
         tmp_path,
-        f"http://127.0.0.1:{closed_port()}",
+        f"http://127.0.0.1:{free_port()}",
         source="uids.csv",
         template="cancel-booking",
         transform='transform:\n  map: {cancellationReason: "changed plans"}\n',

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from tests.adversarial.harness import (
     lead_rows,
     write_flow,
 )
+from tests.support.httpserver import Served
 from tests.support.sandbox import SandboxHandle, running_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def keyed_sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
-class Receiver:
+class Receiver(Served):
     """A response-webhook receiver on loopback that keeps what it is sent."""
 
     def __init__(self) -> None:
@@ -58,14 +58,8 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = f"{self.origin}/hook"
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import http.server
 import json
 import secrets
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.adversarial.harness import all_text, cli, lead_rows, write_flow
+from tests.support.httpserver import Served
 from tests.support.sandbox import SandboxHandle, running_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,7 @@ def live_sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
-class EchoServer:
+class EchoServer(Served):
     """A server that answers every request with ``status`` and echoes the request's
     headers back: in the error message of its body and in an ``X-Echo-Authorization``
     response header (as a misconfigured proxy or a debugging endpoint does)."""
@@ -73,14 +73,7 @@ class EchoServer:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.origin = f"http://{host}:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, host=host)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from tests.adversarial.spark_helpers import (
     write_while_killing,
 )
 from tests.adversarial.test_shared_ledger import shared_flow
+from tests.support.ports import free_port
 from tests.support.postgres import fresh_database
 from tests.support.sandbox import DEFAULT_API_KEY, SandboxHandle
 
@@ -31,12 +31,6 @@ import calsink
 import calsink.spark
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def spark_class(*args: str, log: Path) -> subprocess.Popen[bytes]:

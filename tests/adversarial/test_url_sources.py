@@ -8,7 +8,6 @@ import http.server
 import json
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,11 +23,13 @@ from tests.adversarial.harness import (
     booked_emails,
     cli,
     dead_letters,
-    environment,
     lead_rows,
+    leads_text,
     summary,
     write_flow,
 )
+from tests.support.cli import start_cli
+from tests.support.httpserver import Served
 from tests.support.s3 import S3_ENV, running_s3, s3_client
 from tests.support.sandbox import SandboxHandle
 
@@ -77,16 +78,8 @@ def files(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over http://127.0.0.1:PORT/ while the test runs."""
     folder = tmp_path / "served"
     folder.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(FileServer, directory=str(folder))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Served(partial(FileServer, directory=str(folder))) as served:
+        yield folder, served.origin
 
 
 @pytest.fixture
@@ -105,19 +98,10 @@ def tls_files(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     )
     folder = tmp_path / "served-tls"
     folder.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(FileServer, directory=str(folder))
-    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"https://127.0.0.1:{server.server_address[1]}", cert
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Served(partial(FileServer, directory=str(folder)), tls=context) as served:
+        yield folder, served.origin, cert
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +114,6 @@ def s3_bucket(endpoint: str, name: str) -> Any:
     s3 = s3_client(endpoint)
     s3.create_bucket(Bucket=name)
     return s3
-
-
-def leads_csv(count: int) -> str:
-    return "name,email,start\n" + "".join(f"{n},{e},{s}\n" for n, e, s in lead_rows(count))
 
 
 def url_flow(folder: Path, sandbox: SandboxHandle, url: str, extra: str = "") -> Path:
@@ -150,15 +130,7 @@ def run_until_booked_then_open_the_gate(
     """`calsink run FLOW --json` while the file server holds back: `GATE` opens once the
     sandbox has a booking (or the run ended without one)."""
     GATE.clear()
-    argv = [sys.executable, "-m", "calsink", "run", str(flow), "--json"]
-    run = subprocess.Popen(
-        argv,
-        cwd=folder,
-        env=environment(sandbox.api_key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start_cli("run", str(flow), "--json", key=sandbox.api_key, cwd=folder)
     try:
         while not booked_emails(sandbox) and run.poll() is None:
             time.sleep(0.02)
@@ -166,7 +138,7 @@ def run_until_booked_then_open_the_gate(
     finally:
         GATE.set()
     stdout, stderr = run.communicate(timeout=120)
-    result = GatedRun(argv, run.returncode, stdout, stderr)
+    result = GatedRun(run.args, run.returncode, stdout, stderr)
     result.booked_before_the_gate = booked
     return result
 
@@ -180,7 +152,7 @@ def test_a_csv_over_http_books_each_row_once(
     sandbox: SandboxHandle, tmp_path: Path, files: tuple[Path, str]
 ) -> None:
     folder, base = files
-    (folder / "leads.csv").write_text(leads_csv(4))
+    (folder / "leads.csv").write_text(leads_text(4))
     flow = url_flow(tmp_path, sandbox, f"{base}/leads.csv")
 
     first = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
@@ -196,7 +168,7 @@ def test_rows_are_sent_while_the_rest_of_the_file_is_still_coming(
     sandbox: SandboxHandle, tmp_path: Path, files: tuple[Path, str]
 ) -> None:
     folder, base = files
-    (folder / "leads.csv").write_text(leads_csv(12))
+    (folder / "leads.csv").write_text(leads_text(12))
     flow = url_flow(tmp_path, sandbox, f"{base}/gated/leads.csv", extra=", delimiter: ','")
     GATE.clear()
 
@@ -212,7 +184,7 @@ def test_https_is_verified_against_the_trusted_certificates(
     sandbox: SandboxHandle, tmp_path: Path, tls_files: tuple[Path, str, Path]
 ) -> None:
     folder, base, cert = tls_files
-    (folder / "leads.csv").write_text(leads_csv(3))
+    (folder / "leads.csv").write_text(leads_text(3))
     flow = url_flow(tmp_path, sandbox, f"{base}/leads.csv")
 
     untrusted = cli("run", str(flow), key=sandbox.api_key, cwd=tmp_path)
@@ -275,7 +247,7 @@ def test_a_download_that_breaks_off_keeps_every_row_before_it_and_the_rerun_send
     sandbox: SandboxHandle, tmp_path: Path, files: tuple[Path, str]
 ) -> None:
     folder, base = files
-    (folder / "leads.csv").write_text(leads_csv(10))
+    (folder / "leads.csv").write_text(leads_text(10))
     # with the delimiter named, no sample is read ahead: rows flow from the first bytes
     flow = url_flow(tmp_path, sandbox, f"{base}/cut/leads.csv", extra=", delimiter: ','")
     flow.write_text(flow.read_text().replace("concurrency: 4", "concurrency: 1"))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from support.cli import calsink as run_calsink
 from support.sandbox import SandboxHandle
 
 KEY_ENV = "CLI_RUN_KEY"
@@ -20,14 +21,7 @@ def calsink(
     *args: str, sandbox: SandboxHandle, stdin: str | None = None, timeout: float = 90
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, KEY_ENV: sandbox.api_key}
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    return run_calsink(*args, env=env, stdin=stdin, timeout=timeout)
 
 
 def booking_row(index: int) -> dict[str, Any]:

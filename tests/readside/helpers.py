@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from typing import Any
 
 from calsink.flow import DestinationSettings
 from calsink.records import Position, Request
 from calsink.render import Renderer
+from support.cli import calsink as run_calsink
 from support.sandbox import SandboxHandle
 
 KEY_ENV = "READSIDE_CAL_KEY"
@@ -43,13 +43,7 @@ def calsink(
     env = dict(os.environ)
     if sandbox is not None:
         env[KEY_ENV] = api_key if api_key is not None else sandbox.api_key
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    return run_calsink(*args, env=env, timeout=timeout)
 
 
 def source_args(sandbox: SandboxHandle, kind: str, *more: str) -> list[str]:

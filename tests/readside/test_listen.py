@@ -11,17 +11,17 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from readside.helpers import KEY_ENV, calsink
+from support.httpserver import Served
 from support.rawhttp import exchange, status_of
 from support.sandbox import SandboxHandle
 
@@ -130,14 +130,8 @@ def raw_recorder() -> Iterator[tuple[str, list[tuple[bytes, str | None]]]]:
         def log_message(self, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/raw", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Served(Handler) as served:
+        yield f"{served.origin}/raw", seen
 
 
 def write_flows(tmp: Path, sandbox: SandboxHandle, hook_urls: list[str]) -> tuple[Path, Path]:

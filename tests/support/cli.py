@@ -7,12 +7,42 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
-def environment(key: str, **more: str) -> dict[str, str]:
-    return {**os.environ, "CAL_API_KEY": key, "NO_COLOR": "1", **more}
+def command(*args: str) -> list[str]:
+    """The argv of ``calsink ARGS`` run by this Python."""
+    return [sys.executable, "-m", "calsink", *args]
+
+
+def environment(key: str | None, **more: str) -> dict[str, str]:
+    """This process's environment without colour, with ``CAL_API_KEY`` set to ``key`` (or
+    taken out when ``key`` is None), and ``more`` on top."""
+    env = {**os.environ, "NO_COLOR": "1", **more}
+    env.pop("CAL_API_KEY", None)
+    return env if key is None else {**env, "CAL_API_KEY": key}
+
+
+def calsink(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``calsink ARGS`` run to its end, its output captured; ``env`` is the whole environment
+    (by default this process's, without colour)."""
+    return subprocess.run(
+        command(*args),
+        cwd=cwd,
+        env=dict(env) if env is not None else {**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
 
 
 def cli(
@@ -23,14 +53,9 @@ def cli(
     env: dict[str, str] | None = None,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env={**environment(key), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
+    """``calsink ARGS`` in ``cwd`` with ``key`` as $CAL_API_KEY (and ``env`` on top)."""
+    return calsink(
+        *args, cwd=cwd, env={**environment(key), **(env or {})}, stdin=stdin, timeout=timeout
     )
 
 
@@ -38,7 +63,7 @@ def start_cli(
     *args: str, key: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "calsink", *args],
+        command(*args),
         cwd=cwd,
         env={**environment(key), **(env or {})},
         stdout=subprocess.PIPE,
@@ -47,6 +72,7 @@ def start_cli(
     )
 
 
-def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(result.stdout)
+def summary(result: subprocess.CompletedProcess[str] | str) -> dict[str, Any]:
+    """The ``--json`` summary a run printed (its whole stdout)."""
+    data: dict[str, Any] = json.loads(result if isinstance(result, str) else result.stdout)
     return data

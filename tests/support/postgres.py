@@ -14,7 +14,6 @@ Unix socket, and it is restarted here on a free TCP port of 127.0.0.1.
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import uuid
 import warnings
@@ -22,12 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from .ports import free_port
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.adversarial.harness import write_leads
 
 from support.page import shot
 
@@ -207,15 +208,6 @@ attendee:
 
 def summary_count(page: Any, outcome: str) -> int:
     return int(page.locator(f"#run-summary tr.outcome-{outcome} td").inner_text())
-
-
-def write_leads(workdir: Path, count: int) -> list[str]:
-    from tests.adversarial.harness import lead_rows
-
-    rows = lead_rows(count)
-    lines = ["name,email,start", *(f"{n},{e},{s}" for n, e, s in rows)]
-    (workdir / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [email for _, email, _ in rows]
 
 
 def save_lead_flow(page: Any, sandbox: Any, ui_server: str, *, capture: bool = False) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support.cli import calsink
 
 from calsink.flow import FlowError, FlowReference, load_flow, parse_flow
 
@@ -122,9 +121,8 @@ def test_tls_verification_cannot_be_turned_off() -> None:
 
 
 def test_schema_command_prints_a_json_schema_that_describes_every_section() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "calsink", "schema"], capture_output=True, text=True, check=True
-    )
+    result = calsink("schema")
+    assert result.returncode == 0, result.stderr
     schema = json.loads(result.stdout)
     assert schema["title"] == "calsink flow file"
     assert set(schema["properties"]) >= {

@@ -41,7 +41,7 @@ from calsink.pipeline import prepare
 from calsink.records import Request
 from calsink.sources import open_source
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEWER = ROOT / "tests" / "data" / "openapi-subset-a36c1b79.json"
 OLDER = ROOT / "tests" / "data" / "openapi-subset.json"
 QUIRKS = {

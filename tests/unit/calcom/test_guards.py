@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.readside.helpers import book, render
 
 from calsink.calcom.client import CalcomReader
 from calsink.calcom.guards import StatusGuard, decide
 from calsink.http.transport import Transport
 from calsink.presend import AlreadyDone
 from calsink.records import Rejection, Request
-from readside.helpers import book, render
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e

@@ -7,12 +7,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from tests.readside.helpers import book, render
 
 from calsink.calcom.availability import AvailabilityChecker
 from calsink.calcom.client import CalcomReader
 from calsink.http.transport import Transport
 from calsink.records import Rejection, Request
-from readside.helpers import book, render
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from aiohttp import web
 from tests.delivery.fakeapi import KEY, FakeApi, serve, serve_app
+from tests.support.ports import free_port
 
 from calsink.http.transport import MAX_KEPT_BYTES, Transport, TransportError
 from calsink.http.transport_choice import TRANSPORTS, TransportName
@@ -23,16 +22,10 @@ def wire(request: pytest.FixtureRequest) -> TransportName:
     return name
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_a_refused_connection_is_known_never_to_have_reached_the_server(
     wire: TransportName,
 ) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/v2/bookings"
+    url = f"http://127.0.0.1:{free_port()}/v2/bookings"
     async with Transport(KEY, timeout_s=5, wire=wire) as transport:
         with pytest.raises(TransportError) as caught:
             await transport.send("POST", url, body=BODY)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from tests.support.cli import calsink as run_calsink
+from tests.support.cli import environment
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
 
 BOOKINGS_FLOW = """
@@ -38,15 +38,8 @@ destination:
 
 
 def calsink(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "CAL_API_KEY"}
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """``calsink ARGS`` with no API key in the environment."""
+    return run_calsink(*args, cwd=cwd, env=environment(None), timeout=60)
 
 
 def _flow(tmp_path: Path, data: str, extra: str = "") -> Path:

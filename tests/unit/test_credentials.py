@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.cli import calsink
 
 from calsink.credentials import CredentialError, CredentialStore, resolve_api_key
 from calsink.flow import DestinationSettings
@@ -19,14 +19,7 @@ KEY = "cal_test_credtest_8f3a9c0d1e2b"
 
 def cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CALSINK_CONFIG_DIR": str(config)}
-    return subprocess.run(
-        [sys.executable, "-m", "calsink", "credentials", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return calsink("credentials", *args, env=env, stdin=stdin, timeout=60)
 
 
 def test_add_list_remove_round_trip_without_ever_showing_the_key(tmp_path: Path) -> None:

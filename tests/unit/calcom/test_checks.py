@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.readside.helpers import book, render
 
 from calsink.calcom.checks import PreSendChecks
 from calsink.calcom.client import CalcomReader, CalcomReadError
@@ -14,7 +15,6 @@ from calsink.http.retry import Backoff
 from calsink.http.transport import Transport
 from calsink.presend import AlreadyDone, KeyRefused
 from calsink.records import Rejection, Request
-from readside.helpers import book, render
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e

@@ -8,10 +8,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
+from tests.readside.helpers import KEY_ENV, book, calsink, source_args
 
 from calsink.calcom.kinds import CalcomSourceError, FilterError, open_calcom_source
 from calsink.flow import SourceSettings
-from readside.helpers import KEY_ENV, book, calsink, source_args
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
