@@ -151,7 +151,7 @@ def fold(db: sqlite3.Connection, path: Path) -> None:
             while start < len(rows):
                 size = next(n for n in _STATEMENT_ROWS if n <= len(rows) - start)
                 chunk = rows[start : start + size]
-                db.execute(_upsert_sql(kind, size), [value for row in chunk for value in row])
+                db.execute(_upsert_sql(kind, size), list(itertools.chain.from_iterable(chunk)))
                 start += size
     except BaseException:
         db.execute("ROLLBACK")
@@ -160,9 +160,10 @@ def fold(db: sqlite3.Connection, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _read(path: Path) -> Iterator[tuple[str, Row]]:
-    """The segment's writes in order. A last line cut short (the machine stopped while it
-    was being written) was never committed, and is left out."""
+def _read(path: Path) -> Iterator[tuple[str, list[Row]]]:
+    """The segment's writes in order, a line (one kind, its rows) at a time. A last line
+    cut short (the machine stopped while it was being written) was never committed, and
+    is left out."""
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             if not line.endswith(b"\n"):
@@ -175,28 +176,28 @@ def _read(path: Path) -> Iterator[tuple[str, Row]]:
                     "run's writes. Move the file aside to go on: the records it covers will be "
                     "looked up or sent again"
                 ) from None
-            for row in rows:
-                yield kind, row
+            yield kind, rows
 
 
-def _collapsed(writes: Iterator[tuple[str, Row]]) -> list[tuple[str, Row]]:
+def _collapsed(lines: Iterator[tuple[str, list[Row]]]) -> list[tuple[str, Row]]:
     """The writes with each mark that its record's outcome follows folded into it."""
     out: list[tuple[str, Row] | None] = []
     marked: dict[str, int] = {}
-    for kind, row in writes:
-        key = row[1]
-        if kind == OUTCOME and key in marked:
-            at = marked.pop(key)
-            merged = _merge(out[at][1], row)  # type: ignore[index]
-            if merged is not None:
-                out[at] = None
-                out.append((OUTCOME, merged))
-                continue
-        elif kind == MARK:
-            marked[key] = len(out)
-        else:
-            marked.pop(key, None)
-        out.append((kind, row))
+    for kind, rows in lines:
+        for row in rows:
+            key = row[1]
+            if kind == OUTCOME and key in marked:
+                at = marked.pop(key)
+                merged = _merge(out[at][1], row)  # type: ignore[index]
+                if merged is not None:
+                    out[at] = None
+                    out.append((OUTCOME, merged))
+                    continue
+            elif kind == MARK:
+                marked[key] = len(out)
+            else:
+                marked.pop(key, None)
+            out.append((kind, row))
     return [write for write in out if write is not None]
 
 
