@@ -153,7 +153,7 @@ def fold(db: sqlite3.Connection, path: Path) -> None:
             while start < len(rows):
                 size = next(n for n in _STATEMENT_ROWS if n <= len(rows) - start)
                 chunk = rows[start : start + size]
-                db.execute(_upsert_sql(kind, size), [value for row in chunk for value in row])
+                db.execute(_upsert_sql(kind, size), list(itertools.chain.from_iterable(chunk)))
                 start += size
     except BaseException:
         db.execute("ROLLBACK")
@@ -162,9 +162,10 @@ def fold(db: sqlite3.Connection, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _read(path: Path) -> Iterator[tuple[str, Row]]:
-    """The segment's writes in order. A last line cut short (the machine stopped while it
-    was being written) was never committed, and is left out."""
+def _read(path: Path) -> Iterator[tuple[str, list[Row]]]:
+    """The segment's writes in order, a line (one kind, its rows) at a time. A last line
+    cut short (the machine stopped while it was being written) was never committed, and
+    is left out."""
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             if not line.endswith(b"\n"):
@@ -177,34 +178,36 @@ def _read(path: Path) -> Iterator[tuple[str, Row]]:
                     "run's writes. Move the file aside to go on: the records it covers will be "
                     "looked up or sent again"
                 ) from None
-            for row in rows:
-                yield kind, _padded(kind, row)
+            yield kind, _padded(kind, rows)
 
 
-def _padded(kind: str, row: Row) -> Row:
-    """An outcome row an earlier calsink wrote, without the columns added since (None)."""
-    missing = len(OUTCOME_COLUMNS) - len(row)
-    return [*row, *([None] * missing)] if kind == OUTCOME and missing > 0 else row
+def _padded(kind: str, rows: list[Row]) -> list[Row]:
+    """Outcome rows an earlier calsink wrote, without the columns added since (None)."""
+    width = len(OUTCOME_COLUMNS)
+    if kind != OUTCOME or all(len(row) >= width for row in rows):
+        return rows
+    return [[*row, *([None] * (width - len(row)))] for row in rows]
 
 
-def _collapsed(writes: Iterator[tuple[str, Row]]) -> list[tuple[str, Row]]:
+def _collapsed(lines: Iterator[tuple[str, list[Row]]]) -> list[tuple[str, Row]]:
     """The writes with each mark that its record's outcome follows folded into it."""
     out: list[tuple[str, Row] | None] = []
     marked: dict[str, int] = {}
-    for kind, row in writes:
-        key = row[1]
-        if kind == OUTCOME and key in marked:
-            at = marked.pop(key)
-            merged = _merge(out[at][1], row)  # type: ignore[index]
-            if merged is not None:
-                out[at] = None
-                out.append((OUTCOME, merged))
-                continue
-        elif kind == MARK:
-            marked[key] = len(out)
-        else:
-            marked.pop(key, None)
-        out.append((kind, row))
+    for kind, rows in lines:
+        for row in rows:
+            key = row[1]
+            if kind == OUTCOME and key in marked:
+                at = marked.pop(key)
+                merged = _merge(out[at][1], row)  # type: ignore[index]
+                if merged is not None:
+                    out[at] = None
+                    out.append((OUTCOME, merged))
+                    continue
+            elif kind == MARK:
+                marked[key] = len(out)
+            else:
+                marked.pop(key, None)
+            out.append((kind, row))
     return [write for write in out if write is not None]
 
 

@@ -8,6 +8,7 @@ which writes ``[redacted]``. Both hide the values of the same secret-looking fie
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -101,9 +102,26 @@ def _hidden(value: Any, marker: str, text: Callable[[str], str]) -> Any:
     return value
 
 
+def _prefix_tree(words: Iterable[bytes]) -> bytes:
+    """A pattern matching exactly ``words``, branching on one byte at a time: at each
+    quote of a line the regex engine then rejects a key on its first bytes instead of
+    trying every name in turn."""
+    ordered = sorted(set(words))
+    branches: list[bytes] = [
+        re.escape(first) + _prefix_tree(word[1:] for word in group)
+        for first, group in itertools.groupby((w for w in ordered if w), key=lambda w: w[:1])
+    ]
+    if not branches:
+        return b""
+    optional = b"" in ordered
+    if len(branches) == 1 and not optional:
+        return branches[0]
+    return b"(?:" + b"|".join(branches) + b")" + (b"?" if optional else b"")
+
+
 # Searched in lower-cased bytes (faster than a case-insensitive pattern).
 _SENSITIVE_FIELD_MARK = re.compile(
-    rb'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(SENSITIVE_FIELDS)) + rb')":'
+    b'"' + _prefix_tree(name.encode() for name in SENSITIVE_FIELDS) + b'":'
 )
 
 

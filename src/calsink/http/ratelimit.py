@@ -31,7 +31,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def _header(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
+    return _number(headers.get(name))
+
+
+def _number(value: str | None) -> float | None:
+    """A header's number; None when absent or not a finite number."""
     if value is None:
         return None
     try:
@@ -177,15 +181,19 @@ class RateLimiter:
 
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Learn from an answer; return how long a 429 asks everyone to wait, if it was one."""
-        self._in_flight = max(0, self._in_flight - 1)
+        if self._in_flight > 0:
+            self._in_flight -= 1
         now = self._clock()
-        limit = _header(headers, "x-ratelimit-limit-default")
-        remaining = _header(headers, "x-ratelimit-remaining-default")
-        reset = _header(headers, "x-ratelimit-reset-default")
+        get = headers.get
+        limit = _number(get("x-ratelimit-limit-default"))
+        remaining = _number(get("x-ratelimit-remaining-default"))
+        reset = _number(get("x-ratelimit-reset-default"))
         if limit is not None and limit >= 1:
             self._limit = int(limit)
         if reset is not None:
-            left = min(reset_seconds(reset, now_epoch=self._epoch()), MAX_WAIT_S)
+            # The usual reset (seconds to wait) needs no wall clock.
+            seconds = reset if 0 <= reset <= 3600 else reset_seconds(reset, now_epoch=self._epoch())
+            left = min(seconds, MAX_WAIT_S)
             self._reset_at = now + left
             if left > self._window:
                 self._window = left
