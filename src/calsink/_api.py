@@ -353,6 +353,10 @@ def _blocking(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:  # outside the except block: errors of the run get no stray context
         return _new_loop(coro)
     outcome: dict[str, Any] = {}
 
