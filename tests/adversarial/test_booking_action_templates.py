@@ -35,6 +35,17 @@ def _posts(sandbox: SandboxHandle, suffix: str) -> list[dict[str, Any]]:
     return [r for r in sandbox.requests() if r["method"] != "GET" and r["path"].endswith(suffix)]
 
 
+def _sent_once_though_first_answer_lost(
+    sandbox: SandboxHandle, cwd: Path, route: str, flow: str, suffix: str
+) -> None:
+    """Run ``flow`` with the answer to its first request to ``route`` lost: its record is
+    delivered, and only one request reached the path ending in ``suffix``."""
+    sandbox.set_faults({"spec": f"drop-after#1:{route}"})
+    counts = run_flow(cwd, sandbox, flow)
+    assert counts["delivered"] == 1, counts
+    assert len(_posts(sandbox, suffix)) == 1
+
+
 def test_the_decline_example_declines_the_pending_intro_call(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
@@ -66,10 +77,9 @@ def test_a_decline_whose_answer_was_lost_is_made_once(
     cwd = copy_examples(tmp_path)
     run_flow(cwd, sandbox, "examples/create-booking.yaml")
     sandbox.clear_requests()
-    sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/decline"})
-    counts = run_flow(cwd, sandbox, "examples/decline-booking.yaml")
-    assert counts["delivered"] == 1, counts
-    assert len(_posts(sandbox, "/decline")) == 1
+    _sent_once_though_first_answer_lost(
+        sandbox, cwd, "POST /v2/bookings/{uid}/decline", "examples/decline-booking.yaml", "/decline"
+    )
     assert _booking_of(sandbox, "barbara@example.com")["status"] == "rejected"
 
 
@@ -89,10 +99,9 @@ def test_guests_whose_answer_was_lost_are_added_once(
     cwd = copy_examples(tmp_path)
     run_flow(cwd, sandbox, "examples/create-booking.yaml")
     sandbox.clear_requests()
-    sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/guests"})
-    counts = run_flow(cwd, sandbox, "examples/add-guests.yaml")
-    assert counts["delivered"] == 1, counts
-    assert len(_posts(sandbox, "/guests")) == 1
+    _sent_once_though_first_answer_lost(
+        sandbox, cwd, "POST /v2/bookings/{uid}/guests", "examples/add-guests.yaml", "/guests"
+    )
     assert _booking_of(sandbox, "ada@example.com")["guests"] == ["charles@example.com"]
 
 
@@ -135,10 +144,13 @@ def test_a_location_change_whose_answer_was_lost_is_sent_once(
     cwd = copy_examples(tmp_path)
     run_flow(cwd, sandbox, "examples/create-booking.yaml")
     sandbox.clear_requests()
-    sandbox.set_faults({"spec": "drop-after#1:PATCH /v2/bookings/{uid}/location"})
-    counts = run_flow(cwd, sandbox, "examples/update-booking-location.yaml")
-    assert counts["delivered"] == 1, counts
-    assert len(_posts(sandbox, "/location")) == 1
+    _sent_once_though_first_answer_lost(
+        sandbox,
+        cwd,
+        "PATCH /v2/bookings/{uid}/location",
+        "examples/update-booking-location.yaml",
+        "/location",
+    )
 
 
 def test_a_location_without_the_value_of_its_type_is_rejected_before_sending(
@@ -173,10 +185,13 @@ def test_a_no_show_whose_answer_was_lost_is_sent_once(tmp_path: Path) -> None:
     booking is read first."""
     cwd = copy_examples(tmp_path)
     with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
-        sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/mark-absent"})
-        counts = run_flow(cwd, sandbox, "examples/mark-absent.yaml")
-        assert counts["delivered"] == 1, counts
-        assert len(_posts(sandbox, "/mark-absent")) == 1
+        _sent_once_though_first_answer_lost(
+            sandbox,
+            cwd,
+            "POST /v2/bookings/{uid}/mark-absent",
+            "examples/mark-absent.yaml",
+            "/mark-absent",
+        )
 
 
 def test_the_reassign_examples_hand_the_round_robin_demo_on_and_back(tmp_path: Path) -> None:
@@ -221,10 +236,13 @@ def test_a_reassignment_to_a_user_whose_answer_was_lost_is_sent_once(tmp_path: P
         "booking_uid,new_host_id,reason\nbk_round_robin_demo,2,Ada is on leave\n"
     )
     with sandbox_with_past_and_round_robin_bookings(tmp_path) as sandbox:
-        sandbox.set_faults({"spec": "drop-after#1:POST /v2/bookings/{uid}/reassign/{id}"})
-        counts = run_flow(cwd, sandbox, "examples/reassign-booking-to-user.yaml")
-        assert counts["delivered"] == 1, counts
-        assert len(_posts(sandbox, "/reassign/2")) == 1
+        _sent_once_though_first_answer_lost(
+            sandbox,
+            cwd,
+            "POST /v2/bookings/{uid}/reassign/{id}",
+            "examples/reassign-booking-to-user.yaml",
+            "/reassign/2",
+        )
         assert _booking_with(sandbox, ROUND_ROBIN_UID)["hosts"][0]["id"] == 2
 
 
