@@ -13,7 +13,7 @@ recognises.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
@@ -332,10 +332,17 @@ _EVENT_TYPE_FIELDS = (
     _f("allowReschedulingCancelledBookings", "boolean"),
     _f("showOptimizedSlots", "boolean"),
 )
-_CREATE_EVENT_TYPE_FIELDS = tuple(
-    Field(f.name, f.kind, required=True) if f.name in ("title", "slug", "lengthInMinutes") else f
-    for f in _EVENT_TYPE_FIELDS
-)
+
+
+def _requiring(fields: tuple[Field, ...], *names: str) -> tuple[Field, ...]:
+    """``fields`` as a create takes them: those named required, the others as they are."""
+    return tuple(replace(f, required=True) if f.name in names else f for f in fields)
+
+
+_CREATE_EVENT_TYPE_FIELDS = _requiring(_EVENT_TYPE_FIELDS, "title", "slug", "lengthInMinutes")
+_EVENT_TYPE_RULES = ("one length among the options", "recurrence or active-bookings limit")
+_UPDATE_EVENT_TYPE_RULES = (*_EVENT_TYPE_RULES, "something to change")
+_EVENT_TYPE_MATCH = ("slug", "title", "lengthInMinutes")
 
 # -- schedules, webhooks and out-of-office entries: change and delete ------------------------
 _SCHEDULE_ID = (("id", "Schedule ID"),)
@@ -379,14 +386,25 @@ _OOO_UPDATE_NOTES = (
     "Cal.com answers 409 when the dates sent are the entry's own (its duplicate check finds "
     "the entry itself): calsink counts that answer, to a resend, as the update done",
 )
+_OOO_UPDATE_RULES = ("something to change", "start and end together", "end not before start")
 _ORG_USER = (("orgId", "Organization ID"), ("userId", "User ID"))
-_CREATE_OOO_FIELDS = (
-    _req("start", "utc-instant"),
-    _req("end", "utc-instant"),
-    _f("reason", "choice", choices=OOO_REASONS),
-    _f("notes", "text"),
-    _f("toUserId", "count"),
-)
+_ORG_USER_OOO_ID = (*_ORG_USER, ("id", "Out-of-office entry ID"))
+_CREATE_SCHEDULE_FIELDS = _requiring(_SCHEDULE_UPDATE_FIELDS, "name", "timeZone", "isDefault")
+_CREATE_WEBHOOK_FIELDS = _requiring(_WEBHOOK_UPDATE_FIELDS, "subscriberUrl", "triggers", "active")
+_CREATE_OOO_FIELDS = _requiring(_OOO_UPDATE_FIELDS, "start", "end")
+_OOO_WHOLE_DAYS = "start and end are UTC instants ending in Z; Cal.com keeps whole days"
+_OOO_DELETED_ONCE = '403 "This OOO entry does not belong to this user."'
+
+
+def _ooo_lookup(path: str) -> Lookup:
+    return Lookup(
+        f"{path}?take=250",
+        None,
+        ("start", "end", "reason", "notes", "toUserId"),
+        "out-of-office entries",
+    )
+
+
 _UPDATE_IDEMPOTENT = "an update sent twice leaves what one leaves: a resend changes nothing more"
 
 
@@ -426,6 +444,37 @@ def _deleted_once(answer: str) -> str:
     return (
         f"a delete resent after it took effect is answered {answer}; calsink counts that "
         "answer, to a resend, as the delete done"
+    )
+
+
+def _delete(
+    *,
+    name: str,
+    path: str,
+    path_params: tuple[tuple[str, str], ...],
+    description: str,
+    example: dict[str, Any],
+    guidance: str,
+    change: Change,
+    starter_key: tuple[str, ...],
+    api_version: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Endpoint:
+    """A delete: no body, and it cannot be undone (``guidance`` ends saying so)."""
+    return Endpoint(
+        name=name,
+        method="DELETE",
+        path=path,
+        api_version=api_version,
+        path_params=path_params,
+        body_rule="none",
+        fields=(),
+        description=description,
+        example=example,
+        guidance=f"{guidance} Deleting cannot be undone: tests and runs ask first.",
+        action=Action(change=change, destructive=True),
+        starter_key=starter_key,
+        notes=notes,
     )
 
 
@@ -756,7 +805,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=(),
             body_rule="record",
             fields=_CREATE_EVENT_TYPE_FIELDS,
-            rules=("one length among the options", "recurrence or active-bookings limit"),
+            rules=_EVENT_TYPE_RULES,
             description="Create an event type for the key's user.",
             example={
                 "title": "Strategy Session",
@@ -771,12 +820,7 @@ TEMPLATES: dict[str, Endpoint] = {
                 "id, which bookings use as eventTypeId."
             ),
             action=Action(creates="event-type"),
-            lookup=Lookup(
-                "/v2/event-types",
-                EVENT_TYPES_VERSION,
-                ("slug", "title", "lengthInMinutes"),
-                "event types",
-            ),
+            lookup=Lookup("/v2/event-types", EVENT_TYPES_VERSION, _EVENT_TYPE_MATCH, "event types"),
             openapi_schema="CreateEventTypeInput_2024_06_14",
             starter_key=("slug",),
         ),
@@ -788,11 +832,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=_ID,
             body_rule="fields",
             fields=_EVENT_TYPE_FIELDS,
-            rules=(
-                "one length among the options",
-                "recurrence or active-bookings limit",
-                "something to change",
-            ),
+            rules=_UPDATE_EVENT_TYPE_RULES,
             description="Change some fields of an event type; the record gives only those.",
             example={"id": 1, "description": "Thirty minutes with the demo user"},
             guidance=(
@@ -803,22 +843,19 @@ TEMPLATES: dict[str, Endpoint] = {
             ),
             openapi_schema="UpdateEventTypeInput_2024_06_14",
         ),
-        Endpoint(
+        _delete(
             name="delete-event-type",
-            method="DELETE",
             path="/v2/event-types/{id}",
             api_version=EVENT_TYPES_VERSION,
             path_params=_ID,
-            body_rule="none",
-            fields=(),
             description="Delete an event type by its id.",
             example={"id": 5},
             guidance=(
                 "Each record deletes one event type, named by its id in the path; the body is "
                 "empty. Existing bookings of the event type stay, but nobody can book it any "
-                "more. Deleting cannot be undone: tests and runs ask first."
+                "more."
             ),
-            action=Action(change="delete-event-type", destructive=True),
+            change="delete-event-type",
             starter_key=("id",),
         ),
         Endpoint(
@@ -828,23 +865,7 @@ TEMPLATES: dict[str, Endpoint] = {
             api_version=SCHEDULES_VERSION,
             path_params=(),
             body_rule="record",
-            fields=(
-                _req("name", "name"),
-                _req("timeZone", "zone"),
-                _req("isDefault", "boolean"),
-                _f(
-                    "availability",
-                    "objects",
-                    what="a list of opening hours",
-                    children=(_req("days", "weekdays"), *_TIMES),
-                ),
-                _f(
-                    "overrides",
-                    "objects",
-                    what="a list of date overrides",
-                    children=(_req("date", "date"), *_TIMES),
-                ),
-            ),
+            fields=_CREATE_SCHEDULE_FIELDS,
             defaults=(("isDefault", False),),
             description="Create an availability schedule.",
             example={
@@ -882,14 +903,7 @@ TEMPLATES: dict[str, Endpoint] = {
             api_version=None,
             path_params=(),
             body_rule="record",
-            fields=(
-                _req("subscriberUrl", "http-url"),
-                _req("triggers", "triggers", choices=WEBHOOK_TRIGGERS),
-                _req("active", "boolean"),
-                _f("payloadTemplate", "text"),
-                _f("secret", "text"),
-                _f("version", "choice", choices=("2021-10-20",)),
-            ),
+            fields=_CREATE_WEBHOOK_FIELDS,
             defaults=(("active", True),),
             description="Subscribe a URL to Cal.com events.",
             example={
@@ -913,13 +927,7 @@ TEMPLATES: dict[str, Endpoint] = {
             api_version=None,
             path_params=(),
             body_rule="record",
-            fields=(
-                _req("start", "utc-instant"),
-                _req("end", "utc-instant"),
-                _f("reason", "choice", choices=OOO_REASONS),
-                _f("notes", "text"),
-                _f("toUserId", "count"),
-            ),
+            fields=_CREATE_OOO_FIELDS,
             rules=("end not before start",),
             description="Record an out-of-office entry for the key's user.",
             example={
@@ -935,15 +943,10 @@ TEMPLATES: dict[str, Endpoint] = {
                 "notes are optional; toUserId forwards bookings to a colleague while away."
             ),
             action=Action(creates="ooo"),
-            lookup=Lookup(
-                "/v2/me/ooo?take=250",
-                None,
-                ("start", "end", "reason", "notes", "toUserId"),
-                "out-of-office entries",
-            ),
+            lookup=_ooo_lookup("/v2/me/ooo"),
             openapi_schema="CreateOutOfOfficeEntryDto",
             starter_key=("start", "end"),
-            notes=("start and end are UTC instants ending in Z; Cal.com keeps whole days",),
+            notes=(_OOO_WHOLE_DAYS,),
         ),
         # -- schedules, webhooks and out-of-office entries: change and delete ------------
         Endpoint(
@@ -970,22 +973,19 @@ TEMPLATES: dict[str, Endpoint] = {
                 _UPDATE_IDEMPOTENT,
             ),
         ),
-        Endpoint(
+        _delete(
             name="delete-schedule",
-            method="DELETE",
             path="/v2/schedules/{id}",
             api_version=SCHEDULES_VERSION,
             path_params=_SCHEDULE_ID,
-            body_rule="none",
-            fields=(),
             description="Delete an availability schedule of the key's user by its id.",
             example={"id": 4},
             guidance=(
                 "Each record deletes one schedule of the key's user, named by its id in the "
                 "path; the body is empty. Event types that used it fall back to the user's "
-                "default schedule. Deleting cannot be undone: tests and runs ask first."
+                "default schedule."
             ),
-            action=Action(change="delete-schedule", destructive=True),
+            change="delete-schedule",
             starter_key=("id",),
             notes=(_deleted_once('400 "Schedule with ID=… does not exist."'),),
         ),
@@ -1009,22 +1009,17 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("id",),
             notes=("triggers, when given, replaces the webhook's whole list", _UPDATE_IDEMPOTENT),
         ),
-        Endpoint(
+        _delete(
             name="delete-webhook",
-            method="DELETE",
             path="/v2/webhooks/{id}",
-            api_version=None,
             path_params=_WEBHOOK_ID,
-            body_rule="none",
-            fields=(),
             description="Delete a webhook of the key's user by its id.",
             example={"id": "0f3c5a1e-7d2b-4c1a-9e8f-2b6d4a7c9e10"},
             guidance=(
                 "Each record deletes one webhook of the key's user, named by its id in the "
-                "path; the body is empty. Cal.com stops delivering to its URL. Deleting "
-                "cannot be undone: tests and runs ask first."
+                "path; the body is empty. Cal.com stops delivering to its URL."
             ),
-            action=Action(change="delete-webhook", destructive=True),
+            change="delete-webhook",
             starter_key=("id",),
             notes=(_deleted_once('404 "Webhook (…) not found"'),),
         ),
@@ -1036,7 +1031,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=_OOO_ID,
             body_rule="fields",
             fields=_OOO_UPDATE_FIELDS,
-            rules=("something to change", "start and end together", "end not before start"),
+            rules=_OOO_UPDATE_RULES,
             description="Change an out-of-office entry of the key's user.",
             example={"id": 1, "reason": "travel", "notes": "Conference in Lisbon"},
             guidance=(
@@ -1050,24 +1045,20 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("id",),
             notes=_OOO_UPDATE_NOTES,
         ),
-        Endpoint(
+        _delete(
             name="delete-out-of-office",
-            method="DELETE",
             path="/v2/me/ooo/{id}",
-            api_version=None,
             path_params=_OOO_ID,
-            body_rule="none",
-            fields=(),
             description="Delete an out-of-office entry of the key's user by its id.",
             example={"id": 2},
             guidance=(
                 "Each record deletes one out-of-office entry of the key's user, named by its "
                 "id in the path; the body is empty. Bookings redirected by it are no longer "
-                "redirected. Deleting cannot be undone: tests and runs ask first."
+                "redirected."
             ),
-            action=Action(change="delete-ooo", destructive=True),
+            change="delete-ooo",
             starter_key=("id",),
-            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+            notes=(_deleted_once(_OOO_DELETED_ONCE),),
         ),
         # -- team event types ---------------------------------------------------------------
         Endpoint(
@@ -1078,7 +1069,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=(_TEAM_ID,),
             body_rule="record",
             fields=_CREATE_TEAM_EVENT_TYPE_FIELDS,
-            rules=("one length among the options", "recurrence or active-bookings limit"),
+            rules=_EVENT_TYPE_RULES,
             description="Create an event type of a team the key's user administers.",
             example={
                 "teamId": 1,
@@ -1096,7 +1087,7 @@ TEMPLATES: dict[str, Endpoint] = {
                 "assignAllTeamMembers: true gives it to every member."
             ),
             action=Action(creates="team-event-type"),
-            lookup=Lookup("{url}", None, ("slug", "title", "lengthInMinutes"), "team event types"),
+            lookup=Lookup("{url}", None, _EVENT_TYPE_MATCH, "team event types"),
             openapi_schema="CreateTeamEventTypeInput_2024_06_14",
             starter_key=("slug",),
             notes=(
@@ -1112,11 +1103,7 @@ TEMPLATES: dict[str, Endpoint] = {
             path_params=_TEAM_EVENT_TYPE_ID,
             body_rule="fields",
             fields=_UPDATE_TEAM_EVENT_TYPE_FIELDS,
-            rules=(
-                "one length among the options",
-                "recurrence or active-bookings limit",
-                "something to change",
-            ),
+            rules=_UPDATE_EVENT_TYPE_RULES,
             description="Change some fields of a team's event type.",
             example={"teamId": 1, "id": 5, "lengthInMinutes": 45},
             guidance=(
@@ -1128,22 +1115,17 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("teamId", "id"),
             notes=(_UPDATE_IDEMPOTENT,),
         ),
-        Endpoint(
+        _delete(
             name="delete-team-event-type",
-            method="DELETE",
             path="/v2/teams/{teamId}/event-types/{id}",
-            api_version=None,
             path_params=_TEAM_EVENT_TYPE_ID,
-            body_rule="none",
-            fields=(),
             description="Delete a team's event type by its id.",
             example={"teamId": 1, "id": 5},
             guidance=(
                 "Each record deletes one event type of a team, named by teamId and its id in "
-                "the path; the body is empty. Deleting cannot be undone: tests and runs ask "
-                "first."
+                "the path; the body is empty."
             ),
-            action=Action(change="delete-team-event-type", destructive=True),
+            change="delete-team-event-type",
             starter_key=("teamId", "id"),
             notes=(_deleted_once('404 "Event type with ID=… does not exist."'),),
         ),
@@ -1173,16 +1155,11 @@ TEMPLATES: dict[str, Endpoint] = {
                 "create-out-of-office."
             ),
             action=Action(creates="org-ooo"),
-            lookup=Lookup(
-                "{url}?take=250",
-                None,
-                ("start", "end", "reason", "notes", "toUserId"),
-                "out-of-office entries",
-            ),
+            lookup=_ooo_lookup("{url}"),
             openapi_schema="CreateOutOfOfficeEntryDto",
             starter_key=("userId", "start", "end"),
             notes=(
-                "start and end are UTC instants ending in Z; Cal.com keeps whole days",
+                _OOO_WHOLE_DAYS,
                 "a create resent after it took effect is found among the user's entries, "
                 "not made twice",
             ),
@@ -1192,10 +1169,10 @@ TEMPLATES: dict[str, Endpoint] = {
             method="PATCH",
             path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
             api_version=None,
-            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
+            path_params=_ORG_USER_OOO_ID,
             body_rule="fields",
             fields=_OOO_UPDATE_FIELDS,
-            rules=("something to change", "start and end together", "end not before start"),
+            rules=_OOO_UPDATE_RULES,
             description="Change an out-of-office entry of a user of an organisation.",
             example={"orgId": 2, "userId": 2, "id": 1, "notes": "Back on Thursday"},
             guidance=(
@@ -1208,24 +1185,19 @@ TEMPLATES: dict[str, Endpoint] = {
             starter_key=("userId", "id"),
             notes=_OOO_UPDATE_NOTES,
         ),
-        Endpoint(
+        _delete(
             name="delete-org-user-out-of-office",
-            method="DELETE",
             path="/v2/organizations/{orgId}/users/{userId}/ooo/{id}",
-            api_version=None,
-            path_params=(*_ORG_USER, ("id", "Out-of-office entry ID")),
-            body_rule="none",
-            fields=(),
+            path_params=_ORG_USER_OOO_ID,
             description="Delete an out-of-office entry of a user of an organisation.",
             example={"orgId": 2, "userId": 2, "id": 1},
             guidance=(
                 "Each record deletes one out-of-office entry of a user of an organisation, "
-                "named in the path; the body is empty. Deleting cannot be undone: tests and "
-                "runs ask first."
+                "named in the path; the body is empty."
             ),
-            action=Action(change="delete-ooo", destructive=True),
+            change="delete-ooo",
             starter_key=("userId", "id"),
-            notes=(_deleted_once('403 "This OOO entry does not belong to this user."'),),
+            notes=(_deleted_once(_OOO_DELETED_ONCE),),
         ),
     )
 }

@@ -259,6 +259,42 @@ def _to_segment_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+def _fill_macros(
+    parts: list[_Part],
+    record: Record,
+    source: Record,
+    problems: list[Problem],
+    consumed: list[str],
+    *,
+    expected: str,
+    or_else: str = "",
+    strip: bool = False,
+) -> str | None:
+    """``parts`` with each macro replaced by its field's value as segment text; None, with
+    a problem naming the first field that has none (``expected`` says what it is for)."""
+    pieces: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        value = _lookup(part.name, record, source)
+        text = None if value is _MISSING else _to_segment_text(value)
+        if text is None:
+            problems.append(
+                Problem(
+                    part.name,
+                    expected,
+                    "nothing" if value is _MISSING or value in (None, "") else repr(value),
+                    f"give each record a {part.name}{or_else}",
+                )
+            )
+            return None
+        pieces.append(text.strip() if strip else text)
+        if dotted.get(record, part.name, _MISSING) is not _MISSING:
+            consumed.append(part.name)
+    return "".join(pieces)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -325,30 +361,22 @@ class _Accounts:
         self, record: Record, source: Record, problems: list[Problem], consumed: list[str]
     ) -> str | None:
         """The name of the credential that sends ``record``, or None (with a problem)."""
-        pieces: list[str] = []
         fields = [part.name for part in self.parts if isinstance(part, _Macro)]
         field = fields[0] if len(fields) == 1 else "destination.credential"
-        for part in self.parts:
-            if isinstance(part, str):
-                pieces.append(part)
-                continue
-            value = _lookup(part.name, record, source)
-            text = None if value is _MISSING else _to_segment_text(value)
-            if text is None:
-                problems.append(
-                    Problem(
-                        part.name,
-                        f"the name of the credential that sends this record "
-                        f"(destination.credential: {self.written!r})",
-                        "nothing" if value is _MISSING or value in (None, "") else repr(value),
-                        f"give each record a {part.name}",
-                    )
-                )
-                return None
-            pieces.append(text.strip())
-            if dotted.get(record, part.name, _MISSING) is not _MISSING:
-                consumed.append(part.name)
-        name = "".join(pieces)
+        name = _fill_macros(
+            self.parts,
+            record,
+            source,
+            problems,
+            consumed,
+            expected=(
+                "the name of the credential that sends this record "
+                f"(destination.credential: {self.written!r})"
+            ),
+            strip=True,
+        )
+        if name is None:
+            return None
         if name not in self.known:
             stored = ", ".join(sorted(self.known)) or "none yet"
             problems.append(
@@ -753,27 +781,15 @@ class Renderer:
             return self._reference(name, spec, record, source, problems)
         if spec is None:
             spec = "{" + name + "}"
-        pieces: list[str] = []
-        for part in _parse_macros(spec):
-            if isinstance(part, str):
-                pieces.append(part)
-                continue
-            value = _lookup(part.name, record, source)
-            text = None if value is _MISSING else _to_segment_text(value)
-            if text is None:
-                problems.append(
-                    Problem(
-                        part.name,
-                        f"a value for the path parameter {name} ({label})",
-                        "nothing" if value is _MISSING or value in (None, "") else repr(value),
-                        f"give each record a {part.name}, or set destination.params.{name}",
-                    )
-                )
-                return None
-            pieces.append(text)
-            if dotted.get(record, part.name, _MISSING) is not _MISSING:
-                consumed.append(part.name)
-        return "".join(pieces)
+        return _fill_macros(
+            _parse_macros(spec),
+            record,
+            source,
+            problems,
+            consumed,
+            expected=f"a value for the path parameter {name} ({label})",
+            or_else=f", or set destination.params.{name}",
+        )
 
     def _reference(
         self,

@@ -6,13 +6,11 @@ sources)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.adversarial.harness import cli, summary
-from tests.delivery.e2e import ROOT
+from tests.adversarial.harness import cli
+from tests.delivery.e2e import copy_examples, run_examples, run_flow
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -31,23 +29,10 @@ EXAMPLE_FLOWS = (
 )
 
 
-def run(folder: Path, sandbox: SandboxHandle, flow: str, *extra: str) -> dict[str, Any]:
-    result = cli(
-        "run", flow, "--json", "--yes", "--base-url", sandbox.url, *extra,
-        key=sandbox.api_key, cwd=folder,
-    )  # fmt: skip
-    assert result.returncode == 0, f"{flow}: {result.stdout}{result.stderr}"
-    return summary(result)
-
-
 def test_the_example_flows_change_and_delete_what_the_create_flows_made(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    for name in EXAMPLE_FLOWS:
-        counts = run(tmp_path, sandbox, f"examples/{name}.yaml")
-        assert counts["delivered"] >= 1, f"{name}: {counts}"
-        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    run_examples(copy_examples(tmp_path), sandbox, EXAMPLE_FLOWS)
     state = sandbox.state()
     mine = {s["name"]: s for s in state["schedules"] if s["ownerId"] == 1}
     assert set(mine) == {"Working hours", "Mornings"}
@@ -102,7 +87,7 @@ def _settled_once(
 ) -> None:
     """The change was made once, its answer lost, and upstream's refusal of the resend
     (``refusal``) is counted as the change done: delivered, not failed."""
-    counts = run(folder, sandbox, "flow.yaml")
+    counts = run_flow(folder, sandbox, "flow.yaml")
     assert counts["delivered"] == 1 and counts["failed"] == 0, counts
     sent = [r for r in sandbox.requests() if r["method"] == method and r["path"] == route]
     assert [r["status"] for r in sent] == [200, refusal], sent
@@ -210,11 +195,7 @@ TEAM_FLOWS = ("create-team-event-type", "update-team-event-type", "delete-team-e
 def test_the_team_event_type_flows_create_change_and_delete(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    for name in TEAM_FLOWS:
-        counts = run(tmp_path, sandbox, f"examples/{name}.yaml")
-        assert counts["delivered"] >= 1, f"{name}: {counts}"
-        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    run_examples(copy_examples(tmp_path), sandbox, TEAM_FLOWS)
     [left] = sandbox.state()["team_event_types"]
     assert (left["slug"], left["lengthInMinutes"], left["teamId"]) == ("team-demo", 45, 1)
     assert {h["userId"] for h in left["hosts"]} == {1, 2}
@@ -238,13 +219,13 @@ def test_a_team_event_type_create_whose_answer_was_lost_is_not_made_twice(
         params='{teamId: "{team}"}', key="[team, slug]", transform=TEAM_MAP,
     )  # fmt: skip
     _lose_first_answer(sandbox, "POST", "/v2/teams/{teamId}/event-types")
-    counts = run(flow_dir, sandbox, "flow.yaml")
+    counts = run_flow(flow_dir, sandbox, "flow.yaml")
     assert counts["delivered"] == 2 and counts["failed"] == 0, counts
     slugs = [e["slug"] for e in sandbox.state()["team_event_types"]]
     assert sorted(slugs) == ["team-chat", "team-demo"]
     posts = [r for r in sandbox.requests() if r["method"] == "POST"]
     assert len(posts) == 2, posts
-    again = run(flow_dir, sandbox, "flow.yaml")
+    again = run_flow(flow_dir, sandbox, "flow.yaml")
     assert again["delivered"] == 0 and len(sandbox.state()["team_event_types"]) == 2
 
 
@@ -273,11 +254,7 @@ ORG_FLOWS = (
 def test_the_org_user_ooo_flows_record_change_and_delete_a_members_entries(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    for name in ORG_FLOWS:
-        counts = run(tmp_path, sandbox, f"examples/{name}.yaml")
-        assert counts["delivered"] >= 1, f"{name}: {counts}"
-        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    run_examples(copy_examples(tmp_path), sandbox, ORG_FLOWS)
     [left] = sandbox.state()["ooo"]
     assert (left["userId"], left["reason"], left["notes"]) == (2, "sick", "Back on Monday")
 
@@ -295,7 +272,7 @@ def test_an_org_user_ooo_create_whose_answer_was_lost_is_not_made_twice(
         params='{orgId: "2", userId: "{user}"}', key="[user, start]", transform=transform,
     )  # fmt: skip
     _lose_first_answer(sandbox, "POST", "/v2/organizations/{orgId}/users/{userId}/ooo")
-    counts = run(flow_dir, sandbox, "flow.yaml")
+    counts = run_flow(flow_dir, sandbox, "flow.yaml")
     assert counts["delivered"] == 1 and counts["failed"] == 0, counts
     assert [e["userId"] for e in sandbox.state()["ooo"]] == [2]
     assert len([r for r in sandbox.requests() if r["method"] == "POST"]) == 1

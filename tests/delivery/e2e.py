@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,32 @@ from tests.support.cli import summary as summary
 from tests.support.sandbox import SandboxHandle
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_examples(folder: Path) -> Path:
+    """``folder``, holding a copy of the repository's examples/ (the flows there write their
+    files beside them)."""
+    shutil.copytree(ROOT / "examples", folder / "examples")
+    return folder
+
+
+def run_flow(folder: Path, sandbox: SandboxHandle, flow: str, *extra: str) -> dict[str, Any]:
+    """`calsink run FLOW --json --yes` from ``folder`` against ``sandbox``: its summary; the
+    test fails unless it exits 0."""
+    result = cli(
+        "run", flow, "--json", "--yes", "--base-url", sandbox.url, *extra,
+        key=sandbox.api_key, cwd=folder,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{flow}: {result.stdout}{result.stderr}"
+    return summary(result)
+
+
+def run_examples(folder: Path, sandbox: SandboxHandle, names: Iterable[str]) -> None:
+    """Run examples/NAME.yaml for each name in turn: each delivers, and nothing fails."""
+    for name in names:
+        counts = run_flow(folder, sandbox, f"examples/{name}.yaml")
+        assert counts["delivered"] >= 1, f"{name}: {counts}"
+        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
 
 
 def booking_flow(

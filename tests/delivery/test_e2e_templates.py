@@ -3,12 +3,11 @@ the sandbox, in the order a user would run them; the sandbox's state shows the e
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.delivery.e2e import ROOT, cli, files_text, summary
+from tests.delivery.e2e import copy_examples, files_text, run_examples
 from tests.support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.e2e
@@ -35,22 +34,7 @@ def booking_of(state: dict[str, Any], email: str) -> list[dict[str, Any]]:
 def test_every_template_has_its_effect_in_the_sandbox(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    for name in ORDER:
-        result = cli(
-            "run",
-            f"examples/{name}.yaml",
-            "--json",
-            "--yes",
-            "--base-url",
-            sandbox.url,
-            key=sandbox.api_key,
-            cwd=tmp_path,
-        )
-        assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
-        counts = summary(result)
-        assert counts["delivered"] >= 1, f"{name}: {counts}"
-        assert counts["failed"] == counts["dead"] == counts["rejected"] == 0, f"{name}: {counts}"
+    run_examples(copy_examples(tmp_path), sandbox, ORDER)
     state = sandbox.state()
     grace = booking_of(state, "grace@example.com")
     assert sorted(b["status"] for b in grace) == ["accepted", "cancelled"]

@@ -9,6 +9,7 @@ for the others, the sources named above each group of tests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +22,9 @@ from support.booking_states import (
     sandbox_with_past_and_round_robin_bookings,
 )
 from support.sandbox import SandboxHandle
+from support.sandbox import booking as sandbox_booking
 
-MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
-
-
-def booking(start: str = MONDAY_9AM, event_type_id: int = 1, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "start": start,
-        "eventTypeId": event_type_id,
-        "attendee": {
-            "name": "Ada Lovelace",
-            "email": "ada@example.com",
-            "timeZone": "Europe/London",
-        },
-    }
-    body.update(extra)
-    return body
+booking = partial(sandbox_booking, zone="Europe/London")
 
 
 def test_decline_a_pending_booking_confirm_handler_confirmed_false(api: Api) -> None:

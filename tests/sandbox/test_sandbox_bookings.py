@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from sandbox_contract import Api
 
-from support.sandbox import SandboxHandle
+from support.sandbox import MONDAY_9AM, SandboxHandle
+from support.sandbox import booking as sandbox_booking
 
-MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
-
-
-def booking(start: str = MONDAY_9AM, event_type_id: int = 1, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "start": start,
-        "eventTypeId": event_type_id,
-        "attendee": {
-            "name": "Ada Lovelace",
-            "email": "ada@example.com",
-            "timeZone": "Europe/London",
-        },
-    }
-    body.update(extra)
-    return body
+booking = partial(sandbox_booking, zone="Europe/London")
 
 
 def test_a_booking_is_created_accepted_and_unknown_fields_are_stripped(

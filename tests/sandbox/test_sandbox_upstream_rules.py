@@ -26,31 +26,14 @@ from sandbox_contract import Api
 
 from calsink.sandbox.model import Booking
 from calsink.sandbox.seed import seeded_store
-from support.sandbox import SandboxHandle, running_sandbox
+from support.sandbox import MONDAY_9AM, SandboxHandle, booking, message, running_sandbox
 
-MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
 WEDNESDAY_10AM = "2030-01-09T15:00:00Z"
 NEWEST = "2026-02-25"
 
 
-def booking(start: str = MONDAY_9AM, event_type_id: int = 1, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "start": start,
-        "eventTypeId": event_type_id,
-        "attendee": {"name": "Ada Lovelace", "email": "ada@example.com", "timeZone": "UTC"},
-    }
-    body.update(extra)
-    return body
-
-
 def guest(index: int) -> dict[str, str]:
     return {"name": f"Guest {index}", "email": f"guest{index}@example.com", "timeZone": "UTC"}
-
-
-def message(response: Any) -> str:
-    """The error's text: in the envelope, or bare for the shared booking handlers' errors."""
-    body = response.json
-    return str(body["error"]["message"] if "error" in body else body["message"])
 
 
 # -- cancel ---------------------------------------------------------------------------------

@@ -37,26 +37,10 @@ from sandbox_contract import Api
 
 from calsink.sandbox.model import Booking
 from calsink.sandbox.seed import seeded_store
-from support.sandbox import Response, SandboxHandle, running_sandbox
+from support.sandbox import MONDAY_9AM, Response, SandboxHandle, booking, message, running_sandbox
 
-MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York
 TUESDAY_10AM = "2030-01-08T15:00:00Z"
 NOTICE = "Rescheduling is not allowed within the minimum notice period before the event"
-
-
-def booking(start: str = MONDAY_9AM, event_type_id: int = 1, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "start": start,
-        "eventTypeId": event_type_id,
-        "attendee": {"name": "Ada Lovelace", "email": "ada@example.com", "timeZone": "UTC"},
-    }
-    body.update(extra)
-    return body
-
-
-def message(response: Response) -> str:
-    body = response.json
-    return str(body["error"]["message"] if "error" in body else body["message"])
 
 
 def _event_type(api: Api, **settings: Any) -> int:

@@ -61,6 +61,29 @@ class Response:
         return self.json["data"]
 
 
+def message(response: Response) -> str:
+    """The error's text: in the envelope, or bare for the shared booking handlers' errors."""
+    body = response.json
+    return str(body["error"]["message"] if "error" in body else body["message"])
+
+
+MONDAY_9AM = "2030-01-07T14:00:00Z"  # 09:00 America/New_York, free in the seeded schedule
+
+
+def booking(
+    start: str = MONDAY_9AM, event_type_id: int = 1, *, zone: str = "UTC", **extra: Any
+) -> dict[str, Any]:
+    """A create-booking body for a seeded event type, with Ada as the attendee in ``zone``;
+    ``extra`` adds or replaces fields."""
+    body: dict[str, Any] = {
+        "start": start,
+        "eventTypeId": event_type_id,
+        "attendee": {"name": "Ada Lovelace", "email": "ada@example.com", "timeZone": zone},
+    }
+    body.update(extra)
+    return body
+
+
 @dataclass
 class SandboxHandle:
     url: str

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from calsink.http.auth import Auth
 from calsink.http.ratelimit import Budget, RateLimiter
-from calsink.http.transport import Response, Transport
+from calsink.http.transport import Response, SendOptions, Transport
 
 _ACCOUNT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "calsink_account", default=None
@@ -76,20 +76,9 @@ class AccountTransport(Transport):
         self._opened[name] = transport
         return transport
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: tuple[tuple[str, str], ...] | Mapping[str, str] = (),
-        body: bytes | None = None,
-        authenticate: bool = True,
-        auth: Auth | None = None,
-    ) -> Response:
+    async def send(self, method: str, url: str, **options: Unpack[SendOptions]) -> Response:
         transport = await self._account()
-        return await transport.send(
-            method, url, headers=headers, body=body, authenticate=authenticate, auth=auth
-        )
+        return await transport.send(method, url, **options)
 
 
 class AccountLimiter(RateLimiter):

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 import orjson
 
@@ -40,6 +40,16 @@ class Wire(Protocol):
     ) -> Answer: ...
 
     async def close(self) -> None: ...
+
+
+class SendOptions(TypedDict, total=False):
+    """What `Transport.send` takes besides the method and URL, for a Transport that hands
+    the request on to another."""
+
+    headers: tuple[tuple[str, str], ...] | Mapping[str, str]
+    body: bytes | None
+    authenticate: bool
+    auth: Auth | None
 
 
 class TransportError(Exception):

@@ -210,6 +210,16 @@ def _owned(call: Call, env: Env) -> EventType:
     return record
 
 
+def updated_spec(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """An event type's ``spec`` with an update's ``data``; a 400 when its length is then not
+    among its length options."""
+    merged = {**spec, **data}
+    options = merged.get("lengthInMinutesOptions")
+    if options and merged["lengthInMinutes"] not in options:
+        raise bad_request("lengthInMinutesOptions must include lengthInMinutes.")
+    return merged
+
+
 def get_event_type(call: Call, env: Env) -> Reply:
     return success(output.event_type(env.store, _owned(call, env)))
 
@@ -220,12 +230,7 @@ def update_event_type(call: Call, env: Env) -> Reply:
     _check_schedule(call, env, data, record.owner_id)
     if "slug" in data and _slug_taken(env, record.owner_id, data["slug"], record.id):
         raise bad_request("User already has an event type with this slug.")
-    merged = dict(record.spec)
-    merged.update(data)
-    options = merged.get("lengthInMinutesOptions")
-    if options and merged["lengthInMinutes"] not in options:
-        raise bad_request("lengthInMinutesOptions must include lengthInMinutes.")
-    record.spec = merged
+    record.spec = updated_spec(record.spec, data)
     env.store.touch(record)
     return success(output.event_type(env.store, record))
 

@@ -18,7 +18,7 @@ from typing import Any
 from calsink.sandbox import output
 from calsink.sandbox.context import Call, Env, Reply, success
 from calsink.sandbox.errors import ApiError, bad_request, not_found
-from calsink.sandbox.event_types import validate_event_type
+from calsink.sandbox.event_types import updated_spec, validate_event_type
 from calsink.sandbox.model import Team, TeamEventType
 from calsink.sandbox.validation import (
     Validator,
@@ -123,11 +123,7 @@ def update_team_event_type(call: Call, env: Env) -> Reply:
     data = _checked_body(call, team, creating=False)
     if "slug" in data and _slug_taken(env, team.id, data["slug"], record.id):
         raise bad_request("Team already has an event type with this slug.")
-    merged = {**record.spec, **data}
-    options = merged.get("lengthInMinutesOptions")
-    if options and merged["lengthInMinutes"] not in options:
-        raise bad_request("lengthInMinutesOptions must include lengthInMinutes.")
-    record.spec = merged
+    record.spec = updated_spec(record.spec, data)
     env.store.touch(record)
     return success(output.team_event_type(env.store, record))
 
