@@ -145,6 +145,39 @@ class _Stop(Exception):
     """Raised inside a worker when the run stops before its record finished."""
 
 
+# How an attempt of one record ended, and so what comes next:
+# "settled": the record has its outcome;
+# "again": throttled, the next attempt goes (the limiter or the backoff spaces it);
+# "failed": worth retrying: give up, stop with the run, or try again;
+# "landing": timed out after sending, Cal.com may still be making it;
+# "refused": a 4xx, failed unless an earlier attempt took effect.
+_Step = Literal["settled", "again", "failed", "landing", "refused"]
+
+
+class _Delivery(Retrying):
+    """The attempts of one record (its `Retrying`, so that a record on its way is one
+    object), and what they have learnt so far."""
+
+    __slots__ = ("attempts", "last", "last_error", "mark", "prior", "request", "unsure")
+
+    def __init__(
+        self, request: Request, mark: str | None, prior: Entry | None, policy: RetryPolicy
+    ) -> None:
+        Retrying.__init__(self, policy)
+        self.request = request
+        self.mark = mark  # the booking's fingerprint, None for the rest
+        self.prior = prior  # its ledger entry before this run sent it
+        self.attempts = prior.attempts if prior else 0  # sent so far, earlier runs included
+        # An earlier attempt may have taken effect (look it up before sending it again).
+        self.unsure = (
+            prior is not None
+            and prior.state != Outcome.DELIVERED
+            and (prior.state == IN_FLIGHT or prior.unsure)
+        )
+        self.last: Response | None = None
+        self.last_error: str | None = None
+
+
 class Engine:
     """One run of one flow. Build it, then ``await engine.run(items)`` once."""
 
@@ -578,66 +611,39 @@ class Engine:
         return False
 
     async def _deliver(self, request: Request, task: asyncio.Task[Any]) -> None:
-        """Send one record until it has an outcome; ``task`` is the worker's own."""
-        flow = self.settings.flow
+        """Send one record until it has an outcome; ``task`` is the worker's own.
+
+        A record that needs nothing asked first goes straight to its attempts (no
+        coroutine but the send on that path). Each attempt waits its turn (the backoff,
+        the first request going alone, its mark, the rate limit), is sent, and its answer
+        settles the record or says how the next attempt goes."""
         use_account(request.credential)
         prior = self._prior.pop(request.key, None)
-        action = request.action
         checks = self.pre_send  # most records have none to make: no coroutine for them
-        if (
-            checks is not None
-            and checks.applies_to(request)
-            and await self._settled_by_pre_send(checks, request, prior, action.target)
-        ):
-            return
-        mark = None
-        if action.creates == "booking" and self.settings.fingerprint_bookings:
-            mark = fingerprint(flow, request.key)  # render wrote it into the booking's metadata
-        if self._shared:
-            claimed = await self._claim(request, mark)
-            if claimed is False:
+        check_first = checks is not None and checks.applies_to(request)
+        if prior is None and not check_first and not self._shared:
+            delivery = _Delivery(request, self._mark_of(request), None, self._retry_policy)
+        else:
+            ready = await self._ready(request, prior, check_first)
+            if ready is None:
                 return
-            prior = claimed
-        attempts = prior.attempts if prior else 0
-        unsure = (
-            prior is not None
-            and prior.state != Outcome.DELIVERED
-            and (prior.state == IN_FLIGHT or prior.unsure)
-        )
-        if unsure and looks_up(action) and await self._settled_by_look_up(request, attempts, mark):
-            return
-        assert self.writer is not None
-        retries = Retrying(self._retry_policy)
-        last: Response | None = None
-        last_error: str | None = None
-        landing = False  # the last attempt timed out: Cal.com may still be making it
-        for attempt in retries:
+            delivery = ready
+        for attempt in delivery:
             if attempt.delay:
                 await self._pause(attempt.delay)
-            if (
-                attempt.follows_failure
-                and unsure
-                and looks_up(action)
-                and await self._settled_by_look_up(request, attempts, mark)
-            ):
+            if attempt.follows_failure and await self._settled_between_tries(delivery):
                 return
             if not self._gate_open or self._stopping:
                 await self._wait_for_gate()
             if self._account_refused(request.credential):
-                if not self._gate_open:
-                    await self._answered(None)  # let another record go first
-                self._finish_refused(request, attempts, mark, unsure=unsure)
+                await self._not_sent_for_refused_account(delivery)
                 return
-            if attempt.number == 1:
-                commit = self._marked(request, attempts + 1, mark, prior)
-                if commit.done():
-                    commit.result()  # marked ahead and committed: nothing to wait for
-                else:
-                    await commit
+            if attempt.number == 1 and (commit := self._mark_before_sending(delivery)) is not None:
+                await commit
             if not self.limiter.try_acquire():
                 await self.limiter.acquire()
             self._premarked.pop(request.key, None)
-            attempts += 1
+            delivery.attempts += 1
             self._busy.add(task)
             self._in_flight += 1
             try:
@@ -645,110 +651,217 @@ class Engine:
                     request.method, request.url, headers=request.headers, body=request.body
                 )
             except TransportError as exc:
-                self.limiter.release()
-                retries.failed()
-                if not self._gate_open:
-                    await self._answered(None)
-                unsure = unsure or exc.maybe_sent
-                landing = exc.kind == "timeout" and exc.maybe_sent
-                last_error, last = f"no answer ({exc.detail})", None
+                step = await self._no_answer(delivery, exc)
             else:
                 wait = self.limiter.observe(response.status, response.headers)
                 self._note_account(response.status)
-                if not self._gate_open:
-                    self._check_version(request, response)
                 if not self._gate_open or response.status == 401:
-                    await self._answered(response.status, rule=_booking_rule_403(response))
-                last, last_error, landing = response, None, False
-                ids = identifiers(_data(response)) if response.ok else {}
-                self._emit(request, response, attempts, ids)
-                verdict = classify_status(response.status)
-                if verdict is Verdict.DELIVERED and not _readable(response, action):
-                    unreadable = (
-                        f"{response.status} without Cal.com's answer: {response.error_message()}"
-                    )
-                    if not _may_resend(request.method, action):
-                        self._finish(
-                            request,
-                            Outcome.FAILED,
-                            attempts=attempts,
-                            response=response,
-                            reason=f"{unreadable}; it may have taken effect: check Cal.com",
-                            mark=mark,
-                            unsure=True,
-                        )
-                        return
-                    verdict, unsure, last_error = Verdict.RETRY, True, unreadable
-                if verdict is Verdict.DELIVERED:
-                    self._finish(
-                        request,
-                        Outcome.DELIVERED,
-                        attempts=attempts,
-                        response=response,
-                        ids=ids,
-                        mark=mark,
-                    )
-                    return
-                if verdict is Verdict.ABORT_AUTH:
-                    self._finish(
-                        request,
-                        Outcome.FAILED,
-                        attempts=attempts,
-                        response=response,
-                        reason=(
-                            f"authentication failed: {self._refused_auth()}"
-                            if request.credential is None
-                            else _refused_key(request.credential, "authentication failed")
-                        ),
-                        mark=mark,
-                        unsure=unsure,
-                    )
-                    return
-                if verdict is Verdict.THROTTLED:
-                    retries.throttled(wait)
-                    if not retries.exhausted:
-                        continue
-                    last_error = f"still throttled (429) after {retries.throttles} waits"
-                elif verdict is Verdict.FAILED:
-                    if unsure and await self._earlier_attempt_counted(
-                        request, action, response, attempts, mark
-                    ):
-                        return
-                    self._finish(
-                        request,
-                        Outcome.FAILED,
-                        attempts=attempts,
-                        response=response,
-                        reason=f"Cal.com refused it ({response.status}): "
-                        f"{response.error_message()}",
-                        mark=mark,
-                        unsure=unsure,
-                    )
-                    return
-                else:
-                    retries.failed()
-                    unsure = unsure or may_have_taken_effect(response.status)
-                    last_error = last_error or f"{response.status}: {response.error_message()}"
+                    await self._first_answers(request, response)
+                step = self._answer(delivery, response, wait)
+                if step == "refused":
+                    step = await self._refused(delivery, response)
             finally:
                 if task in self._busy:
                     self._busy.discard(task)
                     self._in_flight -= 1
-            if retries.exhausted:
-                self._finish(
-                    request,
-                    Outcome.DEAD,
-                    attempts=attempts,
-                    response=last,
-                    reason=f"gave up after {retries.failures} attempts; last: {last_error}",
-                    mark=mark,
-                    unsure=unsure,
-                )
+            if step == "settled":
                 return
-            if self._stopping:
-                raise _Stop
-            if landing and action.creates is not None:
-                await self._settle_after_timeout(request, attempts, mark)
+            if step != "again" and await self._ended_after_failure(delivery, step):
                 return
+
+    def _mark_of(self, request: Request) -> str | None:
+        """The fingerprint render wrote into a booking's metadata (None for the rest)."""
+        if request.action.creates == "booking" and self.settings.fingerprint_bookings:
+            return fingerprint(self.settings.flow, request.key)
+        return None
+
+    async def _ready(
+        self, request: Request, prior: Entry | None, check_first: bool
+    ) -> _Delivery | None:
+        """What must happen before a record is sent: Cal.com's pre-send checks, the claim
+        in a shared ledger, the look-up of an earlier attempt that may have taken effect.
+        The record on its way, or None when one of these settled it."""
+        checks = self.pre_send
+        if (
+            check_first
+            and checks is not None
+            and await self._settled_by_pre_send(checks, request, prior, request.action.target)
+        ):
+            return None
+        mark = self._mark_of(request)
+        if self._shared:
+            claimed = await self._claim(request, mark)
+            if claimed is False:
+                return None
+            prior = claimed
+        delivery = _Delivery(request, mark, prior, self._retry_policy)
+        if (
+            delivery.unsure
+            and looks_up(request.action)
+            and await self._settled_by_look_up(request, delivery.attempts, mark)
+        ):
+            return None
+        return delivery
+
+    async def _settled_between_tries(self, delivery: _Delivery) -> bool:
+        """After a failed attempt that may have taken effect, a look-up before the next."""
+        return (
+            delivery.unsure
+            and looks_up(delivery.request.action)
+            and await self._settled_by_look_up(delivery.request, delivery.attempts, delivery.mark)
+        )
+
+    async def _not_sent_for_refused_account(self, delivery: _Delivery) -> None:
+        """Cal.com refused the record's credential earlier in the run: it fails unsent."""
+        if not self._gate_open:
+            await self._answered(None)  # let another record go first
+        self._finish_refused(
+            delivery.request, delivery.attempts, delivery.mark, unsure=delivery.unsure
+        )
+
+    def _mark_before_sending(self, delivery: _Delivery) -> asyncio.Future[None] | None:
+        """Mark the record as on its way before its first attempt: the commit to wait for,
+        or None when it is committed already (marked ahead)."""
+        commit = self._marked(
+            delivery.request, delivery.attempts + 1, delivery.mark, delivery.prior
+        )
+        if commit.done():
+            commit.result()  # marked ahead and committed: nothing to wait for
+            return None
+        return commit
+
+    async def _no_answer(self, delivery: _Delivery, error: TransportError) -> _Step:
+        """An attempt that got no answer: a failure; a timeout may still land."""
+        self.limiter.release()
+        delivery.failed()
+        if not self._gate_open:
+            await self._answered(None)
+        delivery.unsure = delivery.unsure or error.maybe_sent
+        delivery.last_error, delivery.last = f"no answer ({error.detail})", None
+        if error.kind == "timeout" and error.maybe_sent:
+            return "landing"
+        return "failed"
+
+    async def _first_answers(self, request: Request, response: Response) -> None:
+        """An answer while the first request goes alone, or any 401."""
+        if not self._gate_open:
+            self._check_version(request, response)
+        await self._answered(response.status, rule=_booking_rule_403(response))
+
+    def _answer(self, delivery: _Delivery, response: Response, wait: float | None) -> _Step:
+        """What an answer makes of the record: delivered, a refusal, a retry, a wait."""
+        request = delivery.request
+        delivery.last, delivery.last_error = response, None
+        ids = identifiers(_data(response)) if response.ok else {}
+        self._emit(request, response, delivery.attempts, ids)
+        verdict = classify_status(response.status)
+        if verdict is Verdict.DELIVERED:
+            if not _readable(response, request.action):
+                return self._unreadable(delivery, response)
+            self._finish(
+                request,
+                Outcome.DELIVERED,
+                attempts=delivery.attempts,
+                response=response,
+                ids=ids,
+                mark=delivery.mark,
+            )
+            return "settled"
+        if verdict is Verdict.ABORT_AUTH:
+            self._finish(
+                request,
+                Outcome.FAILED,
+                attempts=delivery.attempts,
+                response=response,
+                reason=(
+                    f"authentication failed: {self._refused_auth()}"
+                    if request.credential is None
+                    else _refused_key(request.credential, "authentication failed")
+                ),
+                mark=delivery.mark,
+                unsure=delivery.unsure,
+            )
+            return "settled"
+        if verdict is Verdict.THROTTLED:
+            return self._throttled(delivery, wait)
+        if verdict is Verdict.FAILED:
+            return "refused"
+        return self._failed(delivery, response)
+
+    def _unreadable(self, delivery: _Delivery, response: Response) -> _Step:
+        """A 2xx without Cal.com's answer: tried again when that is safe, else failed unsure."""
+        unreadable = f"{response.status} without Cal.com's answer: {response.error_message()}"
+        if not _may_resend(delivery.request.method, delivery.request.action):
+            self._finish(
+                delivery.request,
+                Outcome.FAILED,
+                attempts=delivery.attempts,
+                response=response,
+                reason=f"{unreadable}; it may have taken effect: check Cal.com",
+                mark=delivery.mark,
+                unsure=True,
+            )
+            return "settled"
+        delivery.unsure, delivery.last_error = True, unreadable
+        return self._failed(delivery, response)
+
+    def _throttled(self, delivery: _Delivery, wait: float | None) -> _Step:
+        """A 429: tried again at once (the limiter or the backoff spaces it) until the
+        waits are used up."""
+        delivery.throttled(wait)
+        if not delivery.exhausted:
+            return "again"
+        delivery.last_error = f"still throttled (429) after {delivery.throttles} waits"
+        return "failed"
+
+    def _failed(self, delivery: _Delivery, response: Response) -> _Step:
+        """A 5xx or 408 (or an unreadable 2xx): worth another attempt."""
+        delivery.failed()
+        delivery.unsure = delivery.unsure or may_have_taken_effect(response.status)
+        delivery.last_error = (
+            delivery.last_error or f"{response.status}: {response.error_message()}"
+        )
+        return "failed"
+
+    async def _refused(self, delivery: _Delivery, response: Response) -> _Step:
+        """A 4xx: failed, unless it shows an earlier unanswered attempt took effect."""
+        request = delivery.request
+        if delivery.unsure and await self._earlier_attempt_counted(
+            request, request.action, response, delivery.attempts, delivery.mark
+        ):
+            return "settled"
+        self._finish(
+            request,
+            Outcome.FAILED,
+            attempts=delivery.attempts,
+            response=response,
+            reason=f"Cal.com refused it ({response.status}): {response.error_message()}",
+            mark=delivery.mark,
+            unsure=delivery.unsure,
+        )
+        return "settled"
+
+    async def _ended_after_failure(self, delivery: _Delivery, step: _Step) -> bool:
+        """After a failed attempt: give up once the attempts are used up, stop with the
+        run, and settle a create that timed out without sending it again."""
+        request = delivery.request
+        if delivery.exhausted:
+            self._finish(
+                request,
+                Outcome.DEAD,
+                attempts=delivery.attempts,
+                response=delivery.last,
+                reason=f"gave up after {delivery.failures} attempts; last: {delivery.last_error}",
+                mark=delivery.mark,
+                unsure=delivery.unsure,
+            )
+            return True
+        if self._stopping:
+            raise _Stop
+        if step == "landing" and request.action.creates is not None:
+            await self._settle_after_timeout(request, delivery.attempts, delivery.mark)
+            return True
+        return False
 
     async def _settle_after_timeout(
         self, request: Request, attempts: int, mark: str | None
