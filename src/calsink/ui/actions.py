@@ -105,6 +105,23 @@ def credential_for(flow: Flow, store: CredentialStore) -> Credential:
     return resolve_api_key(flow.destination, store=store)
 
 
+def sent_as(flow: Flow, credential: Credential, store: CredentialStore) -> dict[str, str]:
+    """How the test send's child process finds its credential: a stored one by name (it
+    reads the store itself, so it can renew an OAuth access token and store the new one,
+    and no token crosses the pipe), or the key read from an environment variable."""
+    if flow.destination.api_key_env:
+        return {"api_key": credential.api_key}
+    return {"credential": credential.name, "config_dir": str(store.directory)}
+
+
+def credential_of(request: dict[str, Any]) -> str | calsink.Auth:
+    """What the test send's child sends as (the request `sent_as` made)."""
+    if "credential" not in request:
+        return str(request["api_key"])
+    store = CredentialStore(Path(str(request["config_dir"])))
+    return calsink.auth_of(store.get(str(request["credential"])), store)
+
+
 def check_key(api_key: str, base_url: str) -> str:
     """Ask Cal.com who ``api_key`` belongs to (GET /v2/me); CredentialError when it refuses.
 
@@ -145,7 +162,7 @@ def check_key(api_key: str, base_url: str) -> str:
 
 def send_test(
     loaded: LoadedFlow,
-    api_key: str,
+    api_key: str | calsink.Auth,
     *,
     record_index: int,
     payload: Any | None,
@@ -169,9 +186,14 @@ def send_test(
         "headers": result.headers,
         "body": result.body,
         "elapsed_s": round(result.elapsed_s, 3),
-        "error": result.error,
+        "error": result.error or _refusal(api_key),
         "ledger_note": ledger_note(loaded, key) if result.ok else None,
     }
+
+
+def _refusal(api_key: str | calsink.Auth) -> str | None:
+    """Why Cal.com would not renew an OAuth access token, and what to do (no token in it)."""
+    return None if isinstance(api_key, str) else api_key.refused()
 
 
 def ledger_note(loaded: LoadedFlow, key: str | None) -> str | None:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from calsink import LoadedFlow, dead_letters_path
+from calsink import Auth, LoadedFlow, auth_of, dead_letters_path
 from calsink.credentials import Credential, CredentialStore
 from calsink.ui.actions import credential_for, tail_jsonl
 
@@ -101,10 +101,11 @@ class Runs:
         if self.current is not None and self.current.active:
             raise RunBusy("a run is still going; stop it or wait for its summary")
         credentials = None
+        api_key: str | Auth = ""
         if loaded.flow.destination.credential_per_record:  # each record names its own
-            credentials, api_key = self.store.all(), ""
-        else:
-            api_key = credential_for(loaded.flow, self.store).api_key
+            credentials = self.store.all()
+        else:  # an OAuth credential renews its lapsed access token and stores the new one
+            api_key = auth_of(credential_for(loaded.flow, self.store), self.store)
         self._count += 1
         state = RunState(
             number=self._count,
@@ -132,7 +133,7 @@ class Runs:
         state: RunState,
         loaded: LoadedFlow,
         *,
-        api_key: str,
+        api_key: str | Auth,
         yes: bool,
         credentials: dict[str, Credential] | None = None,
     ) -> None:
@@ -179,7 +180,7 @@ class Runs:
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
-            keys = [api_key, *(c.api_key for c in (credentials or {}).values())]
+            keys = _secrets(api_key, credentials)
             state.error = calsink.hide_secrets(str(exc) or type(exc).__name__, keys)
             state.state = "failed"
         else:
@@ -194,6 +195,15 @@ class Runs:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _secrets(api_key: str | Auth, credentials: dict[str, Credential] | None) -> list[str]:
+    """Every key and token the run may hold: the first ones and any it renewed."""
+    keys = [api_key] if isinstance(api_key, str) else list(api_key.secrets())
+    for credential in (credentials or {}).values():
+        grant = credential.oauth
+        keys.extend(grant.secrets() if grant is not None else (credential.api_key,))
+    return [key for key in keys if key]
 
 
 def _read_files(state: RunState, loaded: LoadedFlow) -> None:

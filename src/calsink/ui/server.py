@@ -151,7 +151,7 @@ def create_app(context: UiContext, guard: Guard) -> Starlette:
             answer = await send_isolated(
                 {
                     "flow": body.get("flow"),
-                    "api_key": credential.api_key,
+                    **actions.sent_as(loaded.flow, credential, context.store),
                     "record_index": _int(body.get("record_index"), 0),
                     "payload": body.get("payload"),
                     "yes": confirmed,

@@ -1,8 +1,10 @@
 """Send Test Data in a child process, so that a crash while sending cannot take the page down.
 
 The server starts ``python -m calsink.ui.testsend`` in the page's working folder and writes
-one JSON request to its stdin (the draft flow, the record, the payload and the API key — a
-pipe, never the command line or the environment); the child answers one JSON line on stdout.
+one JSON request to its stdin (the draft flow, the record, the payload, and the name of the
+stored credential, which the child reads from the store itself so that it can renew an OAuth
+access token — or the API key read from an environment variable: a pipe, never the command
+line or the environment); the child answers one JSON line on stdout.
 A child that dies (a signal, an exit without an answer) becomes a `TestSendCrashed`.
 """
 
@@ -85,13 +87,14 @@ def _crash_text(code: int | None) -> str:
 
 def main() -> None:
     """The child: read the request from stdin, send, print the result as one JSON line."""
-    from calsink import hide_secrets
+    from calsink import Auth, hide_secrets
     from calsink.ui import actions
     from calsink.ui.drafts import DraftError, load_draft
 
     request = json.loads(sys.stdin.read())
-    api_key = str(request["api_key"])
+    api_key: str | Auth = ""
     try:
+        api_key = actions.credential_of(request)
         loaded = load_draft(request["flow"], base_dir=Path.cwd())
         result = actions.send_test(
             loaded,
@@ -106,7 +109,8 @@ def main() -> None:
         answer = {"problems": exc.problems}
     except Exception as exc:  # shown beside the sample, with no secret in it
         text = "; ".join(getattr(exc, "problems", None) or [str(exc) or type(exc).__name__])
-        answer = {"problems": [hide_secrets(text, [api_key])]}
+        secrets = [api_key] if isinstance(api_key, str) else list(api_key.secrets())
+        answer = {"problems": [hide_secrets(text, secrets)]}
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
 
