@@ -168,7 +168,8 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class TestResult:
-    """One request sent by `send_test` and what came back (``error`` when nothing did)."""
+    """One request sent by `send_test` and what came back (``error`` when nothing did, or
+    when Cal.com would not renew the OAuth access token it refused)."""
 
     method: str
     url: str
@@ -1007,6 +1008,8 @@ async def _send_one(
                 error=redact_text(str(exc), secrets),
             )
             return failed, {}
+        refused = transport.auth_refused if response.status == 401 else None
+    secrets = secret_values(api_key)  # a renewal may have added tokens
     parsed = (
         response.parsed if response.parsed is not None else response.body.decode("utf-8", "replace")
     )
@@ -1020,6 +1023,7 @@ async def _send_one(
         redact_response_headers(response.headers.items(), secrets),
         scrub(parsed, secrets),
         response.elapsed_s,
+        error=None if refused is None else redact_text(refused, secrets),
     )
     data = response.parsed.get("data") if isinstance(response.parsed, dict) else None
     return result, identifiers(data) if response.ok else {}

@@ -238,6 +238,27 @@ def test_calsink_test_sends_with_an_oauth_credential_renewing_its_token(
     _assert_hidden(_secrets(tmp_path, grant), sent.stdout, sent.stderr, all_text(folder))
 
 
+def test_calsink_test_with_a_revoked_refresh_token_says_what_to_do(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    grant = _grant(sandbox, uses=0)
+    env = _store(tmp_path, sandbox, grant)
+    sandbox.admin("POST", "/_sandbox/oauth/revoke")
+    folder = tmp_path / "run"
+    _flow(folder, sandbox, 1)
+    for args in ((), ("--json",)):
+        sent = cli("test", "flow.yaml", *args, key=FAKE_KEY, cwd=folder, env=env)
+        said = sent.stdout + sent.stderr
+        assert sent.returncode == 3, said
+        if args:
+            assert json.loads(sent.stdout)["status"] == 401
+        else:
+            assert "HTTP 401" in said
+        assert "calsink credentials add acme --oauth" in said
+        _assert_hidden(_secrets(tmp_path, grant), said, all_text(folder))
+    assert not booked_emails(sandbox)
+
+
 def test_calsink_source_reads_with_an_oauth_credential_renewing_its_token(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

@@ -482,7 +482,7 @@ def test(
                 "sent (see calsink validate)"
             )
         out.print(f"{result.method} {result.url}  ({which})")
-        if result.error:
+        if result.error and result.status is None:
             out.print(f"no answer: {result.error}", style="bold red")
         else:
             style = "green" if result.ok else "red"
@@ -493,6 +493,8 @@ def test(
             out.print_json(data=result.body) if not isinstance(result.body, str) else out.print(
                 result.body
             )
+            if result.error:
+                out.print(result.error, style="bold red")
     raise SystemExit(0 if result.ok else (EXIT_ABORTED if result.error else EXIT_SOME_FAILED))
 
 
