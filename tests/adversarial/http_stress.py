@@ -26,6 +26,7 @@ import json
 import random
 import socket
 import struct
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
@@ -38,7 +39,6 @@ from tests.adversarial.harness import BOOKING_MAP, FAKE_KEY, lead_rows, write_fl
 from tests.support.ports import free_port
 
 from calsink.calcom.client import CalcomReader, CalcomReadError
-from calsink.credentials import CredentialStore
 from calsink.flow import LoadedFlow, load_flow
 from calsink.http.retry import Backoff
 from calsink.http.transport import Transport, TransportError
@@ -56,6 +56,14 @@ CANCEL = """transform:
 
 sent: Counter[str] = Counter()
 count_lock = threading.Lock()
+failed_threads: list[str] = []
+
+
+def record_failure(failure: threading.ExceptHookArgs) -> None:
+    """A path that raised where it must not: the stress run fails (exit 1), not only a crash."""
+    name = failure.thread.name if failure.thread is not None else "?"
+    failed_threads.append(f"{name}: {failure.exc_type.__name__}: {failure.exc_value}")
+    threading.__excepthook__(failure)
 
 
 def counted(path: str, number: int = 1) -> None:
@@ -289,8 +297,13 @@ def flows(workdir: Path, targets: Targets, records: int) -> list[LoadedFlow]:
 
 def runs(loaded: LoadedFlow, times: int) -> None:
     for _ in range(times):
-        report = run_flow(loaded, api_key=FAKE_KEY, yes=True, force=True)
-        counted("run", report.summary.read)
+        try:
+            report = run_flow(loaded, api_key=FAKE_KEY, yes=True, force=True)
+        except RunError as refused:  # a test send holds the flow's lock: refused, and said so
+            assert "is already running" in str(refused), refused
+            counted("run refused while busy")
+        else:
+            counted("run", report.summary.read)
 
 
 def command_test_sends(loaded: LoadedFlow, times: int, records: int) -> None:
@@ -302,13 +315,12 @@ def command_test_sends(loaded: LoadedFlow, times: int, records: int) -> None:
 
 def page_test_sends(loaded: list[LoadedFlow], times: int, records: int) -> None:
     """The page's Send Test Data: the server calls the action in a pool of worker threads."""
-    store = CredentialStore()
 
     def one(index: int) -> None:
         with contextlib.suppress(RunError):
             actions.send_test(
                 loaded[index % len(loaded)],
-                store,
+                FAKE_KEY,
                 record_index=index % records,
                 payload={"cancellationReason": "edited"} if index % 3 == 0 else None,
                 yes=True,
@@ -363,6 +375,7 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
+    threading.excepthook = record_failure
     records = 40
     server = HostileServer().start()
     targets = Targets(server.port, free_port())
@@ -373,6 +386,9 @@ def main() -> None:
     threading.Event().wait(0.3)
     with count_lock:
         print(json.dumps(dict(sent)), flush=True)
+    if failed_threads:
+        print("paths that raised:", *failed_threads, sep="\n", file=sys.stderr, flush=True)
+        sys.exit(1)
     # The daemon threads are still sending as the interpreter shuts down.
 
 
