@@ -573,3 +573,26 @@ def test_a_record_without_the_path_field_marks_that_field_not_the_map(
     expect(page.get_by_label("Map (YAML", exact=False)).not_to_have_attribute(
         "aria-invalid", "true"
     )
+
+
+def test_nothing_typed_before_the_page_has_loaded_its_flow_is_lost(
+    ui_server: str, browser_page: Any
+) -> None:
+    """The fields stay disabled until the page's state has come: a value typed earlier
+    would be overwritten by the flow the page then fills in."""
+    from playwright.sync_api import expect
+
+    from support.page import MAP
+
+    page = browser_page
+    held: list[Any] = []
+    page.route("**/api/state*", lambda route: held.append(route), times=1)
+    page.goto(ui_server)
+    expect(page.get_by_label("Flow name")).to_be_disabled()
+    assert held, "the page asks for its state as it opens"
+    held[0].continue_()
+    page.get_by_label("Flow name").fill("book-demos")
+    page.get_by_label("Source file").fill("leads.csv")
+    page.get_by_label("Map (YAML", exact=False).fill(MAP)
+    expect(page.locator("#sample-list > li")).to_have_count(3)
+    expect(page.get_by_label("Flow name")).to_have_value("book-demos")

@@ -944,10 +944,15 @@ async function start() {
     say("Open this page through the URL `calsink ui` printed: it carries the token.", true);
     return;
   }
+  // Until the flow has come, the fields take no typing: the flow filled in would replace it.
+  const groups = [...$("settings").querySelectorAll(":scope > fieldset")];
+  const ready = (yes) => groups.forEach((group) => { group.disabled = !yes; });
+  ready(false);
   let data;
   try {
     data = await api("/api/state");
   } catch (error) {
+    ready(true);
     say(error.message, true);
     return;
   }
@@ -970,6 +975,7 @@ async function start() {
     state.deadFollowsName = false;
   });
   fillForm(data.flow);
+  ready(true);
   if (data.flow_problems.length) showProblems(data.flow_problems);
   if (data.flow_saved) {
     // The flow file on disk is this flow: Activate runs it without another Done.
