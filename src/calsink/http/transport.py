@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, TypedDict
 import orjson
 
 from calsink.http.auth import Auth, as_auth, token_url
+from calsink.http.loop_exit import remember_running_loop
 from calsink.http.transport_choice import TransportName, chosen_transport
 from calsink.http.urls import check_url
 
@@ -164,6 +165,7 @@ class Transport:
 
     async def __aenter__(self) -> Transport:
         self._loop = asyncio.get_running_loop()
+        remember_running_loop()
         self._wire = self._open_wire()
         return self
 
