@@ -323,7 +323,7 @@ class Ledger(SecretScreening):
                 "WHERE flow = ? AND key = ?",
                 (flow, self.stored_key(key)),
             ).fetchone()
-        return _entry(row) if row else None
+        return entry_of(row) if row else None
 
     def has_records(self, flow: str) -> bool:
         """Whether the ledger holds any record of ``flow``."""
@@ -342,7 +342,7 @@ class Ledger(SecretScreening):
             params.extend(states)
         with self._guard:
             rows = self._db.execute(query + " ORDER BY first_at", params).fetchall()
-        return [_entry(row) for row in rows]
+        return [entry_of(row) for row in rows]
 
     def counts(self, flow: str) -> dict[str, int]:
         with self._guard:
@@ -672,7 +672,8 @@ def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) ->
             done.set_exception(error)
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
+def entry_of(row: tuple[Any, ...]) -> Entry:
+    """The Entry of a ``records`` row, its columns in the order both ledgers select them."""
     record = orjson.loads(row[10]) if row[10] else None
     return Entry(
         flow=row[0],

@@ -47,6 +47,7 @@ from calsink.ledger import (
     RunRow,
     SecretScreening,
     by_credential,
+    entry_of,
     key_values_text,
     stored_key_values,
 )
@@ -305,7 +306,7 @@ class PostgresLedger(SecretScreening):
             f"SELECT {_ENTRY_COLUMNS} FROM records WHERE flow = %s AND key = %s",  # noqa: S608
             (flow, self.stored_key(key)),
         )
-        return _entry(row) if row else None
+        return entry_of(row) if row else None
 
     def has_records(self, flow: str) -> bool:
         return self._one("SELECT 1 FROM records WHERE flow = %s LIMIT 1", (flow,)) is not None
@@ -316,7 +317,7 @@ class PostgresLedger(SecretScreening):
         if states:
             query += " AND state = ANY(%s)"
             params.append(list(states))
-        return [_entry(row) for row in self._all(query + " ORDER BY first_at", params)]
+        return [entry_of(row) for row in self._all(query + " ORDER BY first_at", params)]
 
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._all(
@@ -377,24 +378,6 @@ class PostgresLedger(SecretScreening):
                 "UPDATE runs SET ended_at = %s, summary = %s, aborted = %s WHERE id = %s",
                 (time.time(), orjson.dumps(summary).decode(), aborted, run_id),
             )
-
-
-def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(
-        flow=row[0],
-        key=row[1],
-        state=row[2],
-        attempts=row[3],
-        status=row[4],
-        error=row[5],
-        identifier=row[6],
-        fingerprint=row[7],
-        unsure=bool(row[8]),
-        position=row[9],
-        record=orjson.loads(row[10]) if row[10] else None,
-        first_at=row[11],
-        updated_at=row[12],
-    )
 
 
 CLAIM, OUTCOME, RETRACT = "claim", "outcome", "retract"

@@ -159,24 +159,15 @@ class Runs:
         counting = asyncio.create_task(_count_records(state, loaded))
         try:
             # The flow's own base URL: the one the page's samples showed.
-            if state.kind == "retry":
-                report = await calsink.aretry(
-                    loaded,
-                    api_key=api_key,
-                    yes=yes,
-                    on_progress=on_progress,
-                    on_result=on_result,
-                    credentials=credentials,
-                )
-            else:
-                report = await calsink.arun(
-                    loaded,
-                    api_key=api_key,
-                    yes=yes,
-                    on_progress=on_progress,
-                    on_result=on_result,
-                    credentials=credentials,
-                )
+            send = calsink.aretry if state.kind == "retry" else calsink.arun
+            report = await send(
+                loaded,
+                api_key=api_key,
+                yes=yes,
+                on_progress=on_progress,
+                on_result=on_result,
+                credentials=credentials,
+            )
         except asyncio.CancelledError:  # stopped before the engine took the records
             state.state = "stopped"
         except Exception as exc:  # the page shows why the run stopped; no secret is in it
