@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         flow_name_pattern,
         flow_schema,
         hide_secrets,
+        init,
         is_delivered,
         is_destructive,
         is_loopback,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         preload_transport,
         read_calcom,
         serve_listener,
+        serve_page,
         shown_headers,
         source_format,
     )
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from calsink.listen import ListenerStats
     from calsink.records import Position, SourceItem
     from calsink.runner import RunError, RunReport, StatusReport, TestResult
+    from calsink.starter import StarterFlow
 
 # Where each public name lives; imported on first use so that `calsink --help` stays quick.
 _HOME = {
@@ -98,6 +101,7 @@ _HOME = {
     "RunError": "calsink.runner",
     "RunReport": "calsink.runner",
     "SourceItem": "calsink.records",
+    "StarterFlow": "calsink.starter",
     "StatusReport": "calsink.runner",
     "Summary": "calsink.deliver.outcomes",
     "TestResult": "calsink.runner",
@@ -117,6 +121,7 @@ _HOME = {
     "flow_name_pattern": "calsink._tools",
     "flow_schema": "calsink._tools",
     "hide_secrets": "calsink._tools",
+    "init": "calsink._tools",
     "is_delivered": "calsink._tools",
     "is_destructive": "calsink._tools",
     "is_loopback": "calsink._tools",
@@ -132,6 +137,7 @@ _HOME = {
     "run": "calsink._api",
     "run_demo": "calsink.demo",
     "serve_listener": "calsink._tools",
+    "serve_page": "calsink._tools",
     "shown_headers": "calsink._tools",
     "source_format": "calsink._tools",
     "status": "calsink._api",
@@ -165,6 +171,7 @@ __all__ = [
     "RunError",
     "RunReport",
     "SourceItem",
+    "StarterFlow",
     "StatusReport",
     "Summary",
     "TestResult",
@@ -183,6 +190,7 @@ __all__ = [
     "flow_name_pattern",
     "flow_schema",
     "hide_secrets",
+    "init",
     "is_delivered",
     "is_destructive",
     "is_loopback",
@@ -198,6 +206,7 @@ __all__ = [
     "run",
     "run_demo",
     "serve_listener",
+    "serve_page",
     "shown_headers",
     "source_format",
     "status",

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from calsink._api import FlowLike
     from calsink.calcom.kinds import Query
-    from calsink.credentials import Credential
+    from calsink.credentials import Credential, CredentialStore
     from calsink.deadletters import DeadLetter
     from calsink.deliver.versions import VersionReport
     from calsink.http.auth import Auth
     from calsink.ledger_pg import CopyReport
     from calsink.listen import ListenerStats
+    from calsink.starter import StarterFlow
 
 
 def flow_schema() -> dict[str, Any]:
@@ -210,6 +211,42 @@ def serve_listener(
     from calsink.listen import serve_listener as serve
 
     return serve(host, port, secret, output, on_refused=on_refused)
+
+
+def init(
+    template: str, path: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> StarterFlow:
+    """``calsink init``: a commented starter flow for ``template``. Given a ``path``, the flow
+    is written there with a one-record example data file beside it (kept if one is there);
+    FileExistsError when the flow file exists and not ``force``, ValueError for an unknown
+    template."""
+    from calsink._api import template as described
+    from calsink.starter import StarterFlow, starter_flow, write_starter
+
+    endpoint = described(template)
+    if path is None:
+        return StarterFlow(starter_flow(endpoint, f"{endpoint.name}.jsonl"))
+    return write_starter(endpoint, Path(path), force=force)
+
+
+def serve_page(
+    flow: str | os.PathLike[str] | None = None,
+    *,
+    port: int = 0,
+    base_dir: str | os.PathLike[str] | None = None,
+    store: CredentialStore | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """``calsink ui``: serve the page on 127.0.0.1 until interrupted (``port`` 0 picks a free
+    one). ``on_ready`` gets the page's URL, which carries the token the page asks for.
+    A relative ``flow`` is taken from ``base_dir`` (the current directory by default)."""
+    from calsink.credentials import CredentialStore
+    from calsink.ui.server import UiContext, serve
+
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    flow_path = None if flow is None else folder / flow
+    context = UiContext.open(flow_path, base_dir=folder, store=store or CredentialStore())
+    serve(context, port=port, on_ready=on_ready)
 
 
 def preload_transport() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -120,94 +119,6 @@ def _describe(endpoint: Endpoint) -> str:
     return "\n".join(lines)
 
 
-def starter_flow(endpoint: Endpoint, data_path: str, name: str | None = None) -> str:
-    """A commented flow file for ``endpoint`` that reads ``data_path``, called ``name`` (by
-    default the template's name)."""
-    version = endpoint.api_version or "none"
-    name = name or endpoint.name
-    key = endpoint.starter_key
-    lines = [
-        f"# calsink flow for the {endpoint.name} template: {endpoint.description}",
-        f"# Sends {endpoint.method} {endpoint.path} (cal-api-version: {version}).",
-        "# Check it with `calsink validate FILE`; see the requests with `calsink preview FILE`.",
-        f"# Fields and an example record: `calsink templates {endpoint.name}`.",
-        "# Relative paths are relative to this file's directory.",
-        "version: 1",
-        f"name: {name}            # the ledger keys state by this name",
-        "",
-        "source:",
-        f'  path: {data_path}   # .csv .jsonl .ndjson .json .parquet, or "-" for stdin',
-        "",
-        "# transform:                      # optional: shape upstream fields into Cal.com's",
-        "#   where: \"status == 'demo'\"     # a record for which this is false is skipped",
-        "#   map:                          # the outgoing record; nested keys make objects",
-        *(f"#     {line}" for line in _map_example(endpoint)),
-        "",
-        "destination:",
-        "  api_key_env: CAL_API_KEY        # or `credential: NAME` (calsink credentials add)",
-        "  base_url: https://api.cal.com",
-        f"  template: {endpoint.name}",
-    ]
-    for name, label in endpoint.path_params:
-        lines.append(
-            f'  # params: {{{name}: "{{{name}}}"}}   # {label}: a macro over the record, or '
-            f"{{flow: NAME, key: [field, ...]}} to take it from an earlier flow's ledger"
-        )
-    lines += [
-        "  # api_version: " + version + "        # override the template's cal-api-version",
-        "  # exclude: [internal_id]         # attributes left out of the body (dotted paths)",
-        "  unknown_fields: warn             # fields Cal.com does not know: warn | reject | drop",
-        "",
-        "delivery:",
-    ]
-    if key:
-        lines.append(f"  key: [{', '.join(key)}]   # what makes a record the same across runs")
-    else:
-        lines.append("  # key: [id]    # what makes a record the same; default: its request")
-    lines += ["  concurrency: 8", "  rate_limit: auto"]
-    if endpoint.destructive:
-        lines += [
-            "  allow_destructive: false        # this template destroys: set true, or run --yes",
-            "  max_destructive: 100",
-        ]
-    lines += [
-        "",
-        "responses:",
-        f"  jsonl: out/{name}-responses.jsonl",
-        "# dead_letters: out/<name>.dead-letters.jsonl   # the default: one file per flow",
-        "ledger: .calsink/ledger.db",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _map_example(endpoint: Endpoint) -> list[str]:
-    lines: list[str] = []
-    for name, value in endpoint.example.items():
-        if isinstance(value, dict):
-            lines.append(f"{name}:")
-            lines += [f'  {child}: "{{{child}}}"' for child in value]
-        elif isinstance(value, int) and not isinstance(value, bool):
-            lines.append(f'{name}: "int({name})"')
-        elif isinstance(value, list):
-            continue
-        else:
-            lines.append(f'{name}: "{{{name}}}"')
-    return lines
-
-
-def _flow_name(path: Path, endpoint: Endpoint) -> str:
-    """The flow's name from its file (``book-hubspot.yaml`` → ``book-hubspot``), so that two
-    starters of one template keep apart in the ledger; the template's name if the file's
-    cannot be a flow name."""
-    import re
-
-    from calsink import flow_name_pattern
-
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.")[:100]
-    return name if re.match(flow_name_pattern(), name) else endpoint.name
-
-
 @click.command()
 @click.argument("template")
 @click.option(
@@ -220,23 +131,17 @@ def _flow_name(path: Path, endpoint: Endpoint) -> str:
 @click.option("--force", is_flag=True, help="Overwrite an existing flow file.")
 def init(template: str, output: str | None, force: bool) -> None:
     """Write a starter flow file for TEMPLATE, with comments."""
-    import orjson
+    import calsink
 
-    endpoint = _get(template)
-    if output is None:
-        click.echo(starter_flow(endpoint, f"{endpoint.name}.jsonl"), nl=False)
+    try:
+        starter = calsink.init(template, output, force=force)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except FileExistsError as exc:
+        fail(str(exc))
+    if starter.flow_path is None:
+        click.echo(starter.text, nl=False)
         return
-    flow_path = Path(output)
-    if flow_path.exists() and not force:
-        fail(f"{flow_path} exists; pass --force to overwrite it")
-    data_path = flow_path.with_name(f"{flow_path.stem}-records.jsonl")
-    flow_path.parent.mkdir(parents=True, exist_ok=True)
-    flow_path.write_text(
-        starter_flow(endpoint, data_path.name, _flow_name(flow_path, endpoint)), encoding="utf-8"
-    )
-    click.echo(f"wrote {flow_path}")
-    if not data_path.exists():
-        data_path.write_bytes(orjson.dumps(endpoint.example) + b"\n")
-        click.echo(f"wrote {data_path} (one example record)")
-    run = command_hint()
-    click.echo(f"next: {run} validate {flow_path}  ·  {run} preview {flow_path}")
+    click.echo(f"wrote {starter.flow_path}")
+    if starter.data_path is not None:
+        click.echo(f"wrote {starter.data_path} (one example record)")

@@ -21,12 +21,7 @@ def ui(flow: Path | None, port: int, open_browser: bool) -> None:
     The page is served on 127.0.0.1 only.  Open it through the printed URL: it
     carries a token made for this start, and the page refuses requests without it.
     """
-    from calsink.credentials import CredentialStore
-    from calsink.ui.server import UiContext, serve
-
-    base_dir = Path.cwd()
-    flow_path = None if flow is None else (flow if flow.is_absolute() else base_dir / flow)
-    context = UiContext.open(flow_path, base_dir=base_dir, store=CredentialStore())
+    import calsink
 
     def ready(url: str) -> None:
         click.echo(f"calsink ui: open {url}")
@@ -37,7 +32,7 @@ def ui(flow: Path | None, port: int, open_browser: bool) -> None:
             webbrowser.open(url)
 
     try:
-        serve(context, port=port, on_ready=ready)
+        calsink.serve_page(flow, port=port, base_dir=Path.cwd(), on_ready=ready)
     except OSError as exc:
         raise click.UsageError(
             f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
