@@ -712,10 +712,6 @@ class Contract:
                 found.append(f"{f.name}: {f.advice}")
         return found
 
-    def passes_screen(self, body: Record) -> bool:
-        """Whether ``body`` is clean by the quick screen alone (False: the full rules decide)."""
-        return self.screening(body) is not None
-
 
 @lru_cache(maxsize=64)
 def contract_for(endpoint: Endpoint) -> Contract:

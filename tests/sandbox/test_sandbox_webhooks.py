@@ -148,3 +148,29 @@ def test_a_slow_subscriber_does_not_slow_the_api(api: Api, receiver: Receiver) -
     assert receiver.received == [], "every booking was answered while its delivery was held"
     receiver.released.set()
     receiver.wait_for(3)
+
+
+def test_deliveries_left_out_when_the_queue_is_full_are_counted_in_the_state() -> None:
+    import asyncio
+
+    from calsink.sandbox import SandboxConfig
+    from calsink.sandbox.app import SandboxApp
+    from calsink.sandbox.delivery import WebhookDispatcher
+    from calsink.sandbox.model import Webhook
+
+    app = SandboxApp(SandboxConfig(api_keys=["cal_test_k"]))
+    user = next(iter(app.store.users))
+    app.store.webhooks["w1"] = Webhook(
+        "w1", user, "http://127.0.0.1:9/h", ["PING"], True, None, None
+    )
+
+    async def emit_three() -> None:
+        app.dispatcher = WebhookDispatcher(app.store, queue_size=1, workers=1)
+        for _ in range(3):  # no turn of the loop between them: the worker takes none yet
+            app.dispatcher.emit("PING", user, dict)
+        await app.dispatcher.close()
+
+    asyncio.run(emit_three())
+    state = app.snapshot()
+    assert state["deliveries_dropped"] == 2
+    assert [entry["error"] for entry in state["deliveries"]] == ["queue full", "queue full"]

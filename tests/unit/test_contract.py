@@ -325,7 +325,7 @@ def _assert_same_answers(endpoint: Endpoint, body: dict[str, Any]) -> None:
     result = check(endpoint, body)
     assert [str(p) for p in result.problems] == [str(p) for p in problems], body
     assert result.unknown == unknown, body
-    if contract.passes_screen(body):
+    if contract.screening(body) is not None:  # clean by the quick screen alone
         assert problems == [], body
 
 
@@ -390,4 +390,4 @@ def test_screened_check_matches_the_full_rules_for_several_changes(
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_each_template_example_takes_the_quick_screen(name: str) -> None:
-    assert Contract(TEMPLATES[name]).passes_screen(_example_body(TEMPLATES[name]))
+    assert Contract(TEMPLATES[name]).screening(_example_body(TEMPLATES[name])) is not None

@@ -412,6 +412,8 @@ class SandboxApp:
                 output.team_event_type(store, e) for e in store.team_event_types.values()
             ],
             "deliveries": list(self.dispatcher.log),
+            # deliveries left out because the queue was full (the log keeps only the last)
+            "deliveries_dropped": self.dispatcher.dropped,
         }
 
 
