@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, TypedDict
 
 import orjson
 
@@ -21,26 +21,19 @@ from calsink.http.auth import Auth, as_auth, token_url
 from calsink.http.loop_exit import remember_running_loop
 from calsink.http.transport_choice import TransportName, chosen_transport
 from calsink.http.urls import check_url
+from calsink.http.wire import MAX_KEPT_BYTES, Answer, TransportError, Wire
 
-# Cal.com's answers are kilobytes; a longer one is kept only up to here (memory stays bounded).
-MAX_KEPT_BYTES = 4 * 1024 * 1024
-_CHUNK_BYTES = 256 * 1024
+__all__ = [
+    "MAX_KEPT_BYTES",
+    "Answer",
+    "Response",
+    "SendOptions",
+    "Transport",
+    "TransportError",
+    "Wire",
+]
+
 _MAX_HEADER_SHAPES = 256
-
-
-# What a wire hands back: status, headers (lower-cased names), the body kept, its whole length.
-Answer = tuple[int, Mapping[str, str], bytes, int]
-
-
-class Wire(Protocol):
-    """An HTTP client under `Transport`: it sends what it is given, and raises
-    `TransportError` when no answer came back."""
-
-    async def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> Answer: ...
-
-    async def close(self) -> None: ...
 
 
 class SendOptions(TypedDict, total=False):
@@ -51,20 +44,6 @@ class SendOptions(TypedDict, total=False):
     body: bytes | None
     authenticate: bool
     auth: Auth | None
-
-
-class TransportError(Exception):
-    """No HTTP answer came back.
-
-    ``kind`` is ``"timeout"`` or ``"connection"``; ``maybe_sent`` is False only when the
-    connection was never established, so the server cannot have seen the request.
-    """
-
-    def __init__(self, kind: Literal["timeout", "connection"], detail: str, *, maybe_sent: bool):
-        self.kind = kind
-        self.detail = detail
-        self.maybe_sent = maybe_sent
-        super().__init__(f"{kind}: {detail}")
 
 
 @dataclass(slots=True)  # not frozen: one is built per request, and frozen costs 4× here

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from calsink.http.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
+from calsink.http.wire import CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
 
 
 class AiohttpWire:
@@ -76,7 +76,7 @@ async def _read_capped(reader: aiohttp.StreamReader, limit: int) -> tuple[bytes,
     length; the rest is read and dropped, so that a huge answer costs time, not memory."""
     kept = bytearray()
     size = 0
-    while chunk := await reader.read(_CHUNK_BYTES):
+    while chunk := await reader.read(CHUNK_BYTES):
         size += len(chunk)
         room = limit - len(kept)
         if room > 0:

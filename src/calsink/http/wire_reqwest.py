@@ -16,7 +16,7 @@ from pyreqwest.exceptions import (
 )
 from pyreqwest.response import Response as WireResponse
 
-from calsink.http.transport import _CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
+from calsink.http.wire import CHUNK_BYTES, MAX_KEPT_BYTES, Answer, TransportError
 
 
 class ReqwestWire:
@@ -73,7 +73,7 @@ async def _read_capped(answer: WireResponse, limit: int) -> tuple[bytes, int]:
     kept = bytearray()
     size = 0
     reader = answer.body_reader
-    while (chunk := await reader.read(_CHUNK_BYTES)) is not None:
+    while (chunk := await reader.read(CHUNK_BYTES)) is not None:
         size += len(chunk)
         room = limit - len(kept)
         if room > 0:
