@@ -7,6 +7,7 @@ work disturbs it less than wall-clock time).
 
     uv run python -m bench.engine_alone                       # the engine as it is
     uv run python -m bench.engine_alone --against main        # beside main's engine.py
+    uv run python -m bench.engine_alone --on-result           # also with an on_result callback
 
 With ``--against REV`` the two engines run in turns, round by round, in one process;
 figures are medians.
@@ -103,13 +104,16 @@ def bookings(count: int) -> list[Request]:
     return requests
 
 
-async def _run(module: Any, requests: list[Request], concurrency: int) -> float:
+async def _run(
+    module: Any, requests: list[Request], concurrency: int, told: list[Any] | None = None
+) -> float:
     engine = module.Engine(
         module.EngineSettings(flow="b", concurrency=concurrency),
         transport=InstantTransport(),
         ledger=None,
         writer=DoneWriter(),
         limiter=RateLimiter(10_000_000, burst=10_000),
+        **({} if told is None else {"on_result": told.append}),
     )
     gc.collect()
     started = time.process_time()
@@ -143,16 +147,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--against", metavar="REV", help="also run engine.py as it is at REV")
+    parser.add_argument(
+        "--on-result",
+        action="store_true",
+        help="also run this engine with an on_result callback (each RecordResult kept in a list)",
+    )
     args = parser.parse_args(argv)
     requests = bookings(args.records)
     with tempfile.TemporaryDirectory() as folder:
-        engines: dict[str, Any] = {"this engine": current_engine}
+        engines: dict[str, tuple[Any, bool]] = {"this engine": (current_engine, False)}
         if args.against:
-            engines[f"engine at {args.against}"] = _engine_at(args.against, Path(folder))
+            engines[f"engine at {args.against}"] = (_engine_at(args.against, Path(folder)), False)
+        if args.on_result:
+            engines["this engine, with on_result"] = (current_engine, True)
         spent: dict[str, list[float]] = {name: [] for name in engines}
         for _ in range(args.rounds):
-            for name, module in engines.items():
-                spent[name].append(asyncio.run(_run(module, requests, args.concurrency)))
+            for name, (module, telling) in engines.items():
+                told: list[Any] | None = [] if telling else None
+                spent[name].append(asyncio.run(_run(module, requests, args.concurrency, told)))
+                assert told is None or len(told) == len(requests)
     for name, times in spent.items():
         median = statistics.median(times)
         print(
