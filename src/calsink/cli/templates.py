@@ -138,10 +138,22 @@ def init(template: str, output: str | None, force: bool) -> None:
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
     except FileExistsError as exc:
-        fail(str(exc))
+        if exc.errno is None:  # the flow file is there: calsink.init asks for force
+            fail(str(exc))
+        fail(_unwritable(output, exc))
+    except OSError as exc:
+        fail(_unwritable(output, exc))
     if starter.flow_path is None:
         click.echo(starter.text, nl=False)
         return
     click.echo(f"wrote {starter.flow_path}")
     if starter.data_path is not None:
         click.echo(f"wrote {starter.data_path} (one example record)")
+
+
+def _unwritable(output: str | None, exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != output else ""
+    return (
+        f"cannot write the flow at {output}: {exc.strerror or exc}{where}; "
+        "choose a path in a folder you can write to"
+    )
