@@ -343,3 +343,13 @@ def test_init_gives_the_starter_flow_and_writes_it_with_an_example_record(tmp_pa
     assert again.data_path is None  # the data file beside it is kept
     with pytest.raises(ValueError, match="no-such-template"):
         calsink.init("no-such-template")
+
+
+@pytest.mark.e2e
+def test_the_demo_runs_inside_a_running_event_loop(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    async def notebook_cell() -> list[calsink.DemoStep]:
+        return calsink.run_demo(tmp_path / "demo", base_url=sandbox.url, api_key=sandbox.api_key)
+
+    steps = asyncio.run(notebook_cell())
+    assert steps and all(step.report.exit_code in (0, 1) for step in steps), steps
+    assert sum(step.report.summary.delivered for step in steps) > 0

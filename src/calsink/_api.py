@@ -14,13 +14,13 @@ import asyncio
 import dataclasses
 import functools
 import os
-import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
+from calsink._loops import blocking
 from calsink.credentials import Credential, CredentialError, resolve_api_key
 from calsink.endpoints import TEMPLATES, Endpoint, get_template
 from calsink.flow import Flow, FlowError, LoadedFlow, load_flow, parse_flow
@@ -137,15 +137,15 @@ def api_key_of(loaded: LoadedFlow, api_key: str | Auth | None) -> str | Auth:
 
 def _blocking_form(call: Callable[P, Coroutine[Any, Any, T]], doc: str) -> Callable[P, T]:
     """The plain form of the ``a``-prefixed ``call``: its parameters, run to the end (see
-    `_blocking`), under the name without the ``a``."""
+    `calsink._loops.blocking`), under the name without the ``a``."""
 
     @functools.wraps(call)
-    def blocking(*args: P.args, **kwargs: P.kwargs) -> T:
-        return _blocking(call(*args, **kwargs))
+    def plain(*args: P.args, **kwargs: P.kwargs) -> T:
+        return blocking(call(*args, **kwargs))
 
-    blocking.__name__ = blocking.__qualname__ = call.__name__.removeprefix("a")
-    blocking.__doc__ = doc
-    return blocking
+    plain.__name__ = plain.__qualname__ = call.__name__.removeprefix("a")
+    plain.__doc__ = doc
+    return plain
 
 
 # -- run -------------------------------------------------------------------------------------
@@ -342,43 +342,3 @@ def templates() -> list[Endpoint]:
 def template(name: str) -> Endpoint:
     """One template by name; `ValueError` listing the names when there is none."""
     return get_template(name)
-
-
-# -- event loops ---------------------------------------------------------------------------------
-
-
-def _blocking(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to the end: in a new event loop here, or on a thread of its own when this
-    thread already runs a loop (which must not be blocked by a second one)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        running = False
-    else:
-        running = True
-    if not running:  # outside the except block: errors of the run get no stray context
-        return _new_loop(coro)
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = _new_loop(coro)
-        except BaseException as exc:  # handed back to the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=work, name="calsink-call")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    value: T = outcome["value"]
-    return value
-
-
-def _new_loop(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    result: T = uvloop.run(coro)
-    return result

@@ -152,7 +152,7 @@ def read_calcom(
 ) -> tuple[int, int]:
     """Read ``query`` from Cal.com, every page, handing each record to ``on_record``;
     returns how many records and how many requests."""
-    from calsink._api import _blocking
+    from calsink._loops import blocking
     from calsink.calcom.client import CalcomReader
     from calsink.calcom.kinds import iter_query
 
@@ -166,7 +166,7 @@ def read_calcom(
                     break
             return count, reader.requests_sent
 
-    return _blocking(read())
+    return blocking(read())
 
 
 def check_key(
@@ -175,7 +175,7 @@ def check_key(
     """Ask Cal.com who ``api_key`` (a key, or a stored credential: an OAuth one renews its
     access token) is (GET /v2/me): its status and answer, then, when the key works, which
     bookings versions the server answers; last, why an OAuth renewal was refused (or None)."""
-    from calsink._api import _blocking
+    from calsink._loops import blocking
     from calsink.credentials import Credential, CredentialStore
     from calsink.deliver.versions import check_bookings_versions
     from calsink.http.auth import auth_of
@@ -195,7 +195,7 @@ def check_key(
                 return status, body, None, transport.auth_refused
             return status, body, await check_bookings_versions(get, base_url), None
 
-    return _blocking(check())
+    return blocking(check())
 
 
 def serve_listener(

@@ -33,6 +33,8 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
+from calsink._loops import blocking
+
 SIGNATURE_HEADER = "X-Cal-Signature-256"
 NO_SECRET = "no-secret-provided"  # noqa: S105 (the literal Cal.com sends without a secret)
 MAX_BODY = 4 * 1024 * 1024
@@ -265,4 +267,4 @@ def serve_listener(
             await listener.close()
         return listener.stats
 
-    return asyncio.run(main())
+    return blocking(main())

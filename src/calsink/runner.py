@@ -22,11 +22,12 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
+from calsink._loops import blocking
 from calsink.deadletters import (
     DeadLetterWriter,
     Settled,
@@ -799,16 +800,7 @@ def run_flow(loaded: LoadedFlow, **options: Any) -> RunReport:
     Ctrl-C finishes the requests on the wire, records them, and returns a report with
     ``aborted="interrupted"`` and exit code 3.
     """
-    return _run_sync(arun_flow(loaded, **options))
-
-
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-
-        return uvloop.run(coro)
-    except ImportError:
-        return asyncio.run(coro)
+    return blocking(arun_flow(loaded, **options))
 
 
 # -- test, status, retry -------------------------------------------------------------------------
@@ -841,7 +833,7 @@ def send_test(
     record; ``record=False`` leaves the ledger alone (a throw-away test). A flow whose
     records choose their credential sends with the key of the one the record names, from
     ``credentials``."""
-    return _run_sync(
+    return blocking(
         asend_test(
             loaded,
             api_key=api_key,
@@ -1189,7 +1181,7 @@ def retry_flow(
 ) -> RunReport:
     """Send again the records that did not get through (see `retry_items`); the other
     keyword options are those of `arun_flow` (base_url, yes, on_progress, ...)."""
-    return _run_sync(aretry_flow(loaded, api_key=api_key, only=only, **options))
+    return blocking(aretry_flow(loaded, api_key=api_key, only=only, **options))
 
 
 __all__ += ["FollowFile", "aretry_flow", "asend_test", "retry_items", "with_base_url"]
