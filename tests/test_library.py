@@ -353,3 +353,44 @@ def test_the_demo_runs_inside_a_running_event_loop(sandbox: SandboxHandle, tmp_p
     steps = asyncio.run(notebook_cell())
     assert steps and all(step.report.exit_code in (0, 1) for step in steps), steps
     assert sum(step.report.summary.delivered for step in steps) > 0
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("callback", ["on_result", "on_progress"])
+def test_a_callback_that_raises_stops_the_run_its_error_reaches_the_caller_and_no_record_is_lost(
+    callback: str, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = calsink.load(
+        {
+            **FLOW,
+            "name": f"raising-{callback}".replace("_", "-"),
+            "delivery": {"key": ["email", "start"], "concurrency": 2},
+        },
+        base_dir=tmp_path,
+    )
+    prefix = f"raise{callback}"
+    records = rows(24, prefix)
+    # progress comes at the start, at most every so often, and at the end: the second call
+    # is mid-run or the last one
+    failing_call, calls = (3 if callback == "on_result" else 2), 0
+
+    def fails_once_called_enough(_: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == failing_call:
+            raise ValueError("the caller's own bug")
+
+    options: dict[str, Any] = {callback: fails_once_called_enough}
+    with pytest.raises(ValueError, match="the caller's own bug") as raised:
+        calsink.run(flow, records, api_key=sandbox.api_key, base_url=sandbox.url, **options)
+    note = " ".join(getattr(raised.value, "__notes__", []))
+    first = sum(n for email, n in booked(sandbox).items() if email.startswith(prefix))
+    assert f"calsink stopped the run of flow {flow.flow.name!r} there: {first} delivered" in note
+    status = calsink.status(flow)
+    assert status.counts.get("delivered", 0) == first
+    assert status.last_run_aborted == "a callback raised"
+
+    again = calsink.run(flow, records, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (again.summary.skipped, again.summary.delivered) == (first, 24 - first)
+    mine = {email: n for email, n in booked(sandbox).items() if email.startswith(prefix)}
+    assert len(mine) == 24 and set(mine.values()) == {1}

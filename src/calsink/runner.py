@@ -683,7 +683,7 @@ async def _run_locked(
             ledger.end_run(run_id, summary, result.aborted)
     if follow and result.aborted == ABORT_INTERRUPTED:
         result.aborted = None
-    return RunReport(
+    report = RunReport(
         flow=flow.name,
         summary=result.summary,
         aborted=result.aborted,
@@ -707,6 +707,20 @@ async def _run_locked(
         refused_accounts=tuple(result.refused_accounts),
         forbidden_accounts=tuple(result.forbidden_accounts),
     )
+    if result.callback_error is not None:
+        raise _stopped_by(result.callback_error, report)
+    return report
+
+
+def _stopped_by(error: Exception, report: RunReport) -> Exception:
+    """The error a caller's callback raised, told what became of the run it stopped."""
+    summary = report.summary
+    error.add_note(
+        f"calsink stopped the run of flow {report.flow!r} there: {summary.delivered} delivered, "
+        f"{summary.not_through} failed, {summary.skipped} skipped, {report.unfinished} not sent; "
+        "each outcome is in the ledger, and the next run sends what is left"
+    )
+    return error
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,7 @@ ABORT_FORBIDDEN = "permission denied on every request"
 ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 ABORT_VERSION = "cal-api-version unknown to the server"
+ABORT_CALLBACK = "a callback raised"
 FORBIDDEN_STREAK = 3
 # 403s Cal.com gives for a booking rule, not for the key: they open the first-request gate
 # (validateRescheduleRestrictions.ts@b42e979c, minimum reschedule notice).
@@ -132,6 +133,9 @@ class EngineResult:
     accounts: dict[str, Summary] = field(default_factory=dict)
     refused_accounts: list[str] = field(default_factory=list)
     forbidden_accounts: list[str] = field(default_factory=list)
+    # What ``on_result`` or ``on_progress`` raised: the run stopped there (in flight
+    # finished and recorded, every count kept), and the caller gets it once it has ended.
+    callback_error: Exception | None = None
 
 
 SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
@@ -1225,7 +1229,7 @@ class Engine:
                 self._count(outcome, count, account)
                 if told and self.on_result is not None:
                     for result in told:
-                        self.on_result(result)
+                        self._notify(self.on_result, result)
             return
         self.result.unfinished += sum(count for _, count, _, _ in counts)
         if error is not None and self._commit_error is None:
@@ -1257,7 +1261,9 @@ class Engine:
         """Tell ``on_result`` what became of each record at ``positions`` (not sent)."""
         if self.on_result is not None:
             for position in positions:
-                self.on_result(RecordResult(position, outcome, key, uid=uid, error=error))
+                self._notify(
+                    self.on_result, RecordResult(position, outcome, key, uid=uid, error=error)
+                )
 
     def _progress(self, *, done: bool = False) -> None:
         if self.on_progress is None:
@@ -1269,7 +1275,8 @@ class Engine:
         elapsed = now - self._started
         summary = self.result.summary.copy()
         rate = summary.read / elapsed if elapsed > 0 else 0.0
-        self.on_progress(
+        self._notify(
+            self.on_progress,
             ProgressEvent(
                 summary,
                 self._in_flight,
@@ -1278,8 +1285,20 @@ class Engine:
                 self.limiter.throttled,
                 done,
                 self.limiter.blocked_for_s,
-            )
+            ),
         )
+
+    def _notify(self, callback: Callable[[Any], object], value: object) -> None:
+        """Call the caller's ``on_result`` or ``on_progress``. One that raises stops the run
+        as Ctrl-C does, its error kept for the caller; counting goes on regardless."""
+        if self.result.callback_error is not None:
+            return
+        try:
+            callback(value)
+        except Exception as exc:
+            self.result.callback_error = exc
+            name = getattr(callback, "__qualname__", None) or type(callback).__name__
+            self._interrupt(ABORT_CALLBACK, f"{name} raised {type(exc).__name__}: {exc}")
 
 
 def _refused_key(name: str | None, what: str, when: str = "") -> str:
