@@ -394,3 +394,61 @@ def test_a_callback_that_raises_stops_the_run_its_error_reaches_the_caller_and_n
     assert (again.summary.skipped, again.summary.delivered) == (first, 24 - first)
     mine = {email: n for email, n in booked(sandbox).items() if email.startswith(prefix)}
     assert len(mine) == 24 and set(mine.values()) == {1}
+
+
+@pytest.mark.e2e
+def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Rows from a database cursor carry Decimals, dates, bytes and numbers as keys: the
+    records calsink keeps (dead letters, the ledger) hold them as JSON can, and the run
+    neither stops nor loses one."""
+    import datetime as dt
+    from decimal import Decimal
+
+    flow = calsink.load({**FLOW, "name": "cursor-values"}, base_dir=tmp_path)
+    weekend = "2030-01-12T15:00:00Z"  # a Saturday: the sandbox's schedule has no slot then
+    odd: list[dict[Any, Any]] = [
+        {
+            "name": "Bad",
+            "email": "not-an-email",
+            "start": "2030-01-07T15:00:00Z",
+            "amount": Decimal("12.50"),
+            7: "a number as a key",
+            "tags": {"a"},
+        },
+        {
+            "name": "Sat",
+            "email": "sat@example.com",
+            "start": weekend,
+            "amount": Decimal("Infinity"),
+            "raw": b"\xff bytes",
+            "seen": dt.date(2030, 1, 1),
+        },
+        {
+            "name": "Ok",
+            "email": "cursor-ok@example.com",
+            "start": "2030-01-08T15:00:00Z",
+            "amount": Decimal("3"),
+        },
+    ]
+    report = calsink.run(flow, odd, api_key=sandbox.api_key, base_url=sandbox.url)
+    summary = report.summary
+    assert (summary.read, summary.rejected, summary.failed, summary.delivered) == (3, 1, 1, 1)
+    assert report.dead_letters_path is not None
+    letters = {
+        str(letter.position): letter for letter in calsink.dead_letters(report.dead_letters_path)
+    }
+    assert letters["rows[0]"].record == {
+        "name": "Bad",
+        "email": "not-an-email",
+        "start": "2030-01-07T15:00:00Z",
+        "amount": 12.5,
+        "7": "a number as a key",
+        "tags": ["a"],
+    }
+    assert letters["rows[1]"].record is not None
+    assert letters["rows[1]"].record["amount"] == "Infinity"
+    assert letters["rows[1]"].record["seen"] == "2030-01-01"
+    again = calsink.run(flow, odd, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert again.summary.skipped == 1  # the delivered one, from the ledger

@@ -11,6 +11,8 @@ import contextlib
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from datetime import date, time
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -145,7 +147,11 @@ class SecretScreen:
         return f"SecretScreen({len(self.__secrets)} secrets)"
 
     def dumps(self, value: Any) -> bytes:
-        line = orjson.dumps(value)
+        try:
+            line = orjson.dumps(value)
+        except TypeError:  # a row's own values (Decimal, bytes, a number as a key, ...)
+            value = json_ready(value)
+            line = orjson.dumps(value)
         if self._may_hold_secret(line):
             return orjson.dumps(scrub(value, self.__secrets))
         return line
@@ -159,6 +165,36 @@ class SecretScreen:
         # str.lower folds a few non-ASCII letters into ASCII ones (K, for one).
         folded = line.decode("utf-8", "replace").lower().encode()
         return _SENSITIVE_FIELD_MARK.search(folded) is not None
+
+
+def decimal_number(value: Decimal) -> int | float | str:
+    """A Decimal as JSON holds it: a whole one as an integer, another as a float; one that
+    is not a finite number (NaN, Infinity) as its text."""
+    if not value.is_finite():
+        return str(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with what JSON cannot hold made into what it can, as a row's values are
+    written to the files calsink keeps: keys as text, Decimal as a number, dates in ISO 8601,
+    bytes as text, sets and tuples as lists, anything else as its text."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {
+            key if isinstance(key, str) else str(key): json_ready(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_ready(item) for item in value]
+    if isinstance(value, Decimal):
+        return decimal_number(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

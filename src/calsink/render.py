@@ -52,6 +52,7 @@ from calsink.headers import HeaderError, check_header, header_value, parse_heade
 from calsink.http.urls import LOOPBACK_HOSTS, is_loopback
 from calsink.instants import normalise_instant
 from calsink.records import Position, Problem, Record, Rejection, Request
+from calsink.redact import decimal_number
 
 ResolveReference = Callable[[FlowReference, tuple[str, ...]], "str | None"]
 
@@ -297,7 +298,7 @@ def _fill_macros(
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return decimal_number(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):
