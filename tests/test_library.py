@@ -452,3 +452,29 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
     assert letters["rows[1]"].record["seen"] == "2030-01-01"
     again = calsink.run(flow, odd, api_key=sandbox.api_key, base_url=sandbox.url)
     assert again.summary.skipped == 1  # the delivered one, from the ledger
+
+
+@pytest.mark.e2e
+def test_a_dataframes_date_time_column_is_rejected_with_what_to_write_and_sent_with_iso(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "name": ["Ada", "Grace"],
+            "email": ["frame-ada@example.com", "frame-grace@example.com"],
+            "start": pd.to_datetime(["2030-01-09T15:00:00Z", "2030-01-09T16:00:00Z"]),
+        }
+    )
+    raw = calsink.load({**FLOW, "name": "frame-times"}, base_dir=tmp_path)
+    told: list[calsink.RecordResult] = []
+    report = calsink.run(raw, frame, dry_run=True, on_result=told.append)
+    assert report.summary.rejected == 2
+    reason = told[0].error or ""
+    assert "found a Timestamp" in reason and "e.g. iso(column)" in reason, reason
+
+    converted = {**FLOW, "name": "frame-times"}
+    converted["transform"] = {"map": {**FLOW["transform"]["map"], "start": "iso(start)"}}
+    sent = calsink.run(converted, frame, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (sent.summary.read, sent.summary.delivered) == (2, 2)

@@ -212,6 +212,7 @@ class _Simple(NamedTuple):
     full: Test
     fast: Test
     hint: str | None = None  # shown when the value is a text
+    object_hint: str | None = None  # shown when it is a date or date-time object
 
 
 class _List(NamedTuple):
@@ -221,6 +222,7 @@ class _List(NamedTuple):
 
 
 _INT = "convert it in the map, e.g. int(column)"
+_ISO = "turn the date-time into text in the map, e.g. iso(column)"
 _SIMPLE: dict[str, _Simple] = {
     "text": _Simple("a text", lambda v: isinstance(v, str), lambda v: type(v) is str),
     "name": _Simple("a non-empty text", _name, _name),
@@ -239,11 +241,13 @@ _SIMPLE: dict[str, _Simple] = {
         "an ISO 8601 date-time such as 2030-01-07T14:00:00Z",
         lambda v: isinstance(v, str) and is_instant(v),
         _fast_instant,
+        object_hint=_ISO,
     ),
     "utc-instant": _Simple(
         "a UTC date-time YYYY-MM-DDTHH:MM:SSZ such as 2030-01-21T00:00:00Z",
         lambda v: utc_moment(v) is not None,
         lambda v: utc_moment(v) is not None,
+        object_hint=_ISO,
     ),
     "zone": _Simple("an IANA time zone such as America/New_York", _zone, _zone),
     "email": _Simple("an e-mail address", is_email, is_email),
@@ -315,7 +319,10 @@ class _Checker:
         simple = _SIMPLE.get(kind)
         if simple is not None:
             if not simple.full(value):
-                hint = simple.hint if isinstance(value, str) else None
+                if isinstance(value, str):
+                    hint = simple.hint
+                else:
+                    hint = simple.object_hint if isinstance(value, date) else None
                 self.problem(path, simple.what, value, hint)
             elif kind in _DETAILS:
                 _DETAILS[kind](self, path, value)
