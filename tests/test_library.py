@@ -468,13 +468,15 @@ def test_a_dataframes_date_time_column_is_rejected_with_what_to_write_and_sent_w
         }
     )
     raw = calsink.load({**FLOW, "name": "frame-times"}, base_dir=tmp_path)
-    told: list[calsink.RecordResult] = []
-    report = calsink.run(raw, frame, dry_run=True, on_result=told.append)
-    assert report.summary.rejected == 2
-    reason = told[0].error or ""
+    report = calsink.validate(raw, frame)
+    assert (report.counts.read, report.counts.rejected) == (2, 2)
+    reason = report.rejections[0]["reason"]
     assert "found a Timestamp" in reason and "e.g. iso(column)" in reason, reason
 
-    converted = {**FLOW, "name": "frame-times"}
-    converted["transform"] = {"map": {**FLOW["transform"]["map"], "start": "iso(start)"}}
+    as_text = {**FLOW, "name": "frame-times"}
+    as_text["transform"] = {"map": {**FLOW["transform"]["map"], "start": "iso(start)"}}
+    converted = calsink.load(as_text, base_dir=tmp_path)
+    (first,) = calsink.preview(converted, 1, rows=frame)
+    assert first["body"]["start"] == "2030-01-09T15:00:00Z"
     sent = calsink.run(converted, frame, api_key=sandbox.api_key, base_url=sandbox.url)
     assert (sent.summary.read, sent.summary.delivered) == (2, 2)

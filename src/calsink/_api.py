@@ -278,20 +278,28 @@ test = _blocking_form(
 test.__test__ = False  # type: ignore[attr-defined]  # not a test function for pytest
 
 
-def validate(flow: FlowLike, *, ledger: str | None = None) -> ValidationReport:
-    """Check every record of the flow as a run would, sending nothing (no key needed): the
-    counts (read = valid + rejected + filtered + duplicates), each rejection and duplicate.
-    ``ledger`` names another ledger to look up path parameters from earlier flows."""
+def validate(
+    flow: FlowLike, rows: Rows | None = None, *, ledger: str | None = None
+) -> ValidationReport:
+    """Check every record of the flow (or of ``rows`` in its place) as a run would, sending
+    nothing (no key needed): the counts (read = valid + rejected + filtered + duplicates),
+    each rejection and duplicate. ``ledger`` names another ledger to look up path
+    parameters from earlier flows."""
     from calsink.checking import validate_flow
 
-    return validate_flow(load(flow), ledger=ledger)
+    items = None if rows is None else items_of(rows)
+    return validate_flow(load(flow), ledger=ledger, items=items)
 
 
-def preview(flow: FlowLike, count: int = 3, *, ledger: str | None = None) -> list[dict[str, Any]]:
-    """The first ``count`` requests exactly as they would be sent, secrets hidden."""
+def preview(
+    flow: FlowLike, count: int = 3, *, rows: Rows | None = None, ledger: str | None = None
+) -> list[dict[str, Any]]:
+    """The first ``count`` requests of the flow (or of ``rows``) exactly as they would be
+    sent, secrets hidden."""
     from calsink.checking import preview_requests
 
-    return preview_requests(load(flow), count, ledger=ledger)
+    items = None if rows is None else items_of(rows)
+    return preview_requests(load(flow), count, ledger=ledger, items=items)
 
 
 def status(flow: FlowLike) -> StatusReport:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from calsink.flow import FlowReference, LoadedFlow
-from calsink.records import Filtered, Position, Rejection, Request
+from calsink.records import Filtered, Position, Rejection, Request, SourceItem
 from calsink.render import ResolveReference
 
 __all__ = [
@@ -68,10 +68,12 @@ def outcomes(
     bodies: bool = True,
     on_warning: Callable[[str], None] | None = None,
     accounts: Mapping[str, str | None] | None = None,
+    items: Iterable[SourceItem] | None = None,
 ) -> Iterator[Outcome]:
-    """Each record of the flow's source, transformed and rendered (``bodies=False`` leaves
-    out what only a sent body needs; ``accounts``, name → own base URL, are the
-    credentials a flow whose records name theirs may name: by default, those stored)."""
+    """Each record of the flow's source (or ``items`` in its place), transformed and
+    rendered (``bodies=False`` leaves out what only a sent body needs; ``accounts``, name →
+    own base URL, are the credentials a flow whose records name theirs may name: by
+    default, those stored)."""
     from calsink.pipeline import build_renderer, prepare
     from calsink.sources import open_source
     from calsink.transform import Transformer
@@ -83,8 +85,9 @@ def outcomes(
     if on_warning is not None:
         for warning in renderer.warnings:
             on_warning(warning)
-    stdin = sys.stdin.buffer if loaded.flow.source.path == "-" else None
-    items = open_source(loaded.flow.source, loaded.base_dir, stdin=stdin)
+    if items is None:
+        stdin = sys.stdin.buffer if loaded.flow.source.path == "-" else None
+        items = open_source(loaded.flow.source, loaded.base_dir, stdin=stdin)
     yield from prepare(loaded, items, renderer=renderer, transformer=transformer)
 
 
@@ -101,13 +104,14 @@ def check(
     resolver: ResolveReference | None,
     *,
     on_warning: Callable[[str], None] | None = None,
+    items: Iterable[SourceItem] | None = None,
 ) -> Iterator[Checked]:
     """Every record checked as a run would check it, duplicates of a key told apart."""
     from calsink.deliver.seen import SeenKeys
 
     seen = SeenKeys()
     try:
-        for outcome in outcomes(loaded, resolver, bodies=False, on_warning=on_warning):
+        for outcome in outcomes(loaded, resolver, bodies=False, on_warning=on_warning, items=items):
             first = None
             if isinstance(outcome, Request):
                 first = seen.first(outcome.key, outcome.position)
@@ -178,11 +182,16 @@ class ValidationReport:
         }
 
 
-def validate_flow(loaded: LoadedFlow, *, ledger: str | None = None) -> ValidationReport:
-    """Check every record of the flow; nothing is sent and no key is needed."""
+def validate_flow(
+    loaded: LoadedFlow,
+    *,
+    ledger: str | None = None,
+    items: Iterable[SourceItem] | None = None,
+) -> ValidationReport:
+    """Check every record of the flow (or ``items``); nothing is sent, no key is needed."""
     report = ValidationReport(loaded.flow.name)
     with reference_resolver(loaded, ledger) as resolver:
-        for checked in check(loaded, resolver, on_warning=report.warnings.append):
+        for checked in check(loaded, resolver, on_warning=report.warnings.append, items=items):
             report.counts.add(checked)
             outcome = checked.outcome
             if isinstance(outcome, Rejection):
@@ -201,14 +210,18 @@ def validate_flow(loaded: LoadedFlow, *, ledger: str | None = None) -> Validatio
 
 
 def preview_requests(
-    loaded: LoadedFlow, count: int = 3, *, ledger: str | None = None
+    loaded: LoadedFlow,
+    count: int = 3,
+    *,
+    ledger: str | None = None,
+    items: Iterable[SourceItem] | None = None,
 ) -> list[dict[str, Any]]:
     """The first ``count`` requests of the flow exactly as they would be sent, secrets
     hidden (`preview_json` of each)."""
     shown: list[dict[str, Any]] = []
     secrets = known_secrets(loaded)
     with reference_resolver(loaded, ledger) as resolver:
-        for outcome in outcomes(loaded, resolver):
+        for outcome in outcomes(loaded, resolver, items=items):
             if isinstance(outcome, Request):
                 shown.append(preview_json(outcome, secrets))
                 if len(shown) >= count:
