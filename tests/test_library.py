@@ -480,3 +480,17 @@ def test_a_dataframes_date_time_column_is_rejected_with_what_to_write_and_sent_w
     assert first["body"]["start"] == "2030-01-09T15:00:00Z"
     sent = calsink.run(converted, frame, api_key=sandbox.api_key, base_url=sandbox.url)
     assert (sent.summary.read, sent.summary.delivered) == (2, 2)
+
+
+@pytest.mark.e2e
+def test_test_sends_one_of_the_rows_given_and_the_run_then_skips_it(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = calsink.load({**FLOW, "name": "test-rows"}, base_dir=tmp_path)
+    records = rows(3, "testrows")
+    tried = calsink.test(
+        flow, records, record="rows[1]", api_key=sandbox.api_key, base_url=sandbox.url
+    )
+    assert tried.ok and str(tried.position) == "rows[1]", tried
+    report = calsink.run(flow, records, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (report.summary.skipped, report.summary.delivered) == (1, 2)

@@ -239,6 +239,7 @@ def stream(flow: FlowLike, rows: Rows | None = None, **options: Any) -> ResultSt
 
 async def atest(
     flow: FlowLike,
+    rows: Rows | None = None,
     *,
     record: int | str | None = None,
     payload: Any | None = None,
@@ -261,17 +262,18 @@ async def atest(
         yes=yes,
         timeout_s=timeout_s,
         record=remember,
+        items=None if rows is None else items_of(rows),
     )
 
 
 test = _blocking_form(
     atest,
-    """Send one record and return Cal.com's answer: ``record`` is its number (from 0), its
-    position as printed (``"leads.csv:13"``), or None for the first record that renders
-    valid; ``payload`` is sent to that record's URL instead of its body, whatever the
-    record's own validity. ``TestResult.position`` says which record was taken. A success
-    is recorded in the ledger as the record's delivery (the next run skips it) unless
-    ``remember=False`` (a throw-away test).""",
+    """Send one record of the flow (or of ``rows``) and return Cal.com's answer: ``record``
+    is its number (from 0), its position as printed (``"leads.csv:13"``, ``"rows[2]"``), or
+    None for the first record that renders valid; ``payload`` is sent to that record's URL
+    instead of its body, whatever the record's own validity. ``TestResult.position`` says
+    which record was taken. A success is recorded in the ledger as the record's delivery
+    (the next run skips it) unless ``remember=False`` (a throw-away test).""",
 )
 
 

@@ -870,12 +870,17 @@ def choose_test_request(
     payload: Any | None = None,
     *,
     accounts: _Accounts | None = None,
+    items: Iterable[SourceItem] | None = None,
 ) -> tuple[Request, int]:
-    """The request `calsink test` sends for ``choice``, and how many records before it were
-    passed over (when the first valid one is taken); RunError when there is none."""
+    """The request `calsink test` sends for ``choice`` among the flow's records (or
+    ``items``), and how many records before it were passed over (when the first valid one
+    is taken); RunError when there is none."""
     from calsink.pipeline import build_renderer, prepare
 
-    source = _open_items(loaded, follow=False, stdin=None, stop=threading.Event(), api_key=api_key)
+    source = items
+    if source is None:
+        stop = threading.Event()
+        source = _open_items(loaded, follow=False, stdin=None, stop=stop, api_key=api_key)
     resolve = ledger.resolve_reference if ledger else None
     renderer = build_renderer(loaded, resolve, accounts=accounts.bases if accounts else None)
     passed = 0
@@ -950,6 +955,7 @@ async def asend_test(
     timeout_s: float | None = None,
     record: bool = True,
     credentials: Mapping[str, Credential] | None = None,
+    items: Iterable[SourceItem] | None = None,
 ) -> TestResult:
     """`send_test` inside a running event loop."""
     accounts = _accounts(loaded, credentials, own_base_urls=not base_url)
@@ -965,7 +971,7 @@ async def asend_test(
         # The flow's lock is held from before the send until the outcome is recorded.
         with ledger.lock(loaded.flow.name) if record and ledger else contextlib.nullcontext():
             chosen, passed = choose_test_request(
-                loaded, ledger, api_key, record_index, payload, accounts=accounts
+                loaded, ledger, api_key, record_index, payload, accounts=accounts, items=items
             )
             if accounts is not None and chosen.credential is not None:
                 api_key = accounts.keys[chosen.credential]
