@@ -416,6 +416,7 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
             "amount": Decimal("12.50"),
             7: "a number as a key",
             "tags": {"a"},
+            "big": 2**70,
         },
         {
             "name": "Sat",
@@ -446,6 +447,7 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
         "amount": 12.5,
         "7": "a number as a key",
         "tags": ["a"],
+        "big": str(2**70),
     }
     assert letters["rows[1]"].record is not None
     assert letters["rows[1]"].record["amount"] == "Infinity"

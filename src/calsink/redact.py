@@ -178,9 +178,12 @@ def decimal_number(value: Decimal) -> int | float | str:
 def json_ready(value: Any) -> Any:
     """``value`` with what JSON cannot hold made into what it can, as a row's values are
     written to the files calsink keeps: keys as text, Decimal as a number, dates in ISO 8601,
-    bytes as text, sets and tuples as lists, anything else as its text."""
-    if value is None or isinstance(value, str | bool | int | float):
+    bytes as text, sets and tuples as lists, integers beyond 64 bits and anything else as
+    their text."""
+    if value is None or isinstance(value, str | bool | float):
         return value
+    if isinstance(value, int):  # JSON's writer takes 64-bit integers: a larger one as text
+        return value if -(2**63) <= value < 2**64 else str(value)
     if isinstance(value, dict):
         return {
             key if isinstance(key, str) else str(key): json_ready(item)

@@ -677,7 +677,12 @@ class Renderer:
             try:
                 body = encode_body(payload)
             except TypeError as exc:
-                problem = Problem(None, "values that JSON can carry", str(exc))
+                problem = Problem(
+                    None,
+                    "values that JSON can carry",
+                    str(exc),
+                    "write such a value as text in the map, e.g. str(column)",
+                )
                 return Rejection(position, (problem,), record)
         if key is None and not self.content_keys:
             key = ""
