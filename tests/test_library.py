@@ -410,7 +410,7 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
     weekend = "2030-01-12T15:00:00Z"  # a Saturday: the sandbox's schedule has no slot then
     odd: list[dict[Any, Any]] = [
         {
-            "name": "Bad",
+            "name": "Bad \udc80",  # a byte the source could not decode, as surrogateescape keeps it
             "email": "not-an-email",
             "start": "2030-01-07T15:00:00Z",
             "amount": Decimal("12.50"),
@@ -441,7 +441,7 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
         str(letter.position): letter for letter in calsink.dead_letters(report.dead_letters_path)
     }
     assert letters["rows[0]"].record == {
-        "name": "Bad",
+        "name": "Bad \\udc80",
         "email": "not-an-email",
         "start": "2030-01-07T15:00:00Z",
         "amount": 12.5,
@@ -454,6 +454,10 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
     assert letters["rows[1]"].record["seen"] == "2030-01-01"
     again = calsink.run(flow, odd, api_key=sandbox.api_key, base_url=sandbox.url)
     assert again.summary.skipped == 1  # the delivered one, from the ledger
+
+    in_the_body = calsink.validate(flow, [{**odd[2], "name": "Ok \udc80"}])
+    (rejection,) = in_the_body.rejections
+    assert "a lone surrogate" in rejection["reason"] and "source.encoding" in rejection["reason"]
 
 
 @pytest.mark.e2e

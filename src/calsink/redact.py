@@ -178,9 +178,15 @@ def decimal_number(value: Decimal) -> int | float | str:
 def json_ready(value: Any) -> Any:
     """``value`` with what JSON cannot hold made into what it can, as a row's values are
     written to the files calsink keeps: keys as text, Decimal as a number, dates in ISO 8601,
-    bytes as text, sets and tuples as lists, integers beyond 64 bits and anything else as
-    their text."""
-    if value is None or isinstance(value, str | bool | float):
+    bytes as text, sets and tuples as lists, a lone surrogate in a text as its escape,
+    integers beyond 64 bits and anything else as their text."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate: kept as its escape, \udc80
+            return value.encode("utf-8", "backslashreplace").decode()
+        return value
+    if value is None or isinstance(value, bool | float):
         return value
     if isinstance(value, int):  # JSON's writer takes 64-bit integers: a larger one as text
         return value if -(2**63) <= value < 2**64 else str(value)

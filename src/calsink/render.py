@@ -306,6 +306,23 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} as JSON")
 
 
+def _unencodable(error: TypeError) -> Problem:
+    """Why a body cannot be written as JSON, and what to do about it."""
+    if "surrogates" in str(error):
+        return Problem(
+            None,
+            "text that is valid UTF-8",
+            "a text holding a lone surrogate (an undecodable byte)",
+            "read the source in its own encoding (source.encoding), or clean the value",
+        )
+    return Problem(
+        None,
+        "values that JSON can carry",
+        str(error),
+        "write such a value as text in the map, e.g. str(column)",
+    )
+
+
 def encode_body(payload: Any) -> bytes:
     return orjson.dumps(payload, default=_json_default)
 
@@ -677,13 +694,7 @@ class Renderer:
             try:
                 body = encode_body(payload)
             except TypeError as exc:
-                problem = Problem(
-                    None,
-                    "values that JSON can carry",
-                    str(exc),
-                    "write such a value as text in the map, e.g. str(column)",
-                )
-                return Rejection(position, (problem,), record)
+                return Rejection(position, (_unencodable(exc),), record)
         if key is None and not self.content_keys:
             key = ""
         elif key is None:
