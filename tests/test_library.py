@@ -459,6 +459,22 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
     (rejection,) = in_the_body.rejections
     assert "a lone surrogate" in rejection["reason"] and "source.encoding" in rejection["reason"]
 
+    by_name = calsink.load(
+        {**FLOW, "name": "surrogate-key", "delivery": {"key": ["ref", "start"]}},
+        base_dir=tmp_path,
+    )
+    keyed = [
+        {
+            "ref": "L\udc80",
+            "name": "Lin",
+            "email": "lin@example.com",
+            "start": "2030-01-10T19:00:00Z",
+        }
+    ]
+    first = calsink.run(by_name, keyed, api_key=sandbox.api_key, base_url=sandbox.url)
+    second = calsink.run(by_name, keyed, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (first.summary.delivered, second.summary.skipped) == (1, 1), (first, second)
+
 
 @pytest.mark.e2e
 def test_a_dataframes_date_time_column_is_rejected_with_what_to_write_and_sent_with_iso(

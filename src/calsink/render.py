@@ -52,7 +52,7 @@ from calsink.headers import HeaderError, check_header, header_value, parse_heade
 from calsink.http.urls import LOOPBACK_HOSTS, is_loopback
 from calsink.instants import normalise_instant
 from calsink.records import Position, Problem, Record, Rejection, Request
-from calsink.redact import decimal_number
+from calsink.redact import decimal_number, json_ready
 
 ResolveReference = Callable[[FlowReference, tuple[str, ...]], "str | None"]
 
@@ -81,8 +81,12 @@ _Part = str | _Macro
 
 
 def key_string(values: Sequence[str]) -> str:
-    """The canonical text of a record key: a compact JSON array of its values."""
-    return orjson.dumps(list(values)).decode()
+    """The canonical text of a record key: a compact JSON array of its values (a lone
+    surrogate in one written as its escape)."""
+    try:
+        return orjson.dumps(list(values)).decode()
+    except TypeError:
+        return orjson.dumps(json_ready(list(values))).decode()
 
 
 def key_value(value: Any) -> str:
