@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import os
 import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -516,3 +518,18 @@ def test_test_sends_one_of_the_rows_given_and_the_run_then_skips_it(
     assert tried.ok and str(tried.position) == "rows[1]", tried
     report = calsink.run(flow, records, api_key=sandbox.api_key, base_url=sandbox.url)
     assert (report.summary.skipped, report.summary.delivered) == (1, 2)
+
+
+def test_a_negative_limit_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    pulled: list[int] = []
+
+    def endless() -> Iterator[dict[str, Any]]:
+        for number in itertools.count():
+            pulled.append(number)
+            yield rows(1, f"endless{number}")[0]
+
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"limit=-1: expected how many records to read"):
+        calsink.run(flow, endless(), limit=-1, dry_run=True)
+    five = calsink.run(flow, endless(), limit=5, dry_run=True)
+    assert five.summary.read == 5 and len(pulled) == 5

@@ -169,6 +169,8 @@ async def arun(
     """Send every record of the flow (or of ``rows``) once; `run` in the caller's loop."""
     from calsink.runner import arun_flow
 
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit={limit}: expected how many records to read (0 or more), or None")
     loaded = load(flow)
     return await arun_flow(
         loaded,
