@@ -238,17 +238,21 @@ def test_one_accounts_rate_limit_does_not_hold_up_the_others(
     accounts_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     """Cal.com counts requests per key: alice's spent budget (3 a window here) holds back
-    only alice's records; bob's and carol's are all answered before alice's fourth."""
+    only alice's records; bob's and carol's are all answered before alice's fourth.
+
+    Alice has one record more than her budget: a fifth (calsink paces what is left of a
+    budget) waited a further 14 s in this short window and showed nothing the fourth does
+    not."""
     env = store_credentials(tmp_path, KEYS)
     accounts_sandbox.set_rate_limit(3, 4)
-    records = [schedule("alice", f"a{n}") for n in range(5)]
+    records = [schedule("alice", f"a{n}") for n in range(4)]
     records += [schedule(owner, f"{owner}-{n}") for n in range(3) for owner in ("bob", "carol")]
     write_flow(tmp_path, accounts_sandbox, records)
 
     code, out, err = run(tmp_path, env, "--json")
 
     assert code == 0, out + err
-    assert json.loads(out)["delivered"] == 11
+    assert json.loads(out)["delivered"] == 10
     made = [
         r["json"]["name"]
         for r in accounts_sandbox.requests()
