@@ -17,6 +17,8 @@ import pytest
 from tests.adversarial.harness import all_text, assert_adds_up, cli, dead_letters, where
 from tests.support.sandbox import SandboxHandle, running_sandbox
 
+from calsink.credentials import CredentialStore
+
 KEYS = {
     "alice": "cal_test_MANY_alice_4b1d9e",
     "bob": "cal_test_MANY_bob_77c2a0",
@@ -26,20 +28,31 @@ MAIN_KEY = "cal_test_MANY_main_0a5c6d"
 WRONG_KEY = "cal_test_MANY_wrong_d3e8b2"
 
 
-@pytest.fixture
-def accounts_sandbox() -> Iterator[SandboxHandle]:
+@pytest.fixture(scope="module")
+def accounts_sandbox_process() -> Iterator[SandboxHandle]:
     users = [arg for name, key in KEYS.items() for arg in ("--user-key", f"{name}={key}")]
     with running_sandbox(*users, api_key=MAIN_KEY) as handle:
         yield handle
 
 
+@pytest.fixture
+def accounts_sandbox(accounts_sandbox_process: SandboxHandle) -> SandboxHandle:
+    """The sandbox with a key per user, reset for each test: the seeded account (the users
+    are made again as their keys are first used), its own rate limit with every window
+    empty, no faults, an empty log."""
+    accounts_sandbox_process.reset()
+    return accounts_sandbox_process
+
+
 def store_credentials(folder: Path, keys: dict[str, str]) -> dict[str, str]:
-    """``keys`` stored as credentials (by `calsink credentials add`); the environment."""
-    env = {"CALSINK_CONFIG_DIR": str(folder / "config")}
+    """``keys`` stored as credentials, as `calsink credentials add` stores them (that
+    command is tested in test_secrets.py and tests/unit/test_credentials.py); the
+    environment that finds them."""
+    config = folder / "config"
+    store = CredentialStore(config)
     for name, key in keys.items():
-        added = cli("credentials", "add", name, key="", cwd=folder, env=env, stdin=key + "\n")
-        assert added.returncode == 0, added.stderr
-    return env
+        store.add(name, key)
+    return {"CALSINK_CONFIG_DIR": str(config)}
 
 
 def write_flow(folder: Path, sandbox: SandboxHandle, records: list[dict[str, Any]]) -> None:
