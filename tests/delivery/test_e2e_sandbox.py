@@ -96,8 +96,9 @@ def test_a_wrong_key_stops_at_the_first_record_with_exit_3(
 def test_a_second_run_of_a_running_flow_is_refused(sandbox: SandboxHandle, tmp_path: Path) -> None:
     sandbox.set_faults({"spec": "latency=300ms:POST /v2/bookings"})
     flow = booking_flow(tmp_path, sandbox, 20, concurrency=1)
+    sandbox.clear_requests()
     first = start_cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
-    time.sleep(1.5)
+    wait_for_its_first_answer(sandbox, first)  # it holds the flow while it sends
     second = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
     first.send_signal(signal.SIGINT)
     out, err = first.communicate(timeout=30)
