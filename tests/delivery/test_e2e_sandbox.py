@@ -124,6 +124,7 @@ def kill_and_rerun(sandbox: SandboxHandle, tmp_path: Path, count: int, kills: in
         time.sleep(chance.uniform(0.0, 0.3))
         process.kill()
         process.communicate(timeout=30)
+        assert process.returncode == -signal.SIGKILL, "the kill landed before the run ended"
     sandbox.clear_faults()
     final = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
     assert final.returncode == 0, final.stdout + final.stderr
