@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,15 @@ def all_text(folder: Path, *, skip: Path | None = None) -> str:
 def enveloped(body: Any) -> bool:
     """Whether a responses-file body is Cal.com's success envelope ({status, data})."""
     return isinstance(body, dict) and body.get("status") == "success" and "data" in body
+
+
+def wait_until_handled(sandbox: SandboxHandle, fault: str, count: int) -> None:
+    """Wait until the sandbox has finished the ``count`` requests it held back with ``fault``
+    (a slow request is logged once it has been processed), so that its state is final."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = [r for r in sandbox.requests() if str(r.get("fault") or "").startswith(fault)]
+        if len(held) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the sandbox did not finish its {count} slow requests")

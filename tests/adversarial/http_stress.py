@@ -45,8 +45,8 @@ from calsink.http.transport import Transport, TransportError
 from calsink.runner import RunError, run_flow, send_test
 from calsink.ui import actions
 
-TIMEOUT_S = 0.2
-SLOW_S = 0.4
+TIMEOUT_S = 0.1
+SLOW_S = 0.2
 UNLIMITED = 1_000_000  # requests per minute: the rate limiter never makes a path wait
 BOOKING = b'{"status":"success","data":{"id":1,"uid":"stress-uid","status":"accepted"}}'
 LISTING = b'{"status":"success","data":[],"pagination":{"hasNextPage":false}}'

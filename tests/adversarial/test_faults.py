@@ -20,6 +20,7 @@ from tests.adversarial.harness import (
     lead_rows,
     responses,
     summary,
+    wait_until_handled,
     write_flow,
     write_leads,
 )
@@ -96,7 +97,7 @@ def test_answers_slower_than_the_timeout_are_looked_up_not_resent(
     sandbox.set_faults({"spec": "seed=4,timeout=1500ms@1#3:POST /v2/bookings"})
     result = cli("run", "flow.yaml", "--json", key=sandbox.api_key, cwd=tmp_path, timeout=120)
     sandbox.clear_faults()
-    time.sleep(2)  # the slow requests are still being handled: judge once they are done
+    wait_until_handled(sandbox, "timeout", 3)  # judge once the slow requests are done
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary(result)["delivered"] == 4
     assert_each_booked_once(sandbox, emails)

@@ -22,6 +22,7 @@ from tests.adversarial.test_many_accounts import (
     MAIN_KEY,
     WRONG_KEY,
     accounts_sandbox,
+    accounts_sandbox_process,
     assert_no_key,
     owners,
     run,
@@ -34,7 +35,7 @@ from tests.support.sandbox import SandboxHandle, running_sandbox
 
 from calsink.ledger_pg import SCHEMA, credential_digest
 
-__all__ = ["accounts_sandbox"]
+__all__ = ["accounts_sandbox", "accounts_sandbox_process"]
 
 
 def event_type(sandbox: SandboxHandle, owner: str, slug: str) -> int:

@@ -5,7 +5,6 @@ state (one resource per record) and the identifiers a later flow can use are the
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from tests.adversarial.harness import (
     lead_rows,
     responses,
     summary,
+    wait_until_handled,
     write_flow,
     write_leads,
 )
@@ -54,18 +54,6 @@ def with_params(folder: Path, template: str, params: str) -> None:
         f"  template: {template}", f"  template: {template}\n  params: {params}"
     )
     flow.write_text(text)
-
-
-def wait_until_handled(sandbox: SandboxHandle, fault: str, count: int) -> None:
-    """Wait until the sandbox has finished the ``count`` requests it held back with ``fault``
-    (a slow request is logged once it has been processed), so that its state is final."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        held = [r for r in sandbox.requests() if str(r.get("fault") or "").startswith(fault)]
-        if len(held) >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the sandbox did not finish its {count} slow requests")
 
 
 def slow_flow(sandbox: SandboxHandle, folder: Path, template: str) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -95,8 +96,9 @@ def test_a_wrong_key_stops_at_the_first_record_with_exit_3(
 def test_a_second_run_of_a_running_flow_is_refused(sandbox: SandboxHandle, tmp_path: Path) -> None:
     sandbox.set_faults({"spec": "latency=300ms:POST /v2/bookings"})
     flow = booking_flow(tmp_path, sandbox, 20, concurrency=1)
+    sandbox.clear_requests()
     first = start_cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
-    time.sleep(1.5)
+    wait_for_its_first_answer(sandbox, first)  # it holds the flow while it sends
     second = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
     first.send_signal(signal.SIGINT)
     out, err = first.communicate(timeout=30)
@@ -107,18 +109,36 @@ def test_a_second_run_of_a_running_flow_is_refused(sandbox: SandboxHandle, tmp_p
 
 
 def kill_and_rerun(sandbox: SandboxHandle, tmp_path: Path, count: int, kills: int) -> None:
+    """``kills`` runs of a ``count``-record flow, each killed (SIGKILL) at a random instant
+    while it sends, then a run to the end: each record booked once, no dead letter."""
     flow = booking_flow(tmp_path, sandbox, count, concurrency=8)
+    # Answers that take 100 ms keep every run sending when it is killed, with records left
+    # for the next (without them the first run booked all 500 in about a second, and the
+    # other runs were killed while they skipped what the ledger held).
+    sandbox.set_faults({"spec": "latency=100ms:POST /v2/bookings"})
     chance = random.Random(11)
     for _ in range(kills):
+        sandbox.clear_requests()
         process = start_cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
-        time.sleep(chance.uniform(0.6, 2.0))
+        wait_for_its_first_answer(sandbox, process)
+        time.sleep(chance.uniform(0.0, 0.3))
         process.kill()
         process.communicate(timeout=30)
+        assert process.returncode == -signal.SIGKILL, "the kill landed before the run ended"
+    sandbox.clear_faults()
     final = cli("run", str(flow), "--json", key=sandbox.api_key, cwd=tmp_path)
     assert final.returncode == 0, final.stdout + final.stderr
     assert_once_each(sandbox, count)
     assert (tmp_path / "out" / "dead-letters.jsonl").read_text() == ""
     assert sandbox.api_key not in files_text(tmp_path)
+
+
+def wait_for_its_first_answer(sandbox: SandboxHandle, process: subprocess.Popen[str]) -> None:
+    """Until the sandbox has answered a request of the run (or the run has ended)."""
+    deadline = time.monotonic() + 60
+    while not sandbox.requests() and process.poll() is None:
+        assert time.monotonic() < deadline, "the run sent nothing in 60 s"
+        time.sleep(0.02)
 
 
 def test_sigkill_at_random_instants_then_rerun_books_each_record_once(

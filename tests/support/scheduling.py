@@ -1,9 +1,11 @@
 """Which tests pytest-xdist keeps on one worker.
 
-A test module whose module-scoped fixture is expensive (a Spark, a cluster) is listed in
-``ONE_WORKER`` under a group name: the tests of a group run on one worker, one after the
-other, so the fixture starts once per suite and two of them never share the two cores at
-once. Every other test goes to whichever worker is free. (pytest-xdist's own
+A test module whose module-scoped fixture is expensive (a Spark, a cluster, a Chromium) is
+listed in ``ONE_WORKER`` under a group name: the tests of a group run on one worker, one
+after the other, so the fixture starts once per suite (spread over both workers, between
+other modules' tests, it was torn down and started again each time a worker came back to
+the module) and two Sparks never share the two cores at once. Every other test goes to
+whichever worker is free. (pytest-xdist's own
 ``xdist_group`` mark names its group in the test id, which this pytest no longer lets a
 plugin change; hence the list.)
 """
@@ -17,6 +19,8 @@ from xdist.scheduler import LoadGroupScheduling
 ONE_WORKER = {
     "tests/adversarial/test_spark.py": "spark",
     "tests/adversarial/test_spark_cluster.py": "spark",
+    "tests/ui/test_page_round_two.py": "page-round-two",
+    "tests/ui/test_page_e2e.py": "page-e2e",
 }
 
 

@@ -38,8 +38,10 @@ def artifacts(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for a module's tests (each test has a page of its own, in a context of
+    its own: no cookie, storage or cache is shared)."""
     try:
         chromium = ensure_chromium()
     except RuntimeError as exc:
@@ -47,16 +49,24 @@ def browser_page() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        launched = playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            context = browser.new_context(viewport=WIDE)
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            yield page
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def browser_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=WIDE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture

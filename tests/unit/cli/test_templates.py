@@ -62,8 +62,14 @@ def test_init_writes_a_flow_that_loads_and_validates(name: str, tmp_path: Path) 
     validated = calsink("validate", "flow.yaml", cwd=tmp_path)
     assert validated.returncode == 0, validated.stderr
     assert "read 1 · valid 1 · rejected 0" in validated.stderr
-    again = calsink("init", name, "-o", "flow.yaml", cwd=tmp_path)
+
+
+def test_init_over_an_existing_flow_exits_2_and_names_force(tmp_path: Path) -> None:
+    """Whatever the template: the check comes before the template's flow is written."""
+    (tmp_path / "flow.yaml").write_text("kept\n")
+    again = calsink("init", "create-booking", "-o", "flow.yaml", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
+    assert (tmp_path / "flow.yaml").read_text() == "kept\n"
 
 
 def test_init_without_output_prints_the_flow() -> None:
