@@ -93,6 +93,11 @@ class FlowBusyError(RuntimeError):
     """Another run of the same flow holds the ledger lock."""
 
 
+class LedgerConnectError(RuntimeError):
+    """The ledger could not be opened: a PostgreSQL server not reached, or a file at the
+    ledger's path that SQLite cannot read as one."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One record's row in the ledger."""
@@ -246,11 +251,14 @@ class Ledger(SecretScreening):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._guard = threading.RLock()
-        self._db = _connect(self.path)
-        with self._guard:
-            _migrate(self._db)
-            self._db.executescript(SCHEMA)
-            _add_credential_column(self._db)
+        try:
+            self._db = _connect(self.path)
+            with self._guard:
+                _migrate(self._db)
+                self._db.executescript(SCHEMA)
+                _add_credential_column(self._db)
+        except sqlite3.DatabaseError as exc:  # not a database, a folder, a damaged file
+            raise LedgerConnectError(_unreadable(self.path, exc)) from None
 
     @property
     def location(self) -> Path:
@@ -757,6 +765,14 @@ def by_credential(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
 
 
 _BUSY_S = 30.0
+
+
+def _unreadable(path: Path, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"cannot open the ledger {path}: {error}. Restore it from a backup, or point the "
+        "flow's `ledger:` at the right file; moving it aside starts an empty ledger, and "
+        "records it showed delivered would then be sent again"
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:

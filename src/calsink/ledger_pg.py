@@ -51,7 +51,10 @@ from calsink.ledger import (
     key_values_text,
     stored_key_values,
 )
+from calsink.ledger import LedgerConnectError as LedgerConnectError  # where callers find it
 from calsink.redact import redact_text
+
+__all__ = ["CopyReport", "LedgerConnectError", "PostgresBudget", "PostgresLedger", "shown_url"]
 
 SCHEMES = ("postgresql://", "postgres://")
 # How long a claim holds without its owner renewing it; renewed every third of it.
@@ -191,10 +194,6 @@ def _password(url: str) -> str | None:
         return urlsplit(url).password
     except ValueError:
         return None
-
-
-class LedgerConnectError(RuntimeError):
-    """The PostgreSQL ledger could not be reached."""
 
 
 def _connect(url: str) -> Any:

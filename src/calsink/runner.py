@@ -298,6 +298,15 @@ def _check_base_url(loaded: LoadedFlow) -> None:
         raise RunError(f"destination.base_url: {exc}") from None
 
 
+def _cannot_write(setting: str, error: OSError) -> str:
+    """Why a file the run writes cannot be opened; nothing has been sent yet."""
+    where = error.filename if error.filename is not None else "its path"
+    return (
+        f"{setting}: cannot write {where}: {error.strerror or error}; nothing was sent. "
+        "Point it at a file in a folder calsink can write to"
+    )
+
+
 def _exit_code(result: EngineResult) -> int:
     if result.aborted is not None:
         return 3
@@ -605,22 +614,31 @@ async def _run_locked(
                 )
             except InsecureURLError as exc:
                 raise RunError(f"responses.webhook: {exc}") from None
-        sinks = ResponseSinks(
-            jsonl=responses_path,
-            stdout=(stdout or _sys_stdout()) if flow.responses.stdout else None,
-            webhook=webhook,
-            secrets=secrets,
-        )
+        try:
+            sinks = ResponseSinks(
+                jsonl=responses_path,
+                stdout=(stdout or _sys_stdout()) if flow.responses.stdout else None,
+                webhook=webhook,
+                secrets=secrets,
+            )
+        except OSError as exc:
+            raise RunError(_cannot_write("responses.jsonl", exc)) from None
     run_id = ledger.begin_run(flow.name, "dry-run" if dry_run else kind)
     if not dry_run:
-        dead_letters = DeadLetterWriter(
-            dead_path,
-            flow=flow.name,
-            run=run_id,
-            flow_file=loaded.path.resolve() if loaded.path else None,
-            secrets=secrets,
-            shared=ledger.shared,
-        )
+        try:
+            dead_letters = DeadLetterWriter(
+                dead_path,
+                flow=flow.name,
+                run=run_id,
+                flow_file=loaded.path.resolve() if loaded.path else None,
+                secrets=secrets,
+                shared=ledger.shared,
+            )
+        except OSError as exc:
+            ledger.end_run(run_id, Summary().to_json(), "dead letters could not be written")
+            if sinks is not None:
+                await sinks.close()
+            raise RunError(_cannot_write("dead_letters", exc)) from None
     settings = EngineSettings(
         flow=flow.name,
         concurrency=delivery.concurrency,
