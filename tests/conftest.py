@@ -18,6 +18,14 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: half again as many workers as CPUs. The suite's tests spend about half
+    their time waiting on the processes and sockets they start (a run on 2 CPUs with 2
+    workers used 336 s of CPU in 338 s), so a third worker on 2 CPUs fills that time."""
+    cpus = os.cpu_count() or 1
+    return max(2, cpus + cpus // 2)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Tests of the modules in support/scheduling.py's ONE_WORKER share one worker."""
     return make_scheduler(config, log)
