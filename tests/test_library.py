@@ -533,3 +533,9 @@ def test_a_negative_limit_is_refused_before_anything_is_read(tmp_path: Path) -> 
         calsink.run(flow, endless(), limit=-1, dry_run=True)
     five = calsink.run(flow, endless(), limit=5, dry_run=True)
     assert five.summary.read == 5 and len(pulled) == 5
+
+
+def test_preview_refuses_a_count_below_one_as_the_command_does(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"count=0: expected how many requests to show"):
+        calsink.preview(calsink.load(FLOW, base_dir=tmp_path), 0, rows=rows(2, "count"))
+    assert len(calsink.preview(calsink.load(FLOW, base_dir=tmp_path), 1, rows=rows(2, "n"))) == 1

@@ -302,6 +302,8 @@ def preview(
     sent, secrets hidden."""
     from calsink.checking import preview_requests
 
+    if count < 1:
+        raise ValueError(f"count={count}: expected how many requests to show (1 or more)")
     items = None if rows is None else items_of(rows)
     return preview_requests(load(flow), count, ledger=ledger, items=items)
 
