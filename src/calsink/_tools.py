@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from calsink._api import FlowLike
     from calsink.calcom.kinds import Query
     from calsink.credentials import Credential, CredentialStore
-    from calsink.deadletters import DeadLetter
+    from calsink.deadletters import DeadLetter, DeadLetterError
     from calsink.deliver.versions import VersionReport
     from calsink.http.auth import Auth
     from calsink.ledger_pg import CopyReport
@@ -113,11 +113,17 @@ def dead_letters_path(flow: FlowLike) -> Path:
     return path_of(load(flow))
 
 
-def dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter]:
-    """Each dead letter of a dead-letter file, in the order written."""
+def dead_letters(
+    path: str | os.PathLike[str],
+    *,
+    on_unreadable: Callable[[DeadLetterError], None] | None = None,
+) -> Iterator[DeadLetter]:
+    """Each dead letter of a dead-letter file, in the order written. A line that cannot be
+    read (edited by hand) raises `DeadLetterError` naming it, or goes to ``on_unreadable``
+    and is passed by."""
     from calsink.deadletters import read_dead_letters
 
-    return read_dead_letters(Path(path))
+    return read_dead_letters(Path(path), on_unreadable=on_unreadable)
 
 
 def copy_ledger(source: str | os.PathLike[str], destination: str) -> CopyReport:

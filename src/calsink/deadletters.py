@@ -24,7 +24,7 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -36,6 +36,11 @@ from calsink.redact import SecretScreen
 
 if TYPE_CHECKING:
     from calsink.flow import LoadedFlow
+
+
+class DeadLetterError(ValueError):
+    """A line of a dead-letter file that cannot be read (edited by hand, say); the message
+    names the file and line and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +184,10 @@ class DeadLetterWriter:
     def _publish(self, settled: Settled | None) -> None:
         merged = self.path.with_name(self.path.name + ".merging")
         with open(merged, "wb") as out:
-            for line in _lines(self.path):
-                if _still_waiting(orjson.loads(line), self.flow, settled or Settled()):
+            for _, line in _numbered_lines(self.path):
+                entry = _entry_or_none(line)
+                # a line that cannot be read is kept as it is: never dropped unseen
+                if entry is None or _still_waiting(entry, self.flow, settled or Settled()):
                     out.write(line)
             with open(self.partial, "rb") as mine:
                 shutil.copyfileobj(mine, out)
@@ -213,19 +220,44 @@ def _still_waiting(entry: dict[str, Any], flow: str, settled: Settled) -> bool:
     return not isinstance(position, dict) or position_from_json(position) not in settled
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     if not path.exists():
         return
     with open(path, "rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, 1):
             if line.strip():
-                yield line if line.endswith(b"\n") else line + b"\n"
+                yield number, line if line.endswith(b"\n") else line + b"\n"
 
 
-def read_dead_letters(path: Path) -> Iterator[DeadLetter]:
-    """The dead letters in ``path`` (nothing when the file does not exist)."""
-    for line in _lines(path):
-        yield DeadLetter.from_json(orjson.loads(line))
+def _entry_or_none(line: bytes) -> dict[str, Any] | None:
+    try:
+        entry = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def read_dead_letters(
+    path: Path, *, on_unreadable: Callable[[DeadLetterError], None] | None = None
+) -> Iterator[DeadLetter]:
+    """The dead letters in ``path`` (nothing when the file does not exist). A line that
+    cannot be read raises DeadLetterError, or is handed to ``on_unreadable`` and passed by."""
+    for number, line in _numbered_lines(path):
+        entry = _entry_or_none(line)
+        try:
+            if entry is None:
+                raise ValueError("not a JSON object")
+            letter = DeadLetter.from_json(entry)
+        except (ValueError, TypeError) as exc:
+            error = DeadLetterError(
+                f"{path}:{number}: this dead letter cannot be read ({exc}); fix the line as "
+                "calsink wrote it, or remove it if its record needs no retry"
+            )
+            if on_unreadable is None:
+                raise error from None
+            on_unreadable(error)
+            continue
+        yield letter
 
 
 def waiting_by_run(path: Path, flow: str) -> dict[int | None, int]:

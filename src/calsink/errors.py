@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from calsink.calcom.client import CalcomReadError
     from calsink.calcom.kinds import FilterError
     from calsink.credentials import CredentialError
+    from calsink.deadletters import DeadLetterError
     from calsink.flow import FlowError
     from calsink.http.transport import TransportError
     from calsink.http.transport_choice import TransportChoiceError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 _HOME = {
     "CalcomReadError": "calsink.calcom.client",
     "CredentialError": "calsink.credentials",
+    "DeadLetterError": "calsink.deadletters",
     "FaultSpecError": "calsink.sandbox.faults",
     "FilterError": "calsink.calcom.kinds",
     "FlowBusyError": "calsink.ledger",
@@ -54,6 +56,7 @@ _HOME = {
 __all__ = [
     "CalcomReadError",
     "CredentialError",
+    "DeadLetterError",
     "FaultSpecError",
     "FilterError",
     "FlowBusyError",

@@ -29,6 +29,8 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
 from calsink._loops import blocking
 from calsink.deadletters import (
+    DeadLetter,
+    DeadLetterError,
     DeadLetterWriter,
     Settled,
     dead_letters_path,
@@ -1119,7 +1121,10 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
             accounts = ledger.counts_by_credential(flow.name)
             last = ledger.last_run(flow.name)
             sent = ledger.last_run(flow.name, sent=True)
-    waiting = waiting_by_run(dead_path, flow.name)
+    try:
+        waiting = waiting_by_run(dead_path, flow.name)
+    except DeadLetterError as exc:
+        raise RunError(str(exc)) from None
     return StatusReport(
         flow=flow.name,
         ledger_path=ledger_path if isinstance(ledger_path, Path) else shown_url(ledger_path),
@@ -1151,7 +1156,7 @@ def retry_items(
     flow = loaded.flow
     wanted = {only} if only else {"rejected", "failed", "dead"}
     found: dict[str, SourceItem] = {}
-    for letter in read_dead_letters(dead_letters_path(loaded)):
+    for letter in _letters(loaded):
         if letter.flow != flow.name or letter.outcome not in wanted:
             continue
         if letter.position is not None and letter.record is not None:
@@ -1173,11 +1178,20 @@ def retry_items(
     return sorted(found.values(), key=lambda item: (item.position.source, item.position.index))
 
 
+def _letters(loaded: LoadedFlow) -> list[DeadLetter]:
+    """The flow's dead-letter file, read whole before anything is sent (RunError naming the
+    line that cannot be read)."""
+    try:
+        return list(read_dead_letters(dead_letters_path(loaded)))
+    except DeadLetterError as exc:
+        raise RunError(str(exc)) from None
+
+
 def refused_letters(loaded: LoadedFlow) -> str | None:
     """What `retry` leaves alone in the flow's dead-letter file: entries of other flows."""
     others: dict[str, int] = {}
     files: dict[str, str] = {}
-    for letter in read_dead_letters(dead_letters_path(loaded)):
+    for letter in _letters(loaded):
         if letter.flow != loaded.flow.name:
             name = letter.flow or "an unnamed flow"
             others[name] = others.get(name, 0) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from tests.support.cli import calsink, environment
@@ -86,3 +87,56 @@ def test_a_file_the_run_writes_that_cannot_be_opened_stops_it_before_sending(
     assert f"{setting}: cannot write {path}" in result.stderr
     assert "nothing was sent" in result.stderr
     assert sandbox.requests() == []
+
+
+@pytest.mark.e2e
+def test_a_dead_letter_line_broken_by_hand_is_named_kept_and_never_stops_a_run(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    import calsink as library
+    from calsink.errors import DeadLetterError
+
+    folder = flow_folder(tmp_path)
+    (folder / "leads.csv").write_text(
+        "name,email,start\nBad,not-an-email,2030-01-07T15:00:00Z\n"
+        "Ada,ada@example.com,2030-01-08T15:00:00Z\n"
+    )
+    env = environment(sandbox.api_key)
+    first = calsink_cli("run", folder, sandbox)
+    assert first.returncode == 1, first.stderr  # one rejected
+    dead = folder / "out" / "files.dead-letters.jsonl"
+    with dead.open("ab") as letters:
+        letters.write(b'{"flow": "files", "outcome": "rejected", "reason": "cut sho\n')
+
+    again = calsink_cli("run", folder, sandbox)
+    lines = dead.read_bytes().splitlines()
+    (number,) = [n for n, line in enumerate(lines, 1) if b"cut sho" in line]  # kept as it was
+    broken = f"{dead}:{number}: this dead letter cannot be read"
+    assert again.returncode == 1 and "Traceback" not in again.stderr, again.stderr
+    assert f"note: {broken}" in again.stdout + again.stderr, again.stderr.splitlines()
+
+    sent_before = len(sandbox.requests())
+    for command in ("retry", "status"):
+        url = ["--base-url", sandbox.url] if command == "retry" else []
+        result = calsink(command, "flow.yaml", *url, cwd=folder, env=env)
+        assert result.returncode == 2, result.stderr
+        assert broken in result.stderr and "Traceback" not in result.stderr
+        assert "fix the line as calsink wrote it, or remove it" in result.stderr
+    assert len(sandbox.requests()) == sent_before  # retry sent nothing
+
+    with pytest.raises(DeadLetterError, match=f":{number}: this dead letter cannot be read"):
+        list(library.dead_letters(dead))
+    skipped: list[DeadLetterError] = []
+    readable = list(library.dead_letters(dead, on_unreadable=skipped.append))
+    assert [str(letter.position) for letter in readable] == ["leads.csv:2"] and len(skipped) == 1
+
+
+def calsink_cli(command: str, folder: Path, sandbox: SandboxHandle) -> CompletedProcess[str]:
+    return calsink(
+        command,
+        "flow.yaml",
+        "--base-url",
+        sandbox.url,
+        cwd=folder,
+        env=environment(sandbox.api_key),
+    )

@@ -95,7 +95,8 @@ def print_run_reasons(path: Path | None, flow: str, run: int | None, *, show_all
 
     out = console()
     groups = ReasonGroups()
-    for letter in dead_letters(path):
+    unreadable: list[str] = []
+    for letter in dead_letters(path, on_unreadable=lambda error: unreadable.append(str(error))):
         if letter.flow != flow or letter.run != run:
             continue
         position = str(letter.position) if letter.position else "?"
@@ -107,6 +108,8 @@ def print_run_reasons(path: Path | None, flow: str, run: int | None, *, show_all
             groups.add_reason_text(letter.outcome, letter.reason, position)
     if groups:
         groups.print()
+    for problem in unreadable:
+        out.print(f"note: {problem}", soft_wrap=True)
 
 
 _DUPLICATE = "a repeat of an earlier record's delivery key"
