@@ -353,6 +353,13 @@ def load_flow(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise FlowError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        problem = (
+            f"line {line}: the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+            "save it as UTF-8"
+        )
+        raise FlowError(str(file), [problem]) from None
     flow = parse_flow(text, source=str(file), environ=environ, keep_references=keep_references)
     return LoadedFlow(flow=flow, path=file, base_dir=file.resolve().parent)
 

@@ -137,3 +137,18 @@ def test_schema_command_prints_a_json_schema_that_describes_every_section() -> N
         "ledger",
     }
     assert "unknown_fields" in json.dumps(schema)
+
+
+def test_a_flow_file_that_is_not_utf8_is_named_with_its_line_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_bytes(b"version: 1\nname: caf\xe9-bookings\n")  # saved as Latin-1
+    with pytest.raises(FlowError) as raised:
+        load_flow(flow)
+    assert raised.value.problems == [
+        "line 2: the file is not UTF-8 text (byte 0xe9); save it as UTF-8"
+    ]
+    shown = calsink("validate", str(flow))
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr, shown.stderr
+    assert "line 2: the file is not UTF-8 text (byte 0xe9); save it as UTF-8" in shown.stderr
