@@ -275,6 +275,24 @@ class Flow(_Settings):
         return self.dead_letters or f"out/{self.name}.dead-letters.jsonl"
 
     @model_validator(mode="after")
+    def _own_file_each(self) -> Flow:
+        # Two settings naming one file would write over each other (the dead letters are
+        # rewritten at each run's end; the ledger is a database).
+        files = {"dead_letters": self.dead_letters_file, "ledger": self.ledger}
+        if self.responses.jsonl:
+            files["responses.jsonl"] = self.responses.jsonl
+        seen: dict[str, str] = {}
+        for setting, path in files.items():
+            if "://" in path:
+                continue
+            same = seen.setdefault(os.path.normpath(path), setting)
+            if same != setting:
+                raise ValueError(
+                    f"`{same}` and `{setting}` name the same file ({path}): give each its own"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _query_has_key(self) -> Flow:
         if self.source.query is not None and not self.delivery.key:
             raise ValueError(

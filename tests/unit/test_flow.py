@@ -152,3 +152,25 @@ def test_a_flow_file_that_is_not_utf8_is_named_with_its_line_and_what_to_do(
     shown = calsink("validate", str(flow))
     assert shown.returncode == 2 and "Traceback" not in shown.stderr, shown.stderr
     assert "line 2: the file is not UTF-8 text (byte 0xe9); save it as UTF-8" in shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (
+            "responses: {jsonl: out/all.jsonl}\ndead_letters: ./out/all.jsonl\n",
+            "`dead_letters` and `responses.jsonl`",
+        ),
+        ("responses: {jsonl: .calsink/ledger.db}\n", "`ledger` and `responses.jsonl`"),
+        ("dead_letters: state.db\nledger: state.db\n", "`dead_letters` and `ledger`"),
+    ],
+)
+def test_two_settings_naming_one_file_are_refused(extra: str, named: str) -> None:
+    minimal = (
+        "version: 1\nname: files\nsource: {path: leads.csv}\n"
+        "destination: {api_key_env: CAL_API_KEY, template: create-booking}\n"
+    )
+    parse_flow(minimal)  # each setting its own file by default
+    with pytest.raises(FlowError) as raised:
+        parse_flow(minimal + extra)
+    assert any(f"{named} name the same file" in problem for problem in raised.value.problems)
