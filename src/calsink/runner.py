@@ -1144,10 +1144,12 @@ def flow_status(loaded: LoadedFlow) -> StatusReport:
 
 
 def retry_items(
-    loaded: LoadedFlow, only: Literal["failed", "dead"] | None = None
+    loaded: LoadedFlow,
+    only: Literal["failed", "dead"] | None = None,
+    letters: list[DeadLetter] | None = None,
 ) -> list[SourceItem]:
-    """The source records to send again: from the flow's dead letters, and its failed/dead
-    ledger rows.
+    """The source records to send again: from the flow's dead letters (``letters``, when
+    read already), and its failed/dead ledger rows.
 
     ``only=None`` takes rejected, failed and dead records; records are rendered again, so
     a fixed flow file applies to them. Entries another flow wrote are never taken
@@ -1156,7 +1158,7 @@ def retry_items(
     flow = loaded.flow
     wanted = {only} if only else {"rejected", "failed", "dead"}
     found: dict[str, SourceItem] = {}
-    for letter in _letters(loaded):
+    for letter in _letters(loaded) if letters is None else letters:
         if letter.flow != flow.name or letter.outcome not in wanted:
             continue
         if letter.position is not None and letter.record is not None:
@@ -1187,11 +1189,11 @@ def _letters(loaded: LoadedFlow) -> list[DeadLetter]:
         raise RunError(str(exc)) from None
 
 
-def refused_letters(loaded: LoadedFlow) -> str | None:
-    """What `retry` leaves alone in the flow's dead-letter file: entries of other flows."""
+def refused_letters(loaded: LoadedFlow, letters: list[DeadLetter]) -> str | None:
+    """What `retry` leaves alone of the flow's dead ``letters``: entries of other flows."""
     others: dict[str, int] = {}
     files: dict[str, str] = {}
-    for letter in _letters(loaded):
+    for letter in letters:
         if letter.flow != loaded.flow.name:
             name = letter.flow or "an unnamed flow"
             others[name] = others.get(name, 0) + 1
@@ -1215,9 +1217,11 @@ async def aretry_flow(
     **options: Any,
 ) -> RunReport:
     """`retry_flow` inside a running event loop."""
-    items, not_resent = unscreened(loaded, retry_items(loaded, only))
+    letters = _letters(loaded)  # read once, before anything is sent
+    items, not_resent = unscreened(loaded, retry_items(loaded, only, letters))
+    refused = refused_letters(loaded, letters)
     report = await arun_flow(loaded, api_key=api_key, items=items, kind="retry", **options)
-    report = dataclasses.replace(report, refused=refused_letters(loaded))
+    report = dataclasses.replace(report, refused=refused)
     if not not_resent:
         return report
     exit_code = report.exit_code or 1
