@@ -334,6 +334,12 @@ def _same_booking(item: dict[str, Any], payload: dict[str, Any], start: datetime
 
 async def _booking(request: Request, get: Get) -> dict[str, Any] | None:
     """The booking ``request`` acts on, as Cal.com shows it now; None if it cannot be read."""
+    data = await _booking_data(request, get)
+    return data if isinstance(data, dict) else None
+
+
+async def _booking_data(request: Request, get: Get) -> Any:
+    """What Cal.com answers for the booking ``request`` acts on (its ``data``), or None."""
     target = request.action.target
     if target is None:
         return None
@@ -343,8 +349,7 @@ async def _booking(request: Request, get: Get) -> dict[str, Any] | None:
     response = await get(url, headers)
     if response is None or not response.ok or not isinstance(response.parsed, dict):
         return None
-    data = response.parsed.get("data")
-    return data if isinstance(data, dict) else None
+    return response.parsed.get("data")
 
 
 def _holds(change: str, booking: dict[str, Any], payload: dict[str, Any]) -> bool:
@@ -419,16 +424,9 @@ async def _look_up_change(request: Request, payload: dict[str, Any], get: Get) -
 
 async def rescheduled_to(request: Request, get: Get) -> str | None:
     """The uid of the booking a reschedule produced, read from the old booking."""
-    action = request.action
-    if action.change != "reschedule" or action.target is None:
+    if request.action.change != "reschedule":
         return None
-    parts = urlsplit(request.url)
-    url = f"{parts.scheme}://{parts.netloc}/v2/bookings/{action.target}"
-    headers = {"cal-api-version": BOOKINGS_READ_VERSION, "Accept": "application/json"}
-    response = await get(url, headers)
-    if response is None or not response.ok or not isinstance(response.parsed, dict):
-        return None
-    data = response.parsed.get("data")
+    data = await _booking_data(request, get)
     if isinstance(data, list):
         data = data[0] if data else None
     if isinstance(data, dict) and data.get("rescheduledToUid"):
