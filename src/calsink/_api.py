@@ -100,6 +100,11 @@ def items_of(rows: Rows, *, source: str = ROWS_SOURCE) -> Iterator[SourceItem]:
             yield SourceItem(Position(source, index), _record(row, index))
 
 
+def _items_in_place_of_source(rows: Rows | None) -> Iterator[SourceItem] | None:
+    """The items a call takes instead of the flow's source; None: read the source."""
+    return None if rows is None else items_of(rows)
+
+
 def _plain_rows(rows: Any) -> Iterator[Any]:
     if hasattr(rows, "to_batches"):  # a pyarrow Table
         for batch in rows.to_batches(max_chunksize=_CHUNK):
@@ -184,7 +189,7 @@ async def arun(
         on_progress=on_progress,
         on_result=on_result,
         credentials=credentials,
-        items=None if rows is None else items_of(rows),
+        items=_items_in_place_of_source(rows),
     )
 
 
@@ -264,7 +269,7 @@ async def atest(
         yes=yes,
         timeout_s=timeout_s,
         record=remember,
-        items=None if rows is None else items_of(rows),
+        items=_items_in_place_of_source(rows),
     )
 
 
@@ -291,8 +296,7 @@ def validate(
     parameters from earlier flows."""
     from calsink.checking import validate_flow
 
-    items = None if rows is None else items_of(rows)
-    return validate_flow(load(flow), ledger=ledger, items=items)
+    return validate_flow(load(flow), ledger=ledger, items=_items_in_place_of_source(rows))
 
 
 def preview(
@@ -304,8 +308,7 @@ def preview(
 
     if count < 1:
         raise ValueError(f"count={count}: expected how many requests to show (1 or more)")
-    items = None if rows is None else items_of(rows)
-    return preview_requests(load(flow), count, ledger=ledger, items=items)
+    return preview_requests(load(flow), count, ledger=ledger, items=_items_in_place_of_source(rows))
 
 
 def status(flow: FlowLike) -> StatusReport:
