@@ -175,6 +175,18 @@ def decimal_number(value: Decimal) -> int | float | str:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def json_default(value: Any) -> Any:
+    """What a request body may hold beyond JSON's own types, as JSON (orjson's ``default``):
+    a Decimal as a number, a date in ISO 8601, a set or tuple as a list; TypeError else."""
+    if isinstance(value, Decimal):
+        return decimal_number(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+
+
 def json_ready(value: Any) -> Any:
     """``value`` with what JSON cannot hold made into what it can, as a row's values are
     written to the files calsink keeps: keys as text, Decimal as a number, dates in ISO 8601,
@@ -197,13 +209,14 @@ def json_ready(value: Any) -> Any:
         }
     if isinstance(value, list | tuple | set | frozenset):
         return [json_ready(item) for item in value]
-    if isinstance(value, Decimal):
-        return decimal_number(value)
-    if isinstance(value, date | time):
-        return value.isoformat()
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", "replace")
-    return str(value)
+    if isinstance(value, time):
+        return value.isoformat()
+    try:
+        return json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

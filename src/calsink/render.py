@@ -21,8 +21,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -52,7 +51,7 @@ from calsink.headers import HeaderError, check_header, header_value, parse_heade
 from calsink.http.urls import LOOPBACK_HOSTS, is_loopback
 from calsink.instants import normalise_instant
 from calsink.records import Position, Problem, Record, Rejection, Request
-from calsink.redact import decimal_number, json_ready
+from calsink.redact import json_default, json_ready
 
 ResolveReference = Callable[[FlowReference, tuple[str, ...]], "str | None"]
 
@@ -130,7 +129,7 @@ def _structure_text(value: dict[Any, Any] | list[Any]) -> str:
 def _key_default(value: Any) -> Any:
     """Inside a key, a value JSON cannot carry reads as its text, as it does on its own."""
     try:
-        return _json_default(value)
+        return json_default(value)
     except TypeError:
         return str(value)
 
@@ -300,16 +299,6 @@ def _fill_macros(
     return "".join(pieces)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return decimal_number(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
-
-
 def _unencodable(error: TypeError) -> Problem:
     """Why a body cannot be written as JSON, and what to do about it."""
     if "surrogates" in str(error):
@@ -328,7 +317,7 @@ def _unencodable(error: TypeError) -> Problem:
 
 
 def encode_body(payload: Any) -> bytes:
-    return orjson.dumps(payload, default=_json_default)
+    return orjson.dumps(payload, default=json_default)
 
 
 FINGERPRINT_FIELD = "calsink_key"
