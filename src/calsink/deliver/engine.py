@@ -437,14 +437,7 @@ class Engine:
             return True
         self._prior[item.key] = prior
         if self._may_mark_ahead(item, prior):
-            self._staged[item.key] = Mark(
-                item.key,
-                1,
-                fingerprint(self.settings.flow, item.key)
-                if self.settings.fingerprint_bookings and item.action.creates == "booking"
-                else None,
-                str(item.position),
-            )
+            self._staged[item.key] = Mark(item.key, 1, self._mark_of(item), str(item.position))
             if len(self._staged) >= MARK_CHUNK:
                 self._commit_marks()
         self._queue.put_nowait(item)  # `_produce` made room
