@@ -295,8 +295,17 @@ def test_validate_counts_as_the_command_does_and_names_each_record(tmp_path: Pat
         "filtered": 1,
         "duplicates": 1,
     }
-    assert [r["position"] for r in report.rejections] == ["leads.csv:4"]
-    assert report.duplicate_records == [
+    (rejection,) = report.rejections
+    assert (str(rejection.position), rejection.field) == ("leads.csv:4", "start")
+    (problem,) = rejection.problems
+    assert problem.expected.startswith("an ISO 8601 date-time") and problem.found == "'not a date'"
+    (duplicate,) = report.duplicate_records
+    assert (str(duplicate.position), duplicate.reason) == (
+        "leads.csv:3",
+        "duplicate of leads.csv:2",
+    )
+    assert counts["rejections"][0]["field"] == "start"
+    assert counts["duplicate_records"] == [
         {"position": "leads.csv:3", "reason": "duplicate of leads.csv:2"}
     ]
     assert not report.ok
@@ -459,7 +468,7 @@ def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
 
     in_the_body = calsink.validate(flow, [{**odd[2], "name": "Ok \udc80"}])
     (rejection,) = in_the_body.rejections
-    assert "a lone surrogate" in rejection["reason"] and "source.encoding" in rejection["reason"]
+    assert "a lone surrogate" in rejection.reason and "source.encoding" in rejection.reason
 
     by_name = calsink.load(
         {**FLOW, "name": "surrogate-key", "delivery": {"key": ["ref", "start"]}},
@@ -494,7 +503,7 @@ def test_a_dataframes_date_time_column_is_rejected_with_what_to_write_and_sent_w
     raw = calsink.load({**FLOW, "name": "frame-times"}, base_dir=tmp_path)
     report = calsink.validate(raw, frame)
     assert (report.counts.read, report.counts.rejected) == (2, 2)
-    reason = report.rejections[0]["reason"]
+    reason = report.rejections[0].reason
     assert "found a Timestamp" in reason and "e.g. iso(column)" in reason, reason
 
     as_text = {**FLOW, "name": "frame-times"}

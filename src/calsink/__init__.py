@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         source_format,
     )
     from calsink.calcom.kinds import Query as CalcomQuery
-    from calsink.checking import ValidationReport
+    from calsink.checking import Duplicate, ValidationReport
     from calsink.credentials import CredentialError
     from calsink.deadletters import DeadLetter
     from calsink.deliver.engine import ProgressEvent
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from calsink.http.auth import Auth, auth_of
     from calsink.ledger_pg import CopyReport
     from calsink.listen import ListenerStats
-    from calsink.records import Position, SourceItem
+    from calsink.records import Position, Problem, Rejection, SourceItem
     from calsink.runner import RunError, RunReport, StatusReport, TestResult
     from calsink.starter import StarterFlow
 
@@ -85,6 +85,7 @@ _HOME = {
     "CredentialError": "calsink.credentials",
     "DeadLetter": "calsink.deadletters",
     "DemoStep": "calsink.demo",
+    "Duplicate": "calsink.checking",
     "Endpoint": "calsink.endpoints",
     "Field": "calsink.endpoints",
     "Flow": "calsink.flow",
@@ -94,8 +95,10 @@ _HOME = {
     "LoadedFlow": "calsink.flow",
     "Outcome": "calsink.deliver.outcomes",
     "Position": "calsink.records",
+    "Problem": "calsink.records",
     "ProgressEvent": "calsink.deliver.engine",
     "RecordResult": "calsink.deliver.outcomes",
+    "Rejection": "calsink.records",
     "ResultStream": "calsink._api",
     "Rows": "calsink._api",
     "RunError": "calsink.runner",
@@ -155,6 +158,7 @@ __all__ = [
     "CredentialError",
     "DeadLetter",
     "DemoStep",
+    "Duplicate",
     "Endpoint",
     "Field",
     "Flow",
@@ -164,8 +168,10 @@ __all__ = [
     "LoadedFlow",
     "Outcome",
     "Position",
+    "Problem",
     "ProgressEvent",
     "RecordResult",
+    "Rejection",
     "ResultStream",
     "Rows",
     "RunError",

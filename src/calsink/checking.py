@@ -158,14 +158,30 @@ class ValidationCounts:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A record with the delivery key of an earlier one: a run skips it."""
+
+    position: Position
+    duplicate_of: Position
+
+    @property
+    def reason(self) -> str:
+        return f"duplicate of {self.duplicate_of}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"position": str(self.position), "reason": self.reason}
+
+
 @dataclass(slots=True)
 class ValidationReport:
-    """The account of `calsink.validate`: the counts, each rejection and each duplicate."""
+    """The account of `calsink.validate`: the counts, each rejection (what was expected of
+    which field, and what was found) and each duplicate."""
 
     flow: str
     counts: ValidationCounts = field(default_factory=ValidationCounts)
-    rejections: list[dict[str, Any]] = field(default_factory=list)
-    duplicate_records: list[dict[str, str]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    duplicate_records: list[Duplicate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -176,8 +192,8 @@ class ValidationReport:
         return {
             "flow": self.flow,
             **self.counts.to_json(),
-            "rejections": self.rejections,
-            "duplicate_records": self.duplicate_records,
+            "rejections": [rejection.to_json() for rejection in self.rejections],
+            "duplicate_records": [duplicate.to_json() for duplicate in self.duplicate_records],
             "warnings": self.warnings,
         }
 
@@ -195,14 +211,12 @@ def validate_flow(
             report.counts.add(checked)
             outcome = checked.outcome
             if isinstance(outcome, Rejection):
-                report.rejections.append(outcome.to_json())
+                # the source record stays out: a report of many rejections stays small
+                report.rejections.append(Rejection(outcome.position, outcome.problems))
             elif isinstance(outcome, Request):
                 if checked.duplicate_of is not None:
                     report.duplicate_records.append(
-                        {
-                            "position": str(outcome.position),
-                            "reason": f"duplicate of {checked.duplicate_of}",
-                        }
+                        Duplicate(outcome.position, checked.duplicate_of)
                     )
                 else:
                     report.warnings.extend(f"{outcome.position}: {w}" for w in outcome.warnings)
