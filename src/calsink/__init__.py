@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         source_format,
     )
     from calsink.calcom.kinds import Query as CalcomQuery
-    from calsink.checking import Duplicate, ValidationReport
+    from calsink.checking import Duplicate, Finding, Notice, ValidationReport
     from calsink.credentials import CredentialError
     from calsink.deadletters import DeadLetter
     from calsink.deliver.engine import ProgressEvent
@@ -88,11 +88,13 @@ _HOME = {
     "Duplicate": "calsink.checking",
     "Endpoint": "calsink.endpoints",
     "Field": "calsink.endpoints",
+    "Finding": "calsink.checking",
     "Flow": "calsink.flow",
     "FlowError": "calsink.flow",
     "FlowLike": "calsink._api",
     "ListenerStats": "calsink.listen",
     "LoadedFlow": "calsink.flow",
+    "Notice": "calsink.checking",
     "Outcome": "calsink.deliver.outcomes",
     "Position": "calsink.records",
     "Problem": "calsink.records",
@@ -161,11 +163,13 @@ __all__ = [
     "Duplicate",
     "Endpoint",
     "Field",
+    "Finding",
     "Flow",
     "FlowError",
     "FlowLike",
     "ListenerStats",
     "LoadedFlow",
+    "Notice",
     "Outcome",
     "Position",
     "Problem",

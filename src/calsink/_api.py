@@ -28,9 +28,10 @@ from calsink.http.auth import Auth, auth_of
 from calsink.records import Position, SourceItem
 
 if TYPE_CHECKING:  # the engine and the HTTP client are imported when a call needs them
-    from calsink.checking import ValidationReport
+    from calsink.checking import Finding, Notice, ValidationReport
     from calsink.deliver.engine import ProgressEvent
     from calsink.deliver.outcomes import RecordResult
+    from calsink.records import Rejection
     from calsink.runner import RunReport, StatusReport, TestResult
 
 T = TypeVar("T")
@@ -288,27 +289,41 @@ test.__test__ = False  # type: ignore[attr-defined]  # not a test function for p
 
 
 def validate(
-    flow: FlowLike, rows: Rows | None = None, *, ledger: str | None = None
+    flow: FlowLike,
+    rows: Rows | None = None,
+    *,
+    ledger: str | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
 ) -> ValidationReport:
     """Check every record of the flow (or of ``rows`` in its place) as a run would, sending
     nothing (no key needed): the counts (read = valid + rejected + filtered + duplicates),
-    each rejection and duplicate. ``ledger`` names another ledger to look up path
-    parameters from earlier flows."""
+    each `Rejection`, `Duplicate` and warning. ``ledger`` names another ledger to look up
+    path parameters from earlier flows. With ``on_finding``, each rejection, duplicate and
+    warning (a `Notice`) is handed to it as it is found, and the report keeps only the
+    counts (for sources of millions of records)."""
     from calsink.checking import validate_flow
 
-    return validate_flow(load(flow), ledger=ledger, items=_items_in_place_of_source(rows))
+    items = _items_in_place_of_source(rows)
+    return validate_flow(load(flow), ledger=ledger, items=items, on_finding=on_finding)
 
 
 def preview(
-    flow: FlowLike, count: int = 3, *, rows: Rows | None = None, ledger: str | None = None
+    flow: FlowLike,
+    count: int = 3,
+    *,
+    rows: Rows | None = None,
+    ledger: str | None = None,
+    on_finding: Callable[[Rejection | Notice], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The first ``count`` requests of the flow (or of ``rows``) exactly as they would be
-    sent, secrets hidden."""
+    sent, secrets hidden; ``on_finding`` is told of the flow's warnings and of each record
+    rejected before them."""
     from calsink.checking import preview_requests
 
     if count < 1:
         raise ValueError(f"count={count}: expected how many requests to show (1 or more)")
-    return preview_requests(load(flow), count, ledger=ledger, items=_items_in_place_of_source(rows))
+    items = _items_in_place_of_source(rows)
+    return preview_requests(load(flow), count, ledger=ledger, items=items, on_finding=on_finding)
 
 
 def status(flow: FlowLike) -> StatusReport:

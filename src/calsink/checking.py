@@ -198,28 +198,56 @@ class ValidationReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A warning that stops nothing: about one record (at ``position``), or about the flow
+    (``position`` None)."""
+
+    text: str
+    position: Position | None = None
+
+    def __str__(self) -> str:
+        return self.text if self.position is None else f"{self.position}: {self.text}"
+
+
+Finding = Rejection | Duplicate | Notice
+
+
 def validate_flow(
     loaded: LoadedFlow,
     *,
     ledger: str | None = None,
     items: Iterable[SourceItem] | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
 ) -> ValidationReport:
-    """Check every record of the flow (or ``items``); nothing is sent, no key is needed."""
+    """Check every record of the flow (or ``items``); nothing is sent, no key is needed.
+
+    Each rejection, duplicate and warning goes in the report, or, with ``on_finding``,
+    to it as it is found (the report then keeps the counts alone: memory stays flat)."""
     report = ValidationReport(loaded.flow.name)
+
+    def keep(finding: Finding) -> None:
+        if isinstance(finding, Rejection):
+            report.rejections.append(finding)
+        elif isinstance(finding, Duplicate):
+            report.duplicate_records.append(finding)
+        else:
+            report.warnings.append(str(finding))
+
+    found = on_finding or keep
     with reference_resolver(loaded, ledger) as resolver:
-        for checked in check(loaded, resolver, on_warning=report.warnings.append, items=items):
+        for checked in check(loaded, resolver, on_warning=lambda w: found(Notice(w)), items=items):
             report.counts.add(checked)
             outcome = checked.outcome
             if isinstance(outcome, Rejection):
                 # the source record stays out: a report of many rejections stays small
-                report.rejections.append(Rejection(outcome.position, outcome.problems))
+                found(Rejection(outcome.position, outcome.problems))
             elif isinstance(outcome, Request):
                 if checked.duplicate_of is not None:
-                    report.duplicate_records.append(
-                        Duplicate(outcome.position, checked.duplicate_of)
-                    )
+                    found(Duplicate(outcome.position, checked.duplicate_of))
                 else:
-                    report.warnings.extend(f"{outcome.position}: {w}" for w in outcome.warnings)
+                    for warning in outcome.warnings:
+                        found(Notice(warning, outcome.position))
     return report
 
 
@@ -229,17 +257,22 @@ def preview_requests(
     *,
     ledger: str | None = None,
     items: Iterable[SourceItem] | None = None,
+    on_finding: Callable[[Rejection | Notice], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The first ``count`` requests of the flow exactly as they would be sent, secrets
-    hidden (`preview_json` of each)."""
+    hidden (`preview_json` of each); ``on_finding`` is told of the flow's warnings and of
+    each record rejected on the way."""
     shown: list[dict[str, Any]] = []
     secrets = known_secrets(loaded)
+    on_warning = None if on_finding is None else lambda w: on_finding(Notice(w))
     with reference_resolver(loaded, ledger) as resolver:
-        for outcome in outcomes(loaded, resolver, items=items):
+        for outcome in outcomes(loaded, resolver, items=items, on_warning=on_warning):
             if isinstance(outcome, Request):
                 shown.append(preview_json(outcome, secrets))
                 if len(shown) >= count:
                     break
+            elif isinstance(outcome, Rejection) and on_finding is not None:
+                on_finding(Rejection(outcome.position, outcome.problems))
     return shown
 
 

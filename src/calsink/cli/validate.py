@@ -25,8 +25,8 @@ from calsink.cli._output import (
 )
 
 if TYPE_CHECKING:
+    from calsink import Duplicate, Finding, Notice, Problem, Rejection
     from calsink.cli._groups import ReasonGroups
-    from calsink.records import Position, Problem, Rejection, Request
 
 MAX_WARNING_LINES = 50
 
@@ -61,40 +61,38 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     record, --json gives one object per record. Exit 1 if any record is rejected, 0
     otherwise, 2 when the flow file cannot be used.
     """
-    from calsink import load
-    from calsink.checking import ValidationCounts, check, reference_resolver
+    import calsink
+    from calsink import Duplicate, Rejection
     from calsink.cli._groups import ReasonGroups
-    from calsink.records import Rejection, Request
 
     out = console()
-    counts = ValidationCounts()
     shown_warnings = 0
     groups = ReasonGroups() if not (as_json or show_all) else None
+
+    def show(finding: Finding) -> None:
+        nonlocal shown_warnings
+        if isinstance(finding, Rejection):
+            if as_json:
+                emit_json(finding.to_json())
+            elif groups is not None:
+                _group_rejection(groups, finding)
+            else:
+                out.print(f"{finding.position}  {finding.reason}")
+        elif isinstance(finding, Duplicate):
+            if groups is not None:
+                groups.add("duplicates", _DUPLICATE, str(finding.position))
+            else:
+                _show_duplicate(finding, as_json)
+        elif finding.position is None:
+            _print_warning(finding)
+        else:
+            shown_warnings += 1
+            if shown_warnings <= MAX_WARNING_LINES:
+                out.print(f"{finding.position}  warning: {finding.text}", style="yellow")
+
     with flow_errors():
-        loaded = load(Path(flow))
-        with reference_resolver(loaded, ledger_path) as resolver:
-            for checked in check(loaded, resolver, on_warning=_print_warning):
-                counts.add(checked)
-                outcome = checked.outcome
-                if isinstance(outcome, Request):
-                    first = checked.duplicate_of
-                    if first is not None:
-                        if groups is not None:
-                            groups.add("duplicates", _DUPLICATE, str(outcome.position))
-                        else:
-                            _show_duplicate(outcome, first, as_json)
-                        continue
-                    for warning in outcome.warnings:
-                        shown_warnings += 1
-                        if shown_warnings <= MAX_WARNING_LINES:
-                            out.print(f"{outcome.position}  warning: {warning}", style="yellow")
-                elif isinstance(outcome, Rejection):
-                    if as_json:
-                        emit_json(outcome.to_json())
-                    elif groups is not None:
-                        _group_rejection(groups, outcome)
-                    else:
-                        out.print(f"{outcome.position}  {outcome.reason}")
+        loaded = calsink.load(Path(flow))
+        counts = calsink.validate(loaded, ledger=ledger_path, on_finding=show).counts
     if groups:
         groups.print()
         out.print(f"(one line per record: {command_hint()} validate {flow} --all)", style="dim")
@@ -117,8 +115,8 @@ def validate(flow: str, as_json: bool, show_all: bool, ledger_path: str | None) 
     raise SystemExit(EXIT_SOME_FAILED if counts.rejected else EXIT_OK)
 
 
-def _print_warning(warning: str) -> None:
-    console().print(f"warning: {warning}", style="yellow")
+def _print_warning(warning: Notice) -> None:
+    console().print(f"warning: {warning.text}", style="yellow")
 
 
 _DUPLICATE = "the delivery key of an earlier record (a run skips them)"
@@ -143,12 +141,13 @@ def _problem_group(problem: Problem) -> str:
     return (f"{problem.field}: " if problem.field else "") + f"expected {problem.expected}"
 
 
-def _show_duplicate(request: Request, first: Position, as_json: bool) -> None:
-    reason = f"duplicate of {first}"
+def _show_duplicate(duplicate: Duplicate, as_json: bool) -> None:
     if as_json:
-        emit_json({"position": str(request.position), "field": None, "reason": reason})
+        emit_json({**duplicate.to_json(), "field": None})
     else:
-        console().print(f"{request.position}  {reason} (same delivery key; a run skips it)")
+        console().print(
+            f"{duplicate.position}  {duplicate.reason} (same delivery key; a run skips it)"
+        )
 
 
 @click.command()
@@ -167,43 +166,39 @@ def preview(flow: str, count: int, as_json: bool, ledger_path: str | None) -> No
     """Show the first requests of FLOW exactly as they would be sent (secrets redacted)."""
     import orjson
 
-    from calsink import load
-    from calsink.checking import known_secrets, outcomes, preview_json, reference_resolver
-    from calsink.records import Rejection, Request
+    import calsink
+    from calsink import Rejection
 
     out = console()
-    shown = 0
+
+    def show(finding: Rejection | Notice) -> None:
+        if isinstance(finding, Rejection):
+            out.print(f"{finding.position}  rejected: {finding.reason}", style="red")
+        else:
+            _print_warning(finding)
+
     with flow_errors():
-        loaded = load(Path(flow))
-        with reference_resolver(loaded, ledger_path) as resolver:
-            for outcome in outcomes(loaded, resolver, on_warning=_print_warning):
-                if isinstance(outcome, Rejection):
-                    out.print(f"{outcome.position}  rejected: {outcome.reason}", style="red")
-                    continue
-                if not isinstance(outcome, Request):
-                    continue
-                view = preview_json(outcome, known_secrets(loaded))
-                if as_json:
-                    emit_json(view)
-                else:
-                    positions = ", ".join(view.get("positions", [view["position"]]))
-                    out.print(f"── {positions} ──", style="bold")
-                    out.print(f"{view['method']} {view['url']}", style="bold cyan")
-                    for name, value in view["headers"].items():
-                        out.print(f"{name}: {value}")
-                    if "credential" in view:
-                        out.print(f"(sent with the key of credential {view['credential']})")
-                    if view["body"] is None:
-                        out.print("(no body)", style="dim")
-                    else:
-                        text = orjson.dumps(view["body"], option=orjson.OPT_INDENT_2).decode()
-                        out.print("\n" + text)
-                    for warning in view["warnings"]:
-                        out.print(f"warning: {warning}", style="yellow")
-                    out.print("")
-                shown += 1
-                if shown >= count:
-                    break
-    if shown == 0:
+        loaded = calsink.load(Path(flow))
+        views = calsink.preview(loaded, count, ledger=ledger_path, on_finding=show)
+    for view in views:
+        if as_json:
+            emit_json(view)
+            continue
+        positions = ", ".join(view.get("positions", [view["position"]]))
+        out.print(f"── {positions} ──", style="bold")
+        out.print(f"{view['method']} {view['url']}", style="bold cyan")
+        for name, value in view["headers"].items():
+            out.print(f"{name}: {value}")
+        if "credential" in view:
+            out.print(f"(sent with the key of credential {view['credential']})")
+        if view["body"] is None:
+            out.print("(no body)", style="dim")
+        else:
+            text = orjson.dumps(view["body"], option=orjson.OPT_INDENT_2).decode()
+            out.print("\n" + text)
+        for warning in view["warnings"]:
+            out.print(f"warning: {warning}", style="yellow")
+        out.print("")
+    if not views:
         out.print("no request to show: every record read was rejected or filtered", style="bold")
     raise SystemExit(EXIT_OK)
