@@ -317,6 +317,23 @@ def test_validate_counts_as_the_command_does_and_names_each_record(tmp_path: Pat
     )
 
 
+def test_validate_hands_each_finding_over_as_it_is_found(tmp_path: Path) -> None:
+    flow = checked_flow(tmp_path)
+    found: list[calsink.Finding] = []
+    report = calsink.validate(flow, on_finding=found.append)
+    assert [(type(f).__name__, str(f.position)) for f in found] == [
+        ("Duplicate", "leads.csv:3"),
+        ("Rejection", "leads.csv:4"),
+    ]
+    assert (report.counts.read, report.counts.rejected, report.counts.duplicates) == (5, 1, 1)
+    assert report.rejections == [] and report.duplicate_records == []  # handed over, not kept
+
+    rejected: list[calsink.Rejection | calsink.Notice] = []
+    requests = calsink.preview(flow, count=3, on_finding=rejected.append)
+    assert [r["position"] for r in requests] == ["leads.csv:2", "leads.csv:3", "leads.csv:6"]
+    assert [str(f.position) for f in rejected] == ["leads.csv:4"]
+
+
 def test_preview_gives_what_the_command_prints_with_the_key_hidden(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
