@@ -427,6 +427,55 @@ def test_a_callback_that_raises_stops_the_run_its_error_reaches_the_caller_and_n
 
 
 @pytest.mark.e2e
+def test_rows_that_raise_mid_run_stop_it_as_ctrl_c_does_and_no_record_is_lost(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """A database cursor that breaks after 200 rows: the requests on the wire finish and are
+    recorded, the run is closed in the ledger, and the cursor's error reaches the caller."""
+    import datetime as dt
+
+    flow = calsink.load(
+        {
+            **FLOW,
+            "name": "broken-cursor",
+            "delivery": {"key": ["email", "start"], "concurrency": 4},
+        },
+        base_dir=tmp_path,
+    )
+    day, slots = dt.date(2031, 3, 3), []
+    while len(slots) < 240:
+        if day.weekday() < 5:
+            slots += [
+                f"{day}T{hour:02d}:{minute:02d}:00Z" for hour in range(14, 21) for minute in (0, 30)
+            ]
+        day += dt.timedelta(days=1)
+    records = [
+        {"name": f"Cursor {i}", "email": f"cursor{i}@example.com", "start": start}
+        for i, start in enumerate(slots[:240])
+    ]
+
+    def cursor() -> Iterator[dict[str, Any]]:
+        for number, record in enumerate(records):
+            if number == 200:
+                raise ConnectionError("the database went away")
+            yield record
+
+    with pytest.raises(ConnectionError, match="the database went away") as raised:
+        calsink.run(flow, cursor(), api_key=sandbox.api_key, base_url=sandbox.url)
+    first = sum(n for email, n in booked(sandbox).items() if email.startswith("cursor"))
+    note = " ".join(getattr(raised.value, "__notes__", []))
+    assert f"calsink stopped the run of flow 'broken-cursor' there: {first} delivered" in note
+    status = calsink.status(flow)
+    assert status.last_run_aborted == "the source raised"
+    assert status.counts.get("delivered", 0) == first and status.counts.get("in_flight", 0) == 0
+
+    again = calsink.run(flow, records, api_key=sandbox.api_key, base_url=sandbox.url)
+    assert (again.summary.skipped, again.summary.delivered) == (first, 240 - first)
+    mine = {email: n for email, n in booked(sandbox).items() if email.startswith("cursor")}
+    assert len(mine) == 240 and set(mine.values()) == {1}
+
+
+@pytest.mark.e2e
 def test_rows_with_values_json_cannot_hold_end_in_one_outcome_each(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

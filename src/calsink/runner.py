@@ -727,13 +727,15 @@ async def _run_locked(
         refused_accounts=tuple(result.refused_accounts),
         forbidden_accounts=tuple(result.forbidden_accounts),
     )
-    if result.callback_error is not None:
-        raise _stopped_by(result.callback_error, report)
+    stopped_by = result.callback_error or result.source_error
+    if stopped_by is not None:
+        raise _stopped_by(stopped_by, report)
     return report
 
 
 def _stopped_by(error: Exception, report: RunReport) -> Exception:
-    """The error a caller's callback raised, told what became of the run it stopped."""
+    """The error a caller's callback (or the reading of the records) raised, told what
+    became of the run it stopped."""
     summary = report.summary
     error.add_note(
         f"calsink stopped the run of flow {report.flow!r} there: {summary.delivered} delivered, "

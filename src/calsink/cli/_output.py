@@ -53,7 +53,12 @@ def flow_errors() -> Iterator[None]:
     try:
         yield
     except (FlowError, SourceError, TransformConfigError, RenderConfigError) as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(told(exc), EXIT_USAGE)
+
+
+def told(error: BaseException) -> str:
+    """An error's message with its notes (what became of a run it stopped, say)."""
+    return "\n".join([str(error), *getattr(error, "__notes__", ())])
 
 
 def empty_source_note(loaded: LoadedFlow) -> str | None:

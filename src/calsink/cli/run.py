@@ -21,6 +21,7 @@ from calsink.cli._output import (
     empty_source_note,
     fail,
     flow_errors,
+    told,
 )
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _run_errors() -> Iterator[None]:
         try:
             yield
         except RunError as exc:
-            fail(str(exc), exc.exit_code)
+            fail(told(exc), exc.exit_code)
         except InsecureURLError as exc:
             fail(str(exc), EXIT_USAGE)
 

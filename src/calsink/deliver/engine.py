@@ -67,6 +67,7 @@ ABORT_DESTRUCTIVE = "destructive cap reached"
 ABORT_INTERRUPTED = "interrupted"
 ABORT_VERSION = "cal-api-version unknown to the server"
 ABORT_CALLBACK = "a callback raised"
+ABORT_SOURCE = "the source raised"
 FORBIDDEN_STREAK = 3
 # 403s Cal.com gives for a booking rule, not for the key: they open the first-request gate
 # (validateRescheduleRestrictions.ts@b42e979c, minimum reschedule notice).
@@ -136,6 +137,9 @@ class EngineResult:
     # What ``on_result`` or ``on_progress`` raised: the run stopped there (in flight
     # finished and recorded, every count kept), and the caller gets it once it has ended.
     callback_error: Exception | None = None
+    # What reading the records raised (the caller's rows, or a source failing mid-way): the
+    # run stopped there the same way.
+    source_error: Exception | None = None
 
 
 SourceRecords = Callable[[tuple[Position, ...]], list[Record | None]]
@@ -357,17 +361,38 @@ class Engine:
 
     async def _produce(self, items: Iterable[Item] | AsyncIterable[Item]) -> None:
         if isinstance(items, AsyncIterable):
-            async for item in items:
+            async_items = aiter(items)
+            while True:
+                try:
+                    item = await anext(async_items)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    return self._source_failed(exc)
                 if self._queue.full():
                     await self._wait_for_room()
                 if self._stopping or not self._accept(item):
                     return
         else:
-            for item in items:
+            sync_items = iter(items)
+            while True:
+                try:
+                    item = next(sync_items)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    return self._source_failed(exc)
                 if self._queue.full():
                     await self._wait_for_room()
                 if self._stopping or not self._accept(item):
                     return
+
+    def _source_failed(self, error: Exception) -> None:
+        """Reading the records failed (the caller's rows, or a source breaking mid-way):
+        stop as Ctrl-C does — what is on the wire finishes and is recorded — and keep the
+        error for the caller, who gets it once the run has ended."""
+        self.result.source_error = error
+        self._interrupt(ABORT_SOURCE, f"{type(error).__name__}: {error}")
 
     async def _wait_for_room(self) -> None:
         """Wait until the full queue is half empty (then it is filled in one go)."""
