@@ -211,18 +211,32 @@ run = _blocking_form(
 
 class ResultStream:
     """`calsink.stream`: each record's `RecordResult` as it settles, in ``async for``;
-    ``report`` once the loop has ended. Leaving the loop early stops the run the way
-    Ctrl-C does (what is on the wire finishes and is recorded)."""
+    ``report`` once the run has ended.
+
+    Leaving the loop early stops the run the way Ctrl-C does (what is on the wire finishes
+    and is recorded) once the event loop gets to it; inside ``async with
+    calsink.stream(...) as results:`` the block's end waits for that, so that the flow can
+    run again at once (`aclose` does the same)."""
 
     def __init__(self, flow: FlowLike, rows: Rows | None, options: dict[str, Any]) -> None:
         self._flow = flow
         self._rows = rows
         self._options = options
+        self._running: asyncio.Future[RunReport] | None = None
+        self._stopping = False
         self.report: RunReport | None = None
 
+    async def __aenter__(self) -> ResultStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def __aiter__(self) -> AsyncIterator[RecordResult]:
+        if self._running is not None:
+            raise RuntimeError("a ResultStream is read once: call calsink.stream again")
         told: asyncio.Queue[RecordResult | None] = asyncio.Queue()
-        running = asyncio.ensure_future(
+        running = self._running = asyncio.ensure_future(
             arun(self._flow, self._rows, on_result=told.put_nowait, **self._options)
         )
         running.add_done_callback(lambda _: told.put_nowait(None))
@@ -231,9 +245,22 @@ class ResultStream:
                 yield result
             self.report = running.result()
         finally:
-            if not running.done():
-                running.cancel()
-                await asyncio.gather(running, return_exceptions=True)
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the run as Ctrl-C does, if it is still going, and wait until it has ended;
+        ``report`` then tells what it did."""
+        from calsink.runner import RunReport
+
+        running = self._running
+        if running is None:
+            return
+        if not running.done() and not self._stopping:
+            self._stopping = True  # once: a second cancel would cut the winding down short
+            running.cancel()
+        (ended,) = await asyncio.gather(running, return_exceptions=True)
+        if isinstance(ended, RunReport):
+            self.report = ended
 
 
 def stream(flow: FlowLike, rows: Rows | None = None, **options: Any) -> ResultStream:

@@ -292,6 +292,12 @@ class Ledger(SecretScreening):
             if not _try_lock(handle):
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
+                if holder == f"pid {os.getpid()}":
+                    holder = (
+                        "in this process: another thread or task runs it, or a "
+                        "`calsink.stream` loop left early is finishing its requests — "
+                        "`async with calsink.stream(...)` waits for that"
+                    )
                 raise FlowBusyError(
                     f"flow {flow!r} is already running ({holder}); wait for that run to end, "
                     f"or stop it — its ledger is {self.path}"

@@ -92,3 +92,29 @@ def test_results_come_in_async_for_and_leaving_early_stops_the_run_cleanly(
     rest = calsink.run(flow, given, api_key=sandbox.api_key, base_url=sandbox.url)
     assert rest.summary.read == 12 and rest.summary.not_through == 0
     assert set(booked(sandbox).values()) == {1} and len(booked(sandbox)) == 12
+
+
+@pytest.mark.e2e
+def test_a_stream_left_early_inside_async_with_has_ended_when_the_block_ends(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """Break out of the results, and run the flow again at once in the same event loop:
+    the block's end waited for the first run to finish what was on the wire."""
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    given = rows(12, "withstream")
+
+    async def main() -> tuple[calsink.ResultStream, calsink.RunReport]:
+        async with calsink.stream(
+            flow, given, api_key=sandbox.api_key, base_url=sandbox.url
+        ) as results:
+            async for _ in results:
+                break
+        again = await calsink.arun(flow, given, api_key=sandbox.api_key, base_url=sandbox.url)
+        return results, again
+
+    results, again = asyncio.run(main())
+    assert results.report is not None and results.report.aborted == "interrupted"
+    first = results.report.summary.delivered
+    assert (again.summary.skipped, again.summary.delivered) == (first, 12 - first)
+    mine = {email: n for email, n in booked(sandbox).items() if email.startswith("withstream")}
+    assert len(mine) == 12 and set(mine.values()) == {1}
