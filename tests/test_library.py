@@ -184,10 +184,41 @@ def test_a_flow_loads_from_a_path_text_or_mapping_and_says_what_is_wrong(tmp_pat
     assert "`delivery.concurrency`" in str(caught.value)
 
 
-def test_a_row_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+def test_a_row_that_is_not_a_mapping_is_rejected_by_name_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
     flow = calsink.load(FLOW, base_dir=tmp_path)
-    with pytest.raises(TypeError, match=r"rows\[1\] is a list"):
-        calsink.run(flow, [{"name": "a"}, ["not", "a", "mapping"]], api_key="k", dry_run=True)
+    good = rows(3, "mapped")
+    given = [good[0], ["not", "a", "mapping"], good[1], None, good[2]]
+    report = calsink.run(flow, given, api_key="k", dry_run=True)
+    assert (report.summary.read, report.summary.rejected, report.planned) == (5, 2, 3)
+    checked = calsink.validate(flow, given)
+    belongs = "where a row (a mapping of columns) belongs"
+    assert [(str(r.position), r.reason) for r in checked.rejections] == [
+        ("rows[1]", f"expected a readable record, found a list {belongs}"),
+        ("rows[3]", f"expected a readable record, found nothing (None) {belongs}"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows_given", "said"),
+    [
+        ({"name": "Ada", "email": "ada@example.com"}, "rows is one mapping"),
+        ("leads.csv", "rows is a str"),
+        (b"name,email", "rows is a bytes"),
+        (42, "rows is a int"),
+    ],
+)
+def test_what_cannot_be_rows_at_all_is_refused_before_anything_is_read(
+    rows_given: Any, said: str, tmp_path: Path
+) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    for call in (calsink.validate, calsink.preview):
+        with pytest.raises(TypeError, match=said):
+            call(flow, rows=rows_given)
+    with pytest.raises(TypeError, match=said):
+        calsink.run(flow, rows_given, api_key="k", dry_run=True)
+    assert calsink.status(flow).last_run_started is None  # no run was started
 
 
 def test_positions_given_with_the_rows_are_kept() -> None:
@@ -442,7 +473,7 @@ def test_rows_that_raise_mid_run_stop_it_as_ctrl_c_does_and_no_record_is_lost(
         },
         base_dir=tmp_path,
     )
-    day, slots = dt.date(2031, 3, 3), []
+    day, slots = dt.date(2031, 3, 3), list[str]()
     while len(slots) < 240:
         if day.weekday() < 5:
             slots += [

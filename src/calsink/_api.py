@@ -88,7 +88,13 @@ def _from_mapping(data: Mapping[str, Any]) -> Flow:
 
 
 def items_of(rows: Rows, *, source: str = ROWS_SOURCE) -> Iterator[SourceItem]:
-    """Each row as a source item; positions read ``rows[17]`` unless a pair names one."""
+    """Each row as a source item; positions read ``rows[17]`` unless a pair names one. A
+    row that is not a mapping is an item that cannot be read (its record is rejected)."""
+    _check_rows(rows)
+    return _items(rows, source)
+
+
+def _items(rows: Rows, source: str) -> Iterator[SourceItem]:
     for index, row in enumerate(_plain_rows(rows)):
         if isinstance(row, SourceItem):
             yield row
@@ -96,9 +102,22 @@ def items_of(rows: Rows, *, source: str = ROWS_SOURCE) -> Iterator[SourceItem]:
             position, record = row
             if not isinstance(position, Position):
                 position = Position(str(position), index)
-            yield SourceItem(position, _record(record, index))
+            yield _item(position, record)
         else:
-            yield SourceItem(Position(source, index), _record(row, index))
+            yield _item(Position(source, index), row)
+
+
+def _check_rows(rows: object) -> None:
+    """Refuse, before anything is read, what cannot be rows at all."""
+    if isinstance(rows, Mapping):
+        raise TypeError("rows is one mapping: pass an iterable of mappings, e.g. [row]")
+    if isinstance(rows, str | bytes | bytearray):
+        raise TypeError(
+            f"rows is a {type(rows).__name__}: pass an iterable of mappings (a list of dicts, "
+            "a DataFrame, a pyarrow table); a file goes in the flow's `source.path`"
+        )
+    if not isinstance(rows, Iterable) and not hasattr(rows, "to_pylist"):
+        raise TypeError(f"rows is a {type(rows).__name__}: pass an iterable of mappings")
 
 
 def _items_in_place_of_source(rows: Rows | None) -> Iterator[SourceItem] | None:
@@ -121,10 +140,11 @@ def _plain_rows(rows: Any) -> Iterator[Any]:
         yield from rows
 
 
-def _record(row: Any, index: int) -> dict[str, Any]:
+def _item(position: Position, row: Any) -> SourceItem:
     if isinstance(row, Mapping):
-        return {str(name): value for name, value in row.items()}
-    raise TypeError(f"rows[{index}] is a {type(row).__name__}; each row must be a mapping")
+        return SourceItem(position, {str(name): value for name, value in row.items()})
+    found = "nothing (None)" if row is None else f"a {type(row).__name__}"
+    return SourceItem(position, None, f"{found} where a row (a mapping of columns) belongs")
 
 
 def api_key_of(loaded: LoadedFlow, api_key: str | Auth | None) -> str | Auth:
