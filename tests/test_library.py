@@ -184,6 +184,14 @@ def test_a_flow_loads_from_a_path_text_or_mapping_and_says_what_is_wrong(tmp_pat
     assert "`delivery.concurrency`" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("flow", "said"), [("", "an empty text"), ([1], "a list"), (None, "a NoneType")]
+)
+def test_what_cannot_be_a_flow_is_refused_saying_what_can(flow: Any, said: str) -> None:
+    with pytest.raises(TypeError, match=f"flow is {said}: pass a flow file's path, the YAML"):
+        calsink.load(flow)
+
+
 def test_a_row_that_is_not_a_mapping_is_rejected_by_name_and_the_others_go_on(
     tmp_path: Path,
 ) -> None:

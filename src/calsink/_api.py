@@ -72,6 +72,12 @@ def load(
     if isinstance(flow, str) and ("\n" in flow or flow.lstrip().startswith("{")):
         flow = parse_flow(flow, keep_references=keep_references)
         return LoadedFlow(flow=flow, path=None, base_dir=where or Path.cwd())
+    if not isinstance(flow, str | os.PathLike) or not os.fspath(flow).strip():
+        given = "an empty text" if isinstance(flow, str) else f"a {type(flow).__name__}"
+        raise TypeError(
+            f"flow is {given}: pass a flow file's path, the YAML text of one, a mapping of "
+            "its keys, or what calsink.load returned"
+        )
     loaded = load_flow(Path(flow), keep_references=keep_references)
     return loaded if where is None else dataclasses.replace(loaded, base_dir=where)
 
