@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -292,6 +293,15 @@ class ResultStream:
 def stream(flow: FlowLike, rows: Rows | None = None, **options: Any) -> ResultStream:
     """`arun` as an async iterator of each record's result (``options`` are `arun`'s,
     ``on_result`` aside): ``async for result in calsink.stream(flow, rows): ...``."""
+    if "on_result" in options:
+        raise TypeError(
+            "calsink.stream hands each result to its `async for` loop: leave on_result out "
+            "(or pass it to calsink.run / calsink.arun instead)"
+        )
+    try:
+        inspect.signature(arun).bind(flow, rows, **options)
+    except TypeError as exc:  # an option arun does not take: said here, not at the loop
+        raise TypeError(f"calsink.stream: {exc}") from None
     return ResultStream(flow, rows, options)
 
 

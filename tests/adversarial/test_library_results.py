@@ -118,3 +118,11 @@ def test_a_stream_left_early_inside_async_with_has_ended_when_the_block_ends(
     assert (again.summary.skipped, again.summary.delivered) == (first, 12 - first)
     mine = {email: n for email, n in booked(sandbox).items() if email.startswith("withstream")}
     assert len(mine) == 12 and set(mine.values()) == {1}
+
+
+def test_a_stream_refuses_what_arun_would_not_take_when_it_is_made(tmp_path: Path) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    with pytest.raises(TypeError, match="leave on_result out"):
+        calsink.stream(flow, rows(1, "opt"), on_result=print)
+    with pytest.raises(TypeError, match=r"calsink\.stream: .*'bogus'"):
+        calsink.stream(flow, rows(1, "opt"), bogus=1)
