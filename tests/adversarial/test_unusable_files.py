@@ -60,6 +60,26 @@ def test_a_ledger_that_cannot_be_opened_is_named_with_what_to_do(
     assert sandbox.requests() == []
 
 
+@pytest.mark.parametrize("command", ["validate", "preview"])
+def test_a_ledger_to_look_path_parameters_up_in_that_cannot_be_opened_is_named(
+    command: str, tmp_path: Path
+) -> None:
+    """A cancel flow takes each booking's uid from the ledger of the flow that booked it."""
+    folder = flow_folder(tmp_path)
+    (folder / "cancel.yaml").write_text(
+        "version: 1\nname: cancels\nsource: {path: leads.csv}\ntransform: {map: {}}\n"
+        "destination:\n  api_key_env: CAL_API_KEY\n  template: cancel-booking\n"
+        "  params: {uid: {flow: files, key: [email, start]}}\n"
+        "delivery: {key: [email, start]}\n"
+    )
+    not_a_database(folder)
+    for ledger in ([], ["--ledger", ".calsink/ledger.db"]):
+        result = calsink(command, "cancel.yaml", *ledger, cwd=folder, env=environment("k"))
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        assert f"cannot open the ledger {folder / '.calsink' / 'ledger.db'}" in result.stderr
+
+
 def a_folder_as_responses_file(folder: Path) -> tuple[str, str]:
     (folder / "out" / "responses.jsonl").mkdir(parents=True)
     return "responses.jsonl", str(folder / "out" / "responses.jsonl")

@@ -47,12 +47,25 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextmanager
 def flow_errors() -> Iterator[None]:
-    """Turn a flow that cannot be used into a clear message and exit code 2, never a traceback."""
-    from calsink.errors import FlowError, RenderConfigError, SourceError, TransformConfigError
+    """Turn a flow (or a ledger it reads) that cannot be used into a clear message and exit code
+    2, never a traceback."""
+    from calsink.errors import (
+        FlowError,
+        LedgerConnectError,
+        RenderConfigError,
+        SourceError,
+        TransformConfigError,
+    )
 
     try:
         yield
-    except (FlowError, SourceError, TransformConfigError, RenderConfigError) as exc:
+    except (
+        FlowError,
+        SourceError,
+        TransformConfigError,
+        RenderConfigError,
+        LedgerConnectError,
+    ) as exc:
         fail(told(exc), EXIT_USAGE)
 
 
