@@ -21,6 +21,7 @@ loses its earlier entry; entries of other flows in a shared file are kept as the
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -137,6 +138,8 @@ class DeadLetterWriter:
         self.__screen = SecretScreen(secrets)
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():  # the file is rewritten at the end: refuse before anything is sent
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         self._file: IO[bytes] = open(self.partial, "wb")  # noqa: SIM115 - closed by close()
 
     def write(
@@ -223,7 +226,14 @@ def _still_waiting(entry: dict[str, Any], flow: str, settled: Settled) -> bool:
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     if not path.exists():
         return
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:  # a folder at the path, no permission to read
+        raise DeadLetterError(
+            f"{path}: the dead-letter file cannot be read ({exc.strerror or exc}); point "
+            "`dead_letters:` at the file, or move what is at that path aside"
+        ) from None
+    with handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 yield number, line if line.endswith(b"\n") else line + b"\n"

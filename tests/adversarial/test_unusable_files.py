@@ -80,6 +80,21 @@ def test_a_ledger_to_look_path_parameters_up_in_that_cannot_be_opened_is_named(
         assert f"cannot open the ledger {folder / '.calsink' / 'ledger.db'}" in result.stderr
 
 
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", ["retry", "status"])
+def test_a_dead_letter_file_that_cannot_be_read_is_named_with_what_to_do(
+    command: str, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    folder = flow_folder(tmp_path)
+    _, path = a_folder_as_the_dead_letters_file(folder)
+    url = ["--base-url", sandbox.url] if command == "retry" else []
+    result = calsink(command, "flow.yaml", *url, cwd=folder, env=environment(sandbox.api_key))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"{path}: the dead-letter file cannot be read (Is a directory)" in result.stderr
+    assert sandbox.requests() == []
+
+
 def a_folder_as_responses_file(folder: Path) -> tuple[str, str]:
     (folder / "out" / "responses.jsonl").mkdir(parents=True)
     return "responses.jsonl", str(folder / "out" / "responses.jsonl")
@@ -92,8 +107,20 @@ def a_file_as_the_dead_letters_folder(folder: Path) -> tuple[str, str]:
     return "dead_letters", str(folder / "kept")
 
 
+def a_folder_as_the_dead_letters_file(folder: Path) -> tuple[str, str]:
+    (folder / "out" / "files.dead-letters.jsonl").mkdir(parents=True)
+    return "dead_letters", str(folder / "out" / "files.dead-letters.jsonl")
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("breaks", [a_folder_as_responses_file, a_file_as_the_dead_letters_folder])
+@pytest.mark.parametrize(
+    "breaks",
+    [
+        a_folder_as_responses_file,
+        a_file_as_the_dead_letters_folder,
+        a_folder_as_the_dead_letters_file,
+    ],
+)
 def test_a_file_the_run_writes_that_cannot_be_opened_stops_it_before_sending(
     breaks: Callable[[Path], tuple[str, str]], sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
