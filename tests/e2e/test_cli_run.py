@@ -172,6 +172,51 @@ def test_follow_sends_rows_appended_to_a_growing_file(
     assert json.loads(stdout)["delivered"] == 3
 
 
+def test_follow_sends_each_row_of_a_small_growing_csv_as_it_arrives(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """A CSV's delimiter is told from its first lines: a followed file (or a pipe) with
+    fewer rows than that held every row back until more came or the run was stopped."""
+    data = tmp_path / "signups.csv"
+    data.write_text("name;email;start\n" + _csv_row(0))
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(
+        f"version: 1\nname: csv-follow\nsource: {{path: {data}}}\n"
+        "transform:\n  map:\n    start: '{start}'\n    eventTypeId: 1\n"
+        "    attendee: {name: '{name}', email: '{email}', timeZone: UTC}\n"
+        f"destination:\n  api_key_env: {KEY_ENV}\n  base_url: {sandbox.url}\n"
+        "  template: create-booking\n"
+        f"delivery: {{key: [email, start]}}\nledger: {tmp_path / 'ledger.db'}\n"
+    )
+    env = {**os.environ, KEY_ENV: sandbox.api_key}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsink", "run", str(flow), "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(booked_emails(sandbox)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert booked_emails(sandbox) == ["p0@example.com"]  # the one row, before any other
+        with data.open("a") as out:
+            out.write(_csv_row(1))
+        while len(booked_emails(sandbox)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert booked_emails(sandbox) == ["p0@example.com", "p1@example.com"], stderr
+    assert json.loads(stdout)["delivered"] == 2
+
+
+def _csv_row(index: int) -> str:
+    row = booking_row(index)
+    return f"Person {index};{row['attendee']['email']};{row['start']}\n"
+
+
 def test_a_cancel_flow_without_yes_sends_nothing(sandbox: SandboxHandle, tmp_path: Path) -> None:
     data = tmp_path / "cancel.jsonl"
     data.write_text('{"uid": "abc"}\n')

@@ -213,7 +213,7 @@ def _open_stdin(
         return SourceReader(iter(()), lambda: None)
     buffered = io.BufferedReader(_Prefixed(head, stream))
     file_format = settings.format or _guess_format(head)
-    items = _read_text(file_format, buffered, STDIN_LABEL, codec, settings.delimiter)
+    items = _read_text(file_format, buffered, STDIN_LABEL, codec, settings.delimiter, live=True)
     return SourceReader(items, lambda: None)
 
 
@@ -246,9 +246,11 @@ def _read_text(
     label: str,
     codec: codecs.CodecInfo,
     delimiter: str | None,
+    *,
+    live: bool = False,
 ) -> Iterator[SourceItem]:
     if file_format == "csv":
-        return read_csv(stream, label, codec, delimiter)
+        return read_csv(stream, label, codec, delimiter, live=live)
     if file_format == "jsonl":
         return read_jsonl(stream, label, codec)
     return read_json_array(stream, label, codec)

@@ -23,13 +23,21 @@ _SAMPLE_CHARS = 16 * 1024
 
 
 def read_csv(
-    stream: BinaryIO, label: str, codec: codecs.CodecInfo, delimiter: str | None
+    stream: BinaryIO,
+    label: str,
+    codec: codecs.CodecInfo,
+    delimiter: str | None,
+    *,
+    live: bool = False,
 ) -> Iterator[SourceItem]:
-    """Read the header now (SourceError if it is unusable); return the rows as an iterator."""
+    """Read the header now (SourceError if it is unusable); return the rows as an iterator.
+
+    A ``live`` stream (a pipe, a file being followed) hands lines over as they come: its
+    delimiter is told from the header alone, not from rows that may not exist yet."""
     _allow_large_fields()
     text, watch = open_text(stream, codec)
     if delimiter is None:
-        sample = _sample(text)
+        sample = _sample(text, header_only=live)
         delimiter = sniff_delimiter(sample)
         lines: Iterator[str] = itertools.chain(sample, text)
     else:
@@ -65,13 +73,16 @@ class _Feed(Iterator[str]):
         self.number = first_number - 1
 
 
-def _sample(lines: Iterator[str]) -> list[str]:
-    """The first lines, up to ``_SAMPLE_LINES`` lines or ``_SAMPLE_CHARS`` characters."""
+def _sample(lines: Iterator[str], *, header_only: bool = False) -> list[str]:
+    """The first lines, up to ``_SAMPLE_LINES`` lines or ``_SAMPLE_CHARS`` characters (up
+    to the first line that is not blank: ``header_only``)."""
     sample: list[str] = []
     size = 0
     for line in lines:
         sample.append(line)
         size += len(line)
+        if header_only and line.strip():
+            break
         if len(sample) >= _SAMPLE_LINES or size >= _SAMPLE_CHARS:
             break
     return sample
