@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +144,10 @@ def test_dead_records_are_counted_by_status_and_sent_again_by_retry(
     assert (after["delivered"], after["dead"]) == (4, 0)
 
 
-def test_follow_sends_rows_appended_to_a_growing_file(
-    sandbox: SandboxHandle, tmp_path: Path
-) -> None:
-    flow = write_flow(tmp_path, sandbox, 1)
-    data = tmp_path / "bookings.jsonl"
+@contextlib.contextmanager
+def following(flow: Path, sandbox: SandboxHandle) -> Iterator[list[str]]:
+    """``calsink run FLOW --follow --json`` until the block ends, then Ctrl-C; the list
+    given holds its stdout and stderr once it has ended."""
     env = {**os.environ, KEY_ENV: sandbox.api_key}
     process = subprocess.Popen(
         [sys.executable, "-m", "calsink", "run", str(flow), "--follow", "--json"],
@@ -155,20 +156,35 @@ def test_follow_sends_rows_appended_to_a_growing_file(
         text=True,
         env=env,
     )
+    output: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while len(booked_emails(sandbox)) < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        yield output
+    finally:
+        process.send_signal(signal.SIGINT)
+        output.extend(process.communicate(timeout=30))
+        output.append(str(process.returncode))
+
+
+def wait_for_bookings(sandbox: SandboxHandle, count: int, deadline: float) -> None:
+    while len(booked_emails(sandbox)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_follow_sends_rows_appended_to_a_growing_file(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    flow = write_flow(tmp_path, sandbox, 1)
+    data = tmp_path / "bookings.jsonl"
+    deadline = time.monotonic() + 30
+    with following(flow, sandbox) as output:
+        wait_for_bookings(sandbox, 1, deadline)
         with data.open("a") as out:
             for index in (1, 2):
                 out.write(json.dumps(booking_row(index)) + "\n")
-        while len(booked_emails(sandbox)) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
+        wait_for_bookings(sandbox, 3, deadline)
+    stdout, stderr, returncode = output
     assert booked_emails(sandbox) == ["p0@example.com", "p1@example.com", "p2@example.com"]
-    assert process.returncode == 0, stderr
+    assert returncode == "0", stderr
     assert json.loads(stdout)["delivered"] == 3
 
 
@@ -188,26 +204,14 @@ def test_follow_sends_each_row_of_a_small_growing_csv_as_it_arrives(
         "  template: create-booking\n"
         f"delivery: {{key: [email, start]}}\nledger: {tmp_path / 'ledger.db'}\n"
     )
-    env = {**os.environ, KEY_ENV: sandbox.api_key}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "calsink", "run", str(flow), "--follow", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while len(booked_emails(sandbox)) < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 30
+    with following(flow, sandbox) as output:
+        wait_for_bookings(sandbox, 1, deadline)
         assert booked_emails(sandbox) == ["p0@example.com"]  # the one row, before any other
         with data.open("a") as out:
             out.write(_csv_row(1))
-        while len(booked_emails(sandbox)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
+        wait_for_bookings(sandbox, 2, deadline)
+    stdout, stderr, _ = output
     assert booked_emails(sandbox) == ["p0@example.com", "p1@example.com"], stderr
     assert json.loads(stdout)["delivered"] == 2
 
