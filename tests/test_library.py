@@ -192,6 +192,12 @@ def test_what_cannot_be_a_flow_is_refused_saying_what_can(flow: Any, said: str) 
         calsink.load(flow)
 
 
+def test_retry_refuses_an_only_it_does_not_know(tmp_path: Path) -> None:
+    flow = calsink.load(FLOW, base_dir=tmp_path)
+    with pytest.raises(ValueError, match="only='failures': expected 'failed', 'dead' or None"):
+        calsink.retry(flow, only="failures", api_key="k")  # type: ignore[arg-type]
+
+
 def test_a_row_that_is_not_a_mapping_is_rejected_by_name_and_the_others_go_on(
     tmp_path: Path,
 ) -> None:

@@ -410,6 +410,8 @@ async def aretry(
     """`retry` in the caller's loop."""
     from calsink.runner import aretry_flow
 
+    if only not in (None, "failed", "dead"):
+        raise ValueError(f"only={only!r}: expected 'failed', 'dead' or None (both)")
     loaded = load(flow)
     return await aretry_flow(
         loaded,
