@@ -214,6 +214,16 @@ def test_a_row_that_is_not_a_mapping_is_rejected_by_name_and_the_others_go_on(
     ]
 
 
+def test_a_json_line_that_is_not_an_object_says_what_was_expected_once(tmp_path: Path) -> None:
+    (tmp_path / "leads.jsonl").write_text(
+        '{"name": "Ada", "email": "ada@example.com", "start": "2030-01-07T14:00:00Z"}\n5\n'
+    )
+    flow = calsink.load({**FLOW, "source": {"path": "leads.jsonl"}}, base_dir=tmp_path)
+    (rejection,) = calsink.validate(flow).rejections
+    assert str(rejection.position) == "leads.jsonl:2"
+    assert rejection.reason == "expected a JSON object {...} on the line, found a number"
+
+
 @pytest.mark.parametrize(
     ("rows_given", "said"),
     [
