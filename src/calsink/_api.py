@@ -277,8 +277,6 @@ class ResultStream:
     async def aclose(self) -> None:
         """Stop the run as Ctrl-C does, if it is still going, and wait until it has ended;
         ``report`` then tells what it did."""
-        from calsink.runner import RunReport
-
         running = self._running
         if running is None:
             return
@@ -286,7 +284,7 @@ class ResultStream:
             self._stopping = True  # once: a second cancel would cut the winding down short
             running.cancel()
         (ended,) = await asyncio.gather(running, return_exceptions=True)
-        if isinstance(ended, RunReport):
+        if not isinstance(ended, BaseException):
             self.report = ended
 
 

@@ -240,8 +240,7 @@ def validate_flow(
             report.counts.add(checked)
             outcome = checked.outcome
             if isinstance(outcome, Rejection):
-                # the source record stays out: a report of many rejections stays small
-                found(Rejection(outcome.position, outcome.problems))
+                found(_told(outcome))
             elif isinstance(outcome, Request):
                 if checked.duplicate_of is not None:
                     found(Duplicate(outcome.position, checked.duplicate_of))
@@ -249,6 +248,12 @@ def validate_flow(
                     for warning in outcome.warnings:
                         found(Notice(warning, outcome.position))
     return report
+
+
+def _told(rejection: Rejection) -> Rejection:
+    """A rejection as validate and preview tell it: without the source record (a report of
+    many rejections stays small)."""
+    return Rejection(rejection.position, rejection.problems)
 
 
 def preview_requests(
@@ -272,7 +277,7 @@ def preview_requests(
                 if len(shown) >= count:
                     break
             elif isinstance(outcome, Rejection) and on_finding is not None:
-                on_finding(Rejection(outcome.position, outcome.problems))
+                on_finding(_told(outcome))
     return shown
 
 
