@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--contenders",
-        default="calsink,calsink-reqwest,calsink-client,aiohttp,aiohttp-uvloop,httpx,requests,dlt",
+        default="calsink,calsink-aiohttp,calsink-client,aiohttp,aiohttp-uvloop,httpx,requests,dlt",
         help="throughput: comma-separated subset",
     )
     parser.add_argument(

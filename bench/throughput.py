@@ -107,13 +107,15 @@ CONTENDERS: dict[str, Contender] = {
     "calsink": Contender(
         "calsink",
         calsink_argv,
-        "`calsink run --yes`: validation, ledger (SQLite), responses JSONL, dead letters",
+        "`calsink run --yes`: validation, ledger (SQLite), responses JSONL, dead letters; "
+        "the default HTTP client (reqwest)",
+        env={"CALSINK_TRANSPORT": ""},
     ),
-    "calsink-reqwest": Contender(
-        "calsink-reqwest",
+    "calsink-aiohttp": Contender(
+        "calsink-aiohttp",
         calsink_argv,
-        "the same, sending through reqwest (CALSINK_TRANSPORT=reqwest, the opt-in client)",
-        env={"CALSINK_TRANSPORT": "reqwest"},
+        "the same, sending through aiohttp (CALSINK_TRANSPORT=aiohttp, the other client)",
+        env={"CALSINK_TRANSPORT": "aiohttp"},
     ),
     "aiohttp": Contender(
         "aiohttp", _peer("aiohttp_loop"), "asyncio + aiohttp, N workers, one session, orjson"

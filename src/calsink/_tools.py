@@ -256,7 +256,7 @@ def serve_page(
 
 
 def preload_transport() -> str:
-    """Import the HTTP client ``CALSINK_TRANSPORT`` chooses (aiohttp by default) and return
+    """Import the HTTP client ``CALSINK_TRANSPORT`` chooses (reqwest by default) and return
     its name; `calsink.errors.TransportChoiceError` when it names none that is installed."""
     from calsink.http.transport_choice import chosen_transport, preload
 

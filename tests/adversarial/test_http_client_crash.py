@@ -15,10 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.adversarial.harness import FAKE_KEY, cli, environment, write_flow
 from tests.support.ports import free_port
 
-from calsink.http.transport_choice import TRANSPORT_ENV
+from calsink.http.transport_choice import TRANSPORT_ENV, TRANSPORTS, TransportName
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = ("transport", "run", "test", "page test send", "read side")
@@ -36,10 +37,11 @@ def stress(workdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("client", TRANSPORTS)
 def test_thousands_of_hostile_sends_on_every_path_never_crash_the_process(
-    tmp_path: Path,
+    tmp_path: Path, client: TransportName
 ) -> None:
-    result = stress(tmp_path)
+    result = stress(tmp_path, **{TRANSPORT_ENV: client})
     assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
     assert "Segmentation fault" not in result.stderr, result.stderr[-4000:]
     assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
@@ -75,8 +77,9 @@ print(len(answers), answers[-1]["error"] or answers[-1]["status"])
 """
 
 
+@pytest.mark.parametrize("client", TRANSPORTS)
 def test_send_test_data_after_the_pages_worker_thread_ended_does_not_crash(
-    tmp_path: Path,
+    tmp_path: Path, client: TransportName
 ) -> None:
     (tmp_path / "uids.csv").write_text("uid\nabc\n\n")
     write_flow(
@@ -98,7 +101,7 @@ def test_send_test_data_after_the_pages_worker_thread_ended_does_not_crash(
     result = subprocess.run(
         [sys.executable, "-X", "faulthandler", "-c", PAGE_SEQUENCE],
         cwd=tmp_path,
-        env={**base, "PYTHONPATH": str(ROOT)},
+        env={**base, "PYTHONPATH": str(ROOT), TRANSPORT_ENV: client},
         capture_output=True,
         text=True,
         timeout=120,
@@ -115,3 +118,63 @@ def test_an_unknown_transport_is_refused_with_the_names_to_choose_from(tmp_path:
     assert f"{TRANSPORT_ENV}='curl'" in result.stderr
     assert "aiohttp, reqwest" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# A program that sends, then forks (multiprocessing's default on Linux) and sends from the
+# child: reqwest's runtime cannot cross a fork, so the child must still be able to send.
+SEND_THEN_FORK = """
+import asyncio, json, multiprocessing, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from calsink.http.transport import Transport
+
+class Answer(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_address[1]}/v2/me"
+
+async def send():
+    async with Transport("cal_test_fork_key_0d9a1c") as transport:
+        return (await transport.send("GET", url)).status
+
+def in_the_child(answers):
+    answers.put(asyncio.run(send()))
+
+if __name__ == "__main__":
+    statuses = [asyncio.run(send())]
+    forked = multiprocessing.get_context("fork")
+    answers = forked.Queue()
+    child = forked.Process(target=in_the_child, args=(answers,))
+    child.start()
+    child.join(60)
+    statuses.append(answers.get(timeout=5) if child.exitcode == 0 else child.exitcode)
+    print(json.dumps(statuses))
+"""
+
+
+@pytest.mark.parametrize("client", TRANSPORTS)
+def test_a_process_forked_after_sending_can_still_send(
+    tmp_path: Path, client: TransportName
+) -> None:
+    script = tmp_path / "send_then_fork.py"
+    script.write_text(SEND_THEN_FORK)
+    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
+    result = subprocess.run(
+        [sys.executable, "-X", "faulthandler", str(script)],
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(ROOT), TRANSPORT_ENV: client},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
+    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, 200], result.stderr[-2000:]

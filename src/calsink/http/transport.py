@@ -19,7 +19,12 @@ import orjson
 
 from calsink.http.auth import Auth, as_auth, token_url
 from calsink.http.loop_exit import remember_running_loop
-from calsink.http.transport_choice import TransportName, chosen_transport
+from calsink.http.transport_choice import (
+    TransportName,
+    chosen_transport,
+    preload,
+    usable_here,
+)
 from calsink.http.urls import check_url
 from calsink.http.wire import MAX_KEPT_BYTES, Answer, TransportError, Wire
 
@@ -97,8 +102,9 @@ def parse_body(body: bytes) -> Any:
 class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
-    The requests go out through aiohttp, or through reqwest (Rust, faster) when
-    ``CALSINK_TRANSPORT=reqwest`` (see `calsink.http.transport_choice`). Either way
+    The requests go out through reqwest (Rust, the network work off the interpreter lock),
+    or through aiohttp when ``CALSINK_TRANSPORT=aiohttp`` or in a child forked after
+    reqwest was loaded (see `calsink.http.transport_choice`). Either way
     connections are kept alive and reused, TLS is verified, and redirects are not
     followed: an answer is taken as it is. The client lives in the event loop that
     enters the Transport and is closed on the way out.
@@ -152,7 +158,9 @@ class Transport:
         await self.close()
 
     def _open_wire(self) -> Wire:
+        self.wire_name = usable_here(self.wire_name)
         if self.wire_name == "reqwest":
+            preload("reqwest")
             from calsink.http.wire_reqwest import ReqwestWire
 
             return ReqwestWire(timeout_s=self._timeout_s, connections=self._connections)

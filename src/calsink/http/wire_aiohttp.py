@@ -1,4 +1,5 @@
-"""The default wire: aiohttp over the running asyncio (or uvloop) event loop.
+"""The other wire (``CALSINK_TRANSPORT=aiohttp``, and a child forked after reqwest was
+loaded): aiohttp over the running asyncio (or uvloop) event loop.
 
 Pure Python over the event loop's sockets: no native thread of its own calls back into
 the interpreter, so a failed connection, a reset or a cancelled request ends as an

@@ -1,4 +1,4 @@
-"""The opt-in wire (``CALSINK_TRANSPORT=reqwest``): reqwest, the Rust HTTP client, through
+"""The default wire: reqwest, the Rust HTTP client, through
 pyreqwest. Connections are kept alive and reused, TLS is verified against the system's
 certificates, and the network work happens off Python's interpreter lock."""
 
