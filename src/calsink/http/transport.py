@@ -10,6 +10,8 @@ are always verified, and plain http is refused for any host but this machine (`c
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,6 +101,17 @@ def parse_body(body: bytes) -> Any:
         return None
 
 
+_forks = 0  # processes forked from this one, counted in the child
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
+
+
 class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
@@ -115,8 +128,10 @@ class Transport:
     __slots__ = (
         "_auth",
         "_connections",
+        "_forks",
         "_loop",
         "_outgoing",
+        "_thread",
         "_timeout_s",
         "_wire",
         "wire_name",
@@ -136,6 +151,8 @@ class Transport:
         self.wire_name: TransportName = wire or chosen_transport()
         self._wire: Wire | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self._forks = _forks
         # The headers sent for each (request headers, has body, Authorization): a run uses a
         # handful of header shapes, so they are merged once, not for every request.
         self._outgoing: dict[
@@ -150,6 +167,8 @@ class Transport:
 
     async def __aenter__(self) -> Transport:
         self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._forks = _forks
         remember_running_loop()
         self._wire = self._open_wire()
         return self
@@ -192,7 +211,7 @@ class Transport:
         check_url(url)
         if self._wire is None:
             raise RuntimeError("use the Transport inside `async with`")
-        if asyncio.get_running_loop() is not self._loop:
+        if not self._in_its_loop():
             raise RuntimeError(
                 "this Transport belongs to another event loop (or thread): open one per loop"
             )
@@ -216,6 +235,24 @@ class Transport:
         if size > len(raw):
             return Response(status, names, raw, elapsed, None, size)
         return Response(status, names, raw, elapsed, parse_body(raw))
+
+    def _in_its_loop(self) -> bool:
+        """Whether the running loop is the one that opened this Transport. A thread runs
+        one loop at a time, so the same thread (and process) with that loop running says
+        so without asking asyncio, which costs a system call a time on Python 3.11
+        (``getpid``)."""
+        loop = self._loop
+        if (
+            threading.get_ident() == self._thread
+            and _forks == self._forks
+            and loop is not None
+            and loop.is_running()
+        ):
+            return True
+        try:
+            return asyncio.get_running_loop() is loop
+        except RuntimeError:
+            return False
 
     @property
     def auth_refused(self) -> str | None:

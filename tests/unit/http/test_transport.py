@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp import web
 from tests.delivery.fakeapi import KEY, FakeApi, serve, serve_app
@@ -98,3 +100,23 @@ async def test_a_huge_answer_is_kept_only_up_to_the_cap(wire: TransportName) -> 
     assert answer.oversized and answer.size == size
     assert len(answer.body) == MAX_KEPT_BYTES
     assert "too large to keep" in answer.error_message()
+
+
+async def test_a_transport_used_from_another_threads_loop_is_refused_saying_so(
+    wire: TransportName,
+) -> None:
+    async with serve(FakeApi()) as api, Transport(KEY, wire=wire) as transport:
+        url = f"{api.url}/v2/bookings"
+        assert (await transport.send("POST", url, body=BODY)).status == 201
+
+        def from_another_thread() -> BaseException | None:
+            try:
+                asyncio.run(transport.send("POST", url, body=BODY))
+            except RuntimeError as refused:
+                return refused
+            return None
+
+        refused = await asyncio.to_thread(from_another_thread)
+        assert (await transport.send("POST", url, body=BODY)).status == 201
+    assert refused is not None and "another event loop" in str(refused)
+    assert len(api.bookings) == 2
