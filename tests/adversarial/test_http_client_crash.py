@@ -25,26 +25,37 @@ ROOT = Path(__file__).resolve().parents[2]
 PATHS = ("transport", "run", "test", "page test send", "read side")
 
 
-def stress(workdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def python(
+    *args: str, cwd: Path, client: TransportName | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -X faulthandler ARGS`` with the tests' environment (and the client chosen);
+    the interpreter reports a crash of its own on stderr."""
     base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
+    chosen = {} if client is None else {TRANSPORT_ENV: client}
     return subprocess.run(
-        [sys.executable, "-X", "faulthandler", "-m", "tests.adversarial.http_stress", str(workdir)],
-        cwd=ROOT,
-        env={**base, "PYTHONPATH": str(ROOT), **env},
+        [sys.executable, "-X", "faulthandler", *args],
+        cwd=cwd,
+        env={**base, "PYTHONPATH": str(ROOT), **chosen},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def finished_whole(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
+    assert "Segmentation fault" not in result.stderr, result.stderr[-4000:]
+    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
 
 
 @pytest.mark.parametrize("client", TRANSPORTS)
 def test_thousands_of_hostile_sends_on_every_path_never_crash_the_process(
     tmp_path: Path, client: TransportName
 ) -> None:
-    result = stress(tmp_path, **{TRANSPORT_ENV: client})
-    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
-    assert "Segmentation fault" not in result.stderr, result.stderr[-4000:]
-    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    result = python(
+        "-m", "tests.adversarial.http_stress", str(tmp_path), cwd=ROOT, client=client, timeout=300
+    )
+    finished_whole(result)
     sent = json.loads(result.stdout.strip().splitlines()[-1])
     assert all(sent.get(path, 0) > 0 for path in PATHS), sent
     assert sum(sent.values()) >= 3000, sent
@@ -97,17 +108,8 @@ def test_send_test_data_after_the_pages_worker_thread_ended_does_not_crash(
             "  template: cancel-booking", '  template: cancel-booking\n  params: {uid: "{uid}"}'
         )
     )
-    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
-    result = subprocess.run(
-        [sys.executable, "-X", "faulthandler", "-c", PAGE_SEQUENCE],
-        cwd=tmp_path,
-        env={**base, "PYTHONPATH": str(ROOT), TRANSPORT_ENV: client},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
-    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    result = python("-c", PAGE_SEQUENCE, cwd=tmp_path, client=client)
+    finished_whole(result)
     assert result.stdout.split()[0] == "3", result.stdout
     assert "refused" in result.stdout.lower(), result.stdout
 
@@ -166,15 +168,6 @@ def test_a_process_forked_after_sending_can_still_send(
 ) -> None:
     script = tmp_path / "send_then_fork.py"
     script.write_text(SEND_THEN_FORK)
-    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
-    result = subprocess.run(
-        [sys.executable, "-X", "faulthandler", str(script)],
-        cwd=tmp_path,
-        env={**base, "PYTHONPATH": str(ROOT), TRANSPORT_ENV: client},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Fatal Python error" not in result.stderr, result.stderr[-4000:]
-    assert result.returncode == 0, (result.returncode, result.stderr[-4000:])
+    result = python(str(script), cwd=tmp_path, client=client)
+    finished_whole(result)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, 200], result.stderr[-2000:]
