@@ -148,6 +148,8 @@ def test_twenty_requests_refused_at_once_wait_for_a_single_renewal(
     the others wait for it, and all twenty are answered with the renewed token."""
     grant = _grant(sandbox, uses=0)
     _store(tmp_path, sandbox, grant)
+    # Each answer takes 200 ms: all twenty are on their way before the first refusal is back.
+    sandbox.set_faults({"spec": "latency=200ms:GET /v2/me"})
     store = CredentialStore(tmp_path / "config")
     access = OAuthAccess(store.get("acme"), store)
 
@@ -171,6 +173,8 @@ def test_two_processes_on_one_credential_share_a_renewal_instead_of_spending_it_
     takes the tokens the first one stored instead of being refused."""
     grant = _grant(sandbox, uses=0)
     _store(tmp_path, sandbox, grant)
+    # Each answer takes 200 ms: all twenty are on their way before the first refusal is back.
+    sandbox.set_faults({"spec": "latency=200ms:GET /v2/me"})
     store = CredentialStore(tmp_path / "config")
     first, second = OAuthAccess(store.get("acme"), store), OAuthAccess(store.get("acme"), store)
 
