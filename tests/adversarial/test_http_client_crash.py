@@ -16,8 +16,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.adversarial.harness import FAKE_KEY, cli, environment, write_flow
+from tests.adversarial.harness import (
+    FAKE_KEY,
+    booked_emails,
+    cli,
+    environment,
+    lead_rows,
+    write_flow,
+)
 from tests.support.ports import free_port
+from tests.support.sandbox import SandboxHandle
 
 from calsink.http.transport_choice import TRANSPORT_ENV, TRANSPORTS, TransportName
 
@@ -26,16 +34,21 @@ PATHS = ("transport", "run", "test", "page test send", "read side")
 
 
 def python(
-    *args: str, cwd: Path, client: TransportName | None = None, timeout: int = 120
+    *args: str,
+    cwd: Path,
+    client: TransportName | None = None,
+    timeout: int = 120,
+    key: str = FAKE_KEY,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """``python -X faulthandler ARGS`` with the tests' environment (and the client chosen);
     the interpreter reports a crash of its own on stderr."""
-    base = {k: v for k, v in environment(FAKE_KEY).items() if k != TRANSPORT_ENV}
+    base = {k: v for k, v in environment(key).items() if k != TRANSPORT_ENV}
     chosen = {} if client is None else {TRANSPORT_ENV: client}
     return subprocess.run(
         [sys.executable, "-X", "faulthandler", *args],
         cwd=cwd,
-        env={**base, "PYTHONPATH": str(ROOT), **chosen},
+        env={**base, "PYTHONPATH": str(ROOT), **chosen, **env},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -171,3 +184,66 @@ def test_a_process_forked_after_sending_can_still_send(
     result = python(str(script), cwd=tmp_path, client=client)
     finished_whole(result)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, 200], result.stderr[-2000:]
+
+
+# The library from a thread pool, as an Airflow worker or a web app would call it: three
+# flows at once from worker threads (one of which is first to load the HTTP client), then,
+# with every one of those threads ended, each flow again from a new thread.
+RUNS_FROM_THREADS = """
+import json, os, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+import calsink
+
+url = os.environ["SANDBOX_URL"]
+leads = json.loads(sys.argv[1])
+
+def flow(index):
+    return {
+        "version": 1,
+        "name": f"threads-{index}",
+        "source": {"path": "-"},
+        "transform": {"map": {
+            "start": "{start}",
+            "eventTypeId": 1,
+            "attendee": {"name": "{name}", "email": "{email}", "timeZone": "UTC"},
+        }},
+        "destination": {"api_key_env": "CAL_API_KEY", "template": "create-booking"},
+        "delivery": {"key": ["email", "start"]},
+        "ledger": f"ledger-{index}.db",
+    }
+
+def run(index):
+    return calsink.run(flow(index), leads[index], base_url=url).summary
+
+with ThreadPoolExecutor(3) as pool:
+    first = [summary.delivered for summary in pool.map(run, range(3))]
+again = []
+later = threading.Thread(target=lambda: again.extend(run(i).skipped for i in range(3)))
+later.start()
+later.join()
+print(json.dumps([first, again]))
+"""
+
+
+@pytest.mark.parametrize("client", TRANSPORTS)
+def test_runs_from_a_thread_pool_then_from_a_new_thread_book_each_lead_once(
+    sandbox: SandboxHandle, tmp_path: Path, client: TransportName
+) -> None:
+    leads = [
+        [{"name": name, "email": email, "start": start} for name, email, start in rows]
+        for rows in (lead_rows(4, first=4 * index) for index in range(3))
+    ]
+    script = tmp_path / "runs_from_threads.py"
+    script.write_text(RUNS_FROM_THREADS)
+    result = python(
+        str(script),
+        json.dumps(leads),
+        cwd=tmp_path,
+        client=client,
+        timeout=180,
+        key=sandbox.api_key,
+        SANDBOX_URL=sandbox.url,
+    )
+    finished_whole(result)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [[4, 4, 4], [4, 4, 4]]
+    assert booked_emails(sandbox) == {row["email"]: 1 for rows in leads for row in rows}
