@@ -10,7 +10,6 @@ are always verified, and plain http is refused for any host but this machine (`c
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -24,6 +23,7 @@ from calsink.http.loop_exit import remember_running_loop
 from calsink.http.transport_choice import (
     TransportName,
     chosen_transport,
+    forks,
     preload,
     usable_here,
 )
@@ -101,17 +101,6 @@ def parse_body(body: bytes) -> Any:
         return None
 
 
-_forks = 0  # processes forked from this one, counted in the child
-
-
-def _count_fork() -> None:
-    global _forks
-    _forks += 1
-
-
-os.register_at_fork(after_in_child=_count_fork)
-
-
 class Transport:
     """An HTTP client that adds the API key and turns failures into `TransportError`.
 
@@ -152,7 +141,7 @@ class Transport:
         self._wire: Wire | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
-        self._forks = _forks
+        self._forks = forks()
         # The headers sent for each (request headers, has body, Authorization): a run uses a
         # handful of header shapes, so they are merged once, not for every request.
         self._outgoing: dict[
@@ -168,7 +157,7 @@ class Transport:
     async def __aenter__(self) -> Transport:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        self._forks = _forks
+        self._forks = forks()
         remember_running_loop()
         self._wire = self._open_wire()
         return self
@@ -244,7 +233,7 @@ class Transport:
         loop = self._loop
         if (
             threading.get_ident() == self._thread
-            and _forks == self._forks
+            and forks() == self._forks
             and loop is not None
             and loop.is_running()
         ):

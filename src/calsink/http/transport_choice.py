@@ -76,17 +76,26 @@ def usable_here(name: TransportName) -> TransportName:
     return "aiohttp" if name == "reqwest" and _forked_with_reqwest else name
 
 
+def forks() -> int:
+    """How many times the process was forked since calsink's HTTP layer was loaded (0 in
+    the process that loaded it)."""
+    return _forks
+
+
 _LOADING = threading.Lock()
 _NEVER = threading.Event()
+_forks = 0
 _forked_with_reqwest = False
 
 
-def _note_fork() -> None:
-    global _forked_with_reqwest
+def _after_fork_in_child() -> None:
+    global _forks, _forked_with_reqwest, _LOADING
+    _forks += 1
     _forked_with_reqwest = _forked_with_reqwest or REQWEST_MODULE in sys.modules
+    _LOADING = threading.Lock()  # a thread of the parent may have held it: not here
 
 
-os.register_at_fork(after_in_child=_note_fork)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _load_reqwest() -> None:
