@@ -83,7 +83,9 @@ def prepare(
     for item in items:
         source_record = item.record
         if source_record is None:
-            yield Rejection(item.position, (_unreadable(item.error),))
+            expected = item.expected or "a readable record"
+            problem = Problem(None, expected, item.error or "an unreadable row")
+            yield Rejection(item.position, (problem,))
             continue
         try:
             record = apply(source_record)
@@ -105,13 +107,3 @@ def prepare(
             yield renderer.render_batch(members)
     for members in groups.values():
         yield renderer.render_batch(members)
-
-
-def _unreadable(error: str | None) -> Problem:
-    """Why a source's row could not be read; a reason that already says what was expected
-    and what was found ("expected a JSON object {...}, found a number") is taken as it is."""
-    error = error or "an unreadable row"
-    expected, found = "a readable record", error
-    if error.startswith("expected ") and ", found " in error:
-        expected, found = error.removeprefix("expected ").split(", found ", 1)
-    return Problem(None, expected, found)

@@ -41,11 +41,20 @@ class Position:
 
 @dataclass(slots=True, unsafe_hash=True)
 class SourceItem:
-    """One thing a source yields: a record, or the reason the row could not be read."""
+    """One thing a source yields: a record, or why the row could not be read — what was
+    found (``error``) and, where the source knows it, what it ``expected`` instead."""
 
     position: Position
     record: Record | None
     error: str | None = None
+    expected: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the row could not be read, in one sentence (None for a record)."""
+        if self.error is None or self.expected is None:
+            return self.error
+        return f"expected {self.expected}, found {self.error}"
 
 
 @dataclass(slots=True, unsafe_hash=True)

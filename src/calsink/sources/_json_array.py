@@ -110,8 +110,8 @@ def _items(buffer: _Buffer, label: str) -> Iterator[SourceItem]:
                 yield SourceItem(
                     Position(label, index),
                     None,
-                    f"expected , or ] after item {index - 1}, found {char!r}; "
-                    "the rest cannot be read",
+                    f"{char!r}; the rest cannot be read",
+                    expected=f", or ] after item {index - 1}",
                 )
                 return
             buffer.pos += 1
@@ -134,9 +134,7 @@ def _items(buffer: _Buffer, label: str) -> Iterator[SourceItem]:
         if isinstance(outcome, dict):
             yield SourceItem(position, outcome)
         else:
-            yield SourceItem(
-                position, None, f"expected a JSON object {{...}}, found {kind(outcome)}"
-            )
+            yield SourceItem(position, None, kind(outcome), expected="a JSON object {...}")
 
 
 class _CutShort:

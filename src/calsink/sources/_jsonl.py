@@ -62,9 +62,7 @@ def _item(position: Position, value: Any, *, deep: bool = False) -> SourceItem:
     if isinstance(value, dict):
         problem = depth_problem(value) if deep else None
         return SourceItem(position, None, problem) if problem else SourceItem(position, value)
-    return SourceItem(
-        position, None, f"expected a JSON object {{...}} on the line, found {kind(value)}"
-    )
+    return SourceItem(position, None, kind(value), expected="a JSON object {...} on the line")
 
 
 def kind(value: Any) -> str:

@@ -26,7 +26,7 @@ def read(tmp_path: Path, name: str, content: bytes, **settings: Any) -> list[Sou
 def outcomes(items: list[SourceItem]) -> list[tuple[str, Any]]:
     """Each item as (position text, record or error)."""
     return [
-        (str(item.position), item.record if item.error is None else item.error) for item in items
+        (str(item.position), item.record if item.error is None else item.reason) for item in items
     ]
 
 
@@ -134,7 +134,7 @@ def test_a_bad_byte_at_a_read_boundary_is_caught(tmp_path: Path) -> None:
     lines_before = filler[:cut].count(b"\n")
     content = header + filler[:cut] + b"\xc3" + filler[cut:]
     items = read(tmp_path, "boundary.csv", content)
-    rejected = [(str(item.position), item.error) for item in items if item.error]
+    rejected = [(str(item.position), item.reason) for item in items if item.error]
     assert [position for position, _ in rejected] == [f"boundary.csv:{lines_before + 2}"]
     assert rejected[0][1].startswith("not utf-8 (byte 0xc3) in `a` (field 1)")
     assert len(items) == 20_000
